@@ -1,0 +1,94 @@
+//! Field-level validation errors: every error names the field it is about, carries a stable machine
+//! code, and can be said in Chinese or English.
+
+use serde::Serialize;
+
+/// One problem with one field of an input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field (API name, e.g. `uscc`, `region_code`).
+    pub field: String,
+    /// Stable machine code, e.g. `invalid_check_character`.
+    pub code: String,
+    /// English message.
+    pub message: String,
+    /// Simplified Chinese message.
+    pub message_zh: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>, message_zh: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), code: code.to_owned(), message: message.into(), message_zh: message_zh.into() }
+    }
+
+    /// The message in the requested language (`zh` for Chinese, anything else English).
+    pub fn message_in(&self, lang: &str) -> &str {
+        if lang.starts_with("zh") {
+            &self.message_zh
+        } else {
+            &self.message
+        }
+    }
+
+    /// The same error re-attached to another field name (e.g. a code parsed for `parent_uscc`).
+    pub fn on_field(mut self, field: &str) -> Self {
+        self.field = field.to_owned();
+        self
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// All the problems found in one input, in the order found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Records the error of a parse and returns the value if it parsed.
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for FieldErrors {}
+
+impl From<FieldError> for FieldErrors {
+    fn from(e: FieldError) -> Self {
+        FieldErrors(vec![e])
+    }
+}

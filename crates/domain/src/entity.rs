@@ -5,7 +5,6 @@ use crate::codes::{SiteCode, Uscc};
 use crate::dates::parse_flexible_date;
 use crate::error::{FieldError, FieldErrors};
 use crate::region::RegionCode;
-use crate::sector::SectorCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 

@@ -1,1 +1,91 @@
-//! placeholder
+//! Persistence for Dangjian over SQLite (the embedded default) and PostgreSQL (the path to national
+//! scale), from one codebase: one pool type (sqlx `Any`), one set of queries with `$n` placeholders,
+//! per-backend migrations. See `docs/storage.md` for why.
+
+mod db;
+pub mod entities;
+mod error;
+pub mod instructors;
+pub mod organizations;
+mod query;
+pub mod regions;
+pub mod sectors;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{DbKind, Store};
+pub use error::{StoreError, StoreResult};
+
+use serde::Serialize;
+
+/// One page of a list, with the total count of matching rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Paging as asked by a client: 1-based page, bounded page size.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    pub const MAX_PER_PAGE: i64 = 500;
+
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
+        Self { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(50).clamp(1, Self::MAX_PER_PAGE) }
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Self::new(None, None)
+    }
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// What an import did with one row.
+pub(crate) enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl ImportSummary {
+    pub(crate) fn count(&mut self, o: Outcome) {
+        match o {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// The current time as stored: RFC 3339, UTC, seconds.
+pub(crate) fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub(crate) fn date_text(d: Option<chrono::NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+pub(crate) fn parse_date_text(s: Option<String>) -> Option<chrono::NaiveDate> {
+    s.and_then(|s| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}

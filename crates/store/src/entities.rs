@@ -1,0 +1,759 @@
+//! Units of the platform chain: listing, the chain view, and every write path (create, update,
+//! close, import) through one resolver so the same rules hold everywhere.
+
+use crate::db::WriteTx;
+use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::regions::unknown_region;
+use crate::sectors::{resolve_sector_names, Sector};
+use crate::query::{contains_pattern, Where};
+use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
+use chrono::NaiveDate;
+use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
+use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+/// A registered unit as the API and pages show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Entity {
+    pub id: i64,
+    pub uscc: Option<String>,
+    pub site_code: Option<String>,
+    pub name: String,
+    pub kind: EntityKind,
+    /// Sector codes, sorted.
+    pub sectors: Vec<String>,
+    pub parent_id: Option<i64>,
+    pub parent_name: Option<String>,
+    /// The platform at the top of the chain (itself for a platform).
+    pub root_id: Option<i64>,
+    pub region_code: String,
+    pub region_name: String,
+    pub address: Option<String>,
+    pub workers: i64,
+    pub party_members: i64,
+    pub probationary_members: i64,
+    pub established_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Entity {
+    /// The USCC, or else the site code: how people and files name the unit.
+    pub fn code(&self) -> &str {
+        self.uscc.as_deref().or(self.site_code.as_deref()).unwrap_or_default()
+    }
+
+    pub fn is_operating_on(&self, date: NaiveDate) -> bool {
+        self.established_on.is_none_or(|e| e <= date) && self.closed_on.is_none_or(|c| c > date)
+    }
+}
+
+const ENTITY_SELECT: &str = "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, p.name AS parent_name, e.root_id, \
+     e.region_code, r.name AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
+     e.established_on, e.closed_on, e.version, e.created_at, e.updated_at \
+     FROM entities e JOIN regions r ON r.code = e.region_code LEFT JOIN entities p ON p.id = e.parent_id";
+
+fn entity_from_row(r: &AnyRow) -> StoreResult<Entity> {
+    let kind: String = r.try_get("kind")?;
+    Ok(Entity {
+        id: r.try_get("id")?,
+        uscc: r.try_get("uscc")?,
+        site_code: r.try_get("site_code")?,
+        name: r.try_get("name")?,
+        kind: EntityKind::parse(&kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        sectors: Vec::new(),
+        parent_id: r.try_get("parent_id")?,
+        parent_name: r.try_get("parent_name")?,
+        root_id: r.try_get("root_id")?,
+        region_code: r.try_get("region_code")?,
+        region_name: r.try_get("region_name")?,
+        address: r.try_get("address")?,
+        workers: r.try_get("workers")?,
+        party_members: r.try_get("party_members")?,
+        probationary_members: r.try_get("probationary_members")?,
+        established_on: parse_date_text(r.try_get("established_on")?),
+        closed_on: parse_date_text(r.try_get("closed_on")?),
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Filters for listing units.
+#[derive(Debug, Clone, Default)]
+pub struct EntityFilter {
+    /// Region subtree (the region and everything below it).
+    pub region: Option<String>,
+    pub sector: Option<String>,
+    pub kind: Option<EntityKind>,
+    /// Chain root: the platform's id; lists the platform and everything below it.
+    pub root: Option<i64>,
+    /// Name, code or address contains.
+    pub q: Option<String>,
+    /// `Some(true)`: only closed; `Some(false)`: only operating; `None`: both.
+    pub closed: Option<bool>,
+}
+
+/// A unit's place in its chain.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Chain {
+    /// From the platform down to the unit's parent.
+    pub ancestors: Vec<Entity>,
+    pub entity: Entity,
+    /// Everything below, breadth first, at most `limit`.
+    pub descendants: Vec<ChainMember>,
+    pub descendants_total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChainMember {
+    /// 1 for children, 2 for grandchildren.
+    pub depth: i64,
+    #[serde(flatten)]
+    pub entity: Entity,
+}
+
+/// What the resolver knows of a unit, enough to check a reference to it.
+#[derive(Debug, Clone)]
+struct UnitKey {
+    id: i64,
+    kind: EntityKind,
+    parent_id: Option<i64>,
+    root_id: Option<i64>,
+}
+
+/// Resolves references and checks registry rules inside one write transaction; caches what it read
+/// so an import of many rows reads each region, parent and sector once.
+pub(crate) struct Resolver {
+    regions: HashSet<String>,
+    all_regions_loaded: bool,
+    by_code: HashMap<String, UnitKey>,
+    by_id: HashMap<i64, UnitKey>,
+    sectors: Vec<Sector>,
+}
+
+impl Resolver {
+    pub(crate) async fn new(store: &Store) -> StoreResult<Self> {
+        Ok(Self {
+            regions: HashSet::new(),
+            all_regions_loaded: false,
+            by_code: HashMap::new(),
+            by_id: HashMap::new(),
+            sectors: store.list_sectors().await?,
+        })
+    }
+
+    /// Loads every region code at once (imports touch many).
+    pub(crate) async fn load_all_regions(&mut self, tx: &mut WriteTx) -> StoreResult<()> {
+        let rows = sqlx::query("SELECT code FROM regions").fetch_all(&mut *tx.tx).await?;
+        for r in rows {
+            self.regions.insert(r.try_get("code")?);
+        }
+        self.all_regions_loaded = true;
+        Ok(())
+    }
+
+    pub(crate) async fn check_region(&mut self, tx: &mut WriteTx, code: &str, field: &str) -> StoreResult<()> {
+        if self.regions.contains(code) {
+            return Ok(());
+        }
+        if !self.all_regions_loaded {
+            let found = sqlx::query("SELECT code FROM regions WHERE code = $1")
+                .bind(code.to_owned())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .is_some();
+            if found {
+                self.regions.insert(code.to_owned());
+                return Ok(());
+            }
+        }
+        Err(unknown_region(code, field).into())
+    }
+
+    fn remember(&mut self, code: Option<&str>, key: UnitKey) {
+        if let Some(c) = code {
+            self.by_code.insert(c.to_owned(), key.clone());
+        }
+        self.by_id.insert(key.id, key);
+    }
+
+    async fn fetch_key(&mut self, tx: &mut WriteTx, unit: &UnitRef) -> StoreResult<Option<UnitKey>> {
+        let cached = match unit {
+            UnitRef::Id(id) => self.by_id.get(id),
+            UnitRef::Uscc(u) => self.by_code.get(u.as_str()),
+            UnitRef::SiteCode(c) => self.by_code.get(c.as_str()),
+        };
+        if let Some(k) = cached {
+            return Ok(Some(k.clone()));
+        }
+        let sql = "SELECT id, kind, parent_id, root_id, uscc, site_code FROM entities WHERE ";
+        let row = match unit {
+            UnitRef::Id(id) => sqlx::query(&format!("{sql} id = $1")).bind(*id).fetch_optional(&mut *tx.tx).await?,
+            UnitRef::Uscc(u) => {
+                sqlx::query(&format!("{sql} uscc = $1")).bind(u.as_str().to_owned()).fetch_optional(&mut *tx.tx).await?
+            }
+            UnitRef::SiteCode(c) => {
+                sqlx::query(&format!("{sql} site_code = $1"))
+                    .bind(c.as_str().to_owned())
+                    .fetch_optional(&mut *tx.tx)
+                    .await?
+            }
+        };
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("kind")?;
+        let key = UnitKey {
+            id: row.try_get("id")?,
+            kind: EntityKind::parse(&kind)?,
+            parent_id: row.try_get("parent_id")?,
+            root_id: row.try_get("root_id")?,
+        };
+        let uscc: Option<String> = row.try_get("uscc")?;
+        let site: Option<String> = row.try_get("site_code")?;
+        self.remember(uscc.as_deref().or(site.as_deref()), key.clone());
+        Ok(Some(key))
+    }
+
+    /// Resolves a reference to an existing unit, or a field error naming `field`.
+    pub(crate) async fn resolve_unit(&mut self, tx: &mut WriteTx, unit: &UnitRef, field: &str) -> StoreResult<i64> {
+        match self.fetch_key(tx, unit).await? {
+            Some(k) => Ok(k.id),
+            None => Err(FieldError::new(
+                field,
+                "unknown_unit",
+                format!("no registered unit has the code {unit}"),
+                format!("未找到代码为{unit}的登记单位"),
+            )
+            .into()),
+        }
+    }
+
+    /// Ancestor ids of a unit, nearest first.
+    async fn ancestors(&mut self, tx: &mut WriteTx, id: i64) -> StoreResult<Vec<i64>> {
+        let mut out = Vec::new();
+        let mut cur = self.fetch_key(tx, &UnitRef::Id(id)).await?.and_then(|k| k.parent_id);
+        while let Some(p) = cur {
+            if out.contains(&p) || out.len() > 16 {
+                break;
+            }
+            out.push(p);
+            cur = self.fetch_key(tx, &UnitRef::Id(p)).await?.and_then(|k| k.parent_id);
+        }
+        Ok(out)
+    }
+}
+
+/// The checked values of one write, ready for SQL.
+struct Resolved {
+    parent_id: Option<i64>,
+    root_id: Option<i64>,
+    sectors: Vec<String>,
+}
+
+/// Checks everything about a draft that needs the database, reporting every problem found.
+async fn resolve(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    draft: &EntityDraft,
+    self_id: Option<i64>,
+) -> StoreResult<Resolved> {
+    let mut errs = FieldErrors::default();
+    match r.check_region(tx, draft.region_code.as_str(), "region_code").await {
+        Ok(()) => {}
+        Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
+        Err(e) => return Err(e),
+    }
+    let sectors = match resolve_sector_names(&r.sectors, &draft.sectors, "sectors") {
+        Ok(s) => s,
+        Err(e) => {
+            errs.0.extend(e.0);
+            Vec::new()
+        }
+    };
+    let parent_field = if matches!(draft.parent, Some(UnitRef::Id(_))) { "parent_id" } else { "parent_uscc" };
+    let mut parent_id = None;
+    let mut root_id = None;
+    if let Some(parent) = &draft.parent {
+        match r.fetch_key(tx, parent).await? {
+            None => errs.push(FieldError::new(
+                parent_field,
+                "unknown_parent",
+                format!("no registered unit has the code {parent}"),
+                format!("未找到上级单位{parent}"),
+            )),
+            Some(p) => {
+                match check_parent_kind(draft.kind, Some(p.kind)) {
+                    Err(e) => errs.push(e.on_field(parent_field)),
+                    Ok(()) => {
+                        if let Some(id) = self_id {
+                            let anc = r.ancestors(tx, p.id).await?;
+                            if let Err(e) = check_no_cycle(id, p.id, &anc) {
+                                errs.push(e.on_field(parent_field));
+                            }
+                        }
+                    }
+                }
+                parent_id = Some(p.id);
+                root_id = if p.kind == EntityKind::Platform { Some(p.id) } else { p.root_id };
+            }
+        }
+    }
+    if draft.kind == EntityKind::Platform {
+        root_id = self_id;
+    }
+    errs.into_result()?;
+    Ok(Resolved { parent_id, root_id, sectors })
+}
+
+fn duplicate_code(e: sqlx::Error, draft: &EntityDraft) -> StoreError {
+    if is_unique_violation(&e) {
+        let (field, code) = if e.to_string().contains("site_code") {
+            ("site_code", draft.site_code.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default())
+        } else {
+            ("uscc", draft.uscc.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default())
+        };
+        FieldError::new(field, "duplicate", format!("{code} is registered already"), format!("{code}已登记")).into()
+    } else {
+        e.into()
+    }
+}
+
+async fn write_sectors(tx: &mut WriteTx, id: i64, sectors: &[String]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM entity_sectors WHERE entity_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    for s in sectors {
+        sqlx::query("INSERT INTO entity_sectors (entity_id, sector_code) VALUES ($1, $2)")
+            .bind(id)
+            .bind(s.clone())
+            .execute(&mut *tx.tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert(r: &mut Resolver, tx: &mut WriteTx, draft: &EntityDraft) -> StoreResult<i64> {
+    let res = resolve(r, tx, draft, None).await?;
+    let now = now_text();
+    let row = sqlx::query(
+        "INSERT INTO entities (uscc, site_code, name, kind, parent_id, root_id, region_code, address, workers, \
+         party_members, probationary_members, established_on, closed_on, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(draft.uscc.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(draft.site_code.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(draft.name.clone())
+    .bind(draft.kind.as_str())
+    .bind(res.parent_id)
+    .bind(res.root_id)
+    .bind(draft.region_code.as_str().to_owned())
+    .bind(draft.address.clone())
+    .bind(draft.workers)
+    .bind(draft.party_members)
+    .bind(draft.probationary_members)
+    .bind(date_text(draft.established_on))
+    .bind(date_text(draft.closed_on))
+    .bind(now.clone())
+    .bind(now)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(|e| duplicate_code(e, draft))?;
+    let id: i64 = row.try_get("id")?;
+    let root_id = if draft.kind == EntityKind::Platform {
+        sqlx::query("UPDATE entities SET root_id = $1 WHERE id = $2").bind(id).bind(id).execute(&mut *tx.tx).await?;
+        Some(id)
+    } else {
+        res.root_id
+    };
+    write_sectors(tx, id, &res.sectors).await?;
+    let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
+    r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id });
+    Ok(id)
+}
+
+/// Updates a unit; `version` is the one the client read (`None` in imports, which upsert).
+async fn update(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    id: i64,
+    draft: &EntityDraft,
+    version: Option<i64>,
+) -> StoreResult<()> {
+    let res = resolve(r, tx, draft, Some(id)).await?;
+    // A unit with units below it must stay a kind they may hang under.
+    let children = sqlx::query("SELECT DISTINCT kind FROM entities WHERE parent_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+    for c in children {
+        let kind = EntityKind::parse(&c.try_get::<String, _>("kind")?)?;
+        if check_parent_kind(kind, Some(draft.kind)).is_err() {
+            return Err(FieldError::new(
+                "kind",
+                "kind_conflicts_with_children",
+                format!("units of kind {} are registered below this one", kind.as_str()),
+                format!("本单位下有{}，不能改为该类型", kind.name_zh()),
+            )
+            .into());
+        }
+    }
+    let old_root: Option<i64> = sqlx::query("SELECT root_id FROM entities WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .map(|row| row.try_get("root_id"))
+        .transpose()?
+        .flatten();
+    let mut sql = String::from(
+        "UPDATE entities SET uscc = $1, site_code = $2, name = $3, kind = $4, parent_id = $5, root_id = $6, \
+         region_code = $7, address = $8, workers = $9, party_members = $10, probationary_members = $11, \
+         established_on = $12, closed_on = $13, updated_at = $14, version = version + 1 WHERE id = $15",
+    );
+    if version.is_some() {
+        sql.push_str(" AND version = $16");
+    }
+    let mut q = sqlx::query(&sql)
+        .bind(draft.uscc.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(draft.site_code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(draft.name.clone())
+        .bind(draft.kind.as_str())
+        .bind(res.parent_id)
+        .bind(res.root_id)
+        .bind(draft.region_code.as_str().to_owned())
+        .bind(draft.address.clone())
+        .bind(draft.workers)
+        .bind(draft.party_members)
+        .bind(draft.probationary_members)
+        .bind(date_text(draft.established_on))
+        .bind(date_text(draft.closed_on))
+        .bind(now_text())
+        .bind(id);
+    if let Some(v) = version {
+        q = q.bind(v);
+    }
+    let n = q.execute(&mut *tx.tx).await.map_err(|e| duplicate_code(e, draft))?.rows_affected();
+    if n == 0 {
+        let current: Option<i64> = sqlx::query("SELECT version FROM entities WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .map(|row| row.try_get("version"))
+            .transpose()?;
+        return Err(match current {
+            None => StoreError::NotFound,
+            Some(current) => StoreError::StaleVersion { current },
+        });
+    }
+    if old_root != res.root_id {
+        // Moving a unit to another chain moves everything below it.
+        sqlx::query(
+            "WITH RECURSIVE d(id) AS (SELECT id FROM entities WHERE parent_id = $1 \
+             UNION ALL SELECT e.id FROM entities e JOIN d ON e.parent_id = d.id) \
+             UPDATE entities SET root_id = $2 WHERE id IN (SELECT id FROM d)",
+        )
+        .bind(id)
+        .bind(res.root_id)
+        .execute(&mut *tx.tx)
+        .await?;
+        r.by_id.clear();
+        r.by_code.clear();
+    }
+    write_sectors(tx, id, &res.sectors).await?;
+    let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
+    r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id: res.root_id });
+    Ok(())
+}
+
+/// Whether a stored unit already says exactly what the draft says (for idempotent imports).
+fn same_as(e: &Entity, d: &EntityDraft, parent_id: Option<i64>, sectors: &[String]) -> bool {
+    e.uscc.as_deref() == d.uscc.as_ref().map(|u| u.as_str())
+        && e.site_code.as_deref() == d.site_code.as_ref().map(|c| c.as_str())
+        && e.name == d.name
+        && e.kind == d.kind
+        && e.parent_id == parent_id
+        && e.region_code == d.region_code.as_str()
+        && e.address == d.address
+        && e.workers == d.workers
+        && e.party_members == d.party_members
+        && e.probationary_members == d.probationary_members
+        && e.established_on == d.established_on
+        && e.closed_on == d.closed_on
+        && e.sectors == sectors
+}
+
+impl Store {
+    pub async fn entity(&self, id: i64) -> StoreResult<Entity> {
+        let row = sqlx::query(&format!("{ENTITY_SELECT} WHERE e.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let mut e = row.as_ref().map(entity_from_row).transpose()?.ok_or(StoreError::NotFound)?;
+        self.fill_sectors(std::slice::from_mut(&mut e)).await?;
+        Ok(e)
+    }
+
+    /// Looks a unit up by its USCC or site code.
+    pub async fn entity_by_code(&self, code: &str) -> StoreResult<Entity> {
+        let row = sqlx::query(&format!("{ENTITY_SELECT} WHERE e.uscc = $1 OR e.site_code = $2"))
+            .bind(code.to_owned())
+            .bind(code.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        let mut e = row.as_ref().map(entity_from_row).transpose()?.ok_or(StoreError::NotFound)?;
+        self.fill_sectors(std::slice::from_mut(&mut e)).await?;
+        Ok(e)
+    }
+
+    async fn fill_sectors(&self, items: &mut [Entity]) -> StoreResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut by_id: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in items.chunks(500) {
+            let sql = format!(
+                "SELECT entity_id, sector_code FROM entity_sectors WHERE entity_id IN ({}) ORDER BY sector_code",
+                Store::placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(e.id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                by_id.entry(row.try_get("entity_id")?).or_default().push(row.try_get("sector_code")?);
+            }
+        }
+        for e in items {
+            e.sectors = by_id.remove(&e.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    pub async fn list_entities(&self, f: &EntityFilter, paging: Paging) -> StoreResult<Page<Entity>> {
+        let mut w = Where::default();
+        if let Some(region) = &f.region {
+            let path = self.region_path_of(region, "region").await?;
+            let n = w.text(format!("{path}%"));
+            w.cond(format!("e.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+        }
+        if let Some(s) = &f.sector {
+            let n = w.text(s.clone());
+            w.cond(format!("EXISTS (SELECT 1 FROM entity_sectors s WHERE s.entity_id = e.id AND s.sector_code = ${n})"));
+        }
+        if let Some(k) = f.kind {
+            let n = w.text(k.as_str());
+            w.cond(format!("e.kind = ${n}"));
+        }
+        if let Some(root) = f.root {
+            let n = w.int(root);
+            w.cond(format!("e.root_id = ${n}"));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let n1 = w.text(contains_pattern(q));
+            let n2 = w.text(contains_pattern(&q.to_uppercase()));
+            w.cond(format!("(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"));
+        }
+        match f.closed {
+            Some(true) => w.cond("e.closed_on IS NOT NULL"),
+            Some(false) => w.cond("e.closed_on IS NULL"),
+            None => {}
+        }
+        let mut page = self.fetch_page(ENTITY_SELECT, "entities e", &w, "e.id", paging, entity_from_row).await?;
+        self.fill_sectors(&mut page.items).await?;
+        Ok(page)
+    }
+
+    /// The unit with its ancestors and (up to `limit`) descendants.
+    pub async fn entity_chain(&self, id: i64, limit: i64) -> StoreResult<Chain> {
+        let entity = self.entity(id).await?;
+        let mut ancestors = Vec::new();
+        let mut cur = entity.parent_id;
+        while let Some(p) = cur {
+            if ancestors.len() > 16 {
+                break;
+            }
+            let e = self.entity(p).await?;
+            cur = e.parent_id;
+            ancestors.push(e);
+        }
+        ancestors.reverse();
+        let cte = "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM entities WHERE parent_id = $1 \
+                   UNION ALL SELECT c.id, d.depth + 1 FROM entities c JOIN d ON c.parent_id = d.id AND d.depth < 16)";
+        let total: i64 = sqlx::query(&format!("{cte} SELECT COUNT(*) AS n FROM d"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let sql = format!(
+            "{cte} SELECT d.depth, x.* FROM d JOIN ({ENTITY_SELECT}) x ON x.id = d.id ORDER BY d.depth, x.id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql).bind(id).bind(limit.clamp(0, 5000)).fetch_all(&self.pool).await?;
+        let mut members = Vec::with_capacity(rows.len());
+        let mut entities = Vec::with_capacity(rows.len());
+        for r in &rows {
+            members.push(r.try_get::<i64, _>("depth")?);
+            entities.push(entity_from_row(r)?);
+        }
+        self.fill_sectors(&mut entities).await?;
+        let descendants = members.into_iter().zip(entities).map(|(depth, entity)| ChainMember { depth, entity }).collect();
+        Ok(Chain { ancestors, entity, descendants, descendants_total: total })
+    }
+
+    pub async fn create_entity(&self, draft: &EntityDraft) -> StoreResult<Entity> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        let id = insert(&mut r, &mut tx, draft).await?;
+        tx.commit().await?;
+        self.entity(id).await
+    }
+
+    /// Updates a unit if it is still at `version` (optimistic concurrency).
+    pub async fn update_entity(&self, id: i64, draft: &EntityDraft, version: i64) -> StoreResult<Entity> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        update(&mut r, &mut tx, id, draft, Some(version)).await?;
+        tx.commit().await?;
+        self.entity(id).await
+    }
+
+    /// Closes a unit (注销) on a date; it stays in the registry for history and past-date figures.
+    pub async fn close_entity(&self, id: i64, on: NaiveDate, version: i64) -> StoreResult<Entity> {
+        let current = self.entity(id).await?;
+        if current.established_on.is_some_and(|e| on < e) {
+            return Err(FieldError::new(
+                "closed_on",
+                "date_before_start",
+                "a unit cannot close before it was established",
+                "注销日期不能早于成立日期",
+            )
+            .into());
+        }
+        let tx = self.write_tx().await?;
+        let mut tx = tx;
+        let n = sqlx::query(
+            "UPDATE entities SET closed_on = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+        )
+        .bind(date_text(Some(on)))
+        .bind(now_text())
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::StaleVersion { current: current.version });
+        }
+        tx.commit().await?;
+        self.entity(id).await
+    }
+
+    /// Imports units whole or not at all: upserts by USCC or site code, reports every row's errors
+    /// (row numbers as given), and changes nothing when any row fails or `dry_run` is set.
+    /// Parents may come later in the file than their units: rows are applied platforms first.
+    pub async fn import_entities(&self, rows: &[(usize, EntityDraft)], dry_run: bool) -> StoreResult<ImportSummary> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        r.load_all_regions(&mut tx).await?;
+        let mut order: Vec<&(usize, EntityDraft)> = rows.iter().collect();
+        order.sort_by_key(|(line, d)| (tier(d.kind), *line));
+        let mut summary = ImportSummary::default();
+        let mut errors: Vec<(usize, FieldError)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (line, draft) in order {
+            let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
+            let Some(code) = code else {
+                errors.push((*line, FieldError::new("site_code", "required", "a code is required", "须填写代码")));
+                continue;
+            };
+            if let Some(first) = seen.insert(code.to_owned(), *line) {
+                errors.push((
+                    *line,
+                    FieldError::new(
+                        if draft.uscc.is_some() { "uscc" } else { "site_code" },
+                        "duplicate_in_file",
+                        format!("{code} appears already in row {first}"),
+                        format!("{code}已在第{first}行出现"),
+                    ),
+                ));
+                continue;
+            }
+            let existing = self.existing_for_import(&mut tx, draft).await?;
+            let outcome = match existing {
+                None => insert(&mut r, &mut tx, draft).await.map(|_| Outcome::Created),
+                Some(e) => match resolve(&mut r, &mut tx, draft, Some(e.id)).await {
+                    Ok(res) if same_as(&e, draft, res.parent_id, &res.sectors) => Ok(Outcome::Unchanged),
+                    Ok(_) => update(&mut r, &mut tx, e.id, draft, None).await.map(|_| Outcome::Updated),
+                    Err(err) => Err(err),
+                },
+            };
+            match outcome {
+                Ok(o) => summary.count(o),
+                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|(line, _)| *line);
+            return Err(StoreError::ImportRows(errors));
+        }
+        if !dry_run {
+            tx.commit().await?;
+        }
+        Ok(summary)
+    }
+
+    async fn existing_for_import(&self, tx: &mut WriteTx, draft: &EntityDraft) -> StoreResult<Option<Entity>> {
+        let (col, code) = match (&draft.uscc, &draft.site_code) {
+            (Some(u), _) => ("uscc", u.as_str().to_owned()),
+            (None, Some(c)) => ("site_code", c.as_str().to_owned()),
+            (None, None) => return Ok(None),
+        };
+        let row = sqlx::query(&format!("{ENTITY_SELECT} WHERE e.{col} = $1")).bind(code).fetch_optional(&mut *tx.tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut e = entity_from_row(&row)?;
+        let sectors = sqlx::query("SELECT sector_code FROM entity_sectors WHERE entity_id = $1 ORDER BY sector_code")
+            .bind(e.id)
+            .fetch_all(&mut *tx.tx)
+            .await?;
+        e.sectors = sectors.iter().map(|s| s.try_get("sector_code")).collect::<Result<_, _>>()?;
+        Ok(Some(e))
+    }
+
+    /// Every unit in a stable order (chain tier, then code) for export.
+    pub async fn export_entities(&self) -> StoreResult<Vec<Entity>> {
+        let rows = sqlx::query(&format!(
+            "{ENTITY_SELECT} ORDER BY CASE e.kind WHEN 'platform' THEN 0 WHEN 'franchisee' THEN 1 WHEN 'partner' THEN 2 ELSE 3 END, \
+             COALESCE(e.uscc, ''), COALESCE(e.site_code, '')"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = rows.iter().map(entity_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.fill_sectors(&mut items).await?;
+        Ok(items)
+    }
+
+    /// The USCC of each parent of the given units, by parent id.
+    pub async fn entity_codes(&self, ids: &[i64]) -> StoreResult<HashMap<i64, String>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id, uscc, site_code FROM entities WHERE id IN ({})", Store::placeholders(chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let uscc: Option<String> = row.try_get("uscc")?;
+                let site: Option<String> = row.try_get("site_code")?;
+                out.insert(row.try_get("id")?, uscc.or(site).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn tier(k: EntityKind) -> u8 {
+    match k {
+        EntityKind::Platform => 0,
+        EntityKind::Franchisee | EntityKind::Partner => 1,
+        EntityKind::Site => 2,
+    }
+}

@@ -1,0 +1,50 @@
+use dangjian_domain::{FieldError, FieldErrors};
+
+/// Everything a storage operation can report. Validation that needs the database (a region that does
+/// not exist, a duplicate code, a parent of the wrong kind) comes back as field errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The record changed since the client read it (optimistic concurrency).
+    #[error("the record was changed by someone else (now at version {current})")]
+    StaleVersion { current: i64 },
+    /// The operation conflicts with other records (e.g. deleting something still referenced).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, message_zh: String },
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    /// An import with row-level errors: every error with its 1-based row number in the file.
+    #[error("{} rows have errors", .0.len())]
+    ImportRows(Vec<(usize, FieldError)>),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+impl From<FieldErrors> for StoreError {
+    fn from(e: FieldErrors) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl From<FieldError> for StoreError {
+    fn from(e: FieldError) -> Self {
+        StoreError::Invalid(FieldErrors(vec![e]))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether a database error is a unique-constraint violation (SQLite 2067/1555, PostgreSQL 23505).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("23505") | Some("2067") | Some("1555"))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,573 @@
+//! Party organizations: the units they are attached to, how they nest, and every write path.
+
+use crate::db::WriteTx;
+use crate::entities::Resolver;
+use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::query::{contains_pattern, Where};
+use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
+use chrono::NaiveDate;
+use dangjian_domain::org::{check_parent_org_kind, OrgRef};
+use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// A unit an organization is attached to, as shown beside it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UnitSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: EntityKind,
+    /// USCC or site code.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Organization {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub parent_id: Option<i64>,
+    pub parent_name: Option<String>,
+    pub parent_code: Option<String>,
+    pub units: Vec<UnitSummary>,
+    pub region_code: String,
+    pub region_name: String,
+    pub established_on: Option<NaiveDate>,
+    pub dissolved_on: Option<NaiveDate>,
+    pub term_start: Option<NaiveDate>,
+    pub term_end: Option<NaiveDate>,
+    pub secretary: Option<String>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const ORG_SELECT: &str = "SELECT o.id, o.code, o.name, o.kind, o.parent_id, p.name AS parent_name, p.code AS parent_code, \
+     o.region_code, r.name AS region_name, o.established_on, o.dissolved_on, o.term_start, o.term_end, o.secretary, \
+     o.version, o.created_at, o.updated_at \
+     FROM organizations o JOIN regions r ON r.code = o.region_code LEFT JOIN organizations p ON p.id = o.parent_id";
+
+fn org_from_row(r: &AnyRow) -> StoreResult<Organization> {
+    let kind: String = r.try_get("kind")?;
+    Ok(Organization {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        kind: OrgKind::parse(&kind)?,
+        parent_id: r.try_get("parent_id")?,
+        parent_name: r.try_get("parent_name")?,
+        parent_code: r.try_get("parent_code")?,
+        units: Vec::new(),
+        region_code: r.try_get("region_code")?,
+        region_name: r.try_get("region_name")?,
+        established_on: parse_date_text(r.try_get("established_on")?),
+        dissolved_on: parse_date_text(r.try_get("dissolved_on")?),
+        term_start: parse_date_text(r.try_get("term_start")?),
+        term_end: parse_date_text(r.try_get("term_end")?),
+        secretary: r.try_get("secretary")?,
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn unit_summary_from_row(row: &AnyRow) -> StoreResult<UnitSummary> {
+    Ok(UnitSummary {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: EntityKind::parse(&row.try_get::<String, _>("kind")?)?,
+        code: row.try_get("code")?,
+    })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrgFilter {
+    pub region: Option<String>,
+    pub kind: Option<OrgKind>,
+    /// Organizations attached to this unit.
+    pub unit: Option<i64>,
+    /// Organizations attached to any unit of this platform's chain.
+    pub root: Option<i64>,
+    /// Organizations attached to any unit of this sector.
+    pub sector: Option<String>,
+    /// Direct sub-organizations of this one.
+    pub parent: Option<i64>,
+    pub q: Option<String>,
+    pub dissolved: Option<bool>,
+}
+
+struct OrgKey {
+    id: i64,
+    kind: OrgKind,
+}
+
+async fn find_org(tx: &mut WriteTx, r: &OrgRef) -> StoreResult<Option<OrgKey>> {
+    let row = match r {
+        OrgRef::Id(id) => {
+            sqlx::query("SELECT id, kind FROM organizations WHERE id = $1").bind(*id).fetch_optional(&mut *tx.tx).await?
+        }
+        OrgRef::Code(c) => {
+            sqlx::query("SELECT id, kind FROM organizations WHERE code = $1")
+                .bind(c.as_str().to_owned())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+        }
+    };
+    row.map(|row| Ok(OrgKey { id: row.try_get("id")?, kind: OrgKind::parse(&row.try_get::<String, _>("kind")?)? }))
+        .transpose()
+}
+
+async fn org_ancestors(tx: &mut WriteTx, id: i64) -> StoreResult<Vec<i64>> {
+    let mut out = Vec::new();
+    let mut cur = Some(id);
+    while let Some(c) = cur {
+        if out.len() > 32 {
+            break;
+        }
+        cur = sqlx::query("SELECT parent_id FROM organizations WHERE id = $1")
+            .bind(c)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .map(|r| r.try_get::<Option<i64>, _>("parent_id"))
+            .transpose()?
+            .flatten();
+        if let Some(p) = cur {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+struct ResolvedOrg {
+    parent_id: Option<i64>,
+    unit_ids: Vec<i64>,
+}
+
+async fn resolve_org(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &OrganizationDraft,
+    self_id: Option<i64>,
+) -> StoreResult<ResolvedOrg> {
+    let mut errs = FieldErrors::default();
+    collect(&mut errs, r.check_region(tx, d.region_code.as_str(), "region_code").await)?;
+    let parent_field = if matches!(d.parent, Some(OrgRef::Id(_))) { "parent_id" } else { "parent_code" };
+    let mut parent_id = None;
+    if let Some(p) = &d.parent {
+        match find_org(tx, p).await? {
+            None => errs.push(FieldError::new(
+                parent_field,
+                "unknown_parent",
+                "no such parent organization",
+                "上级组织不存在",
+            )),
+            Some(pk) => {
+                if let Err(e) = check_parent_org_kind(d.kind, pk.kind) {
+                    errs.push(e.on_field(parent_field));
+                }
+                if let Some(id) = self_id {
+                    let anc = org_ancestors(tx, pk.id).await?;
+                    if pk.id == id || anc.contains(&id) {
+                        errs.push(FieldError::new(
+                            parent_field,
+                            "org_cycle",
+                            "this parent would make the organization its own ancestor",
+                            "该上级组织会形成循环隶属",
+                        ));
+                    }
+                }
+                parent_id = Some(pk.id);
+            }
+        }
+    }
+    let mut unit_ids = Vec::new();
+    for u in &d.units {
+        if let Some(id) = collect(&mut errs, r.resolve_unit(tx, u, "units").await)? {
+            if !unit_ids.contains(&id) {
+                unit_ids.push(id);
+            }
+        }
+    }
+    errs.into_result()?;
+    Ok(ResolvedOrg { parent_id, unit_ids })
+}
+
+/// Moves validation errors of a step into `errs`; passes other errors up.
+fn collect<T>(errs: &mut FieldErrors, r: StoreResult<T>) -> StoreResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::Invalid(e)) => {
+            errs.0.extend(e.0);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn duplicate_org_code(e: sqlx::Error, d: &OrganizationDraft) -> StoreError {
+    if is_unique_violation(&e) {
+        let c = d.code.as_str();
+        FieldError::new("code", "duplicate", format!("{c} is registered already"), format!("组织代码{c}已登记")).into()
+    } else {
+        e.into()
+    }
+}
+
+async fn write_units(tx: &mut WriteTx, id: i64, units: &[i64]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM organization_units WHERE organization_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    for u in units {
+        sqlx::query("INSERT INTO organization_units (organization_id, entity_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(*u)
+            .execute(&mut *tx.tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_org(r: &mut Resolver, tx: &mut WriteTx, d: &OrganizationDraft) -> StoreResult<i64> {
+    let res = resolve_org(r, tx, d, None).await?;
+    let now = now_text();
+    let row = sqlx::query(
+        "INSERT INTO organizations (code, name, kind, parent_id, region_code, established_on, dissolved_on, \
+         term_start, term_end, secretary, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(d.code.as_str().to_owned())
+    .bind(d.name.clone())
+    .bind(d.kind.as_str())
+    .bind(res.parent_id)
+    .bind(d.region_code.as_str().to_owned())
+    .bind(date_text(d.established_on))
+    .bind(date_text(d.dissolved_on))
+    .bind(date_text(d.term_start))
+    .bind(date_text(d.term_end))
+    .bind(d.secretary.clone())
+    .bind(now.clone())
+    .bind(now)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(|e| duplicate_org_code(e, d))?;
+    let id: i64 = row.try_get("id")?;
+    write_units(tx, id, &res.unit_ids).await?;
+    Ok(id)
+}
+
+async fn update_org(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    id: i64,
+    d: &OrganizationDraft,
+    version: Option<i64>,
+) -> StoreResult<()> {
+    let res = resolve_org(r, tx, d, Some(id)).await?;
+    let children = sqlx::query("SELECT DISTINCT kind FROM organizations WHERE parent_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+    for c in children {
+        let kind = OrgKind::parse(&c.try_get::<String, _>("kind")?)?;
+        if !d.kind.may_lead(kind) {
+            return Err(FieldError::new(
+                "kind",
+                "kind_conflicts_with_children",
+                format!("organizations of kind {} are led by this one", kind.as_str()),
+                format!("本组织下设{}，不能改为该类型", kind.name_zh()),
+            )
+            .into());
+        }
+    }
+    let mut sql = String::from(
+        "UPDATE organizations SET code = $1, name = $2, kind = $3, parent_id = $4, region_code = $5, established_on = $6, \
+         dissolved_on = $7, term_start = $8, term_end = $9, secretary = $10, updated_at = $11, version = version + 1 \
+         WHERE id = $12",
+    );
+    if version.is_some() {
+        sql.push_str(" AND version = $13");
+    }
+    let mut q = sqlx::query(&sql)
+        .bind(d.code.as_str().to_owned())
+        .bind(d.name.clone())
+        .bind(d.kind.as_str())
+        .bind(res.parent_id)
+        .bind(d.region_code.as_str().to_owned())
+        .bind(date_text(d.established_on))
+        .bind(date_text(d.dissolved_on))
+        .bind(date_text(d.term_start))
+        .bind(date_text(d.term_end))
+        .bind(d.secretary.clone())
+        .bind(now_text())
+        .bind(id);
+    if let Some(v) = version {
+        q = q.bind(v);
+    }
+    let n = q.execute(&mut *tx.tx).await.map_err(|e| duplicate_org_code(e, d))?.rows_affected();
+    if n == 0 {
+        return Err(stale_or_missing(tx, "organizations", id).await?);
+    }
+    write_units(tx, id, &res.unit_ids).await
+}
+
+/// After an optimistic update touched no row: the record is gone, or someone changed it first.
+pub(crate) async fn stale_or_missing(tx: &mut WriteTx, table: &str, id: i64) -> StoreResult<StoreError> {
+    let current: Option<i64> = sqlx::query(&format!("SELECT version FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .map(|row| row.try_get("version"))
+        .transpose()?;
+    Ok(match current {
+        None => StoreError::NotFound,
+        Some(current) => StoreError::StaleVersion { current },
+    })
+}
+
+fn same_org(o: &Organization, d: &OrganizationDraft, res: &ResolvedOrg) -> bool {
+    let mut units: Vec<i64> = o.units.iter().map(|u| u.id).collect();
+    let mut new_units = res.unit_ids.clone();
+    units.sort_unstable();
+    new_units.sort_unstable();
+    o.code == d.code.as_str()
+        && o.name == d.name
+        && o.kind == d.kind
+        && o.parent_id == res.parent_id
+        && o.region_code == d.region_code.as_str()
+        && o.established_on == d.established_on
+        && o.dissolved_on == d.dissolved_on
+        && o.term_start == d.term_start
+        && o.term_end == d.term_end
+        && o.secretary == d.secretary
+        && units == new_units
+}
+
+/// Orders drafts so that a parent defined in the same file comes before its children.
+fn parents_first(rows: &[(usize, OrganizationDraft)]) -> Vec<&(usize, OrganizationDraft)> {
+    let by_code: HashMap<&str, &OrganizationDraft> = rows.iter().map(|(_, d)| (d.code.as_str(), d)).collect();
+    let depth = |d: &OrganizationDraft| {
+        let mut n = 0usize;
+        let mut cur = d;
+        while let Some(OrgRef::Code(p)) = &cur.parent {
+            match by_code.get(p.as_str()) {
+                Some(next) if n < rows.len() => {
+                    n += 1;
+                    cur = next;
+                }
+                _ => break,
+            }
+        }
+        n
+    };
+    let mut order: Vec<&(usize, OrganizationDraft)> = rows.iter().collect();
+    order.sort_by_key(|(line, d)| (depth(d), *line));
+    order
+}
+
+impl Store {
+    pub async fn organization(&self, id: i64) -> StoreResult<Organization> {
+        let row = sqlx::query(&format!("{ORG_SELECT} WHERE o.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let mut o = row.as_ref().map(org_from_row).transpose()?.ok_or(StoreError::NotFound)?;
+        self.fill_units(std::slice::from_mut(&mut o)).await?;
+        Ok(o)
+    }
+
+    async fn fill_units(&self, items: &mut [Organization]) -> StoreResult<()> {
+        let mut by_org: HashMap<i64, Vec<UnitSummary>> = HashMap::new();
+        for chunk in items.chunks(500) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "SELECT ou.organization_id, e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code \
+                 FROM organization_units ou JOIN entities e ON e.id = ou.entity_id \
+                 WHERE ou.organization_id IN ({}) ORDER BY e.id",
+                Store::placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for o in chunk {
+                q = q.bind(o.id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                by_org.entry(row.try_get("organization_id")?).or_default().push(unit_summary_from_row(&row)?);
+            }
+        }
+        for o in items {
+            o.units = by_org.remove(&o.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    pub async fn list_organizations(&self, f: &OrgFilter, paging: Paging) -> StoreResult<Page<Organization>> {
+        let mut w = Where::default();
+        if let Some(region) = &f.region {
+            let path = self.region_path_of(region, "region").await?;
+            let n = w.text(format!("{path}%"));
+            w.cond(format!("o.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+        }
+        if let Some(k) = f.kind {
+            let n = w.text(k.as_str());
+            w.cond(format!("o.kind = ${n}"));
+        }
+        if let Some(u) = f.unit {
+            let n = w.int(u);
+            w.cond(format!("o.id IN (SELECT organization_id FROM organization_units WHERE entity_id = ${n})"));
+        }
+        if let Some(root) = f.root {
+            let n = w.int(root);
+            w.cond(format!(
+                "o.id IN (SELECT ou.organization_id FROM organization_units ou JOIN entities e ON e.id = ou.entity_id WHERE e.root_id = ${n})"
+            ));
+        }
+        if let Some(s) = &f.sector {
+            let n = w.text(s.clone());
+            w.cond(format!(
+                "o.id IN (SELECT ou.organization_id FROM organization_units ou JOIN entity_sectors es ON es.entity_id = ou.entity_id WHERE es.sector_code = ${n})"
+            ));
+        }
+        if let Some(p) = f.parent {
+            let n = w.int(p);
+            w.cond(format!("o.parent_id = ${n}"));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let n1 = w.text(contains_pattern(q));
+            let n2 = w.text(contains_pattern(&q.to_uppercase()));
+            w.cond(format!("(o.name LIKE ${n1} OR o.secretary LIKE ${n1} OR o.code LIKE ${n2})"));
+        }
+        match f.dissolved {
+            Some(true) => w.cond("o.dissolved_on IS NOT NULL"),
+            Some(false) => w.cond("o.dissolved_on IS NULL"),
+            None => {}
+        }
+        let mut page = self.fetch_page(ORG_SELECT, "organizations o", &w, "o.id", paging, org_from_row).await?;
+        self.fill_units(&mut page.items).await?;
+        Ok(page)
+    }
+
+    pub async fn create_organization(&self, d: &OrganizationDraft) -> StoreResult<Organization> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        let id = insert_org(&mut r, &mut tx, d).await?;
+        tx.commit().await?;
+        self.organization(id).await
+    }
+
+    pub async fn update_organization(&self, id: i64, d: &OrganizationDraft, version: i64) -> StoreResult<Organization> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        update_org(&mut r, &mut tx, id, d, Some(version)).await?;
+        tx.commit().await?;
+        self.organization(id).await
+    }
+
+    /// Dissolves an organization (撤销) on a date; it stays for history.
+    pub async fn dissolve_organization(&self, id: i64, on: NaiveDate, version: i64) -> StoreResult<Organization> {
+        let current = self.organization(id).await?;
+        if current.established_on.is_some_and(|e| on < e) {
+            return Err(FieldError::new(
+                "dissolved_on",
+                "date_before_start",
+                "an organization cannot be dissolved before it was established",
+                "撤销日期不能早于成立日期",
+            )
+            .into());
+        }
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "UPDATE organizations SET dissolved_on = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+        )
+        .bind(date_text(Some(on)))
+        .bind(now_text())
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(stale_or_missing(&mut tx, "organizations", id).await?);
+        }
+        tx.commit().await?;
+        self.organization(id).await
+    }
+
+    /// Imports organizations whole or not at all, upserting by organization code.
+    pub async fn import_organizations(
+        &self,
+        rows: &[(usize, OrganizationDraft)],
+        dry_run: bool,
+    ) -> StoreResult<ImportSummary> {
+        let mut r = Resolver::new(self).await?;
+        let mut tx = self.write_tx().await?;
+        r.load_all_regions(&mut tx).await?;
+        let mut summary = ImportSummary::default();
+        let mut errors: Vec<(usize, FieldError)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (line, d) in parents_first(rows) {
+            if let Some(first) = seen.insert(d.code.as_str().to_owned(), *line) {
+                errors.push((
+                    *line,
+                    FieldError::new(
+                        "code",
+                        "duplicate_in_file",
+                        format!("{} appears already in row {first}", d.code.as_str()),
+                        format!("{}已在第{first}行出现", d.code.as_str()),
+                    ),
+                ));
+                continue;
+            }
+            let existing = sqlx::query("SELECT id FROM organizations WHERE code = $1")
+                .bind(d.code.as_str().to_owned())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .map(|row| row.try_get::<i64, _>("id"))
+                .transpose()?;
+            let outcome = match existing {
+                None => insert_org(&mut r, &mut tx, d).await.map(|_| Outcome::Created),
+                Some(id) => {
+                    let current = self.organization_in(&mut tx, id).await?;
+                    match resolve_org(&mut r, &mut tx, d, Some(id)).await {
+                        Ok(res) if same_org(&current, d, &res) => Ok(Outcome::Unchanged),
+                        Ok(_) => update_org(&mut r, &mut tx, id, d, None).await.map(|_| Outcome::Updated),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match outcome {
+                Ok(o) => summary.count(o),
+                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|(line, _)| *line);
+            return Err(StoreError::ImportRows(errors));
+        }
+        if !dry_run {
+            tx.commit().await?;
+        }
+        Ok(summary)
+    }
+
+    async fn organization_in(&self, tx: &mut WriteTx, id: i64) -> StoreResult<Organization> {
+        let row = sqlx::query(&format!("{ORG_SELECT} WHERE o.id = $1")).bind(id).fetch_one(&mut *tx.tx).await?;
+        let mut o = org_from_row(&row)?;
+        let units = sqlx::query(
+            "SELECT e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code FROM organization_units ou \
+             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY e.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        o.units = units.iter().map(unit_summary_from_row).collect::<StoreResult<_>>()?;
+        Ok(o)
+    }
+
+    /// Every organization in a stable order (by code) for export.
+    pub async fn export_organizations(&self) -> StoreResult<Vec<Organization>> {
+        let rows = sqlx::query(&format!("{ORG_SELECT} ORDER BY o.code")).fetch_all(&self.pool).await?;
+        let mut items = rows.iter().map(org_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.fill_units(&mut items).await?;
+        Ok(items)
+    }
+}

@@ -55,8 +55,10 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
-                                .await?;
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
                             Ok(())
                         })
                     })
@@ -93,9 +95,8 @@ impl Store {
 
     /// The newest applied migration, or `None` on an empty database.
     pub async fn schema_version(&self) -> StoreResult<Option<i64>> {
-        let row: AnyRow = sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await?;
+        let row: AnyRow =
+            sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
         Ok(row.try_get::<Option<i64>, _>("v")?)
     }
 

@@ -3,9 +3,9 @@
 
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::query::{contains_pattern, Where};
 use crate::regions::unknown_region;
 use crate::sectors::{resolve_sector_names, Sector};
-use crate::query::{contains_pattern, Where};
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
@@ -53,7 +53,8 @@ impl Entity {
     }
 }
 
-const ENTITY_SELECT: &str = "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, p.name AS parent_name, e.root_id, \
+const ENTITY_SELECT: &str =
+    "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, p.name AS parent_name, e.root_id, \
      e.region_code, r.name AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
      e.established_on, e.closed_on, e.version, e.created_at, e.updated_at \
      FROM entities e JOIN regions r ON r.code = e.region_code LEFT JOIN entities p ON p.id = e.parent_id";
@@ -384,10 +385,8 @@ async fn update(
 ) -> StoreResult<()> {
     let res = resolve(r, tx, draft, Some(id)).await?;
     // A unit with units below it must stay a kind they may hang under.
-    let children = sqlx::query("SELECT DISTINCT kind FROM entities WHERE parent_id = $1")
-        .bind(id)
-        .fetch_all(&mut *tx.tx)
-        .await?;
+    let children =
+        sqlx::query("SELECT DISTINCT kind FROM entities WHERE parent_id = $1").bind(id).fetch_all(&mut *tx.tx).await?;
     for c in children {
         let kind = EntityKind::parse(&c.try_get::<String, _>("kind")?)?;
         if check_parent_kind(kind, Some(draft.kind)).is_err() {
@@ -537,7 +536,9 @@ impl Store {
         }
         if let Some(s) = &f.sector {
             let n = w.text(s.clone());
-            w.cond(format!("EXISTS (SELECT 1 FROM entity_sectors s WHERE s.entity_id = e.id AND s.sector_code = ${n})"));
+            w.cond(format!(
+                "EXISTS (SELECT 1 FROM entity_sectors s WHERE s.entity_id = e.id AND s.sector_code = ${n})"
+            ));
         }
         if let Some(k) = f.kind {
             let n = w.text(k.as_str());
@@ -550,7 +551,9 @@ impl Store {
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let n1 = w.text(contains_pattern(q));
             let n2 = w.text(contains_pattern(&q.to_uppercase()));
-            w.cond(format!("(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"));
+            w.cond(format!(
+                "(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"
+            ));
         }
         match f.closed {
             Some(true) => w.cond("e.closed_on IS NOT NULL"),
@@ -594,7 +597,8 @@ impl Store {
             entities.push(entity_from_row(r)?);
         }
         self.fill_sectors(&mut entities).await?;
-        let descendants = members.into_iter().zip(entities).map(|(depth, entity)| ChainMember { depth, entity }).collect();
+        let descendants =
+            members.into_iter().zip(entities).map(|(depth, entity)| ChainMember { depth, entity }).collect();
         Ok(Chain { ancestors, entity, descendants, descendants_total: total })
     }
 
@@ -707,7 +711,8 @@ impl Store {
             (None, Some(c)) => ("site_code", c.as_str().to_owned()),
             (None, None) => return Ok(None),
         };
-        let row = sqlx::query(&format!("{ENTITY_SELECT} WHERE e.{col} = $1")).bind(code).fetch_optional(&mut *tx.tx).await?;
+        let row =
+            sqlx::query(&format!("{ENTITY_SELECT} WHERE e.{col} = $1")).bind(code).fetch_optional(&mut *tx.tx).await?;
         let Some(row) = row else { return Ok(None) };
         let mut e = entity_from_row(&row)?;
         let sectors = sqlx::query("SELECT sector_code FROM entity_sectors WHERE entity_id = $1 ORDER BY sector_code")
@@ -735,7 +740,8 @@ impl Store {
     pub async fn entity_codes(&self, ids: &[i64]) -> StoreResult<HashMap<i64, String>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let sql = format!("SELECT id, uscc, site_code FROM entities WHERE id IN ({})", Store::placeholders(chunk.len()));
+            let sql =
+                format!("SELECT id, uscc, site_code FROM entities WHERE id IN ({})", Store::placeholders(chunk.len()));
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(*id);

@@ -39,7 +39,8 @@ pub struct Instructor {
     pub updated_at: String,
 }
 
-const INSTRUCTOR_SELECT: &str = "SELECT i.id, i.name, i.mobile, i.dispatching_org, i.region_code, r.name AS region_name, \
+const INSTRUCTOR_SELECT: &str =
+    "SELECT i.id, i.name, i.mobile, i.dispatching_org, i.region_code, r.name AS region_name, \
      i.version, i.created_at, i.updated_at FROM instructors i JOIN regions r ON r.code = i.region_code";
 
 fn instructor_from_row(r: &AnyRow) -> StoreResult<Instructor> {
@@ -117,8 +118,13 @@ async fn resolve_instructor(
 
 fn duplicate_mobile(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new("mobile", "duplicate", "an instructor with this mobile number exists", "已有使用该手机号码的指导员")
-            .into()
+        FieldError::new(
+            "mobile",
+            "duplicate",
+            "an instructor with this mobile number exists",
+            "已有使用该手机号码的指导员",
+        )
+        .into()
     } else {
         e.into()
     }
@@ -127,13 +133,15 @@ fn duplicate_mobile(e: sqlx::Error) -> StoreError {
 async fn write_assignments(tx: &mut WriteTx, id: i64, list: &[ResolvedAssignment]) -> StoreResult<()> {
     sqlx::query("DELETE FROM instructor_assignments WHERE instructor_id = $1").bind(id).execute(&mut *tx.tx).await?;
     for a in list {
-        sqlx::query("INSERT INTO instructor_assignments (instructor_id, entity_id, start_on, end_on) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(a.entity_id)
-            .bind(date_text(Some(a.start_on)))
-            .bind(date_text(a.end_on))
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO instructor_assignments (instructor_id, entity_id, start_on, end_on) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(a.entity_id)
+        .bind(date_text(Some(a.start_on)))
+        .bind(date_text(a.end_on))
+        .execute(&mut *tx.tx)
+        .await?;
     }
     Ok(())
 }
@@ -195,7 +203,8 @@ fn same_instructor(i: &Instructor, d: &InstructorDraft, list: &[ResolvedAssignme
     let mut current: Vec<(i64, NaiveDate, Option<NaiveDate>)> =
         i.assignments.iter().map(|a| (a.entity_id, a.start_on, a.end_on)).collect();
     current.sort();
-    let new: Vec<(i64, NaiveDate, Option<NaiveDate>)> = list.iter().map(|a| (a.entity_id, a.start_on, a.end_on)).collect();
+    let new: Vec<(i64, NaiveDate, Option<NaiveDate>)> =
+        list.iter().map(|a| (a.entity_id, a.start_on, a.end_on)).collect();
     i.name == d.name
         && i.mobile == d.mobile.as_str()
         && i.dispatching_org == d.dispatching_org
@@ -320,7 +329,9 @@ impl Store {
                     current.assignments = self.assignments_in(&mut tx, current.id).await?;
                     match resolve_instructor(&mut r, &mut tx, d).await {
                         Ok(list) if same_instructor(&current, d, &list) => Ok(Outcome::Unchanged),
-                        Ok(_) => update_instructor(&mut r, &mut tx, current.id, d, None).await.map(|_| Outcome::Updated),
+                        Ok(_) => {
+                            update_instructor(&mut r, &mut tx, current.id, d, None).await.map(|_| Outcome::Updated)
+                        }
                         Err(e) => Err(e),
                     }
                 }

@@ -45,7 +45,8 @@ pub struct Organization {
     pub updated_at: String,
 }
 
-const ORG_SELECT: &str = "SELECT o.id, o.code, o.name, o.kind, o.parent_id, p.name AS parent_name, p.code AS parent_code, \
+const ORG_SELECT: &str =
+    "SELECT o.id, o.code, o.name, o.kind, o.parent_id, p.name AS parent_name, p.code AS parent_code, \
      o.region_code, r.name AS region_name, o.established_on, o.dissolved_on, o.term_start, o.term_end, o.secretary, \
      o.version, o.created_at, o.updated_at \
      FROM organizations o JOIN regions r ON r.code = o.region_code LEFT JOIN organizations p ON p.id = o.parent_id";
@@ -107,7 +108,10 @@ struct OrgKey {
 async fn find_org(tx: &mut WriteTx, r: &OrgRef) -> StoreResult<Option<OrgKey>> {
     let row = match r {
         OrgRef::Id(id) => {
-            sqlx::query("SELECT id, kind FROM organizations WHERE id = $1").bind(*id).fetch_optional(&mut *tx.tx).await?
+            sqlx::query("SELECT id, kind FROM organizations WHERE id = $1")
+                .bind(*id)
+                .fetch_optional(&mut *tx.tx)
+                .await?
         }
         OrgRef::Code(c) => {
             sqlx::query("SELECT id, kind FROM organizations WHERE code = $1")

@@ -154,7 +154,8 @@ impl Store {
     pub async fn list_regions(&self, filter: &RegionFilter, paging: Paging) -> StoreResult<Page<Region>> {
         let mut conds: Vec<String> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
-        let no_filter = filter.parent.is_none() && filter.within.is_none() && filter.level.is_none() && filter.q.is_none();
+        let no_filter =
+            filter.parent.is_none() && filter.within.is_none() && filter.level.is_none() && filter.q.is_none();
         match filter.parent.as_deref() {
             Some("") => conds.push("parent_code IS NULL".into()),
             Some(p) => {
@@ -224,11 +225,14 @@ impl Store {
         let code = RegionCode::parse(code)?;
         let name = dangjian_domain::entity::parse_required_text(Some(name), "name", 100)?;
         let parent = match parent_code.filter(|p| !p.is_empty()) {
-            Some(p) => Some(self.region(p).await.map_err(|e| match e {
-                StoreError::NotFound => {
-                    FieldError::new("parent_code", "unknown_region", "no such parent region", "上级行政区划不存在").into()
+            Some(p) => Some(self.region(p).await.map_err(|e| {
+                match e {
+                    StoreError::NotFound => {
+                        FieldError::new("parent_code", "unknown_region", "no such parent region", "上级行政区划不存在")
+                            .into()
+                    }
+                    e => e,
                 }
-                e => e,
             })?),
             None => None,
         };
@@ -260,7 +264,8 @@ impl Store {
             .await;
         match res {
             Err(e) if crate::error::is_unique_violation(&e) => {
-                Err(FieldError::new("code", "duplicate", "this region code exists already", "该行政区划代码已存在").into())
+                Err(FieldError::new("code", "duplicate", "this region code exists already", "该行政区划代码已存在")
+                    .into())
             }
             Err(e) => Err(e.into()),
             Ok(_) => self.region(code.as_str()).await,
@@ -320,7 +325,12 @@ impl Store {
 }
 
 pub(crate) fn unknown_region(code: &str, field: &str) -> FieldError {
-    FieldError::new(field, "unknown_region", format!("no region has the code {code}"), format!("行政区划代码{code}不存在"))
+    FieldError::new(
+        field,
+        "unknown_region",
+        format!("no region has the code {code}"),
+        format!("行政区划代码{code}不存在"),
+    )
 }
 
 #[cfg(test)]

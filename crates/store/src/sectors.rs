@@ -80,8 +80,13 @@ fn validate(input: &SectorInput) -> Result<ValidSector, FieldErrors> {
 
 fn duplicate_name(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new("name_zh", "duplicate", "a sector with this code or name exists already", "已有同代码或同名行业")
-            .into()
+        FieldError::new(
+            "name_zh",
+            "duplicate",
+            "a sector with this code or name exists already",
+            "已有同代码或同名行业",
+        )
+        .into()
     } else {
         e.into()
     }
@@ -89,9 +94,10 @@ fn duplicate_name(e: sqlx::Error) -> StoreError {
 
 impl Store {
     pub async fn list_sectors(&self) -> StoreResult<Vec<Sector>> {
-        let rows = sqlx::query("SELECT code, name_zh, name_en, stage, builtin, version FROM sectors ORDER BY position, code")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT code, name_zh, name_en, stage, builtin, version FROM sectors ORDER BY position, code")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(sector_from_row).collect()
     }
 

@@ -98,7 +98,8 @@ async fn pg_template(server_url: &str) -> String {
                 store.migrate().await.unwrap();
                 store.close().await;
                 // Renaming is atomic; if another process won the race, use its template.
-                let renamed = sqlx::query(&format!("ALTER DATABASE {build} RENAME TO {final_name}")).execute(admin.pool()).await;
+                let renamed =
+                    sqlx::query(&format!("ALTER DATABASE {build} RENAME TO {final_name}")).execute(admin.pool()).await;
                 if renamed.is_err() {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {build}")).execute(admin.pool()).await;
                 }
@@ -141,7 +142,9 @@ impl TestDb {
             if let Ok(server) = std::env::var(PG_ENV) {
                 let name = url::Url::parse(&self.url).unwrap().path().trim_start_matches('/').to_owned();
                 if let Ok(admin) = Store::connect(&server).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(admin.pool())
+                        .await;
                     admin.close().await;
                 }
             }

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dangjian_domain::entity::EntityInput;
-use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
+use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft, RegionLevel};
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::regions::RegionFilter;
@@ -52,7 +52,10 @@ async fn reference_regions_are_complete() {
         let codes: Vec<&str> = xpcc.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, vec!["66", "6590", "659001"]);
         let under_xinjiang = s
-            .list_regions(&RegionFilter { within: Some("65".into()), level: Some(RegionLevel::County), ..Default::default() }, Paging::default())
+            .list_regions(
+                &RegionFilter { within: Some("65".into()), level: Some(RegionLevel::County), ..Default::default() },
+                Paging::default(),
+            )
             .await
             .unwrap();
         assert!(under_xinjiang.items.iter().all(|r| !r.code.starts_with("6590")));
@@ -77,11 +80,15 @@ async fn chain_rules_are_enforced_by_the_registry() {
         }
         // Unknown region and duplicate USCC are field errors.
         match s.create_entity(&entity("partner", Some(PARTNER), None, Some(PLATFORM), "110199")).await {
-            Err(StoreError::Invalid(e)) => assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("region_code", "unknown_region")),
+            Err(StoreError::Invalid(e)) => {
+                assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("region_code", "unknown_region"))
+            }
             other => panic!("{other:?}"),
         }
         match s.create_entity(&entity("platform", Some(FRANCHISEE), None, None, "110105")).await {
-            Err(StoreError::Invalid(e)) => assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("uscc", "duplicate")),
+            Err(StoreError::Invalid(e)) => {
+                assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("uscc", "duplicate"))
+            }
             other => panic!("{other:?}"),
         }
         // The chain view.
@@ -90,7 +97,9 @@ async fn chain_rules_are_enforced_by_the_registry() {
         let c = s.entity_chain(site, 100).await.unwrap();
         assert_eq!(c.ancestors.iter().map(|a| a.id).collect::<Vec<_>>(), vec![p, f]);
         // Filters: region subtree (XPCC), kind, chain root, text.
-        let list = |f: EntityFilter| async move { s.list_entities(&f, Paging::default()).await.unwrap().items.iter().map(|e| e.id).collect::<Vec<_>>() };
+        let list = |f: EntityFilter| async move {
+            s.list_entities(&f, Paging::default()).await.unwrap().items.iter().map(|e| e.id).collect::<Vec<_>>()
+        };
         assert_eq!(list(EntityFilter { region: Some("66".into()), ..Default::default() }).await, vec![site]);
         assert_eq!(list(EntityFilter { region: Some("65".into()), ..Default::default() }).await, Vec::<i64>::new());
         assert_eq!(list(EntityFilter { root: Some(p), ..Default::default() }).await, vec![p, f, site]);
@@ -194,7 +203,10 @@ async fn organizations_and_instructors() {
             other => panic!("{other:?}"),
         }
         let by_unit = s
-            .list_organizations(&dangjian_store::organizations::OrgFilter { unit: Some(site), ..Default::default() }, Paging::default())
+            .list_organizations(
+                &dangjian_store::organizations::OrgFilter { unit: Some(site), ..Default::default() },
+                Paging::default(),
+            )
             .await
             .unwrap();
         assert_eq!(by_unit.items.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), vec!["J1"]);
@@ -209,14 +221,20 @@ async fn organizations_and_instructors() {
             mobile: Some("13912345678".into()),
             dispatching_org: Some("南山区委社会工作部".into()),
             region_code: Some("440305".into()),
-            assignments: vec![AssignmentInput { entity_id: Some(f), start_on: Some("2024-01-01".into()), ..Default::default() }],
+            assignments: vec![AssignmentInput {
+                entity_id: Some(f),
+                start_on: Some("2024-01-01".into()),
+                ..Default::default()
+            }],
         })
         .unwrap();
         let i = s.create_instructor(&draft).await.unwrap();
         assert_eq!(i.assignments.len(), 1);
         assert_eq!(i.assignments[0].entity_code, FRANCHISEE);
         match s.create_instructor(&draft).await {
-            Err(StoreError::Invalid(e)) => assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("mobile", "duplicate")),
+            Err(StoreError::Invalid(e)) => {
+                assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("mobile", "duplicate"))
+            }
             other => panic!("{other:?}"),
         }
         let summary = s.import_instructors(&[(2, draft.clone())], false).await.unwrap();

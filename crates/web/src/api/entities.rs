@@ -1,0 +1,179 @@
+//! `/api/v1/entities`: units of the platform chain.
+
+use super::{date_or_today, ListResponse, VersionQuery};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::ApiPath;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_domain::entity::EntityInput;
+use dangjian_domain::{EntityDraft, EntityKind};
+use dangjian_store::entities::{Chain, Entity, EntityFilter};
+use dangjian_store::Paging;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct EntityQuery {
+    /// Region code: the region and its whole subtree.
+    pub region: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// `platform`, `franchisee`, `partner` or `site`.
+    pub kind: Option<String>,
+    /// Chain root: a platform's id.
+    pub root: Option<i64>,
+    /// Name, USCC, site code or address contains.
+    pub q: Option<String>,
+    /// `operating`, `closed` or `all` (default).
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl EntityQuery {
+    /// The store filter, or a 400 naming the parameter that is off.
+    pub fn to_filter(&self, lang: Lang) -> Result<EntityFilter, ApiError> {
+        let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
+            Some(k) => {
+                Some(EntityKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message_in(lang.code())))?)
+            }
+            None => None,
+        };
+        let closed = match self.status.as_deref().unwrap_or("all") {
+            "" | "all" => None,
+            "operating" => Some(false),
+            "closed" => Some(true),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "status",
+                    lang.pick("status 应为 operating、closed 或 all", "status is operating, closed or all"),
+                ))
+            }
+        };
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Ok(EntityFilter {
+            region: nonempty(&self.region),
+            sector: nonempty(&self.sector),
+            kind,
+            root: self.root,
+            q: nonempty(&self.q),
+            closed,
+        })
+    }
+}
+
+/// A full replacement of a unit, with the version the client read.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EntityUpdate {
+    /// The version the client last read; a stale one gets 409.
+    pub version: i64,
+    #[serde(flatten)]
+    pub fields: EntityInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ChainQuery {
+    /// At most this many descendants (default 500).
+    pub limit: Option<i64>,
+}
+
+pub(crate) fn etag(version: i64) -> [(header::HeaderName, String); 1] {
+    [(header::ETAG, format!("\"{version}\""))]
+}
+
+/// List units, filtered by region subtree, sector, kind, chain root and text.
+#[utoipa::path(get, path = "/api/v1/entities", tag = "entities", params(EntityQuery),
+    responses((status = 200, body = ListResponse<Entity>), (status = 400, body = ErrorEnvelope)))]
+async fn list_entities(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<EntityQuery>,
+) -> Result<Json<ListResponse<Entity>>, ApiError> {
+    let filter = q.to_filter(lang)?;
+    let page = s
+        .store
+        .list_entities(&filter, Paging::new(q.page, q.per_page))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(page.into()))
+}
+
+/// Register a unit.
+#[utoipa::path(post, path = "/api/v1/entities", tag = "entities", request_body = EntityInput,
+    responses((status = 201, body = Entity), (status = 422, body = ErrorEnvelope)))]
+async fn create_entity(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(input): ApiJson<EntityInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let e = s.store.create_entity(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
+    Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
+}
+
+/// One unit.
+#[utoipa::path(get, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)),
+    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope)))]
+async fn get_entity(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let e = s.store.entity(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(e.version), Json(e)))
+}
+
+/// Replace a unit's fields; `version` must be the one last read.
+#[utoipa::path(put, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)), request_body = EntityUpdate,
+    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_entity(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(u): ApiJson<EntityUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let e = s.store.update_entity(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(e.version), Json(e)))
+}
+
+/// Close a unit (注销) on a date; the record stays for history.
+#[utoipa::path(delete, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path), VersionQuery),
+    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn close_entity(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
+    let e = s.store.close_entity(id, on, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(e.version), Json(e)))
+}
+
+/// A unit's chain: its ancestors up to the platform and its descendants.
+#[utoipa::path(get, path = "/api/v1/entities/{id}/chain", tag = "entities", params(("id" = i64, Path), ChainQuery),
+    responses((status = 200, body = Chain), (status = 404, body = ErrorEnvelope)))]
+async fn entity_chain(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
+) -> Result<Json<Chain>, ApiError> {
+    let c = s.store.entity_chain(id, q.limit.unwrap_or(500)).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(c))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_entities, create_entity))
+        .routes(routes!(get_entity, update_entity, close_entity))
+        .routes(routes!(entity_chain))
+}

@@ -1,0 +1,125 @@
+//! `/api/v1/instructors`: Party-building instructors and their assignments.
+
+use super::entities::etag;
+use super::{ListResponse, VersionQuery};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_domain::instructor::InstructorInput;
+use dangjian_domain::InstructorDraft;
+use dangjian_store::instructors::{Instructor, InstructorFilter};
+use dangjian_store::Paging;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct InstructorQuery {
+    /// Region code: the region and its whole subtree.
+    pub region: Option<String>,
+    /// Instructors assigned to this unit (id).
+    pub unit: Option<i64>,
+    /// Instructors assigned to units of this platform's chain (platform id).
+    pub root: Option<i64>,
+    /// Name or dispatching organization contains.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl InstructorQuery {
+    pub fn to_filter(&self) -> InstructorFilter {
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        InstructorFilter { region: nonempty(&self.region), unit: self.unit, root: self.root, q: nonempty(&self.q) }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct InstructorUpdate {
+    /// The version the client last read; a stale one gets 409.
+    pub version: i64,
+    #[serde(flatten)]
+    pub fields: InstructorInput,
+}
+
+/// List instructors.
+#[utoipa::path(get, path = "/api/v1/instructors", tag = "instructors", params(InstructorQuery),
+    responses((status = 200, body = ListResponse<Instructor>), (status = 400, body = ErrorEnvelope)))]
+async fn list_instructors(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<InstructorQuery>,
+) -> Result<Json<ListResponse<Instructor>>, ApiError> {
+    let page = s
+        .store
+        .list_instructors(&q.to_filter(), Paging::new(q.page, q.per_page))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(page.into()))
+}
+
+/// Register an instructor with their assignments.
+#[utoipa::path(post, path = "/api/v1/instructors", tag = "instructors", request_body = InstructorInput,
+    responses((status = 201, body = Instructor), (status = 422, body = ErrorEnvelope)))]
+async fn create_instructor(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(input): ApiJson<InstructorInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let i = s.store.create_instructor(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
+    Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
+}
+
+/// One instructor.
+#[utoipa::path(get, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)),
+    responses((status = 200, body = Instructor), (status = 404, body = ErrorEnvelope)))]
+async fn get_instructor(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let i = s.store.instructor(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(i.version), Json(i)))
+}
+
+/// Replace an instructor's fields and assignments; `version` must be the one last read.
+#[utoipa::path(put, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)), request_body = InstructorUpdate,
+    responses((status = 200, body = Instructor), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_instructor(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(u): ApiJson<InstructorUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let i = s.store.update_instructor(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(i.version), Json(i)))
+}
+
+/// Remove an instructor and their assignments.
+#[utoipa::path(delete, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path), VersionQuery),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn delete_instructor(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> Result<StatusCode, ApiError> {
+    s.store.delete_instructor(id, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_instructors, create_instructor)).routes(routes!(
+        get_instructor,
+        update_instructor,
+        delete_instructor
+    ))
+}

@@ -1,0 +1,74 @@
+//! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
+//! Conventions are in `docs/api.md`.
+
+mod entities;
+mod health;
+mod instructors;
+mod organizations;
+mod regions;
+mod sectors;
+mod transfer;
+
+use crate::AppState;
+use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Dangjian API",
+        description = "Party-building in the platform economy and among new employment groups: registry of regions, sectors, platform chains, Party organizations and instructors."
+    ),
+    components(schemas(crate::error::ErrorEnvelope))
+)]
+struct ApiDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(regions::router())
+        .merge(sectors::router())
+        .merge(entities::router())
+        .merge(organizations::router())
+        .merge(instructors::router())
+        .merge(transfer::router())
+}
+
+/// Paging facts of a list response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListMeta {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The list envelope: `{"items": [...], "meta": {...}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListResponse<T> {
+    pub items: Vec<T>,
+    pub meta: ListMeta,
+}
+
+impl<T> From<dangjian_store::Page<T>> for ListResponse<T> {
+    fn from(p: dangjian_store::Page<T>) -> Self {
+        Self { items: p.items, meta: ListMeta { total: p.total, page: p.page, per_page: p.per_page } }
+    }
+}
+
+/// `?version=` for deletes and closes (optimistic concurrency).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct VersionQuery {
+    /// The version the client last read.
+    pub version: i64,
+    /// The date of closing or dissolution (default today).
+    pub on: Option<String>,
+}
+
+/// Parses an optional `on=` date, defaulting to today.
+pub(crate) fn date_or_today(on: Option<&str>, field: &str) -> Result<chrono::NaiveDate, dangjian_domain::FieldError> {
+    match on {
+        Some(s) if !s.trim().is_empty() => dangjian_domain::parse_flexible_date(s, field),
+        _ => Ok(chrono::Local::now().date_naive()),
+    }
+}

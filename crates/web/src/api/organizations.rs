@@ -1,0 +1,159 @@
+//! `/api/v1/organizations`: Party organizations.
+
+use super::entities::etag;
+use super::{date_or_today, ListResponse, VersionQuery};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::{OrgKind, OrganizationDraft};
+use dangjian_store::organizations::{OrgFilter, Organization};
+use dangjian_store::Paging;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct OrgQuery {
+    /// Region code: the region and its whole subtree.
+    pub region: Option<String>,
+    /// `grassroots_committee`, `general_branch`, `branch`, `joint_branch` or `floating_branch`.
+    pub kind: Option<String>,
+    /// Organizations attached to this unit (id).
+    pub unit: Option<i64>,
+    /// Organizations attached to units of this platform's chain (platform id).
+    pub root: Option<i64>,
+    /// Organizations attached to units of this sector.
+    pub sector: Option<String>,
+    /// Direct sub-organizations of this organization (id).
+    pub parent: Option<i64>,
+    /// Name, code or secretary contains.
+    pub q: Option<String>,
+    /// `active`, `dissolved` or `all` (default).
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl OrgQuery {
+    pub fn to_filter(&self, lang: Lang) -> Result<OrgFilter, ApiError> {
+        let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
+            Some(k) => Some(OrgKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message_in(lang.code())))?),
+            None => None,
+        };
+        let dissolved = match self.status.as_deref().unwrap_or("all") {
+            "" | "all" => None,
+            "active" => Some(false),
+            "dissolved" => Some(true),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "status",
+                    lang.pick("status 应为 active、dissolved 或 all", "status is active, dissolved or all"),
+                ))
+            }
+        };
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Ok(OrgFilter {
+            region: nonempty(&self.region),
+            kind,
+            unit: self.unit,
+            root: self.root,
+            sector: nonempty(&self.sector),
+            parent: self.parent,
+            q: nonempty(&self.q),
+            dissolved,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OrganizationUpdate {
+    /// The version the client last read; a stale one gets 409.
+    pub version: i64,
+    #[serde(flatten)]
+    pub fields: OrganizationInput,
+}
+
+/// List organizations.
+#[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", params(OrgQuery),
+    responses((status = 200, body = ListResponse<Organization>), (status = 400, body = ErrorEnvelope)))]
+async fn list_organizations(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<OrgQuery>,
+) -> Result<Json<ListResponse<Organization>>, ApiError> {
+    let filter = q.to_filter(lang)?;
+    let page = s
+        .store
+        .list_organizations(&filter, Paging::new(q.page, q.per_page))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(page.into()))
+}
+
+/// Register an organization.
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,
+    responses((status = 201, body = Organization), (status = 422, body = ErrorEnvelope)))]
+async fn create_organization(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(input): ApiJson<OrganizationInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let o = s.store.create_organization(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
+    Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
+}
+
+/// One organization.
+#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),
+    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope)))]
+async fn get_organization(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = s.store.organization(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(o.version), Json(o)))
+}
+
+/// Replace an organization's fields; `version` must be the one last read.
+#[utoipa::path(put, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationUpdate,
+    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_organization(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(u): ApiJson<OrganizationUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let o = s.store.update_organization(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(o.version), Json(o)))
+}
+
+/// Dissolve an organization (撤销) on a date; the record stays for history.
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path), VersionQuery),
+    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn dissolve_organization(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
+    let o = s.store.dissolve_organization(id, on, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((etag(o.version), Json(o)))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_organizations, create_organization)).routes(routes!(
+        get_organization,
+        update_organization,
+        dissolve_organization
+    ))
+}

@@ -1,0 +1,148 @@
+//! `/api/v1/regions`: administrative regions (reference data; administrators may add, rename, delete).
+
+use super::ListResponse;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_domain::RegionLevel;
+use dangjian_store::regions::{Region, RegionFilter};
+use dangjian_store::Paging;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct RegionQuery {
+    /// Direct children of this region (empty: provincial-level units). Without any filter: the provinces.
+    pub parent: Option<String>,
+    /// Everything below this region.
+    pub within: Option<String>,
+    /// `province`, `prefecture`, `county` or `township`.
+    pub level: Option<String>,
+    /// Name or code contains.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewRegion {
+    pub code: String,
+    pub name: String,
+    /// Empty or absent for a provincial-level unit.
+    pub parent_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegionRename {
+    pub name: String,
+    pub version: i64,
+}
+
+/// List regions: children of a region, a subtree, a level, or a text search.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "regions", params(RegionQuery),
+    responses((status = 200, body = ListResponse<Region>), (status = 400, body = ErrorEnvelope)))]
+async fn list_regions(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<RegionQuery>,
+) -> Result<Json<ListResponse<Region>>, ApiError> {
+    let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) => Some(RegionLevel::parse(l).ok_or_else(|| {
+            ApiError::bad_request(
+                "level",
+                lang.pick(
+                    "level 应为 province、prefecture、county 或 township",
+                    "level is province, prefecture, county or township",
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let filter = RegionFilter {
+        parent: q.parent.clone(),
+        within: q.within.clone().filter(|w| !w.is_empty()),
+        level,
+        q: q.q.clone(),
+    };
+    let page = s
+        .store
+        .list_regions(&filter, Paging::new(q.page, q.per_page))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(page.into()))
+}
+
+/// Add a region (e.g. a new township) under an existing parent.
+#[utoipa::path(post, path = "/api/v1/regions", tag = "regions", request_body = NewRegion,
+    responses((status = 201, body = Region), (status = 422, body = ErrorEnvelope)))]
+async fn create_region(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(r): ApiJson<NewRegion>,
+) -> Result<impl IntoResponse, ApiError> {
+    let region = s
+        .store
+        .create_region(&r.code, &r.name, r.parent_code.as_deref())
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((StatusCode::CREATED, Json(region)))
+}
+
+/// One region.
+#[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
+    responses((status = 200, body = Region), (status = 404, body = ErrorEnvelope)))]
+async fn get_region(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Region>, ApiError> {
+    Ok(Json(s.store.region(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Rename a region.
+#[utoipa::path(put, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)), request_body = RegionRename,
+    responses((status = 200, body = Region), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn rename_region(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(r): ApiJson<RegionRename>,
+) -> Result<Json<Region>, ApiError> {
+    Ok(Json(s.store.rename_region(&code, &r.name, r.version).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Delete a region nothing refers to.
+#[utoipa::path(delete, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn delete_region(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.store.delete_region(&code).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The region and its ancestors, from the province down.
+#[utoipa::path(get, path = "/api/v1/regions/{code}/lineage", tag = "regions", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<Region>), (status = 404, body = ErrorEnvelope)))]
+async fn region_lineage(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<Region>>, ApiError> {
+    Ok(Json(s.store.region_lineage(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_regions, create_region))
+        .routes(routes!(get_region, rename_region, delete_region))
+        .routes(routes!(region_lineage))
+}

@@ -1,0 +1,84 @@
+//! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds.
+
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_store::sectors::{Sector, SectorInput};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SectorUpdate {
+    pub version: i64,
+    #[serde(flatten)]
+    pub fields: SectorInput,
+}
+
+/// Every sector, in the policy's order.
+#[utoipa::path(get, path = "/api/v1/sectors", tag = "sectors", responses((status = 200, body = super::ListResponse<Sector>)))]
+async fn list_sectors(State(s): State<AppState>, lang: Lang) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
+    let items = s.store.list_sectors().await.map_err(|e| ApiError::from_store(e, lang))?;
+    let total = items.len() as i64;
+    Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
+}
+
+/// Add a sector.
+#[utoipa::path(post, path = "/api/v1/sectors", tag = "sectors", request_body = SectorInput,
+    responses((status = 201, body = Sector), (status = 422, body = ErrorEnvelope)))]
+async fn create_sector(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(input): ApiJson<SectorInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let sector = s.store.create_sector(&input).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((StatusCode::CREATED, Json(sector)))
+}
+
+/// One sector.
+#[utoipa::path(get, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)),
+    responses((status = 200, body = Sector), (status = 404, body = ErrorEnvelope)))]
+async fn get_sector(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Sector>, ApiError> {
+    Ok(Json(s.store.sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Rename a sector or change its stage.
+#[utoipa::path(put, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)), request_body = SectorUpdate,
+    responses((status = 200, body = Sector), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_sector(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(u): ApiJson<SectorUpdate>,
+) -> Result<Json<Sector>, ApiError> {
+    Ok(Json(s.store.update_sector(&code, &u.fields, u.version).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Delete an added sector no unit uses.
+#[utoipa::path(delete, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn delete_sector(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.store.delete_sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_sectors, create_sector)).routes(routes!(
+        get_sector,
+        update_sector,
+        delete_sector
+    ))
+}

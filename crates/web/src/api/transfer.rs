@@ -1,0 +1,108 @@
+//! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: spreadsheets in and out.
+
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::i18n::Lang;
+use crate::transfer::{export_file, import_file, ExportFormat, ImportFailure};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use dangjian_ingest::Kind;
+use dangjian_store::ImportSummary;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// Check everything, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The file's name, used in error locations (default `upload`).
+    pub file_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `csv` or `xlsx` (default).
+    pub format: Option<String>,
+}
+
+pub(crate) fn parse_kind(kind: &str, lang: Lang) -> Result<Kind, ApiError> {
+    Kind::parse(kind).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_kind",
+            lang.pick(
+                "可导入导出的数据为 entities、organizations、instructors",
+                "kind is entities, organizations or instructors",
+            ),
+        )
+        .with_field("kind")
+    })
+}
+
+pub(crate) fn import_error(e: ImportFailure, lang: Lang) -> ApiError {
+    match e {
+        ImportFailure::Unreadable(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file", e.localized(lang.code()))
+        }
+        ImportFailure::Rows(errs) => ApiError::import_rows(&errs, lang),
+        ImportFailure::Store(e) => ApiError::from_store(e, lang),
+    }
+}
+
+/// Import a CSV (UTF-8 or GBK) or XLSX file, sent as the raw request body: whole or not at all,
+/// upserting by USCC / site code / organization code / mobile. Every bad row is reported.
+#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = ImportResult), (status = 422, body = ErrorEnvelope)))]
+async fn import(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<ImportResult>, ApiError> {
+    let kind = parse_kind(&kind, lang)?;
+    let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
+    let ImportSummary { created, updated, unchanged } =
+        import_file(&s.store, kind, name, &body, q.dry_run, lang.code()).await.map_err(|e| import_error(e, lang))?;
+    Ok(Json(ImportResult { dry_run: q.dry_run, created, updated, unchanged }))
+}
+
+/// Export every record of a kind, with Chinese headers, in a stable order; re-imports unchanged.
+#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ExportQuery),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorEnvelope)))]
+async fn export(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let kind = parse_kind(&kind, lang)?;
+    let format = match q.format.as_deref() {
+        None | Some("") => ExportFormat::Xlsx,
+        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
+            ApiError::bad_request("format", lang.pick("format 应为 csv 或 xlsx", "format is csv or xlsx"))
+        })?,
+    };
+    let bytes = export_file(&s.store, kind, format).await.map_err(|e| import_error(e, lang))?;
+    let disposition = format!("attachment; filename=\"{}.{}\"", kind.as_str(), format.extension());
+    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(import)).routes(routes!(export))
+}

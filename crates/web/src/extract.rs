@@ -1,0 +1,92 @@
+//! Extractors whose rejections are the API's JSON errors, naming the offending field.
+
+use crate::error::ApiError;
+use crate::i18n::Lang;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// A JSON body; a malformed body or a wrong-typed field is a 400/422 naming the field path.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = Lang::from_parts(&parts);
+        let is_json = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                lang.pick("请求体须为 application/json", "the body must be application/json"),
+            ));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let status = if inner.is_syntax() || inner.is_eof() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let code = if status == StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid_field" };
+            let mut err = ApiError::new(status, code, format!("{}: {inner}", lang.pick("请求体有误", "invalid body")));
+            if field != "." {
+                err = err.with_field(field);
+            }
+            err
+        })
+    }
+}
+
+/// Query parameters; a wrong-typed or unknown parameter is a 400 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_parts(parts);
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::bad_request(
+                &field,
+                format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
+            )
+        })
+    }
+}
+
+/// Path parameters; a malformed one (e.g. a non-numeric id) is a 400 in the API's error shape.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_parts(parts);
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "path",
+                    format!("{}: {}", lang.pick("路径参数有误", "invalid path parameter"), e.body_text()),
+                )
+            })
+    }
+}

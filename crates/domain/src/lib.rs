@@ -4,6 +4,7 @@
 //! Input becomes a domain type at the edge (parse, don't validate): a [`Uscc`], [`RegionCode`] or
 //! [`Mobile`] can only be built by parsing, so code past the edge never re-checks.
 
+pub mod access;
 pub mod codes;
 pub mod dates;
 pub mod entity;

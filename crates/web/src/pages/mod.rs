@@ -1,8 +1,229 @@
-//! Server-rendered pages.
+//! Server-rendered pages: one module per resource, each handler parse → store → render. Templates
+//! and the stylesheet are embedded in the binary; all texts come from the translation catalogue.
 
+mod assets;
+mod entities;
+mod form;
+mod home;
+mod import;
+mod instructors;
+mod lists;
+mod organizations;
+mod regions;
+pub mod render;
+
+use crate::i18n::Lang;
 use crate::AppState;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use axum::Router;
+use dangjian_store::StoreError;
+use minijinja::{context, Value};
+use serde::Deserialize;
+use std::convert::Infallible;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(home::show))
+        .route("/lang/{code}", get(switch_language))
+        .merge(assets::router())
+        .merge(regions::router())
+        .merge(entities::router())
+        .merge(organizations::router())
+        .merge(instructors::router())
+        .merge(import::router())
+        .fallback(not_found)
+}
+
+/// What every page needs from its request: the language and where it is (for the language switch).
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub lang: Lang,
+    /// Path and query of the request.
+    pub here: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        Ok(Self { lang: Lang::from_parts(parts), here })
+    }
+}
+
+impl PageCtx {
+    /// The context every template sees, merged with the page's own.
+    fn base(&self, page: Value) -> Value {
+        let other = self.lang.other();
+        let switch_url = format!(
+            "/lang/{}?{}",
+            other.code(),
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &without_lang(&self.here)).finish()
+        );
+        context! {
+            lang => self.lang.code(),
+            switch_url,
+            switch_label => other.t("lang.name", &[]),
+            here => self.here.split('?').next().unwrap_or("/"),
+            ..page
+        }
+    }
+
+    pub fn render(&self, template: &str, page: Value) -> Response {
+        self.render_status(StatusCode::OK, template, page)
+    }
+
+    pub fn render_status(&self, status: StatusCode, template: &str, page: Value) -> Response {
+        render::page(status, self.lang, template, self.base(page))
+    }
+
+    pub fn error(&self, e: PageError) -> Response {
+        let (status, message) = match &e {
+            PageError::NotFound => (StatusCode::NOT_FOUND, self.lang.t("error.not_found", &[])),
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
+        };
+        self.render_status(status, "error.html", context! { status => status.as_u16(), message })
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key, &[])
+    }
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    BadRequest(String),
+    Internal,
+}
+
+impl PageError {
+    pub fn from_store(e: StoreError, lang: Lang) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Invalid(errs) => Self::BadRequest(
+                errs.0.iter().map(|e| e.message_in(lang.code()).to_owned()).collect::<Vec<_>>().join("; "),
+            ),
+            StoreError::Conflict { message, message_zh, .. } => Self::BadRequest(lang.pick(&message_zh, &message)),
+            e => {
+                tracing::error!(error = %e, "page failed");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// A page error on its way to being rendered; handlers return `Result<Response, Failed>`.
+pub struct Failed(pub PageCtx, pub PageError);
+
+impl IntoResponse for Failed {
+    fn into_response(self) -> Response {
+        self.0.error(self.1)
+    }
+}
+
+impl PageCtx {
+    /// A mapper from store errors to a rendered error page, for `.map_err(ctx.store_err())?`.
+    pub fn store_err(&self) -> impl Fn(StoreError) -> Failed + '_ {
+        move |e| Failed(self.clone(), PageError::from_store(e, self.lang))
+    }
+
+    pub fn not_found(&self) -> Failed {
+        Failed(self.clone(), PageError::NotFound)
+    }
+
+    pub fn bad_request(&self, message: String) -> Failed {
+        Failed(self.clone(), PageError::BadRequest(message))
+    }
+}
+
+/// A numeric id from the path; anything else is a 404 page, not a 400.
+pub struct PageId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageId {
+    type Rejection = Failed;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = PageCtx::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+        let raw = axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ctx.not_found())?;
+        raw.0.parse::<i64>().map(PageId).map_err(|_| ctx.not_found())
+    }
+}
+
+/// The request's query without `lang=`, so the switch link does not fight the cookie.
+fn without_lang(here: &str) -> String {
+    let (path, query) = here.split_once('?').unwrap_or((here, ""));
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        return path.to_owned();
+    }
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &kept {
+        ser.append_pair(k, v);
+    }
+    format!("{path}?{}", ser.finish())
+}
+
+/// Only a local path may be a redirect target (no `//host` or `/\host`).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/",
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// `/lang/{code}?next=/path`: remembers the language in the `lang` cookie for a year and goes back.
+async fn switch_language(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    let mut r = Redirect::to(safe_next(q.next.as_deref())).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Unknown paths: a 404 page, or the API's JSON 404 under `/api/`.
+async fn not_found(ctx: PageCtx, uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::ApiError::not_found(ctx.lang).into_response();
+    }
+    ctx.error(PageError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_local() {
+        assert_eq!(safe_next(Some("/entities?kind=site")), "/entities?kind=site");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn switch_link_drops_lang() {
+        assert_eq!(without_lang("/entities?lang=en&kind=site"), "/entities?kind=site");
+        assert_eq!(without_lang("/?lang=en"), "/");
+    }
 }

@@ -1,0 +1,148 @@
+//! Form submissions, handled in one place: every page that accepts a POST takes a [`FormData`], so
+//! request-level checks (the CSRF token of the accounts work) are added here once, for all forms.
+
+use super::{Failed, PageCtx};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::header;
+use dangjian_domain::FieldErrors;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Largest url-encoded form accepted (uploads go through multipart and the app's body limit).
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// An uploaded file of a multipart form.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub field: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The fields of a submitted form, url-encoded or multipart, in order (a name may repeat, as with
+/// checkboxes).
+#[derive(Debug, Default)]
+pub struct FormData {
+    fields: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+}
+
+impl FormData {
+    /// The first value of `name`, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// The value of `name` as text, empty when absent.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default()
+    }
+
+    /// Every non-blank value of `name`.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Whether any field's name starts with `prefix`, blank or not.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.fields.iter().any(|(k, _)| k.starts_with(prefix))
+    }
+
+    pub fn file(&self, field: &str) -> Option<&Upload> {
+        self.files.iter().find(|f| f.field == field && !f.bytes.is_empty())
+    }
+
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self { fields: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), files: Vec::new() }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Failed;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = PageCtx::from_request_parts(&mut parts, state).await.unwrap_or_else(|e| match e {});
+        let content_type =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let req = Request::from_parts(parts, body);
+        let bad = |ctx: &PageCtx| ctx.bad_request(ctx.t("error.bad_form"));
+        if content_type.starts_with("multipart/form-data") {
+            let mut mp = Multipart::from_request(req, state).await.map_err(|_| bad(&ctx))?;
+            let mut out = FormData::default();
+            while let Some(field) = mp.next_field().await.map_err(|_| bad(&ctx))? {
+                let name = field.name().unwrap_or_default().to_owned();
+                match field.file_name().map(str::to_owned) {
+                    Some(file_name) => {
+                        let bytes = field.bytes().await.map_err(|_| bad(&ctx))?.to_vec();
+                        out.files.push(Upload { field: name, file_name, bytes });
+                    }
+                    None => {
+                        let value = field.text().await.map_err(|_| bad(&ctx))?;
+                        out.fields.push((name, value));
+                    }
+                }
+            }
+            Ok(out)
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES).await.map_err(|_| bad(&ctx))?;
+            let fields =
+                url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            Ok(FormData { fields, files: Vec::new() })
+        } else {
+            Err(bad(&ctx))
+        }
+    }
+}
+
+/// Validation messages by form field, in the page's language, plus those that belong to no field of
+/// the form (shown in the summary at the top).
+#[derive(Debug, Default, Serialize)]
+pub struct Problems {
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Every message, with the label of its field, for the summary.
+    pub all: Vec<String>,
+    /// A message about the whole form (e.g. a stale version).
+    pub form: Option<String>,
+}
+
+impl Problems {
+    /// Groups `errs` by form field; `field_of` maps an error's field name to the form's input name.
+    pub fn from_errors(errs: &FieldErrors, ctx: &PageCtx, field_of: impl Fn(&str) -> String) -> Self {
+        let mut p = Problems::default();
+        for e in &errs.0 {
+            let field = field_of(&e.field);
+            let message = e.message_in(ctx.lang.code()).to_owned();
+            let label = ctx.lang.lookup(&format!("field.{field}")).map(str::to_owned);
+            p.all.push(match label {
+                Some(l) => format!("{l}: {message}"),
+                None => message.clone(),
+            });
+            p.fields.entry(field).or_default().push(message);
+        }
+        p
+    }
+
+    pub fn whole_form(message: String) -> Self {
+        Problems { form: Some(message), ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_and_blank_fields() {
+        let f = FormData::from_pairs(&[("sectors", "courier"), ("sectors", " "), ("sectors", "food_delivery")]);
+        assert_eq!(f.all("sectors"), vec!["courier", "food_delivery"]);
+        assert_eq!(f.get("name"), None);
+        assert_eq!(FormData::from_pairs(&[("name", "  ")]).get("name"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! `/import`: upload a CSV or XLSX file of units, organizations or instructors — whole or not at all.
+//! A rejected file shows every error as `FILE:ROW:COLUMN: message`, exactly as the CLI and API do.
+
+use super::form::FormData;
+use super::{Failed, PageCtx};
+use crate::transfer::{import_file, ImportFailure};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use dangjian_ingest::{ImportError, Kind};
+use dangjian_store::ImportSummary;
+use minijinja::context;
+use serde::Serialize;
+
+const KINDS: [&str; 3] = ["entities", "organizations", "instructors"];
+
+/// One located error, with its one-line form for copying.
+#[derive(Serialize)]
+struct ErrorRow {
+    file: String,
+    row: usize,
+    column: String,
+    message: String,
+    line: String,
+}
+
+impl From<&ImportError> for ErrorRow {
+    fn from(e: &ImportError) -> Self {
+        ErrorRow {
+            file: e.file.clone(),
+            row: e.line,
+            column: e.column.clone(),
+            message: e.message.clone(),
+            line: e.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct Outcome {
+    kind: String,
+    dry_run: bool,
+    file_name: Option<String>,
+    summary: Option<ImportSummary>,
+    /// A message about the whole request or file.
+    problem: Option<String>,
+    errors: Vec<ErrorRow>,
+}
+
+fn render(ctx: &PageCtx, status: StatusCode, outcome: Outcome) -> Response {
+    ctx.render_status(status, "import.html", context! { kinds => KINDS, outcome })
+}
+
+async fn form(ctx: PageCtx) -> Response {
+    render(&ctx, StatusCode::OK, Outcome { kind: "entities".into(), ..Default::default() })
+}
+
+async fn upload(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+    let kind_text = data.get("kind").unwrap_or_default();
+    let mut outcome =
+        Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
+    let Some(kind) = Kind::parse(&kind_text) else {
+        outcome.problem = Some(ctx.t("import.choose_kind"));
+        return Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome));
+    };
+    let Some(file) = data.file("file") else {
+        outcome.problem = Some(ctx.t("import.choose_file"));
+        return Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome));
+    };
+    let name = file.file_name.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or("upload");
+    outcome.file_name = Some(name.to_owned());
+    match import_file(&s.store, kind, name, &file.bytes, outcome.dry_run, ctx.lang.code()).await {
+        Ok(sum) => {
+            outcome.summary = Some(sum);
+            Ok(render(&ctx, StatusCode::OK, outcome))
+        }
+        Err(ImportFailure::Unreadable(e)) => {
+            outcome.problem = Some(e.localized(ctx.lang.code()));
+            Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
+        }
+        Err(ImportFailure::Rows(errs)) => {
+            outcome.errors = errs.iter().map(ErrorRow::from).collect();
+            Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
+        }
+        Err(ImportFailure::Store(e)) => Err(ctx.store_err()(e)),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/import", get(form).post(upload))
+}

@@ -1,0 +1,72 @@
+//! `/regions` and `/regions/{code}`: the region tree — lineage, children with the number of units
+//! registered below each, and the units of the subtree with the list filters.
+
+use super::lists::{count_entities, entity_filter, entity_kinds, sectors, PageQuery, Pager};
+use super::{Failed, PageCtx};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use dangjian_store::entities::EntityFilter;
+use dangjian_store::regions::{Region, RegionFilter};
+use dangjian_store::{Paging, StoreError};
+use minijinja::context;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Child {
+    #[serde(flatten)]
+    region: Region,
+    /// Regions directly below it.
+    children: i64,
+    /// Units registered in its subtree.
+    units: i64,
+}
+
+async fn index(state: State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    tree(state, ctx, q, None).await
+}
+
+async fn show(state: State<AppState>, ctx: PageCtx, q: PageQuery, Path(code): Path<String>) -> Result<Response, Failed> {
+    tree(state, ctx, q, Some(code)).await
+}
+
+async fn tree(State(s): State<AppState>, ctx: PageCtx, q: PageQuery, code: Option<String>) -> Result<Response, Failed> {
+    let err = ctx.store_err();
+    let lineage = match &code {
+        Some(c) => s.store.region_lineage(c).await.map_err(&err)?,
+        None => Vec::new(),
+    };
+    let filter = RegionFilter { parent: Some(code.clone().unwrap_or_default()), ..Default::default() };
+    let regions = s.store.list_regions(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(&err)?;
+    let codes: Vec<String> = regions.items.iter().map(|r| r.code.clone()).collect();
+    let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
+    let mut children = Vec::with_capacity(regions.items.len());
+    for region in regions.items {
+        let units = count_entities(&s.store, &EntityFilter { region: Some(region.code.clone()), ..Default::default() })
+            .await
+            .map_err(&err)?;
+        children.push(Child { children: child_counts.get(&region.code).copied().unwrap_or(0), units, region });
+    }
+    let mut filter = entity_filter(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
+    filter.region = code.clone();
+    let page = s.store.list_entities(&filter, q.paging()).await.map_err(|e| match e {
+        StoreError::Invalid(_) => ctx.not_found(),
+        e => err(e),
+    })?;
+    let (sector_options, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
+    let region = lineage.last().cloned();
+    Ok(ctx.render(
+        "regions.html",
+        context! {
+            region, lineage, children,
+            units => page.items, pager => Pager::of(&page),
+            query => q.0, sector_options, sector_names, kinds => entity_kinds(),
+        },
+    ))
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/regions", get(index)).route("/regions/{code}", get(show))
+}

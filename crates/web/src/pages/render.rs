@@ -1,0 +1,185 @@
+//! The template environment: every template embedded in the binary, `t("key", name=value)` for the
+//! catalogue, and the response headers every page carries (CSP, language negotiation).
+
+use crate::i18n::Lang;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State, UndefinedBehavior, Value};
+use std::sync::LazyLock;
+
+/// Every template, by name, compiled into the binary.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("regions.html", include_str!("../../templates/regions.html")),
+    ("entities/list.html", include_str!("../../templates/entities/list.html")),
+    ("entities/table.html", include_str!("../../templates/entities/table.html")),
+    ("entities/filters.html", include_str!("../../templates/entities/filters.html")),
+    ("entities/show.html", include_str!("../../templates/entities/show.html")),
+    ("entities/form.html", include_str!("../../templates/entities/form.html")),
+    ("organizations/list.html", include_str!("../../templates/organizations/list.html")),
+    ("organizations/show.html", include_str!("../../templates/organizations/show.html")),
+    ("organizations/form.html", include_str!("../../templates/organizations/form.html")),
+    ("instructors/list.html", include_str!("../../templates/instructors/list.html")),
+    ("instructors/show.html", include_str!("../../templates/instructors/show.html")),
+    ("instructors/form.html", include_str!("../../templates/instructors/form.html")),
+    ("import.html", include_str!("../../templates/import.html")),
+];
+
+/// Pages may load only what this server serves; no inline script or style.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {
+    let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or_default();
+    let mut args = Vec::new();
+    for name in kwargs.args() {
+        let v: Value = kwargs.get(name)?;
+        args.push((name, v.to_string()));
+    }
+    Ok(lang.t(key, &args))
+}
+
+/// A query string with one parameter replaced (or removed when `value` is empty): for pagination and
+/// filter links that keep the other filters.
+fn with_param(query: &Value, name: &str, value: Value) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Ok(iter) = query.try_iter() {
+        for k in iter {
+            let Some(key) = k.as_str() else { continue };
+            if key == name {
+                continue;
+            }
+            let v = query.get_item(&k).map(|v| v.to_string()).unwrap_or_default();
+            if !v.is_empty() && v != "none" {
+                pairs.push((key.to_owned(), v));
+            }
+        }
+    }
+    let value = value.to_string();
+    if !value.is_empty() && value != "none" {
+        pairs.push((name.to_owned(), value));
+    }
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        ser.append_pair(k, v);
+    }
+    let s = ser.finish();
+    if s.is_empty() {
+        "?".to_owned()
+    } else {
+        format!("?{s}")
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    for (name, source) in TEMPLATES {
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "template does not compile");
+        }
+    }
+    env.add_function("t", translate);
+    env.add_function("with_param", with_param);
+    env
+}
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(environment);
+
+/// Renders `template` with `ctx` to an HTML string.
+pub fn render_to_string(template: &str, ctx: Value) -> Result<String, minijinja::Error> {
+    ENV.get_template(template)?.render(ctx)
+}
+
+/// Renders a whole page response; a template failure is logged and becomes a plain 500.
+pub fn page(status: StatusCode, lang: Lang, template: &str, ctx: Value) -> Response {
+    match render_to_string(template, ctx) {
+        Ok(html) => with_headers((status, Html(html)).into_response(), lang),
+        Err(e) => {
+            tracing::error!(template, error = %e, "template failed to render");
+            let text = lang.t("error.internal", &[]);
+            with_headers((StatusCode::INTERNAL_SERVER_ERROR, text).into_response(), lang)
+        }
+    }
+}
+
+fn with_headers(mut r: Response, lang: Lang) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            assert!(env.add_template(name, source).is_ok(), "{name} does not compile");
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut found = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(rel) = p.strip_prefix(&dir) {
+                    found.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        for f in &found {
+            assert!(TEMPLATES.iter().any(|(n, _)| n == f), "templates/{f} is not embedded");
+        }
+    }
+
+    /// Every literal `t("…")` key used in a template exists in the catalogue.
+    #[test]
+    fn every_template_key_is_translated() {
+        let mut missing = Vec::new();
+        for (name, source) in TEMPLATES {
+            for (at, _) in source.match_indices("t(\"") {
+                let before = source[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let Some(key) = source[at + 3..].split('"').next() else { continue };
+                if key.ends_with(['.', '_']) {
+                    continue;
+                }
+                for lang in [Lang::Zh, Lang::En] {
+                    if lang.lookup(key).is_none() {
+                        missing.push(format!("{name}: {key} ({})", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing translations:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn params_keep_the_other_filters() {
+        let q = Value::from_serialize(serde_json::json!({"kind": "site", "page": 2, "q": ""}));
+        assert_eq!(with_param(&q, "page", Value::from(3)), "?kind=site&page=3");
+        assert_eq!(with_param(&q, "kind", Value::from("")), "?page=2");
+    }
+}

@@ -92,8 +92,7 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
             Ok(out)
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
             let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES).await.map_err(|_| bad(&ctx))?;
-            let fields =
-                url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let fields = url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             Ok(FormData { fields, files: Vec::new() })
         } else {
             Err(bad(&ctx))

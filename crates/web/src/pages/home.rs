@@ -24,20 +24,22 @@ pub async fn show(State(s): State<AppState>, ctx: PageCtx) -> Result<Response, F
     let err = ctx.store_err();
     let mut by_kind = Vec::new();
     for k in EntityKind::ALL {
-        let count = count_entities(&s.store, &EntityFilter { kind: Some(k), ..Default::default() }).await.map_err(&err)?;
+        let count =
+            count_entities(&s.store, &EntityFilter { kind: Some(k), ..Default::default() }).await.map_err(&err)?;
         by_kind.push(KindCount { kind: k.as_str(), count });
     }
     let one = Paging::new(Some(1), Some(1));
     let units = count_entities(&s.store, &EntityFilter::default()).await.map_err(&err)?;
     let operating =
         count_entities(&s.store, &EntityFilter { closed: Some(false), ..Default::default() }).await.map_err(&err)?;
-    let organizations =
-        s.store.list_organizations(&OrgFilter { dissolved: Some(false), ..Default::default() }, one).await.map_err(&err)?.total;
+    let organizations = s
+        .store
+        .list_organizations(&OrgFilter { dissolved: Some(false), ..Default::default() }, one)
+        .await
+        .map_err(&err)?
+        .total;
     let instructors = s.store.list_instructors(&InstructorFilter::default(), one).await.map_err(&err)?.total;
     let provinces =
         s.store.list_regions(&RegionFilter::default(), Paging::new(Some(1), Some(100))).await.map_err(&err)?.items;
-    Ok(ctx.render(
-        "home.html",
-        context! { by_kind, units, operating, organizations, instructors, provinces },
-    ))
+    Ok(ctx.render("home.html", context! { by_kind, units, operating, organizations, instructors, provinces }))
 }

@@ -60,8 +60,7 @@ async fn form(ctx: PageCtx) -> Response {
 
 async fn upload(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
     let kind_text = data.get("kind").unwrap_or_default();
-    let mut outcome =
-        Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
+    let mut outcome = Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
     let Some(kind) = Kind::parse(&kind_text) else {
         outcome.problem = Some(ctx.t("import.choose_kind"));
         return Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome));

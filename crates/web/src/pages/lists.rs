@@ -108,10 +108,8 @@ pub struct SectorOption {
 /// Every sector, named in the page's language, and a map from code to name.
 pub async fn sectors(store: &Store, ctx: &PageCtx) -> StoreResult<(Vec<SectorOption>, BTreeMap<String, String>)> {
     let all = store.list_sectors().await?;
-    let options: Vec<SectorOption> = all
-        .into_iter()
-        .map(|s| SectorOption { name: ctx.lang.pick(&s.name_zh, &s.name_en), code: s.code })
-        .collect();
+    let options: Vec<SectorOption> =
+        all.into_iter().map(|s| SectorOption { name: ctx.lang.pick(&s.name_zh, &s.name_en), code: s.code }).collect();
     let names = options.iter().map(|o| (o.code.clone(), o.name.clone())).collect();
     Ok((options, names))
 }

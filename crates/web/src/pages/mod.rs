@@ -62,7 +62,9 @@ impl PageCtx {
         let switch_url = format!(
             "/lang/{}?{}",
             other.code(),
-            url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &without_lang(&self.here)).finish()
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &without_lang(&self.here))
+                .finish()
         );
         context! {
             lang => self.lang.code(),

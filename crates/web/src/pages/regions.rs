@@ -28,7 +28,12 @@ async fn index(state: State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Res
     tree(state, ctx, q, None).await
 }
 
-async fn show(state: State<AppState>, ctx: PageCtx, q: PageQuery, Path(code): Path<String>) -> Result<Response, Failed> {
+async fn show(
+    state: State<AppState>,
+    ctx: PageCtx,
+    q: PageQuery,
+    Path(code): Path<String>,
+) -> Result<Response, Failed> {
     tree(state, ctx, q, Some(code)).await
 }
 
@@ -39,7 +44,8 @@ async fn tree(State(s): State<AppState>, ctx: PageCtx, q: PageQuery, code: Optio
         None => Vec::new(),
     };
     let filter = RegionFilter { parent: Some(code.clone().unwrap_or_default()), ..Default::default() };
-    let regions = s.store.list_regions(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(&err)?;
+    let regions =
+        s.store.list_regions(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(&err)?;
     let codes: Vec<String> = regions.items.iter().map(|r| r.code.clone()).collect();
     let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
     let mut children = Vec::with_capacity(regions.items.len());

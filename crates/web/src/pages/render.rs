@@ -5,7 +5,7 @@ use crate::i18n::Lang;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::value::Kwargs;
-use minijinja::{Environment, State, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value};
 use std::sync::LazyLock;
 
 /// Every template, by name, compiled into the binary.
@@ -75,11 +75,35 @@ fn with_param(query: &Value, name: &str, value: Value) -> String {
     }
 }
 
+/// HTML escaping of `& < > " '` — enough for text and double-quoted attributes, and unlike the
+/// default it leaves `/` alone, so URLs read the same in the page source.
+fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), minijinja::Error> {
+    match (state.auto_escape(), value.as_str()) {
+        (AutoEscape::Html, Some(s)) if !value.is_safe() => {
+            let mut escaped = String::with_capacity(s.len());
+            for c in s.chars() {
+                match c {
+                    '&' => escaped.push_str("&amp;"),
+                    '<' => escaped.push_str("&lt;"),
+                    '>' => escaped.push_str("&gt;"),
+                    '"' => escaped.push_str("&quot;"),
+                    '\'' => escaped.push_str("&#x27;"),
+                    c => escaped.push(c),
+                }
+            }
+            out.write_str(&escaped)
+                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    env.set_formatter(html_formatter);
     for (name, source) in TEMPLATES {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "template does not compile");
@@ -102,7 +126,13 @@ pub fn page(status: StatusCode, lang: Lang, template: &str, ctx: Value) -> Respo
     match render_to_string(template, ctx) {
         Ok(html) => with_headers((status, Html(html)).into_response(), lang),
         Err(e) => {
-            tracing::error!(template, error = %e, "template failed to render");
+            let mut chain = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(cause) = src {
+                chain.push_str(&format!(": {cause}"));
+                src = cause.source();
+            }
+            tracing::error!(template, error = %chain, "template failed to render");
             let text = lang.t("error.internal", &[]);
             with_headers((StatusCode::INTERNAL_SERVER_ERROR, text).into_response(), lang)
         }
@@ -174,6 +204,18 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "missing translations:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn escaping_keeps_urls_readable() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        let out = env.render_named_str(
+            "t.html",
+            "{{ u }}|{{ n }}|{{ s|safe }}",
+            minijinja::context! { u => "/a?x=1&y=\"<'>", n => 5, s => "<b>" },
+        );
+        assert_eq!(out.ok().as_deref(), Some("/a?x=1&amp;y=&quot;&lt;&#x27;&gt;|5|<b>"));
     }
 
     #[test]

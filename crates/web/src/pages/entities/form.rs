@@ -2,8 +2,8 @@
 //! the user's input and a message beside each field; a stale version says so.
 
 use crate::pages::form::{FormData, Problems};
-use crate::pages::lists::{entity_kinds, sectors};
 use crate::pages::lists::PageQuery;
+use crate::pages::lists::{entity_kinds, sectors};
 use crate::pages::{Failed, PageCtx, PageId};
 use crate::AppState;
 use axum::extract::State;

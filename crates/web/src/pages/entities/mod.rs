@@ -27,9 +27,10 @@ async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<R
     let (page, problem) = match filter {
         Ok(f) => match s.store.list_entities(&f, q.paging()).await {
             Ok(p) => (Some(p), None),
-            Err(StoreError::Invalid(e)) => {
-                (None, Some(e.0.iter().map(|e| e.message_in(ctx.lang.code()).to_owned()).collect::<Vec<_>>().join("; ")))
-            }
+            Err(StoreError::Invalid(e)) => (
+                None,
+                Some(e.0.iter().map(|e| e.message_in(ctx.lang.code()).to_owned()).collect::<Vec<_>>().join("; ")),
+            ),
             Err(e) => return Err(err(e)),
         },
         Err(m) => (None, Some(m)),
@@ -50,8 +51,11 @@ async fn show(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId, q: Pa
     let all = Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
     let organizations =
         s.store.list_organizations(&OrgFilter { unit: Some(id), ..Default::default() }, all).await.map_err(&err)?;
-    let instructors =
-        s.store.list_instructors(&InstructorFilter { unit: Some(id), ..Default::default() }, all).await.map_err(&err)?;
+    let instructors = s
+        .store
+        .list_instructors(&InstructorFilter { unit: Some(id), ..Default::default() }, all)
+        .await
+        .map_err(&err)?;
     let instructors: Vec<InstructorView> = instructors.items.iter().map(InstructorView::new).collect();
     let (_, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
     Ok(ctx.render(

@@ -48,9 +48,10 @@ async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<R
     let (page, problem) = match org_filter(&q, ctx.lang) {
         Ok(f) => match s.store.list_organizations(&f, q.paging()).await {
             Ok(p) => (Some(p), None),
-            Err(StoreError::Invalid(e)) => {
-                (None, Some(e.0.iter().map(|e| e.message_in(ctx.lang.code()).to_owned()).collect::<Vec<_>>().join("; ")))
-            }
+            Err(StoreError::Invalid(e)) => (
+                None,
+                Some(e.0.iter().map(|e| e.message_in(ctx.lang.code()).to_owned()).collect::<Vec<_>>().join("; ")),
+            ),
             Err(e) => return Err(ctx.store_err()(e)),
         },
         Err(m) => (None, Some(m)),

@@ -1,0 +1,164 @@
+//! The command line, declared once with clap's derive API; `dangjian help <command>` prints it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Party-building registry for the platform economy and new employment groups.
+#[derive(Debug, Parser)]
+#[command(name = "dangjian", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Language of messages and import errors.
+    #[arg(long, global = true, value_enum, env = "DANGJIAN_LANG", default_value = "zh")]
+    pub lang: Lang,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Creates (or reuses) an embedded SQLite database with a demo dataset and serves it.
+    Demo(DemoArgs),
+    /// Serves the web application and the JSON API over an existing, migrated database.
+    Serve(ServeArgs),
+    /// Creates or upgrades the schema; a new database also gets the regions and sectors.
+    Migrate(DbArgs),
+    /// Imports a CSV or XLSX file whole or not at all; every error is printed as FILE:ROW:COLUMN: message.
+    Import(ImportArgs),
+    /// Exports every record of a kind as CSV or XLSX (Chinese headers, stable order).
+    Export(ExportArgs),
+    /// Measures import throughput on generated data (writes into the database: use a scratch one).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Language of messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// 简体中文
+    Zh,
+    /// English
+    En,
+}
+
+impl Lang {
+    /// The code the crates below take (`zh` or `en`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::En => "en",
+        }
+    }
+
+    /// The Chinese or the English text.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Zh => zh,
+            Self::En => en,
+        }
+    }
+}
+
+/// Where the database is.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "DANGJIAN_DB", value_name = "URL")]
+    pub db: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder of the demo database (DIR/dangjian.db), created if missing.
+    #[arg(long, value_name = "DIR", default_value = "./demo-data", conflicts_with = "db")]
+    pub data_dir: PathBuf,
+    /// Use this database instead of the embedded one (sqlite://PATH or postgres://...).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Units of the platform chains: platforms, franchisees, partners, sites.
+    Entities,
+    /// Party organizations.
+    Organizations,
+    /// Party-building instructors and their assignments.
+    Instructors,
+}
+
+impl KindArg {
+    pub fn kind(self) -> dangjian_ingest::Kind {
+        match self {
+            Self::Entities => dangjian_ingest::Kind::Entities,
+            Self::Organizations => dangjian_ingest::Kind::Organizations,
+            Self::Instructors => dangjian_ingest::Kind::Instructors,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(value_enum)]
+    pub kind: KindArg,
+    /// CSV (UTF-8, UTF-16 or GBK) or XLSX file, headers in English or Chinese.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Check everything and report what would happen, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(value_enum)]
+    pub kind: KindArg,
+    /// File format; by default taken from the output file's extension (csv otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Output file; `-` writes to standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generates valid entity rows as a CSV file, imports it, then imports it again (idempotent).
+    Import(BenchImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchImportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Number of rows to generate.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub rows: u32,
+    /// Run even though the database already holds units (they stay; the generated ones are added).
+    #[arg(long)]
+    pub allow_nonempty: bool,
+}

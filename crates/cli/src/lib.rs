@@ -1,0 +1,35 @@
+//! The `dangjian` command: clap subcommands that call into the domain, store, ingest and web crates.
+//! `anyhow` lives only here, at the outer edge; the crates below keep their own error types.
+
+pub mod args;
+pub mod bench;
+pub mod codes;
+pub mod commands;
+pub mod demo;
+
+use args::{BenchCommand, Cli, Command};
+use std::process::ExitCode;
+
+/// Runs one command. `Ok` carries the exit code (an import whose file is rejected exits 1); `Err` is
+/// every other failure, which `main` reports and turns into exit code 2.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let lang = cli.lang;
+    match cli.command {
+        Command::Demo(a) => commands::demo(&a, lang).await?,
+        Command::Serve(a) => commands::serve(&a, lang).await?,
+        Command::Migrate(a) => commands::migrate(&a.db, lang).await?,
+        Command::Import(a) => return commands::import(&a, lang).await,
+        Command::Export(a) => commands::export(&a, lang).await?,
+        Command::Bench(BenchCommand::Import(a)) => bench::import(&a, lang).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The default log filter of a command when `RUST_LOG` is not set: servers say what they do, one-shot
+/// commands only warn.
+pub fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Demo(_) | Command::Serve(_) => "info,sqlx=warn",
+        _ => "warn,sqlx=error",
+    }
+}

@@ -2,6 +2,7 @@
 //! scale), from one codebase: one pool type (sqlx `Any`), one set of queries with `$n` placeholders,
 //! per-backend migrations. See `docs/storage.md` for why.
 
+pub mod accounts;
 mod db;
 pub mod entities;
 mod error;

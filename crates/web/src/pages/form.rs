@@ -100,13 +100,20 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
+/// One line of the summary: the message (with its field's label) and the input it links to.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub text: String,
+}
+
 /// Validation messages by form field, in the page's language, plus those that belong to no field of
 /// the form (shown in the summary at the top).
 #[derive(Debug, Default, Serialize)]
 pub struct Problems {
     pub fields: BTreeMap<String, Vec<String>>,
     /// Every message, with the label of its field, for the summary.
-    pub all: Vec<String>,
+    pub all: Vec<Problem>,
     /// A message about the whole form (e.g. a stale version).
     pub form: Option<String>,
 }
@@ -119,10 +126,11 @@ impl Problems {
             let field = field_of(&e.field);
             let message = e.message_in(ctx.lang.code()).to_owned();
             let label = ctx.lang.lookup(&format!("field.{field}")).map(str::to_owned);
-            p.all.push(match label {
-                Some(l) => format!("{l}: {message}"),
+            let text = match label {
+                Some(label) => ctx.lang.t("fmt.labelled", &[("label", label), ("value", message.clone())]),
                 None => message.clone(),
-            });
+            };
+            p.all.push(Problem { field: field.clone(), text });
             p.fields.entry(field).or_default().push(message);
         }
         p

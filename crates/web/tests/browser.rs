@@ -1,0 +1,271 @@
+//! The pages in a real headless Chromium, driven over WebDriver (chromedriver), at a phone's width:
+//! browse the region tree from the home page down to a county, filter the units, open one and see
+//! its chain, edit it, get a field-level error for an invalid value, fix it, switch language.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`); without
+//! them the test fails unless `DANGJIAN_SKIP_BROWSER=1`. `CHROMEDRIVER` and `CHROMIUM` override the
+//! binaries' paths. Screenshots go to `$DANGJIAN_SCREENSHOTS` (default: the temp folder).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod pages_seed;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use pages_seed::{seed, serve, MOBILE, MOBILE_MASKED};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// chromedriver, stopped when the test ends however it ends.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for c in candidates {
+        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
+            let p = dir.join(c);
+            if p.exists() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+async fn start_driver(binary: &PathBuf) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver { child, url };
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{}/status", driver.url)).await {
+            if r.status().is_success() {
+                return driver;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not come up on port {port}");
+}
+
+async fn browser(driver: &Driver, chromium: &PathBuf, profile: &std::path::Path, width: u32, height: u32) -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+                "--lang=zh-CN",
+            ],
+            "prefs": { "intl.accept_languages": "zh-CN,zh" },
+            "mobileEmulation": { "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": width < 600 } }
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::rustls().unwrap().capabilities(caps).connect(&driver.url).await.expect("start a Chromium session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("DANGJIAN_SCREENSHOTS").map(PathBuf::from).unwrap_or_else(std::env::temp_dir)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let path = screenshot_dir().join(format!("dangjian-{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+/// Clicks what navigates to another page (a link, a submit button) and waits for the new page: the
+/// old document's root goes stale, the new one finishes loading.
+async fn click(c: &Client, css: &str) {
+    let old_root = c.find(Locator::Css("html")).await.unwrap();
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if old_root.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..100 {
+        let state = c.execute("return document.readyState", vec![]).await.unwrap();
+        if state.as_str() == Some("complete") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css}: the page did not load");
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn path_of(c: &Client) -> String {
+    let u = c.current_url().await.unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
+    if std::env::var("DANGJIAN_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("DANGJIAN_SKIP_BROWSER=1: browser test skipped");
+        return;
+    }
+    let Some(chromedriver) = find_binary("CHROMEDRIVER", &["chromedriver"]) else {
+        panic!("chromedriver not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
+    };
+    let Some(chromium) = find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
+        panic!("chromium not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
+    };
+    let db = dangjian_store::testing::sqlite().await;
+    let s = seed(&db.store).await;
+    let base = serve(db.store.clone()).await;
+    let driver = start_driver(&chromedriver).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &chromium, profile.path(), 390, 844).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    let width = c.execute("return window.innerWidth", vec![]).await.unwrap();
+    assert_eq!(width.as_i64(), Some(390), "the viewport is a phone's");
+
+    // Home → 北京市 → 市辖区 → 朝阳区.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let h1 = text_of(&c, "h1").await;
+    assert!(h1.contains("平台经济党建登记"), "{h1}");
+    screenshot(&c, "phone-home").await;
+    click(&c, "[data-testid=provinces] a[href='/regions/11']").await;
+    assert_eq!(text_of(&c, "h1").await, "北京市 11");
+    click(&c, "[data-testid=children] a[href='/regions/1101']").await;
+    click(&c, "[data-testid=children] a[href='/regions/110105']").await;
+    let crumbs = text_of(&c, "[data-testid=breadcrumb]").await;
+    assert!(crumbs.contains("北京市") && crumbs.contains("市辖区") && crumbs.contains("朝阳区"), "{crumbs}");
+    let units = text_of(&c, "[data-testid=units]").await;
+    for name in ["朝阳示例配送服务有限公司", "望京站", "建外站", "示例劳务合作有限公司"] {
+        assert!(units.contains(name), "{name} not in {units}");
+    }
+    assert!(!units.contains("示例外卖平台有限公司"), "the platform is registered in 海淀区");
+    screenshot(&c, "phone-region").await;
+
+    // Filter the county's units: sites only.
+    c.find(Locator::Css("#flt-kind")).await.unwrap().select_by_value("site").await.unwrap();
+    click(&c, "[data-testid=filters] button[type=submit]").await;
+    assert!(path_of(&c).await.contains("kind=site"));
+    let units = text_of(&c, "[data-testid=units]").await;
+    assert!(units.contains("望京站") && units.contains("建外站") && !units.contains("有限公司"), "{units}");
+    assert!(text_of(&c, "[data-testid=count]").await.contains('2'));
+
+    // The unit list with a text search.
+    c.goto(&format!("{base}/entities")).await.unwrap();
+    fill(&c, "#flt-q", "望京").await;
+    click(&c, "[data-testid=filters] button[type=submit]").await;
+    let units = text_of(&c, "[data-testid=units]").await;
+    assert!(units.contains("望京站") && !units.contains("建外站"), "{units}");
+    screenshot(&c, "phone-entities").await;
+
+    // Open the site: its chain above, its instructor with a masked number.
+    click(&c, &format!("[data-testid=units] a[href='/entities/{}']", s.site)).await;
+    let above = text_of(&c, "[data-testid=ancestors]").await;
+    assert!(above.contains("示例外卖平台有限公司") && above.contains("朝阳示例配送服务有限公司"), "{above}");
+    let instructors = text_of(&c, "[data-testid=instructors]").await;
+    assert!(instructors.contains("李明") && instructors.contains(MOBILE_MASKED) && !instructors.contains(MOBILE));
+    screenshot(&c, "phone-entity").await;
+
+    // Its franchisee shows the chain below.
+    click(&c, &format!("[data-testid=ancestors] a[href='/entities/{}']", s.franchisee)).await;
+    let below = text_of(&c, "[data-testid=descendants]").await;
+    assert!(below.contains("望京站") && below.contains("建外站"), "{below}");
+    let orgs = text_of(&c, "[data-testid=organizations]").await;
+    assert!(orgs.contains("朝阳示例配送服务有限公司党支部"), "{orgs}");
+
+    // Edit the site: 1 worker cannot hold 2 formal and 1 probationary members.
+    c.goto(&format!("{base}/entities/{}", s.site)).await.unwrap();
+    click(&c, "[data-testid=edit]").await;
+    fill(&c, "#f-workers", "1").await;
+    click(&c, "[data-testid=save]").await;
+    let error = text_of(&c, "#e-party_members").await;
+    assert!(error.contains("超过从业人员数1人"), "{error}");
+    let field = c.find(Locator::Css("#f-party_members")).await.unwrap();
+    assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    let kept = c.find(Locator::Css("#f-workers")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("1"), "the user's input is kept");
+    screenshot(&c, "phone-form-error").await;
+    c.execute("document.getElementById('f-workers').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&c, "phone-form-field-error").await;
+
+    // Fix it.
+    fill(&c, "#f-workers", "48").await;
+    click(&c, "[data-testid=save]").await;
+    assert!(text_of(&c, "[data-testid=saved]").await.contains("已保存"));
+    assert_eq!(path_of(&c).await, format!("/entities/{}?saved=1", s.site));
+    assert_eq!(db.store.entity(s.site).await.unwrap().workers, 48);
+
+    // Switch to English; the choice sticks on the next page.
+    click(&c, "[data-testid=lang-switch]").await;
+    assert!(text_of(&c, "main").await.contains("Workers"));
+    c.goto(&format!("{base}/regions/110105")).await.unwrap();
+    assert!(text_of(&c, "main").await.contains("Units in 朝阳区"));
+    screenshot(&c, "phone-region-en").await;
+
+    // Nothing on a phone page is wider than the phone.
+    for path in [
+        "/".to_owned(),
+        "/entities".into(),
+        format!("/entities/{}", s.franchisee),
+        format!("/entities/{}/edit", s.site),
+        "/import".into(),
+        "/instructors".into(),
+        "/organizations".into(),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let scroll = c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+        assert!(scroll.as_i64().unwrap() <= 390, "{path} scrolls sideways: {scroll}");
+    }
+    c.close().await.unwrap();
+
+    // A desktop width for comparison.
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &chromium, profile.path(), 1280, 900).await;
+    c.goto(&format!("{base}/entities")).await.unwrap();
+    screenshot(&c, "desktop-entities").await;
+    c.goto(&format!("{base}/entities/{}", s.franchisee)).await.unwrap();
+    screenshot(&c, "desktop-entity").await;
+    c.close().await.unwrap();
+    drop(driver);
+    db.cleanup().await;
+}

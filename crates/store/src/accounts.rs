@@ -77,7 +77,9 @@ fn grant_from_row(r: &AnyRow) -> StoreResult<StoredGrant> {
             sector: r.try_get::<Option<String>, _>("scope_sector")?.ok_or_else(|| bad("sector"))?,
             path: path.ok_or_else(|| bad("path"))?,
         },
-        _ => Scope::Organization { org_id: r.try_get::<Option<i64>, _>("scope_org_id")?.ok_or_else(|| bad("organization"))? },
+        _ => Scope::Organization {
+            org_id: r.try_get::<Option<i64>, _>("scope_org_id")?.ok_or_else(|| bad("organization"))?,
+        },
     };
     Ok(StoredGrant {
         id: r.try_get("id")?,
@@ -161,7 +163,9 @@ impl Store {
         let id: i64 = match res {
             Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => {
-                return Err(FieldError::new("username", "duplicate", "this username is taken", "该用户名已被使用").into())
+                return Err(
+                    FieldError::new("username", "duplicate", "this username is taken", "该用户名已被使用").into()
+                )
             }
             Err(e) => return Err(e.into()),
         };
@@ -192,17 +196,13 @@ impl Store {
 
     /// Counts a failed login; locks the account for `lock_minutes` once `threshold` failures are reached.
     /// Returns the lock's end if the account is now locked.
-    pub async fn record_login_failure(
-        &self,
-        id: i64,
-        threshold: i64,
-        lock_until: &str,
-    ) -> StoreResult<Option<String>> {
+    pub async fn record_login_failure(&self, id: i64, threshold: i64, lock_until: &str) -> StoreResult<Option<String>> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
-            .bind(id)
-            .fetch_one(&mut *tx.tx)
-            .await?;
+        let row =
+            sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(id)
+                .fetch_one(&mut *tx.tx)
+                .await?;
         let failed: i64 = row.try_get("failed_logins")?;
         let locked = if failed >= threshold {
             sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
@@ -318,7 +318,9 @@ impl Store {
         let (ty, path, root, sector, org) = match &grant.scope {
             Scope::Region { path } => ("region", Some(path.clone()), None, None, None),
             Scope::Chain { root_id } => ("chain", None, Some(*root_id), None, None),
-            Scope::SectorInRegion { sector, path } => ("sector_in_region", Some(path.clone()), None, Some(sector.clone()), None),
+            Scope::SectorInRegion { sector, path } => {
+                ("sector_in_region", Some(path.clone()), None, Some(sector.clone()), None)
+            }
             Scope::Organization { org_id } => ("organization", None, None, None, Some(*org_id)),
         };
         let mut tx = self.write_tx().await?;
@@ -349,7 +351,10 @@ impl Store {
             Holder::User(u) => ("user_id", u),
             Holder::Token(t) => ("token_id", t),
         };
-        let rows = sqlx::query(&format!("SELECT * FROM grants WHERE {col} = $1 ORDER BY id")).bind(id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&format!("SELECT * FROM grants WHERE {col} = $1 ORDER BY id"))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(grant_from_row).collect()
     }
 
@@ -392,7 +397,10 @@ impl Store {
     }
 
     pub async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1").bind(id_hash.to_owned()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| {
             Ok(Session {
                 id_hash: r.try_get("id_hash")?,
@@ -445,13 +453,15 @@ impl Store {
     pub async fn create_token(&self, name: &str, token_hash: &str, created_by: Option<i64>) -> StoreResult<ApiToken> {
         let name = dangjian_domain::entity::parse_required_text(Some(name), "name", 100)?;
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query("INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(name)
-            .bind(token_hash.to_owned())
-            .bind(created_by)
-            .bind(now_text())
-            .fetch_one(&mut *tx.tx)
-            .await?;
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(token_hash.to_owned())
+        .bind(created_by)
+        .bind(now_text())
+        .fetch_one(&mut *tx.tx)
+        .await?;
         let id: i64 = row.try_get("id")?;
         tx.commit().await?;
         self.token(id).await
@@ -469,7 +479,11 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         let Some(t) = row.as_ref().map(token_from_row).transpose()? else { return Ok(None) };
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now_text()).bind(t.id).execute(&self.pool).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now_text())
+            .bind(t.id)
+            .execute(&self.pool)
+            .await?;
         Ok(Some(t))
     }
 

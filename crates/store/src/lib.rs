@@ -3,6 +3,7 @@
 //! per-backend migrations. See `docs/storage.md` for why.
 
 pub mod accounts;
+pub mod audit;
 mod db;
 pub mod entities;
 mod error;

@@ -95,3 +95,9 @@ CREATE TABLE audit_anchor (
 
 ALTER TABLE instructors ADD COLUMN mobile_idx TEXT;
 CREATE UNIQUE INDEX instructors_mobile_idx ON instructors (mobile_idx);
+
+-- Audit records are never changed; only purging past the retention period deletes them.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;

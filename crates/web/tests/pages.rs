@@ -126,7 +126,7 @@ async fn every_page_renders_in_both_languages() {
                     vec![pick("平台经济党建登记", "Platform economy Party-building registry"), "北京市", "/regions/11"],
                 ),
                 ("/regions".into(), vec![pick("全国", "All of China"), "北京市", "示例外卖平台有限公司"]),
-                ("/regions/11".into(), vec!["北京市", "/regions/1101", pick("5 个单位", "5 units")]),
+                ("/regions/11".into(), vec!["北京市", "/regions/1101", pick("5 个单位", "5 registered")]),
                 (
                     "/regions/110105".into(),
                     vec![
@@ -604,6 +604,24 @@ async fn stylesheet_and_security_headers() {
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
         let html = page.text().await.unwrap();
         assert!(!html.contains("<script") && !html.contains("style="), "inline script or style");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn long_lists_page_and_keep_their_filters() {
+    for app in apps().await {
+        let rows: String =
+            (0..30).map(|i| format!(",PG-{i:03},分页站{i},站点,外卖配送,{FRANCHISEE},110105,5,0\n")).collect();
+        let csv = format!(
+            "统一社会信用代码,站点编码,名称,类型,行业,上级统一社会信用代码,行政区划代码,从业人员数,正式党员数\n{rows}"
+        );
+        assert_eq!(app.upload("entities", "many.csv", csv.as_bytes(), false, L::Zh).await.status, StatusCode::OK);
+        let first = app.get("/entities?kind=site", L::Zh).await;
+        assert_page(&first, L::Zh, "page 1", &["共 32 条", "第 1 / 2 页", "href=\"?kind=site&amp;page=2\""]);
+        let second = app.get("/entities?kind=site&page=2", L::En).await;
+        assert_page(&second, L::En, "page 2", &["Page 2 of 2", "href=\"?kind=site&amp;page=1\""]);
+        assert_eq!(second.body.matches("/entities/").count() - second.body.matches("/entities/new").count(), 7);
         app.db.cleanup().await;
     }
 }

@@ -48,7 +48,7 @@ impl PageQuery {
     }
 }
 
-/// The unit filter of a list page; `None` with a message when a parameter is not understood.
+/// The unit filter of a list page, or the message saying which parameter is not understood.
 pub fn entity_filter(q: &PageQuery, lang: Lang) -> Result<EntityFilter, String> {
     let kind = match q.get("kind") {
         Some(k) => Some(EntityKind::parse(&k).map_err(|e| e.message_in(lang.code()).to_owned())?),

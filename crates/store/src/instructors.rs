@@ -230,7 +230,7 @@ impl Store {
             let sql = format!(
                 "SELECT a.id, a.instructor_id, a.entity_id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code, \
                  a.start_on, a.end_on FROM instructor_assignments a JOIN entities e ON e.id = a.entity_id \
-                 WHERE a.instructor_id IN ({}) ORDER BY a.start_on, a.id",
+                 WHERE a.instructor_id IN ({}) ORDER BY a.start_on, code, a.id",
                 Store::placeholders(chunk.len())
             );
             let mut q = sqlx::query(&sql);

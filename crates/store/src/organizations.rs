@@ -386,7 +386,7 @@ impl Store {
             let sql = format!(
                 "SELECT ou.organization_id, e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code \
                  FROM organization_units ou JOIN entities e ON e.id = ou.entity_id \
-                 WHERE ou.organization_id IN ({}) ORDER BY e.id",
+                 WHERE ou.organization_id IN ({}) ORDER BY code",
                 Store::placeholders(chunk.len())
             );
             let mut q = sqlx::query(&sql);
@@ -558,7 +558,7 @@ impl Store {
         let mut o = org_from_row(&row)?;
         let units = sqlx::query(
             "SELECT e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code FROM organization_units ou \
-             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY e.id",
+             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY code",
         )
         .bind(id)
         .fetch_all(&mut *tx.tx)

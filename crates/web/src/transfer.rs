@@ -5,9 +5,10 @@
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
 use dangjian_ingest::{
-    entity_row, export_columns, instructor_rows, organization_row, read_table, validate_entities, validate_instructors,
-    validate_organizations, write_csv, write_xlsx_typed, ImportError, IngestError, Kind, Sheet,
+    entity_row, export_columns, instructor_rows, map_entities, map_instructors, map_organizations, organization_row,
+    read_table, write_csv, write_xlsx_typed, ImportError, IngestError, Kind, Sheet,
 };
 use dangjian_store::{ImportSummary, Store, StoreError};
 use std::collections::HashMap;
@@ -75,6 +76,10 @@ fn locate_store_errors<T>(sheet: &Sheet<T>, e: StoreError, lang: &str) -> Import
 }
 
 /// Imports a file of `kind` whole or not at all. `lang` chooses the language of error messages.
+///
+/// Every error is reported in one pass: rows that fail their own checks are reported, and the rows
+/// that pass are still run through the database's checks (in a transaction that is rolled back), so
+/// an unknown region in row 9 is reported together with a bad check character in row 7.
 pub async fn import_file(
     store: &Store,
     kind: Kind,
@@ -86,21 +91,49 @@ pub async fn import_file(
     let table = read_table(file_name, bytes).map_err(ImportFailure::Unreadable)?;
     match kind {
         Kind::Entities => {
-            let sheet = validate_entities(&table, lang).map_err(ImportFailure::Rows)?;
+            let (sheet, errors) =
+                map_entities(&table, lang).map_err(ImportFailure::Rows)?.parse_rows(EntityDraft::parse, lang);
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_entities(&rows, dry_run).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_entities(&rows, dry_run || !errors.is_empty()).await;
+            finish(&sheet, errors, result, lang)
         }
         Kind::Organizations => {
-            let sheet = validate_organizations(&table, lang).map_err(ImportFailure::Rows)?;
+            let (sheet, errors) = map_organizations(&table, lang)
+                .map_err(ImportFailure::Rows)?
+                .parse_rows(OrganizationDraft::parse, lang);
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_organizations(&rows, dry_run).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_organizations(&rows, dry_run || !errors.is_empty()).await;
+            finish(&sheet, errors, result, lang)
         }
         Kind::Instructors => {
-            let sheet = validate_instructors(&table, lang).map_err(ImportFailure::Rows)?;
+            let (sheet, errors) =
+                map_instructors(&table, lang).map_err(ImportFailure::Rows)?.parse_rows(InstructorDraft::parse, lang);
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_instructors(&rows, dry_run).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_instructors(&rows, dry_run || !errors.is_empty()).await;
+            finish(&sheet, errors, result, lang)
         }
     }
+}
+
+/// Merges the rows' own errors with what the database's checks said about the other rows.
+fn finish<T>(
+    sheet: &Sheet<T>,
+    mut errors: Vec<ImportError>,
+    result: Result<ImportSummary, StoreError>,
+    lang: &str,
+) -> Result<ImportSummary, ImportFailure> {
+    match result {
+        Ok(summary) if errors.is_empty() => return Ok(summary),
+        Ok(_) => {}
+        Err(e) => match locate_store_errors(sheet, e, lang) {
+            ImportFailure::Rows(more) => errors.extend(more),
+            other if errors.is_empty() => return Err(other),
+            _ => {}
+        },
+    }
+    errors.sort_by_key(|e| (e.line, e.column_index()));
+    errors.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.code == b.code);
+    Err(ImportFailure::Rows(errors))
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Option<String> {

@@ -364,8 +364,8 @@ async fn import_gbk_csv_reports_every_bad_row_and_round_trips() {
             .iter()
             .map(|d| format!("{}:{}", d["row"], d["column"].as_str().unwrap()))
             .collect();
-        assert_eq!(located, vec!["4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
-        // Domain errors stop before the database; fix them and the database's own errors show.
+        // One pass: the rows' own errors and the database's findings on the other rows, together.
+        assert_eq!(located, vec!["3:F(parent_uscc)", "4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
         let bad_refs = format!(
             "uscc,site_code,name,kind,sector,parent_uscc,region_code\n\
              {PARTNER},,好运车队,partner,网约车,{PLATFORM},310115\n\

@@ -133,7 +133,8 @@ pub async fn serve(args: &ServeArgs, lang: Lang) -> anyhow::Result<()> {
     require_schema(&store, url, lang).await?;
     non_loopback_warning(args.addr, lang);
     let kind = store.kind().as_str();
-    dangjian_web::serve(store, args.addr, |a| {
+    let state = dangjian_web::AppState::new(store, crate::keys::required()?);
+    dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/  ({kind})", lang.pick("Dangjian 已启动：", "Dangjian is listening on ")));
         say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
     })
@@ -167,7 +168,8 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     say(&format!("{how}{what}"));
     say(&format!("{}{}", lang.pick("数据库：", "Database: "), redact(&url)));
     non_loopback_warning(args.addr, lang);
-    dangjian_web::serve(store, args.addr, |a| {
+    let state = dangjian_web::AppState::new(store, crate::keys::for_demo(&args.data_dir)?);
+    dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/", lang.pick("演示地址：", "Demo running at ")));
         say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.pick("接口：", "API: ")));
         say(lang.pick(

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod codes;
 pub mod commands;
 pub mod demo;
+pub mod keys;
 
 use args::{BenchCommand, Cli, Command};
 use std::process::ExitCode;

@@ -376,8 +376,9 @@ impl Store {
         absolute_expires_at: &str,
         second_factor_done: bool,
         client_ip: Option<&str>,
+        now: &str,
     ) -> StoreResult<()> {
-        let now = now_text();
+        let now = now.to_owned();
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, second_factor_done, csrf_token, created_at, last_seen_at, absolute_expires_at, client_ip) \
@@ -416,10 +417,10 @@ impl Store {
         .transpose()
     }
 
-    /// Marks a session as seen now (idle timeout counts from here).
-    pub async fn touch_session(&self, id_hash: &str) -> StoreResult<()> {
+    /// Marks a session as seen at `at` (idle timeout counts from there).
+    pub async fn touch_session_at(&self, id_hash: &str, at: &str) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
-            .bind(now_text())
+            .bind(at.to_owned())
             .bind(id_hash.to_owned())
             .execute(&self.pool)
             .await?;

@@ -3,15 +3,20 @@
 //! the outcome.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod pages;
 pub mod transfer;
 
+use auth::config::SecurityConfig;
+use auth::{SharedClock, SystemClock};
 use axum::Router;
+use dangjian_security::field_cipher::Keyring;
 use dangjian_store::Store;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -22,6 +27,41 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Keys for personal data at rest (never in the database).
+    pub keys: Arc<Keyring>,
+    pub clock: SharedClock,
+    security: Arc<tokio::sync::RwLock<Option<SecurityConfig>>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, keys: Keyring) -> Self {
+        Self::with_clock(store, keys, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Store, keys: Keyring, clock: SharedClock) -> Self {
+        Self { store, keys: Arc::new(keys), clock, security: Default::default() }
+    }
+
+    /// The security settings in force (read once, re-read after a change).
+    pub async fn security_config(&self) -> SecurityConfig {
+        if let Some(c) = self.security.read().await.clone() {
+            return c;
+        }
+        let loaded = match self.store.settings().await {
+            Ok(s) => SecurityConfig::from_settings(&s),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read security settings; using defaults");
+                return SecurityConfig::default();
+            }
+        };
+        *self.security.write().await = Some(loaded.clone());
+        loaded
+    }
+
+    /// Forgets the cached settings after the security administrator changed them.
+    pub async fn reload_security_config(&self) {
+        *self.security.write().await = None;
+    }
 }
 
 /// The whole application: API, OpenAPI document, pages and static files.
@@ -37,6 +77,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pages::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::resolve_actor))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -44,10 +85,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
-pub async fn serve(store: Store, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app(AppState { store }))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

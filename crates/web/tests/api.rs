@@ -21,7 +21,7 @@ struct TestApp {
 async fn spawn(db: TestDb) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState { store: db.store.clone() });
+    let router = app(AppState::new(db.store.clone(), dangjian_security::field_cipher::Keyring::generate()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), db }
 }

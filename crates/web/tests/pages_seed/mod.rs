@@ -120,7 +120,7 @@ pub async fn seed(store: &Store) -> Seed {
 pub async fn serve(store: Store) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState { store });
+    let router = app(AppState::new(store, dangjian_security::field_cipher::Keyring::generate()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     format!("http://{addr}")
 }

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The operation conflicts with other records (e.g. deleting something still referenced).
     #[error("{message}")]
     Conflict { code: &'static str, message: String, message_zh: String },
+    /// The write would leave a record outside the writer's scopes (a new unit in another region, a
+    /// unit moved to another chain); nothing was written.
+    #[error("the record would be outside your scope")]
+    OutOfScope,
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
     /// An import with row-level errors: every error with its 1-based row number in the file.

@@ -2,6 +2,7 @@
 //! scale), from one codebase: one pool type (sqlx `Any`), one set of queries with `$n` placeholders,
 //! per-backend migrations. See `docs/storage.md` for why.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 mod db;
@@ -15,6 +16,7 @@ pub mod sectors;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use access::AccessFilter;
 pub use db::{DbKind, Store};
 pub use error::{StoreError, StoreResult};
 

@@ -113,6 +113,11 @@ impl ApiError {
                 ),
             )
             .with_field("version"),
+            StoreError::OutOfScope => Self::new(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                lang.pick("该记录将超出您的权限范围", "the record would be outside your scope"),
+            ),
             StoreError::Conflict { code, message, message_zh } => {
                 Self::new(StatusCode::CONFLICT, code, lang.pick(&message_zh, &message))
             }

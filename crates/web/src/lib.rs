@@ -8,6 +8,8 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod pages;
+pub mod route_table;
+pub mod scope;
 pub mod transfer;
 
 use auth::config::SecurityConfig;
@@ -67,6 +69,7 @@ impl AppState {
 /// The whole application: API, OpenAPI document, pages and static files.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
+    let routes = route_table::RouteTable::new(&openapi);
     let openapi = std::sync::Arc::new(openapi);
     api_router
         .route(
@@ -77,6 +80,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pages::router())
+        .layer(axum::middleware::from_fn_with_state(routes, route_table::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::resolve_actor))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())

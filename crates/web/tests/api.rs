@@ -1,10 +1,12 @@
 //! The API suite: the real app on a random port, over HTTP, on SQLite and (when DANGJIAN_TEST_PG is
-//! set) PostgreSQL.
+//! set) PostgreSQL. Requests carry an API token of a nationwide department cadre who is also the
+//! system administrator (sectors and regions).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use dangjian_store::testing::{all_backends, TestDb};
-use dangjian_web::{app, AppState};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -14,16 +16,18 @@ const PARTNER: &str = "91330100799655058B";
 
 struct TestApp {
     base: String,
+    /// Sends the API token with every request.
     http: reqwest::Client,
     db: TestDb,
 }
 
 async fn spawn(db: TestDb) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app(AppState::new(db.store.clone(), dangjian_security::field_cipher::Keyring::generate()));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), db }
+    let token = support::token_with_grants(&db.store, "test client", &support::nationwide_cadre_and_admin()).await;
+    let base = support::serve(db.store.clone()).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    TestApp { base, http, db }
 }
 
 async fn apps() -> Vec<TestApp> {

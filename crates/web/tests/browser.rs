@@ -1,6 +1,7 @@
 //! The pages in a real headless Chromium, driven over WebDriver (chromedriver), at a phone's width:
-//! browse the region tree from the home page down to a county, filter the units, open one and see
-//! its chain, edit it, get a field-level error for an invalid value, fix it, switch language.
+//! sign in through the login form as a nationwide department cadre, browse the region tree from the
+//! home page down to a county, filter the units, open one and see its chain, edit it, get a
+//! field-level error for an invalid value, fix it, switch language.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`); without
 //! them the test fails unless `DANGJIAN_SKIP_BROWSER=1`. `CHROMEDRIVER` and `CHROMIUM` override the
@@ -9,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pages_seed;
+mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use pages_seed::{seed, serve, MOBILE, MOBILE_MASKED};
@@ -134,6 +136,13 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.unwrap();
 }
 
+/// Signs in through the login form the browser is on.
+async fn sign_in(c: &Client, username: &str) {
+    fill(c, "#f-username", username).await;
+    fill(c, "#f-password", support::PASSWORD).await;
+    click(c, "[data-testid=login-submit]").await;
+}
+
 async fn path_of(c: &Client) -> String {
     let u = c.current_url().await.unwrap();
     match u.query() {
@@ -156,6 +165,7 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     };
     let db = dangjian_store::testing::sqlite().await;
     let s = seed(&db.store).await;
+    support::user_with_grants(&db.store, "cadre", &support::nationwide_cadre()).await;
     let base = serve(db.store.clone()).await;
     let driver = start_driver(&chromedriver).await;
     let profile = tempfile::tempdir().unwrap();
@@ -163,6 +173,11 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     c.goto(&format!("{base}/")).await.unwrap();
     let width = c.execute("return window.innerWidth", vec![]).await.unwrap();
     assert_eq!(width.as_i64(), Some(390), "the viewport is a phone's");
+
+    // Not signed in: the login page; sign in there.
+    assert!(path_of(&c).await.starts_with("/login"), "{}", path_of(&c).await);
+    sign_in(&c, "cadre").await;
+    assert_eq!(path_of(&c).await, "/");
 
     // Home → 北京市 → 市辖区 → 朝阳区.
     c.goto(&format!("{base}/")).await.unwrap();
@@ -262,6 +277,8 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, &chromium, profile.path(), 1280, 900).await;
     c.goto(&format!("{base}/entities")).await.unwrap();
+    sign_in(&c, "cadre").await;
+    assert_eq!(path_of(&c).await, "/entities", "back where the login page was asked for");
     screenshot(&c, "desktop-entities").await;
     c.goto(&format!("{base}/entities/{}", s.franchisee)).await.unwrap();
     screenshot(&c, "desktop-entity").await;

@@ -18,24 +18,69 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::Router;
 use dangjian_store::StoreError;
 use minijinja::{context, Value};
 use serde::Deserialize;
 use std::convert::Infallible;
 
+/// The route table's name for a routing function.
+macro_rules! method_name {
+    (get) => {
+        "GET"
+    };
+    (post) => {
+        "POST"
+    };
+    (put) => {
+        "PUT"
+    };
+    (delete) => {
+        "DELETE"
+    };
+}
+
+/// Declares every page route once: the router is built from this table and [`page_routes`] lists it,
+/// so the authorization matrix test (`tests/authz_matrix.rs`) sees every page — and a page without a
+/// rule there fails it. Add page routes here, nowhere else: the app refuses to serve a route that is in
+/// no route table (see [`crate::route_table`]).
+macro_rules! page_routes {
+    ($($path:literal => $method:ident($handler:expr) $(.$more:ident($more_handler:expr))* ,)*) => {
+        /// Every page route as (method, path template), in the order declared.
+        pub fn page_routes() -> &'static [(&'static str, &'static str)] {
+            &[$((method_name!($method), $path), $((method_name!($more), $path),)*)*]
+        }
+
+        fn routes() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)$(.$more($more_handler))*))*
+        }
+    };
+}
+
+page_routes! {
+    "/" => get(home::show),
+    "/lang/{code}" => get(switch_language),
+    "/static/app.css" => get(assets::app_css),
+    "/regions" => get(regions::index),
+    "/regions/{code}" => get(regions::show),
+    "/entities" => get(entities::list),
+    "/entities/new" => get(entities::form::new).post(entities::form::create),
+    "/entities/{id}" => get(entities::show),
+    "/entities/{id}/edit" => get(entities::form::edit).post(entities::form::update),
+    "/organizations" => get(organizations::list),
+    "/organizations/new" => get(organizations::form::new).post(organizations::form::create),
+    "/organizations/{id}" => get(organizations::show),
+    "/organizations/{id}/edit" => get(organizations::form::edit).post(organizations::form::update),
+    "/instructors" => get(instructors::list),
+    "/instructors/new" => get(instructors::form::new).post(instructors::form::create),
+    "/instructors/{id}" => get(instructors::show),
+    "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
+    "/import" => get(import::form).post(import::upload),
+}
+
+/// The pages: every route of [`page_routes`], and a 404 page for anything else.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::show))
-        .route("/lang/{code}", get(switch_language))
-        .merge(assets::router())
-        .merge(regions::router())
-        .merge(entities::router())
-        .merge(organizations::router())
-        .merge(instructors::router())
-        .merge(import::router())
-        .fallback(not_found)
+    routes().fallback(not_found)
 }
 
 /// What every page needs from its request: the language and where it is (for the language switch).
@@ -86,6 +131,7 @@ impl PageCtx {
     pub fn error(&self, e: PageError) -> Response {
         let (status, message) = match &e {
             PageError::NotFound => (StatusCode::NOT_FOUND, self.lang.t("error.not_found", &[])),
+            PageError::Forbidden => (StatusCode::FORBIDDEN, self.lang.t("error.forbidden", &[])),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
         };
@@ -101,6 +147,8 @@ impl PageCtx {
 #[derive(Debug)]
 pub enum PageError {
     NotFound,
+    /// Signed in, but no grant allows this here (403).
+    Forbidden,
     BadRequest(String),
     Internal,
 }
@@ -109,6 +157,7 @@ impl PageError {
     pub fn from_store(e: StoreError, lang: Lang) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
+            StoreError::OutOfScope => Self::Forbidden,
             StoreError::Invalid(errs) => Self::BadRequest(
                 errs.0.iter().map(|e| e.message_in(lang.code()).to_owned()).collect::<Vec<_>>().join("; "),
             ),

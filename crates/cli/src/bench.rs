@@ -127,14 +127,21 @@ pub fn generate_entities_csv(rows: usize, counties: &[String]) -> anyhow::Result
     Ok((out, shape))
 }
 
-/// Every county-level region code in the database.
+/// Whether units can be registered at this county-level code (see [`county_codes`]).
+fn holds_units(county: &str) -> bool {
+    dangjian_domain::RegionCode::parse(county).is_ok_and(|c| c.is_unit_level())
+}
+
+/// Every county-level region code in the database that a unit can be registered at. The NBS rows of
+/// prefecture-level cities without counties (东莞 441900, 中山 442000, 儋州 460400) end in `00` and parse
+/// as their prefecture, so units there are registered at a township; the generator leaves them out.
 async fn county_codes(store: &Store) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     let filter = RegionFilter { level: Some(RegionLevel::County), ..Default::default() };
     for page in 1.. {
         let p = store.list_regions(&filter, Paging::new(Some(page), Some(Paging::MAX_PER_PAGE))).await?;
         let done = p.items.is_empty() || (page * p.per_page) >= p.total;
-        out.extend(p.items.into_iter().map(|r| r.code));
+        out.extend(p.items.into_iter().map(|r| r.code).filter(|c| holds_units(c)));
         if done {
             break;
         }
@@ -187,6 +194,13 @@ pub async fn import(args: &BenchImportArgs, lang: Lang) -> anyhow::Result<()> {
     }
     let counties = county_codes(&store).await?;
     let (csv, shape) = generate_entities_csv(rows, &counties)?;
+    if csv.len() > dangjian_ingest::MAX_FILE_BYTES {
+        bail!(
+            "{rows} rows make a file of {} bytes, over the import limit of {}; use fewer rows",
+            csv.len(),
+            dangjian_ingest::MAX_FILE_BYTES
+        );
+    }
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let path = dir.path().join("bench-entities.csv");
     std::fs::write(&path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
@@ -238,6 +252,12 @@ pub async fn import(args: &BenchImportArgs, lang: Lang) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counties_without_units_are_left_out() {
+        assert!(holds_units("659001") && holds_units("110105"));
+        assert!(!holds_units("441900") && !holds_units("460400"));
+    }
 
     #[test]
     fn shapes() {

@@ -1,4 +1,4 @@
-//! The demo dataset: six fictional platform chains in seven sectors and fourteen provincial-level
+//! The demo dataset: six fictional platform chains in seven sectors and seventeen provincial-level
 //! units (the XPCC included), with franchisees, partners, sites, Party organizations and instructors.
 //!
 //! The data lives in `crates/cli/demo/*.psv` (pipe-separated, one record per line) and goes through the

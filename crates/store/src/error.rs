@@ -27,6 +27,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// Personal data was to be read or written, but the store was given no keys ([`crate::Store::with_keys`]).
+    #[error("no keys for personal data are configured")]
+    NoKeys,
+    /// A stored personal-data field could not be decrypted (a key missing from the keyring, or an altered
+    /// value), or a value could not be encrypted. Names the record, never the data.
+    #[error("personal data of {record} could not be processed: {source}")]
+    FieldCipher { record: String, source: dangjian_security::field_cipher::FieldCipherError },
 }
 
 impl From<FieldErrors> for StoreError {

@@ -10,6 +10,7 @@ pub mod entities;
 mod error;
 pub mod instructors;
 pub mod organizations;
+pub mod personal;
 mod query;
 pub mod regions;
 pub mod sectors;
@@ -19,6 +20,7 @@ pub mod testing;
 pub use access::AccessFilter;
 pub use db::{DbKind, Store};
 pub use error::{StoreError, StoreResult};
+pub use personal::Disclosure;
 
 use serde::Serialize;
 

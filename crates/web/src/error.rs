@@ -126,7 +126,11 @@ impl ApiError {
                 let errs: Vec<FieldError> = rows.into_iter().map(|(_, e)| e).collect();
                 Self::fields(&FieldErrors(errs), lang)
             }
-            StoreError::UnsupportedUrl(_) | StoreError::Db(_) | StoreError::Migrate(_) => {
+            StoreError::UnsupportedUrl(_)
+            | StoreError::Db(_)
+            | StoreError::Migrate(_)
+            | StoreError::NoKeys
+            | StoreError::FieldCipher { .. } => {
                 tracing::error!(error = %e, "storage failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang.pick("服务器内部错误", "internal error"))
             }

@@ -4,12 +4,16 @@
 
 pub mod api;
 pub mod auth;
+pub mod body_limit;
 pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod pages;
+pub mod personal;
+pub mod rate_limit;
 pub mod route_table;
 pub mod scope;
+pub mod security_headers;
 pub mod transfer;
 
 use auth::config::SecurityConfig;
@@ -32,6 +36,8 @@ pub struct AppState {
     /// Keys for personal data at rest (never in the database).
     pub keys: Arc<Keyring>,
     pub clock: SharedClock,
+    /// Request rate limits per client address ([`rate_limit`]).
+    pub rate_limits: Arc<rate_limit::RateLimiter>,
     security: Arc<tokio::sync::RwLock<Option<SecurityConfig>>>,
 }
 
@@ -40,8 +46,19 @@ impl AppState {
         Self::with_clock(store, keys, Arc::new(SystemClock))
     }
 
+    /// The state over `store`, which is given `keys` for personal data at rest — unless it already holds a
+    /// keyring (a test store), which then stays: one keyring per process.
     pub fn with_clock(store: Store, keys: Keyring, clock: SharedClock) -> Self {
-        Self { store, keys: Arc::new(keys), clock, security: Default::default() }
+        let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(keys));
+        let store = store.with_keys(keys.clone());
+        let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
+        Self { store, keys, clock, rate_limits, security: Default::default() }
+    }
+
+    /// The same state with other rate limits (trusted proxies, or looser limits for a load test).
+    pub fn with_rate_limits(mut self, config: rate_limit::RateLimitConfig) -> Self {
+        self.rate_limits = Arc::new(rate_limit::RateLimiter::new(config));
+        self
     }
 
     /// The security settings in force (read once, re-read after a change).
@@ -81,15 +98,20 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(routes, route_table::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::resolve_actor))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit::layer))
+        .layer(axum::middleware::from_fn(security_headers::layer))
         .layer(TraceLayer::new_for_http())
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
+/// Before listening, personal data still in plain text from an older release is encrypted.
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())

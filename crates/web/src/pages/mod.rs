@@ -75,6 +75,7 @@ page_routes! {
     "/instructors/new" => get(instructors::form::new).post(instructors::form::create),
     "/instructors/{id}" => get(instructors::show),
     "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
+    "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
     "/import" => get(import::form).post(import::upload),
 }
 

@@ -98,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(routes, route_table::guard))
+        .layer(axum::middleware::from_fn(auth::gate::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::resolve_actor))
         .with_state(state)

@@ -80,6 +80,18 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// The environment variable listing the reverse proxies whose `X-Forwarded-For` is believed.
+pub const TRUSTED_PROXIES_ENV: &str = "DANGJIAN_TRUSTED_PROXIES";
+
+/// Parses a list of proxy addresses (`127.0.0.1, ::1`; commas or whitespace between), naming the first
+/// entry that is not an IP address.
+pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpAddr>, String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(|e| e.parse::<IpAddr>().map_err(|_| e.to_owned()))
+        .collect()
+}
+
 /// Which quota a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
@@ -402,6 +414,16 @@ mod tests {
         assert_eq!(client_key(Some(ip("203.0.113.9")), Some("1.1.1.1"), &trusted), ClientKey::Ip(ip("203.0.113.9")));
         assert_eq!(client_key(Some(proxy), Some("1.1.1.1"), &[]), ClientKey::Ip(proxy));
         assert_eq!(client_key(None, Some("1.1.1.1"), &trusted), ClientKey::Unknown);
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_strictly() {
+        assert_eq!(
+            parse_trusted_proxies(" 127.0.0.1, ::1 10.0.0.2 "),
+            Ok(vec![ip("127.0.0.1"), ip("::1"), ip("10.0.0.2")])
+        );
+        assert_eq!(parse_trusted_proxies(""), Ok(vec![]));
+        assert_eq!(parse_trusted_proxies("127.0.0.1, 10.0.0.0/8"), Err("10.0.0.0/8".to_owned()));
     }
 
     #[test]

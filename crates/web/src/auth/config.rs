@@ -20,6 +20,8 @@ pub struct SecurityConfig {
     /// Require a second factor for every account, not only administrators and auditors.
     pub totp_required_for_all: bool,
     pub audit_retention_days: i64,
+    /// Mark cookies `Secure` even when no proxy says the request came over HTTPS.
+    pub secure_cookies: bool,
 }
 
 impl Default for SecurityConfig {
@@ -33,12 +35,13 @@ impl Default for SecurityConfig {
             password_max_age_days: None,
             totp_required_for_all: false,
             audit_retention_days: 180,
+            secure_cookies: false,
         }
     }
 }
 
 /// The keys of the settings table, with a short description for the settings page.
-pub const SETTING_KEYS: [&str; 8] = [
+pub const SETTING_KEYS: [&str; 9] = [
     "lockout_threshold",
     "lockout_minutes",
     "idle_timeout_minutes",
@@ -47,6 +50,7 @@ pub const SETTING_KEYS: [&str; 8] = [
     "password_max_age_days",
     "totp_required_for_all",
     "audit_retention_days",
+    "secure_cookies",
 ];
 
 impl SecurityConfig {
@@ -69,6 +73,7 @@ impl SecurityConfig {
                 .filter(|v| (1..=3650).contains(v)),
             totp_required_for_all: flag("totp_required_for_all", d.totp_required_for_all),
             audit_retention_days: int("audit_retention_days", d.audit_retention_days, 180, 3650 * 3),
+            secure_cookies: flag("secure_cookies", d.secure_cookies),
         }
     }
 

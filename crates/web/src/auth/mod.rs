@@ -2,7 +2,14 @@
 //! into an [`Actor`] carrying the grants it holds. Handlers take the actor as an extractor and ask it
 //! for permission; nothing else in the web layer reads cookies or tokens.
 
+pub mod accounts;
 pub mod config;
+pub mod csrf;
+pub mod gate;
+pub mod grants;
+pub mod login;
+pub mod session;
+pub mod totp;
 
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -74,6 +81,8 @@ pub struct SessionRef {
     pub csrf_token: String,
     /// Password accepted, second factor still to come: only the second-factor page is open.
     pub awaiting_second_factor: bool,
+    /// A one-off or expired password: only the password page is open until it is changed.
+    pub password_change_required: bool,
 }
 
 /// The requester, their grants, and what the audit log needs to know about the request.
@@ -87,9 +96,19 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// A fully signed-in user or a valid token (not one still owing a second factor).
+    /// A fully signed-in user or a valid token (not one still owing a second factor or a new password).
     pub fn is_authenticated(&self) -> bool {
-        self.principal.is_some() && !self.session.as_ref().is_some_and(|s| s.awaiting_second_factor)
+        self.principal.is_some()
+            && !self.session.as_ref().is_some_and(|s| s.awaiting_second_factor || s.password_change_required)
+    }
+
+    /// The user of a session past its second factor, even one that still has to change its password:
+    /// who may use the password page.
+    pub fn session_user_id(&self) -> Option<i64> {
+        match (&self.principal, &self.session) {
+            (Some(Principal::User { id, .. }), Some(s)) if !s.awaiting_second_factor => Some(*id),
+            _ => None,
+        }
     }
 
     pub fn user_id(&self) -> Option<i64> {
@@ -243,7 +262,8 @@ pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next
                             .await
                             .map_err(|e| ApiError::from_store(e, lang))?;
                     }
-                    if s.second_factor_done {
+                    let password_change_required = login::password_change_required(&u, &config, now);
+                    if s.second_factor_done && !password_change_required {
                         actor.grants = store
                             .grants_of(Holder::User(u.id))
                             .await
@@ -257,6 +277,7 @@ pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next
                         id_hash,
                         csrf_token: s.csrf_token,
                         awaiting_second_factor: !s.second_factor_done,
+                        password_change_required,
                     });
                 }
                 None => {

@@ -1,6 +1,8 @@
 //! Server-rendered pages: one module per resource, each handler parse → store → render. Templates
 //! and the stylesheet are embedded in the binary; all texts come from the translation catalogue.
 
+mod account;
+mod admin;
 mod assets;
 mod entities;
 mod form;
@@ -8,9 +10,11 @@ mod home;
 mod import;
 mod instructors;
 mod lists;
+mod login;
 mod organizations;
 mod regions;
 pub mod render;
+mod viewer;
 
 use crate::i18n::Lang;
 use crate::AppState;
@@ -77,6 +81,31 @@ page_routes! {
     "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
     "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
     "/import" => get(import::form).post(import::upload),
+    "/login" => get(login::form).post(login::submit),
+    "/login/totp" => get(login::totp_form).post(login::totp_submit),
+    "/logout" => post(login::logout),
+    "/account" => get(account::show),
+    "/account/password" => get(account::password_form).post(account::change_password),
+    "/account/totp" => get(account::totp_form).post(account::totp_enable),
+    "/account/totp/disable" => post(account::totp_disable),
+    "/account/sessions/end" => post(account::end_session),
+    "/admin/users" => get(admin::users::list).post(admin::users::create),
+    "/admin/users/{id}" => get(admin::users::show),
+    "/admin/users/{id}/disable" => post(admin::users::disable),
+    "/admin/users/{id}/enable" => post(admin::users::enable),
+    "/admin/users/{id}/reset-password" => post(admin::users::reset_password),
+    "/admin/users/{id}/end-sessions" => post(admin::users::end_sessions),
+    "/admin/users/{id}/unlock" => post(admin::users::unlock),
+    "/admin/users/{id}/grants" => post(admin::grants::add_to_user),
+    "/admin/tokens" => get(admin::tokens::list).post(admin::tokens::create),
+    "/admin/tokens/{id}" => get(admin::tokens::show),
+    "/admin/tokens/{id}/revoke" => post(admin::tokens::revoke),
+    "/admin/tokens/{id}/grants" => post(admin::grants::add_to_token),
+    "/admin/grants/{id}/remove" => post(admin::grants::remove),
+    "/admin/settings" => get(admin::settings::form).post(admin::settings::save),
+    "/admin/audit" => get(admin::audit::search),
+    "/admin/audit/export" => get(admin::audit::export),
+    "/admin/audit/verify" => post(admin::audit::verify),
 }
 
 /// The pages: every route of [`page_routes`], and a 404 page for anything else.
@@ -90,6 +119,10 @@ pub struct PageCtx {
     pub lang: Lang,
     /// Path and query of the request.
     pub here: String,
+    /// The CSRF token every form of the page carries (see [`crate::auth::csrf`]).
+    pub csrf_token: Option<String>,
+    /// The signed-in user, for the page header.
+    pub viewer: Option<viewer::Viewer>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
@@ -97,7 +130,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Ok(Self { lang: Lang::from_parts(parts), here })
+        let (csrf_token, viewer) = viewer::of_request(parts);
+        Ok(Self { lang: Lang::from_parts(parts), here, csrf_token, viewer })
     }
 }
 
@@ -117,6 +151,8 @@ impl PageCtx {
             switch_url,
             switch_label => other.t("lang.name", &[]),
             here => self.here.split('?').next().unwrap_or("/"),
+            csrf_token => self.csrf_token,
+            viewer => self.viewer,
             ..page
         }
     }

@@ -29,6 +29,20 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("instructors/form.html", include_str!("../../templates/instructors/form.html")),
     ("instructors/mobile.html", include_str!("../../templates/instructors/mobile.html")),
     ("import.html", include_str!("../../templates/import.html")),
+    ("auth/login.html", include_str!("../../templates/auth/login.html")),
+    ("auth/totp.html", include_str!("../../templates/auth/totp.html")),
+    ("account/show.html", include_str!("../../templates/account/show.html")),
+    ("account/password.html", include_str!("../../templates/account/password.html")),
+    ("admin/users.html", include_str!("../../templates/admin/users.html")),
+    ("admin/user_status.html", include_str!("../../templates/admin/user_status.html")),
+    ("admin/user.html", include_str!("../../templates/admin/user.html")),
+    ("admin/grants.html", include_str!("../../templates/admin/grants.html")),
+    ("admin/password_once.html", include_str!("../../templates/admin/password_once.html")),
+    ("admin/tokens.html", include_str!("../../templates/admin/tokens.html")),
+    ("admin/token.html", include_str!("../../templates/admin/token.html")),
+    ("admin/token_once.html", include_str!("../../templates/admin/token_once.html")),
+    ("admin/settings.html", include_str!("../../templates/admin/settings.html")),
+    ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
 ];
 
 fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {

@@ -151,11 +151,11 @@ pub fn normalize(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The client of a request: the peer, or — when the peer is a trusted proxy — the rightmost address in
-/// `X-Forwarded-For` that is not itself a trusted proxy. Unparseable entries end the walk (a client
-/// could have written anything left of what our proxy appended).
-pub fn client_key(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> ClientKey {
-    let Some(peer) = peer else { return ClientKey::Unknown };
+/// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost address in
+/// `X-Forwarded-For` that is not itself a trusted proxy. Unparseable entries end the walk (a client could
+/// have written anything left of what our proxy appended). Also what the audit log should record as the
+/// client address behind a proxy.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| normalize(*t) == normalize(*ip) || t == ip);
     let mut client = peer;
     if is_trusted(&peer) {
@@ -167,7 +167,15 @@ pub fn client_key(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[
             }
         }
     }
-    ClientKey::Ip(normalize(client))
+    client
+}
+
+/// The bucket of a request's client ([`client_ip`], counted by [`normalize`]); no peer, one bucket.
+pub fn client_key(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> ClientKey {
+    match peer {
+        Some(peer) => ClientKey::Ip(normalize(client_ip(peer, forwarded_for, trusted))),
+        None => ClientKey::Unknown,
+    }
 }
 
 /// One `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:5678`).

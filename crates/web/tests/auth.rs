@@ -554,6 +554,25 @@ async fn a_one_off_password_must_be_changed_before_anything_else() {
 }
 
 #[tokio::test]
+async fn an_expired_password_must_be_changed_before_anything_else() {
+    for a in apps().await {
+        a.user("lee", &[cadre()]).await;
+        a.store.set_setting("password_max_age_days", "90", None).await.unwrap();
+        a.state.reload_security_config().await;
+        let mut b = a.browser();
+        b.login("lee", PASSWORD).await;
+        assert_eq!(b.get("/account").await.status, StatusCode::OK, "changed today");
+        a.clock.advance(Duration::days(91));
+        let mut b = a.browser();
+        assert_eq!(b.login("lee", PASSWORD).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(b.get("/regions").await.location.as_deref(), Some("/account/password"));
+        let page = b.get("/account/password").await;
+        assert!(page.body.contains("data-testid=\"password-forced\""));
+        a.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn administrators_manage_tokens_grants_settings_and_read_the_audit_log() {
     for a in apps().await {
         let (_, sys_secret) = a.admin("sysop", Role::SystemAdmin).await;
@@ -656,6 +675,9 @@ async fn administrators_manage_tokens_grants_settings_and_read_the_audit_log() {
         assert_eq!(csv.status, StatusCode::OK);
         assert!(csv.body.contains("token.create") && csv.body.contains("token.revoke"));
         assert!(!csv.body.contains("dj_") || csv.body.contains("prefix=dj_"), "only the token's prefix is logged");
+        let xlsx = aud.get("/admin/audit/export?format=xlsx").await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        assert!(xlsx.body.starts_with("PK"), "an XLSX (zip) file");
         let r = aud.submit("/admin/audit", "/admin/audit/verify", &[]).await;
         assert!(r.body.contains("data-testid=\"verify-ok\""), "{}", r.body);
         for action in [

@@ -31,6 +31,76 @@ pub enum Command {
     /// Measures import throughput on generated data (writes into the database: use a scratch one).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Accounts: add one with a one-off password, grant roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Keys for personal data at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// A role and a scope: `ROLE=SCOPE`, e.g. `department_cadre=region:110105`, `platform_committee=chain:<USCC>`,
+/// `regulator=sector:courier@33`, `branch_secretary=org:<code>`, `system_admin=nation`.
+#[derive(Debug, Clone)]
+pub struct GrantArg {
+    pub role: dangjian_domain::access::Role,
+    pub scope: String,
+}
+
+impl std::str::FromStr for GrantArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (role, scope) = s.split_once('=').ok_or_else(|| format!("'{s}': use ROLE=SCOPE"))?;
+        let role = dangjian_domain::access::Role::parse(role).ok_or_else(|| format!("'{role}' is not a role"))?;
+        Ok(Self { role, scope: scope.to_owned() })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Adds an account and prints its one-off password (to be changed at first login).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// ROLE=SCOPE, repeatable.
+        #[arg(long = "grant", value_name = "ROLE=SCOPE")]
+        grants: Vec<GrantArg>,
+    },
+    /// Adds a grant to an account.
+    Grant {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long = "grant", value_name = "ROLE=SCOPE")]
+        grant: GrantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Writes a new key file (readable by its owner only) for DANGJIAN_KEY_FILE.
+    Init {
+        /// The file to create; an existing file is never overwritten.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Proves the hash chain of the audit log, or names the first broken record (exit 1).
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Language of messages.

@@ -49,6 +49,13 @@ pub async fn open(url: &str, lang: Lang) -> anyhow::Result<Store> {
 }
 
 /// Refuses a database whose schema is not the one this build knows.
+/// Opens a database whose schema must be current.
+pub async fn open_migrated(url: &str, lang: Lang) -> anyhow::Result<Store> {
+    let store = open(url, lang).await?;
+    require_schema(&store, url, lang).await?;
+    Ok(store)
+}
+
 pub async fn require_schema(store: &Store, url: &str, lang: Lang) -> anyhow::Result<()> {
     let latest = store.latest_known_version();
     match store.schema_version().await.ok().flatten() {
@@ -168,14 +175,18 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     say(&format!("{how}{what}"));
     say(&format!("{}{}", lang.pick("数据库：", "Database: "), redact(&url)));
     non_loopback_warning(args.addr, lang);
+    let logins = crate::accounts::demo_logins(&store).await?;
     let state = dangjian_web::AppState::new(store, crate::keys::for_demo(&args.data_dir)?);
     dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/", lang.pick("演示地址：", "Demo running at ")));
         say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.pick("接口：", "API: ")));
         say(lang.pick(
-            "演示登录：暂未启用账户（账户与权限在下一阶段提供），无需登录；能访问此地址的人都可查看和修改数据。",
-            "Demo login: none yet (accounts come in a later stage); no login is needed, and anyone who can reach this address can read and change the data.",
+            "演示登录（一次性密码，每次启动重新生成；管理员首次登录须绑定动态口令）：",
+            "Demo logins (one-off passwords, new at every start; administrators enrol a TOTP authenticator at first login):",
         ));
+        for (username, password, what) in &logins {
+            say(&format!("  {username:<16} {password}   {what}"));
+        }
         say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
     })
     .await

@@ -1,6 +1,7 @@
 //! The `dangjian` command: clap subcommands that call into the domain, store, ingest and web crates.
 //! `anyhow` lives only here, at the outer edge; the crates below keep their own error types.
 
+pub mod accounts;
 pub mod args;
 pub mod bench;
 pub mod codes;
@@ -8,7 +9,7 @@ pub mod commands;
 pub mod demo;
 pub mod keys;
 
-use args::{BenchCommand, Cli, Command};
+use args::{AuditCommand, BenchCommand, Cli, Command, KeysCommand, UserCommand};
 use std::process::ExitCode;
 
 /// Runs one command. `Ok` carries the exit code (an import whose file is rejected exits 1); `Err` is
@@ -22,6 +23,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => return commands::import(&a, lang).await,
         Command::Export(a) => commands::export(&a, lang).await?,
         Command::Bench(BenchCommand::Import(a)) => bench::import(&a, lang).await?,
+        Command::User(UserCommand::Add { db, username, name, grants }) => {
+            let store = commands::open_migrated(&db.db, lang).await?;
+            let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();
+            let password = accounts::add_user(&store, &username, &name, &grants).await?;
+            println!("{username}\t{password}");
+            eprintln!("{}", lang.pick("一次性密码，首次登录时须修改。", "One-off password: it must be changed at first login."));
+        }
+        Command::User(UserCommand::Grant { db, username, grant }) => {
+            let store = commands::open_migrated(&db.db, lang).await?;
+            accounts::grant(&store, &username, grant.role, &grant.scope).await?;
+        }
+        Command::Keys(KeysCommand::Init { file }) => {
+            let keys = dangjian_security::field_cipher::Keyring::generate();
+            keys::write_private(&file, keys.to_text().as_bytes())?;
+            println!("{}", file.display());
+        }
+        Command::Audit(AuditCommand::Verify { db }) => {
+            let store = commands::open_migrated(&db.db, lang).await?;
+            match accounts::verify(&store).await {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(commands::EXIT_REJECTED));
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -554,3 +554,14 @@ fn token_from_row(r: &AnyRow) -> StoreResult<ApiToken> {
         revoked_at: r.try_get("revoked_at")?,
     })
 }
+
+impl Store {
+    /// The id of the organization with this code (for scoping grants by organization code).
+    pub async fn organization_id_by_code(&self, code: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT id FROM organizations WHERE code = $1")
+            .bind(code.trim().to_uppercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<i64, _>("id")).transpose().map_err(Into::into)
+    }
+}

@@ -135,9 +135,15 @@ impl Store {
     }
 
     /// Begins a write transaction under the process-wide write lock.
+    /// On SQLite the transaction starts `IMMEDIATE`, holding the database's write lock from its first
+    /// read: a deferred one that read and then wanted to write would fail at once (`SQLITE_BUSY`) if a
+    /// write outside this lock (a session touched, a token's last use) committed in between.
     pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
         let guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.pool.begin().await?;
+        let tx = match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx { tx, _guard: guard })
     }
 

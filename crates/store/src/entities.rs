@@ -540,7 +540,7 @@ impl Store {
         if let Some(region) = &f.region {
             let path = self.region_path_of(region, "region").await?;
             let n = w.text(format!("{path}%"));
-            w.cond(format!("e.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = e.region_code AND fr.path LIKE ${n})"));
         }
         if let Some(s) = &f.sector {
             let n = w.text(s.clone());

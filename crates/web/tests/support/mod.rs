@@ -50,11 +50,17 @@ pub fn nationwide_cadre_and_admin() -> Vec<Grant> {
     g
 }
 
+/// The argon2id hash of [`PASSWORD`], computed once per test process (hashing is slow on purpose).
+fn password_hash() -> &'static str {
+    static HASH: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| dangjian_security::password::hash_password(PASSWORD).unwrap());
+    &HASH
+}
+
 /// A user `username` holding `grants`, with a password ([`PASSWORD`]) but no second factor.
 pub async fn user_with_grants(store: &Store, username: &str, grants: &[Grant]) -> i64 {
-    let hash =
-        tokio::task::spawn_blocking(|| dangjian_security::password::hash_password(PASSWORD).unwrap()).await.unwrap();
-    let user = store.create_user(username, username, &hash, false).await.unwrap();
+    let hash = tokio::task::spawn_blocking(password_hash).await.unwrap();
+    let user = store.create_user(username, username, hash, false).await.unwrap();
     for g in grants {
         store.add_grant(Holder::User(user.id), g, None).await.unwrap();
     }
@@ -100,9 +106,14 @@ pub async fn token_with_grants(store: &Store, name: &str, grants: &[Grant]) -> S
 
 /// Serves the real app over `store` on a random local port; returns its base URL.
 pub async fn serve(store: Store) -> String {
+    serve_state(AppState::new(store, dangjian_security::field_cipher::Keyring::generate())).await
+}
+
+/// Serves the real app with `state` on a random local port; returns its base URL.
+pub async fn serve_state(state: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState::new(store, dangjian_security::field_cipher::Keyring::generate()));
+    let router = app(state);
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });

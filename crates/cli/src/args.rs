@@ -31,6 +31,114 @@ pub enum Command {
     /// Measures import throughput on generated data (writes into the database: use a scratch one).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Accounts: add one with a one-off password, grant roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Keys for personal data at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// A role and a scope: `ROLE=SCOPE`, e.g. `department_cadre=region:110105`, `platform_committee=chain:<USCC>`,
+/// `regulator=sector:courier@33`, `branch_secretary=org:<code>`, `system_admin=nation`.
+#[derive(Debug, Clone)]
+pub struct GrantArg {
+    pub role: dangjian_domain::access::Role,
+    pub scope: String,
+}
+
+impl std::str::FromStr for GrantArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (role, scope) = s.split_once('=').ok_or_else(|| format!("'{s}': use ROLE=SCOPE"))?;
+        let role = dangjian_domain::access::Role::parse(role).ok_or_else(|| format!("'{role}' is not a role"))?;
+        Ok(Self { role, scope: scope.to_owned() })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Adds an account and prints its one-off password (to be changed at first login).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// ROLE=SCOPE, repeatable.
+        #[arg(long = "grant", value_name = "ROLE=SCOPE")]
+        grants: Vec<GrantArg>,
+    },
+    /// Adds a grant to an account.
+    Grant {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long = "grant", value_name = "ROLE=SCOPE")]
+        grant: GrantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Writes a new key file (readable by its owner only) for DANGJIAN_KEY_FILE.
+    Init {
+        /// The file to create; an existing file is never overwritten.
+        file: PathBuf,
+    },
+    /// Adds a new active key to a key file (the old keys stay, to read what they encrypted).
+    AddKey {
+        /// The key file to extend (rewritten in place, readable by its owner only).
+        file: PathBuf,
+        /// Switch the algorithm of new encryptions too.
+        #[arg(long, value_enum)]
+        algorithm: Option<AlgorithmArg>,
+    },
+    /// Re-encrypts every stored value under the active key of DANGJIAN_KEY_FILE / DANGJIAN_FIELD_KEYS, in
+    /// small transactions, while the server keeps serving.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// The cipher of personal data at rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    /// SM4-GCM (GB/T 32907, RFC 8998), the default.
+    Sm4Gcm,
+    /// AES-256-GCM.
+    Aes256Gcm,
+}
+
+impl AlgorithmArg {
+    pub fn algorithm(self) -> dangjian_security::field_cipher::Algorithm {
+        match self {
+            Self::Sm4Gcm => dangjian_security::field_cipher::Algorithm::Sm4Gcm,
+            Self::Aes256Gcm => dangjian_security::field_cipher::Algorithm::Aes256Gcm,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Proves the hash chain of the audit log, or names the first broken record (exit 1).
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Deletes records older than the retention period (setting `audit_retention_days`, at least 180),
+    /// keeping the chain verifiable. The server also does this once a day.
+    Purge {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Language of messages.
@@ -143,6 +251,9 @@ pub struct ExportArgs {
     /// Output file; `-` writes to standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Personal data (instructors' mobile numbers) in full rather than masked; the export is audited.
+    #[arg(long)]
+    pub full_personal_data: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,8 @@ use crate::args::{DemoArgs, ExportArgs, FormatArg, ImportArgs, Lang, ServeArgs};
 use anyhow::{bail, Context};
 use dangjian_domain::RegionLevel;
 use dangjian_ingest::{IngestError, MAX_FILE_BYTES};
+use dangjian_store::access::AccessFilter;
+use dangjian_store::personal::Disclosure;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::{ImportSummary, Paging, Store, StoreError};
 use dangjian_web::transfer::{export_file, import_file, ExportFormat, ImportFailure};
@@ -11,6 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Exit code of an import whose file was rejected (nothing was written).
 pub const EXIT_REJECTED: u8 = 1;
@@ -46,6 +49,17 @@ pub async fn open(url: &str, lang: Lang) -> anyhow::Result<Store> {
             redact(url)
         ))),
     }
+}
+
+/// Opens a database whose schema must be current, with the keys for personal data when the environment
+/// names them (commands that read or write personal data fail without them).
+pub async fn open_migrated(url: &str, lang: Lang) -> anyhow::Result<Store> {
+    let store = open(url, lang).await?;
+    require_schema(&store, url, lang).await?;
+    Ok(match crate::keys::from_environment()? {
+        Some(keys) => store.with_keys(Arc::new(keys)),
+        None => store,
+    })
 }
 
 /// Refuses a database whose schema is not the one this build knows.
@@ -120,12 +134,26 @@ fn non_loopback_warning(addr: SocketAddr, lang: Lang) {
         eprintln!(
             "{}",
             lang.pick(
-                "警告：尚未启用账户与权限，监听非本机地址意味着任何能访问该端口的人都能查看和修改数据。",
-                "warning: there are no accounts or permissions yet; listening beyond this machine lets anyone who reaches the port read and change the data.",
+                "警告：本服务不加密传输。对外提供服务时请在前面放置终止 TLS 的反向代理（见 docs/operations.md），只监听本机地址。",
+                "warning: this server speaks plain HTTP. Beyond this machine, put a TLS-terminating reverse proxy in front (docs/operations.md) and listen on loopback only.",
             )
         );
     }
 }
+
+/// The rate limits, with the reverse proxies named by `DANGJIAN_TRUSTED_PROXIES` (whose `X-Forwarded-For`
+/// is believed).
+fn rate_limits() -> anyhow::Result<dangjian_web::rate_limit::RateLimitConfig> {
+    let mut config = dangjian_web::rate_limit::RateLimitConfig::default();
+    if let Ok(text) = std::env::var(TRUSTED_PROXIES_ENV) {
+        config.trusted_proxies = dangjian_web::rate_limit::parse_trusted_proxies(&text)
+            .map_err(|bad| anyhow::anyhow!("{TRUSTED_PROXIES_ENV}: '{bad}' is not an IP address"))?;
+    }
+    Ok(config)
+}
+
+/// Reverse proxies whose `X-Forwarded-For` header is believed: IP addresses separated by commas.
+pub const TRUSTED_PROXIES_ENV: &str = "DANGJIAN_TRUSTED_PROXIES";
 
 pub async fn serve(args: &ServeArgs, lang: Lang) -> anyhow::Result<()> {
     let url = &args.db.db;
@@ -133,7 +161,8 @@ pub async fn serve(args: &ServeArgs, lang: Lang) -> anyhow::Result<()> {
     require_schema(&store, url, lang).await?;
     non_loopback_warning(args.addr, lang);
     let kind = store.kind().as_str();
-    dangjian_web::serve(store, args.addr, |a| {
+    let state = dangjian_web::AppState::new(store, crate::keys::required()?).with_rate_limits(rate_limits()?);
+    dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/  ({kind})", lang.pick("Dangjian 已启动：", "Dangjian is listening on ")));
         say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
     })
@@ -151,7 +180,8 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
             format!("sqlite://{}", args.data_dir.join("dangjian.db").display())
         }
     };
-    let store = open(&url, lang).await?;
+    let keys = Arc::new(crate::keys::for_demo(&args.data_dir)?);
+    let store = open(&url, lang).await?.with_keys(keys.clone());
     store.migrate().await.context(lang.pick("迁移失败", "migration failed"))?;
     let report = crate::demo::load(&store).await?;
     let (units, orgs, instructors) = crate::demo::counts(&store).await?;
@@ -167,13 +197,18 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     say(&format!("{how}{what}"));
     say(&format!("{}{}", lang.pick("数据库：", "Database: "), redact(&url)));
     non_loopback_warning(args.addr, lang);
-    dangjian_web::serve(store, args.addr, |a| {
+    let logins = crate::accounts::demo_logins(&store).await?;
+    let state = dangjian_web::AppState::new(store, (*keys).clone()).with_rate_limits(rate_limits()?);
+    dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/", lang.pick("演示地址：", "Demo running at ")));
         say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.pick("接口：", "API: ")));
         say(lang.pick(
-            "演示登录：暂未启用账户（账户与权限在下一阶段提供），无需登录；能访问此地址的人都可查看和修改数据。",
-            "Demo login: none yet (accounts come in a later stage); no login is needed, and anyone who can reach this address can read and change the data.",
+            "演示登录（一次性密码，每次启动重新生成；管理员首次登录须绑定动态口令）：",
+            "Demo logins (one-off passwords, new at every start; administrators enrol a TOTP authenticator at first login):",
         ));
+        for (username, password, what) in &logins {
+            say(&format!("  {username:<16} {password}   {what}"));
+        }
         say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
     })
     .await
@@ -220,10 +255,19 @@ pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     }
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("{} {file}", lang.pick("无法读取", "cannot read")))?;
-    let url = &args.db.db;
-    let store = open(url, lang).await?;
-    require_schema(&store, url, lang).await?;
-    let outcome = import_file(&store, args.kind.kind(), &file, &bytes, args.dry_run, lang.code()).await;
+    let store = open_migrated(&args.db.db, lang).await?;
+    let everything = AccessFilter::unrestricted();
+    let outcome = import_file(&store, args.kind.kind(), &file, &bytes, args.dry_run, lang.code(), &everything).await;
+    if !args.dry_run {
+        let (outcome_text, detail) = match &outcome {
+            Ok(s) => {
+                ("ok", format!("file={file} created={} updated={} unchanged={}", s.created, s.updated, s.unchanged))
+            }
+            Err(_) => ("failed", format!("file={file}")),
+        };
+        let action = format!("import.{}", args.kind.kind().as_str());
+        crate::accounts::audit(&store, &action, None, outcome_text, Some(detail)).await?;
+    }
     store.close().await;
     match outcome {
         Ok(summary) => {
@@ -271,14 +315,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 pub async fn export(args: &ExportArgs, lang: Lang) -> anyhow::Result<()> {
-    let url = &args.db.db;
-    let store = open(url, lang).await?;
-    require_schema(&store, url, lang).await?;
+    let store = open_migrated(&args.db.db, lang).await?;
     let format = format_for(args);
-    let bytes = export_file(&store, args.kind.kind(), format).await.map_err(|e| match e {
-        ImportFailure::Store(e) => anyhow::Error::new(e).context(lang.pick("导出失败", "export failed")),
-        e => anyhow::anyhow!("{}: {e}", lang.pick("导出失败", "export failed")),
-    })?;
+    let disclosure = if args.full_personal_data { Disclosure::Full } else { Disclosure::Masked };
+    let bytes = export_file(&store, args.kind.kind(), format, disclosure, &AccessFilter::unrestricted())
+        .await
+        .map_err(|e| match e {
+            ImportFailure::Store(e) => anyhow::Error::new(e).context(lang.pick("导出失败", "export failed")),
+            e => anyhow::anyhow!("{}: {e}", lang.pick("导出失败", "export failed")),
+        })?;
+    let detail = format!("output={} personal={:?} bytes={}", args.output.display(), disclosure, bytes.len());
+    crate::accounts::audit(&store, &format!("export.{}", args.kind.kind().as_str()), None, "ok", Some(detail)).await?;
     store.close().await;
     if args.output.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();

@@ -12,6 +12,7 @@ use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::{EntityDraft, FieldErrors, InstructorDraft, OrganizationDraft};
+use dangjian_store::access::AccessFilter;
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::instructors::InstructorFilter;
 use dangjian_store::organizations::OrgFilter;
@@ -203,23 +204,25 @@ fn in_export_order(rows: &[(usize, EntityDraft)]) -> (Vec<(usize, EntityDraft)>,
 pub async fn load(store: &Store) -> anyhow::Result<LoadReport> {
     let data = dataset()?;
     let one = Paging::new(Some(1), Some(1));
+    let all = &AccessFilter::unrestricted();
     let mut report = LoadReport::default();
-    if store.list_entities(&EntityFilter::default(), one).await?.total == 0 {
+    if store.list_entities(&EntityFilter::default(), one, all).await?.total == 0 {
         let (rows, lines) = in_export_order(&data.entities);
         let line_of = |n: usize| lines.get(n.wrapping_sub(1)).copied().unwrap_or(n);
-        let s = store.import_entities(&rows, false).await.map_err(|e| store_failure("entities.psv", e, line_of))?;
+        let s =
+            store.import_entities(&rows, false, all).await.map_err(|e| store_failure("entities.psv", e, line_of))?;
         report.entities = Some(s);
     }
-    if store.list_organizations(&OrgFilter::default(), one).await?.total == 0 {
+    if store.list_organizations(&OrgFilter::default(), one, all).await?.total == 0 {
         let s = store
-            .import_organizations(&data.organizations, false)
+            .import_organizations(&data.organizations, false, all)
             .await
             .map_err(|e| store_failure("organizations.psv", e, |n| n))?;
         report.organizations = Some(s);
     }
-    if store.list_instructors(&InstructorFilter::default(), one).await?.total == 0 {
+    if store.list_instructors(&InstructorFilter::default(), one, all).await?.total == 0 {
         let s = store
-            .import_instructors(&data.instructors, false)
+            .import_instructors(&data.instructors, false, all)
             .await
             .map_err(|e| store_failure("instructors.psv", e, |n| n))?;
         report.instructors = Some(s);
@@ -227,12 +230,23 @@ pub async fn load(store: &Store) -> anyhow::Result<LoadReport> {
     Ok(report)
 }
 
+/// How many units the database holds.
+pub async fn unit_count(store: &Store) -> anyhow::Result<i64> {
+    let one = Paging::new(Some(1), Some(1));
+    Ok(store
+        .list_entities(&EntityFilter::default(), one, &AccessFilter::unrestricted())
+        .await
+        .context("counting units")?
+        .total)
+}
+
 /// How many records of each kind the database holds (units, organizations, instructors).
 pub async fn counts(store: &Store) -> anyhow::Result<(i64, i64, i64)> {
     let one = Paging::new(Some(1), Some(1));
-    let e = store.list_entities(&EntityFilter::default(), one).await.context("counting units")?.total;
-    let o = store.list_organizations(&OrgFilter::default(), one).await.context("counting organizations")?.total;
-    let i = store.list_instructors(&InstructorFilter::default(), one).await.context("counting instructors")?.total;
+    let all = &AccessFilter::unrestricted();
+    let e = store.list_entities(&EntityFilter::default(), one, all).await.context("counting units")?.total;
+    let o = store.list_organizations(&OrgFilter::default(), one, all).await.context("counting organizations")?.total;
+    let i = store.list_instructors(&InstructorFilter::default(), one, all).await.context("counting instructors")?.total;
     Ok((e, o, i))
 }
 

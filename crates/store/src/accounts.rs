@@ -100,6 +100,21 @@ pub struct Session {
     pub last_seen_at: String,
     pub absolute_expires_at: String,
     pub revoked_at: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+fn session_from_row(r: &AnyRow) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: r.try_get("id_hash")?,
+        user_id: r.try_get("user_id")?,
+        second_factor_done: r.try_get::<i64, _>("second_factor_done")? != 0,
+        csrf_token: r.try_get("csrf_token")?,
+        created_at: r.try_get("created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        absolute_expires_at: r.try_get("absolute_expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        client_ip: r.try_get("client_ip")?,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -368,6 +383,7 @@ impl Store {
     }
 
     /// Starts a session (the cookie value's hash is the key).
+    #[expect(clippy::too_many_arguments, reason = "one column each; the web layer's `session::start` wraps it")]
     pub async fn create_session(
         &self,
         id_hash: &str,
@@ -376,8 +392,9 @@ impl Store {
         absolute_expires_at: &str,
         second_factor_done: bool,
         client_ip: Option<&str>,
+        now: &str,
     ) -> StoreResult<()> {
-        let now = now_text();
+        let now = now.to_owned();
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, second_factor_done, csrf_token, created_at, last_seen_at, absolute_expires_at, client_ip) \
@@ -401,25 +418,23 @@ impl Store {
             .bind(id_hash.to_owned())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(Session {
-                id_hash: r.try_get("id_hash")?,
-                user_id: r.try_get("user_id")?,
-                second_factor_done: r.try_get::<i64, _>("second_factor_done")? != 0,
-                csrf_token: r.try_get("csrf_token")?,
-                created_at: r.try_get("created_at")?,
-                last_seen_at: r.try_get("last_seen_at")?,
-                absolute_expires_at: r.try_get("absolute_expires_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_from_row).transpose()
     }
 
-    /// Marks a session as seen now (idle timeout counts from here).
-    pub async fn touch_session(&self, id_hash: &str) -> StoreResult<()> {
+    /// A user's sessions that are not revoked, newest first (timeouts are the caller's to apply).
+    pub async fn user_sessions(&self, user_id: i64) -> StoreResult<Vec<Session>> {
+        let rows =
+            sqlx::query("SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    /// Marks a session as seen at `at` (idle timeout counts from there).
+    pub async fn touch_session_at(&self, id_hash: &str, at: &str) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
-            .bind(now_text())
+            .bind(at.to_owned())
             .bind(id_hash.to_owned())
             .execute(&self.pool)
             .await?;
@@ -538,4 +553,15 @@ fn token_from_row(r: &AnyRow) -> StoreResult<ApiToken> {
         last_used_at: r.try_get("last_used_at")?,
         revoked_at: r.try_get("revoked_at")?,
     })
+}
+
+impl Store {
+    /// The id of the organization with this code (for scoping grants by organization code).
+    pub async fn organization_id_by_code(&self, code: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT id FROM organizations WHERE code = $1")
+            .bind(code.trim().to_uppercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<i64, _>("id")).transpose().map_err(Into::into)
+    }
 }

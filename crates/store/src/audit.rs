@@ -181,8 +181,10 @@ impl Store {
             }
         }
         if let Some(a) = f.action.as_deref().filter(|v| !v.is_empty()) {
-            let n = w.text(format!("{}%", a.replace(['%', '_'], "")));
-            w.cond(format!("action LIKE ${n}"));
+            // `_` and `%` in an action (`login_failed`) are literal, not wildcards.
+            let escaped = a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let n = w.text(format!("{escaped}%"));
+            w.cond(format!("action LIKE ${n} ESCAPE '\\'"));
         }
         self.fetch_page("SELECT * FROM audit_log", "audit_log", &w, "id DESC", paging, record_from_row).await
     }

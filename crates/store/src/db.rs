@@ -1,4 +1,5 @@
 use crate::error::{StoreError, StoreResult};
+use dangjian_security::field_cipher::Keyring;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
@@ -32,6 +33,8 @@ pub struct Store {
     /// deferred transaction that read before another committed cannot upgrade to a writer; taking
     /// this lock first avoids that. On PostgreSQL it is held only for the registry's multi-row checks.
     write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Keys for personal data at rest (see [`crate::personal`]); never stored in the database.
+    keys: Option<std::sync::Arc<Keyring>>,
 }
 
 impl Store {
@@ -71,7 +74,24 @@ impl Store {
                 AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?
             }
         };
-        Ok(Self { pool, kind, write_lock: Default::default() })
+        Ok(Self { pool, kind, write_lock: Default::default(), keys: None })
+    }
+
+    /// This store with the keyring for personal data at rest: instructors' mobile numbers are encrypted
+    /// with it on write and decrypted on read. A store without keys refuses to touch those fields
+    /// ([`StoreError::NoKeys`]) rather than ever writing them in plain text.
+    pub fn with_keys(mut self, keys: std::sync::Arc<Keyring>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The keyring for personal data, when one is set.
+    pub fn keys(&self) -> Option<&std::sync::Arc<Keyring>> {
+        self.keys.as_ref()
+    }
+
+    pub(crate) fn keyring(&self) -> StoreResult<&Keyring> {
+        self.keys.as_deref().ok_or(StoreError::NoKeys)
     }
 
     pub fn kind(&self) -> DbKind {
@@ -82,7 +102,9 @@ impl Store {
         &self.pool
     }
 
-    /// Applies pending migrations, then loads the reference data (regions, sectors) if missing.
+    /// Applies pending migrations, then loads the reference data (regions, sectors) if missing, and —
+    /// when the store has keys — encrypts personal data still held in plain text
+    /// ([`Store::protect_legacy_plaintext`]).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.kind {
             DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
@@ -90,6 +112,9 @@ impl Store {
         }
         crate::regions::load_reference_regions(self).await?;
         crate::sectors::load_builtin_sectors(self).await?;
+        if let Some(keys) = self.keys.clone() {
+            self.protect_legacy_plaintext(&keys).await?;
+        }
         Ok(())
     }
 
@@ -110,9 +135,15 @@ impl Store {
     }
 
     /// Begins a write transaction under the process-wide write lock.
+    /// On SQLite the transaction starts `IMMEDIATE`, holding the database's write lock from its first
+    /// read: a deferred one that read and then wanted to write would fail at once (`SQLITE_BUSY`) if a
+    /// write outside this lock (a session touched, a token's last use) committed in between.
     pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
         let guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.pool.begin().await?;
+        let tx = match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx { tx, _guard: guard })
     }
 

@@ -1,6 +1,7 @@
 //! Units of the platform chain: listing, the chain view, and every write path (create, update,
 //! close, import) through one resolver so the same rules hold everywhere.
 
+use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::query::{contains_pattern, Where};
@@ -527,12 +528,19 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_entities(&self, f: &EntityFilter, paging: Paging) -> StoreResult<Page<Entity>> {
+    /// Units matching `f`, of those inside `access`.
+    pub async fn list_entities(
+        &self,
+        f: &EntityFilter,
+        paging: Paging,
+        access: &AccessFilter,
+    ) -> StoreResult<Page<Entity>> {
         let mut w = Where::default();
+        access.restrict(&mut w, Rows::Entities);
         if let Some(region) = &f.region {
             let path = self.region_path_of(region, "region").await?;
             let n = w.text(format!("{path}%"));
-            w.cond(format!("e.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = e.region_code AND fr.path LIKE ${n})"));
         }
         if let Some(s) = &f.sector {
             let n = w.text(s.clone());
@@ -565,31 +573,44 @@ impl Store {
         Ok(page)
     }
 
-    /// The unit with its ancestors and (up to `limit`) descendants.
-    pub async fn entity_chain(&self, id: i64, limit: i64) -> StoreResult<Chain> {
+    /// The unit with its ancestors and (up to `limit`) descendants — of those, only the ones inside
+    /// `access` (the unit itself is the caller's to check).
+    pub async fn entity_chain(&self, id: i64, limit: i64, access: &AccessFilter) -> StoreResult<Chain> {
         let entity = self.entity(id).await?;
         let mut ancestors = Vec::new();
         let mut cur = entity.parent_id;
+        let mut steps = 0;
         while let Some(p) = cur {
-            if ancestors.len() > 16 {
+            steps += 1;
+            if steps > 16 {
                 break;
             }
             let e = self.entity(p).await?;
             cur = e.parent_id;
-            ancestors.push(e);
+            if self.entity_visible(e.id, access).await? {
+                ancestors.push(e);
+            }
         }
         ancestors.reverse();
-        let cte = "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM entities WHERE parent_id = $1 \
-                   UNION ALL SELECT c.id, d.depth + 1 FROM entities c JOIN d ON c.parent_id = d.id AND d.depth < 16)";
-        let total: i64 = sqlx::query(&format!("{cte} SELECT COUNT(*) AS n FROM d"))
-            .bind(id)
+        let mut w = Where::default();
+        let n = w.int(id);
+        access.restrict(&mut w, Rows::Entities);
+        let cte = format!(
+            "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM entities WHERE parent_id = ${n} \
+             UNION ALL SELECT c.id, d.depth + 1 FROM entities c JOIN d ON c.parent_id = d.id AND d.depth < 16)"
+        );
+        let visible = format!("d.id IN (SELECT e.id FROM entities e{})", w.sql());
+        let total: i64 = w
+            .apply(sqlx::query(&format!("{cte} SELECT COUNT(*) AS n FROM d WHERE {visible}")))
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
         let sql = format!(
-            "{cte} SELECT d.depth, x.* FROM d JOIN ({ENTITY_SELECT}) x ON x.id = d.id ORDER BY d.depth, x.id LIMIT $2"
+            "{cte} SELECT d.depth, x.* FROM d JOIN ({ENTITY_SELECT}) x ON x.id = d.id WHERE {visible} \
+             ORDER BY d.depth, x.id LIMIT {}",
+            limit.clamp(0, 5000)
         );
-        let rows = sqlx::query(&sql).bind(id).bind(limit.clamp(0, 5000)).fetch_all(&self.pool).await?;
+        let rows = w.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         let mut members = Vec::with_capacity(rows.len());
         let mut entities = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -602,25 +623,52 @@ impl Store {
         Ok(Chain { ancestors, entity, descendants, descendants_total: total })
     }
 
-    pub async fn create_entity(&self, draft: &EntityDraft) -> StoreResult<Entity> {
+    /// Registers a unit, which must then lie inside `access` (else nothing is written: `OutOfScope`).
+    pub async fn create_entity(&self, draft: &EntityDraft, access: &AccessFilter) -> StoreResult<Entity> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         let id = insert(&mut r, &mut tx, draft).await?;
+        if !access.admits_in(&mut tx, Rows::Entities, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.entity(id).await
     }
 
-    /// Updates a unit if it is still at `version` (optimistic concurrency).
-    pub async fn update_entity(&self, id: i64, draft: &EntityDraft, version: i64) -> StoreResult<Entity> {
+    /// Updates a unit inside `access` if it is still at `version` (optimistic concurrency); the
+    /// updated unit, and everything its move carries along, must still lie inside `access`.
+    pub async fn update_entity(
+        &self,
+        id: i64,
+        draft: &EntityDraft,
+        version: i64,
+        access: &AccessFilter,
+    ) -> StoreResult<Entity> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
+        if !access.admits_in(&mut tx, Rows::Entities, id).await? {
+            return Err(StoreError::NotFound);
+        }
         update(&mut r, &mut tx, id, draft, Some(version)).await?;
+        if !access.admits_in(&mut tx, Rows::Entities, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.entity(id).await
     }
 
-    /// Closes a unit (注销) on a date; it stays in the registry for history and past-date figures.
-    pub async fn close_entity(&self, id: i64, on: NaiveDate, version: i64) -> StoreResult<Entity> {
+    /// Closes a unit (注销) inside `access` on a date; it stays in the registry for history and
+    /// past-date figures.
+    pub async fn close_entity(
+        &self,
+        id: i64,
+        on: NaiveDate,
+        version: i64,
+        access: &AccessFilter,
+    ) -> StoreResult<Entity> {
+        if !self.entity_visible(id, access).await? {
+            return Err(StoreError::NotFound);
+        }
         let current = self.entity(id).await?;
         if current.established_on.is_some_and(|e| on < e) {
             return Err(FieldError::new(
@@ -653,7 +701,14 @@ impl Store {
     /// Imports units whole or not at all: upserts by USCC or site code, reports every row's errors
     /// (row numbers as given), and changes nothing when any row fails or `dry_run` is set.
     /// Parents may come later in the file than their units: rows are applied platforms first.
-    pub async fn import_entities(&self, rows: &[(usize, EntityDraft)], dry_run: bool) -> StoreResult<ImportSummary> {
+    /// Every row must be inside `access`, before and after: a row that is not is an error that does
+    /// not say whether the unit exists.
+    pub async fn import_entities(
+        &self,
+        rows: &[(usize, EntityDraft)],
+        dry_run: bool,
+        access: &AccessFilter,
+    ) -> StoreResult<ImportSummary> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
@@ -680,17 +735,27 @@ impl Store {
                 ));
                 continue;
             }
+            let code_field = if draft.uscc.is_some() { "uscc" } else { "site_code" };
             let existing = self.existing_for_import(&mut tx, draft).await?;
+            if let Some(e) = &existing {
+                if !access.admits_in(&mut tx, Rows::Entities, e.id).await? {
+                    errors.push((*line, not_yours(code_field)));
+                    continue;
+                }
+            }
             let outcome = match existing {
-                None => insert(&mut r, &mut tx, draft).await.map(|_| Outcome::Created),
+                None => insert(&mut r, &mut tx, draft).await.map(|id| (id, Outcome::Created)),
                 Some(e) => match resolve(&mut r, &mut tx, draft, Some(e.id)).await {
-                    Ok(res) if same_as(&e, draft, res.parent_id, &res.sectors) => Ok(Outcome::Unchanged),
-                    Ok(_) => update(&mut r, &mut tx, e.id, draft, None).await.map(|_| Outcome::Updated),
+                    Ok(res) if same_as(&e, draft, res.parent_id, &res.sectors) => Ok((e.id, Outcome::Unchanged)),
+                    Ok(_) => update(&mut r, &mut tx, e.id, draft, None).await.map(|_| (e.id, Outcome::Updated)),
                     Err(err) => Err(err),
                 },
             };
             match outcome {
-                Ok(o) => summary.count(o),
+                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Entities, id).await? => {
+                    errors.push((*line, not_yours(code_field)));
+                }
+                Ok((_, o)) => summary.count(o),
                 Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
                 Err(e) => return Err(e),
             }
@@ -723,14 +788,18 @@ impl Store {
         Ok(Some(e))
     }
 
-    /// Every unit in a stable order (chain tier, then code) for export.
-    pub async fn export_entities(&self) -> StoreResult<Vec<Entity>> {
-        let rows = sqlx::query(&format!(
-            "{ENTITY_SELECT} ORDER BY CASE e.kind WHEN 'platform' THEN 0 WHEN 'franchisee' THEN 1 WHEN 'partner' THEN 2 ELSE 3 END, \
-             COALESCE(e.uscc, ''), COALESCE(e.site_code, '')"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+    /// Every unit inside `access`, in a stable order (chain tier, then code) for export.
+    pub async fn export_entities(&self, access: &AccessFilter) -> StoreResult<Vec<Entity>> {
+        let mut w = Where::default();
+        access.restrict(&mut w, Rows::Entities);
+        let rows = w
+            .apply(sqlx::query(&format!(
+                "{ENTITY_SELECT}{} ORDER BY CASE e.kind WHEN 'platform' THEN 0 WHEN 'franchisee' THEN 1 WHEN 'partner' THEN 2 ELSE 3 END, \
+                 COALESCE(e.uscc, ''), COALESCE(e.site_code, '')",
+                w.sql()
+            )))
+            .fetch_all(&self.pool)
+            .await?;
         let mut items = rows.iter().map(entity_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.fill_sectors(&mut items).await?;
         Ok(items)

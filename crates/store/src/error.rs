@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The operation conflicts with other records (e.g. deleting something still referenced).
     #[error("{message}")]
     Conflict { code: &'static str, message: String, message_zh: String },
+    /// The write would leave a record outside the writer's scopes (a new unit in another region, a
+    /// unit moved to another chain); nothing was written.
+    #[error("the record would be outside your scope")]
+    OutOfScope,
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
     /// An import with row-level errors: every error with its 1-based row number in the file.
@@ -23,6 +27,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// Personal data was to be read or written, but the store was given no keys ([`crate::Store::with_keys`]).
+    #[error("no keys for personal data are configured")]
+    NoKeys,
+    /// A stored personal-data field could not be decrypted (a key missing from the keyring, or an altered
+    /// value), or a value could not be encrypted. Names the record, never the data.
+    #[error("personal data of {record} could not be processed: {source}")]
+    FieldCipher { record: String, source: dangjian_security::field_cipher::FieldCipherError },
 }
 
 impl From<FieldErrors> for StoreError {

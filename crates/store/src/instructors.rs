@@ -1,13 +1,18 @@
-//! Party-building instructors and their assignments to units.
+//! Party-building instructors and their assignments to units. Mobile numbers are personal data: stored
+//! encrypted with a blind index ([`crate::personal`]), handed out masked, and in full only through
+//! [`Store::instructor_mobile`] and a [`Disclosure::Full`] export, both for callers that audit the read.
 
+use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::organizations::stale_or_missing;
+use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::{contains_pattern, Where};
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
-use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft};
+use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile};
+use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -29,7 +34,9 @@ pub struct Assignment {
 pub struct Instructor {
     pub id: i64,
     pub name: String,
-    pub mobile: String,
+    /// The mobile number masked (`138****1234`). The full number is personal data: readable only by roles
+    /// allowed to, one audited request at a time (`GET /api/v1/instructors/{id}/mobile`).
+    pub mobile_masked: String,
     pub dispatching_org: Option<String>,
     pub region_code: String,
     pub region_name: String,
@@ -39,15 +46,30 @@ pub struct Instructor {
     pub updated_at: String,
 }
 
+/// An instructor as exported, with the mobile number as the export's [`Disclosure`] allows.
+#[derive(Debug, Clone)]
+pub struct ExportedInstructor {
+    pub instructor: Instructor,
+    pub mobile: String,
+}
+
 const INSTRUCTOR_SELECT: &str =
     "SELECT i.id, i.name, i.mobile, i.dispatching_org, i.region_code, r.name AS region_name, \
      i.version, i.created_at, i.updated_at FROM instructors i JOIN regions r ON r.code = i.region_code";
 
-fn instructor_from_row(r: &AnyRow) -> StoreResult<Instructor> {
-    Ok(Instructor {
-        id: r.try_get("id")?,
+/// Maps a row of [`INSTRUCTOR_SELECT`], decrypting the mobile number only to mask it.
+fn instructor_from_row(keys: &Keyring) -> impl Fn(&AnyRow) -> StoreResult<Instructor> + '_ {
+    move |r| Ok(with_mobile(keys, r)?.0)
+}
+
+/// An instructor and their full mobile number (for exports that may disclose it).
+fn with_mobile(keys: &Keyring, r: &AnyRow) -> StoreResult<(Instructor, String)> {
+    let id: i64 = r.try_get("id")?;
+    let mobile = open(keys, &INSTRUCTOR_MOBILE, id, &r.try_get::<String, _>("mobile")?)?;
+    let instructor = Instructor {
+        id,
         name: r.try_get("name")?,
-        mobile: r.try_get("mobile")?,
+        mobile_masked: masked_mobile(&mobile),
         dispatching_org: r.try_get("dispatching_org")?,
         region_code: r.try_get("region_code")?,
         region_name: r.try_get("region_name")?,
@@ -55,7 +77,8 @@ fn instructor_from_row(r: &AnyRow) -> StoreResult<Instructor> {
         version: r.try_get("version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-    })
+    };
+    Ok((instructor, mobile))
 }
 
 fn assignment_from_row(row: &AnyRow) -> StoreResult<Assignment> {
@@ -146,15 +169,22 @@ async fn write_assignments(tx: &mut WriteTx, id: i64, list: &[ResolvedAssignment
     Ok(())
 }
 
-async fn insert_instructor(r: &mut Resolver, tx: &mut WriteTx, d: &InstructorDraft) -> StoreResult<i64> {
+async fn insert_instructor(
+    keys: &Keyring,
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &InstructorDraft,
+) -> StoreResult<i64> {
     let list = resolve_instructor(r, tx, d).await?;
+    let mobile = seal(keys, &INSTRUCTOR_MOBILE, None, d.mobile.as_str())?;
     let now = now_text();
     let row = sqlx::query(
-        "INSERT INTO instructors (name, mobile, dispatching_org, region_code, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO instructors (name, mobile, mobile_idx, dispatching_org, region_code, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(d.name.clone())
-    .bind(d.mobile.as_str().to_owned())
+    .bind(mobile.stored)
+    .bind(mobile.index)
     .bind(d.dispatching_org.clone())
     .bind(d.region_code.as_str().to_owned())
     .bind(now.clone())
@@ -168,6 +198,7 @@ async fn insert_instructor(r: &mut Resolver, tx: &mut WriteTx, d: &InstructorDra
 }
 
 async fn update_instructor(
+    keys: &Keyring,
     r: &mut Resolver,
     tx: &mut WriteTx,
     id: i64,
@@ -175,16 +206,18 @@ async fn update_instructor(
     version: Option<i64>,
 ) -> StoreResult<()> {
     let list = resolve_instructor(r, tx, d).await?;
+    let mobile = seal(keys, &INSTRUCTOR_MOBILE, Some(id), d.mobile.as_str())?;
     let mut sql = String::from(
-        "UPDATE instructors SET name = $1, mobile = $2, dispatching_org = $3, region_code = $4, updated_at = $5, \
-         version = version + 1 WHERE id = $6",
+        "UPDATE instructors SET name = $1, mobile = $2, mobile_idx = $3, dispatching_org = $4, region_code = $5, \
+         updated_at = $6, version = version + 1 WHERE id = $7",
     );
     if version.is_some() {
-        sql.push_str(" AND version = $7");
+        sql.push_str(" AND version = $8");
     }
     let mut q = sqlx::query(&sql)
         .bind(d.name.clone())
-        .bind(d.mobile.as_str().to_owned())
+        .bind(mobile.stored)
+        .bind(mobile.index)
         .bind(d.dispatching_org.clone())
         .bind(d.region_code.as_str().to_owned())
         .bind(now_text())
@@ -199,6 +232,8 @@ async fn update_instructor(
     write_assignments(tx, id, &list).await
 }
 
+/// Whether an import row changes nothing. The mobile number is equal by construction: the row was found by
+/// its blind index.
 fn same_instructor(i: &Instructor, d: &InstructorDraft, list: &[ResolvedAssignment]) -> bool {
     let mut current: Vec<(i64, NaiveDate, Option<NaiveDate>)> =
         i.assignments.iter().map(|a| (a.entity_id, a.start_on, a.end_on)).collect();
@@ -206,19 +241,48 @@ fn same_instructor(i: &Instructor, d: &InstructorDraft, list: &[ResolvedAssignme
     let new: Vec<(i64, NaiveDate, Option<NaiveDate>)> =
         list.iter().map(|a| (a.entity_id, a.start_on, a.end_on)).collect();
     i.name == d.name
-        && i.mobile == d.mobile.as_str()
         && i.dispatching_org == d.dispatching_org
         && i.region_code == d.region_code.as_str()
         && current == new
 }
 
 impl Store {
+    /// One instructor, the mobile number masked.
     pub async fn instructor(&self, id: i64) -> StoreResult<Instructor> {
+        let keys = self.keyring()?;
         let row =
             sqlx::query(&format!("{INSTRUCTOR_SELECT} WHERE i.id = $1")).bind(id).fetch_optional(&self.pool).await?;
-        let mut i = row.as_ref().map(instructor_from_row).transpose()?.ok_or(StoreError::NotFound)?;
+        let mut i = row.as_ref().map(instructor_from_row(keys)).transpose()?.ok_or(StoreError::NotFound)?;
         self.fill_assignments(std::slice::from_mut(&mut i)).await?;
         Ok(i)
+    }
+
+    /// An instructor's full mobile number. Personal data: call it only for an actor allowed to read it, and
+    /// record the read in the audit log (`instructor.read_personal`).
+    pub async fn instructor_mobile(&self, id: i64) -> StoreResult<Mobile> {
+        let keys = self.keyring()?;
+        let row = sqlx::query("SELECT mobile FROM instructors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let plain = open(keys, &INSTRUCTOR_MOBILE, id, &row.try_get::<String, _>("mobile")?)?;
+        Mobile::parse(&plain).map_err(|_| StoreError::FieldCipher {
+            record: format!("instructors#{id}"),
+            source: dangjian_security::field_cipher::FieldCipherError::Malformed,
+        })
+    }
+
+    /// The instructor with this mobile number, found by its blind index (exact match).
+    pub async fn instructor_by_mobile(&self, mobile: &Mobile) -> StoreResult<Option<Instructor>> {
+        let keys = self.keyring()?;
+        let row = sqlx::query(&format!("{INSTRUCTOR_SELECT} WHERE i.mobile_idx = $1"))
+            .bind(keys.blind_index(mobile.as_str()))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(mut i) = row.as_ref().map(instructor_from_row(keys)).transpose()? else { return Ok(None) };
+        self.fill_assignments(std::slice::from_mut(&mut i)).await?;
+        Ok(Some(i))
     }
 
     async fn fill_assignments(&self, items: &mut [Instructor]) -> StoreResult<()> {
@@ -230,7 +294,7 @@ impl Store {
             let sql = format!(
                 "SELECT a.id, a.instructor_id, a.entity_id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code, \
                  a.start_on, a.end_on FROM instructor_assignments a JOIN entities e ON e.id = a.entity_id \
-                 WHERE a.instructor_id IN ({}) ORDER BY a.start_on, code, a.id",
+                 WHERE a.instructor_id IN ({}) ORDER BY a.start_on, a.id",
                 Store::placeholders(chunk.len())
             );
             let mut q = sqlx::query(&sql);
@@ -247,12 +311,19 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_instructors(&self, f: &InstructorFilter, paging: Paging) -> StoreResult<Page<Instructor>> {
+    /// Instructors matching `f`, of those inside `access`.
+    pub async fn list_instructors(
+        &self,
+        f: &InstructorFilter,
+        paging: Paging,
+        access: &AccessFilter,
+    ) -> StoreResult<Page<Instructor>> {
         let mut w = Where::default();
+        access.restrict(&mut w, Rows::Instructors);
         if let Some(region) = &f.region {
             let path = self.region_path_of(region, "region").await?;
             let n = w.text(format!("{path}%"));
-            w.cond(format!("i.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = i.region_code AND fr.path LIKE ${n})"));
         }
         if let Some(u) = f.unit {
             let n = w.int(u);
@@ -268,31 +339,55 @@ impl Store {
             let n = w.text(contains_pattern(q));
             w.cond(format!("(i.name LIKE ${n} OR i.dispatching_org LIKE ${n})"));
         }
+        let keys = self.keyring()?;
         let mut page =
-            self.fetch_page(INSTRUCTOR_SELECT, "instructors i", &w, "i.id", paging, instructor_from_row).await?;
+            self.fetch_page(INSTRUCTOR_SELECT, "instructors i", &w, "i.id", paging, instructor_from_row(keys)).await?;
         self.fill_assignments(&mut page.items).await?;
         Ok(page)
     }
 
-    pub async fn create_instructor(&self, d: &InstructorDraft) -> StoreResult<Instructor> {
+    /// Registers an instructor, who must then lie inside `access` (else nothing is written).
+    pub async fn create_instructor(&self, d: &InstructorDraft, access: &AccessFilter) -> StoreResult<Instructor> {
+        let keys = self.keyring()?;
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
-        let id = insert_instructor(&mut r, &mut tx, d).await?;
+        let id = insert_instructor(keys, &mut r, &mut tx, d).await?;
+        if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.instructor(id).await
     }
 
-    pub async fn update_instructor(&self, id: i64, d: &InstructorDraft, version: i64) -> StoreResult<Instructor> {
+    /// Updates an instructor inside `access` if still at `version`; they must stay inside.
+    pub async fn update_instructor(
+        &self,
+        id: i64,
+        d: &InstructorDraft,
+        version: i64,
+        access: &AccessFilter,
+    ) -> StoreResult<Instructor> {
+        let keys = self.keyring()?;
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
-        update_instructor(&mut r, &mut tx, id, d, Some(version)).await?;
+        if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
+            return Err(StoreError::NotFound);
+        }
+        update_instructor(keys, &mut r, &mut tx, id, d, Some(version)).await?;
+        if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.instructor(id).await
     }
 
-    /// Removes an instructor and their assignments (personal data is not kept longer than needed).
-    pub async fn delete_instructor(&self, id: i64, version: i64) -> StoreResult<()> {
+    /// Removes an instructor inside `access` and their assignments (personal data is not kept longer
+    /// than needed).
+    pub async fn delete_instructor(&self, id: i64, version: i64, access: &AccessFilter) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
+        if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
+            return Err(StoreError::NotFound);
+        }
         let n = sqlx::query("DELETE FROM instructors WHERE id = $1 AND version = $2")
             .bind(id)
             .bind(version)
@@ -305,39 +400,53 @@ impl Store {
         tx.commit().await
     }
 
-    /// Imports instructors whole or not at all, upserting by mobile number; an instructor's
+    /// Imports instructors whole or not at all, upserting by mobile number (its blind index); an instructor's
     /// assignments become exactly those in the file. `rows` carry the line of each instructor's first row.
+    /// Every row must be inside `access`, before and after (see [`Store::import_entities`]).
     pub async fn import_instructors(
         &self,
         rows: &[(usize, InstructorDraft)],
         dry_run: bool,
+        access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        let keys = self.keyring()?;
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut summary = ImportSummary::default();
         let mut errors: Vec<(usize, FieldError)> = Vec::new();
         for (line, d) in rows {
-            let existing = sqlx::query(&format!("{INSTRUCTOR_SELECT} WHERE i.mobile = $1"))
-                .bind(d.mobile.as_str().to_owned())
+            let existing = sqlx::query(&format!("{INSTRUCTOR_SELECT} WHERE i.mobile_idx = $1"))
+                .bind(keys.blind_index(d.mobile.as_str()))
                 .fetch_optional(&mut *tx.tx)
                 .await?;
+            if let Some(row) = &existing {
+                let id: i64 = row.try_get("id")?;
+                if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
+                    errors.push((*line, not_yours("mobile")));
+                    continue;
+                }
+            }
             let outcome = match existing {
-                None => insert_instructor(&mut r, &mut tx, d).await.map(|_| Outcome::Created),
+                None => insert_instructor(keys, &mut r, &mut tx, d).await.map(|id| (id, Outcome::Created)),
                 Some(row) => {
-                    let mut current = instructor_from_row(&row)?;
-                    current.assignments = self.assignments_in(&mut tx, current.id).await?;
+                    let mut current = instructor_from_row(keys)(&row)?;
+                    let id = current.id;
+                    current.assignments = self.assignments_in(&mut tx, id).await?;
                     match resolve_instructor(&mut r, &mut tx, d).await {
-                        Ok(list) if same_instructor(&current, d, &list) => Ok(Outcome::Unchanged),
+                        Ok(list) if same_instructor(&current, d, &list) => Ok((id, Outcome::Unchanged)),
                         Ok(_) => {
-                            update_instructor(&mut r, &mut tx, current.id, d, None).await.map(|_| Outcome::Updated)
+                            update_instructor(keys, &mut r, &mut tx, id, d, None).await.map(|_| (id, Outcome::Updated))
                         }
                         Err(e) => Err(e),
                     }
                 }
             };
             match outcome {
-                Ok(o) => summary.count(o),
+                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Instructors, id).await? => {
+                    errors.push((*line, not_yours("mobile")));
+                }
+                Ok((_, o)) => summary.count(o),
                 Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
                 Err(e) => return Err(e),
             }
@@ -363,11 +472,33 @@ impl Store {
         rows.iter().map(assignment_from_row).collect()
     }
 
-    /// Every instructor in a stable order (by mobile) for export.
-    pub async fn export_instructors(&self) -> StoreResult<Vec<Instructor>> {
-        let rows = sqlx::query(&format!("{INSTRUCTOR_SELECT} ORDER BY i.mobile")).fetch_all(&self.pool).await?;
-        let mut items = rows.iter().map(instructor_from_row).collect::<StoreResult<Vec<_>>>()?;
+    /// Every instructor for export, in a stable order (by mobile number), each with the mobile number as
+    /// `disclosure` allows: masked, or in full (only for an actor allowed to read personal data; the
+    /// export is audited). Only a full export can be imported again.
+    /// Only instructors inside `access` are exported.
+    pub async fn export_instructors(
+        &self,
+        disclosure: Disclosure,
+        access: &AccessFilter,
+    ) -> StoreResult<Vec<ExportedInstructor>> {
+        let keys = self.keyring()?;
+        let mut w = Where::default();
+        access.restrict(&mut w, Rows::Instructors);
+        let rows = w.apply(sqlx::query(&format!("{INSTRUCTOR_SELECT}{}", w.sql()))).fetch_all(&self.pool).await?;
+        let mut pairs = rows.iter().map(|r| with_mobile(keys, r)).collect::<StoreResult<Vec<_>>>()?;
+        pairs.sort_by(|a, b| (&a.1, a.0.id).cmp(&(&b.1, b.0.id)));
+        let (mut items, mobiles): (Vec<Instructor>, Vec<String>) = pairs.into_iter().unzip();
         self.fill_assignments(&mut items).await?;
-        Ok(items)
+        Ok(items
+            .into_iter()
+            .zip(mobiles)
+            .map(|(instructor, full)| {
+                let mobile = match disclosure {
+                    Disclosure::Full => full,
+                    Disclosure::Masked => instructor.mobile_masked.clone(),
+                };
+                ExportedInstructor { instructor, mobile }
+            })
+            .collect())
     }
 }

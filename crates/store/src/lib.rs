@@ -2,6 +2,7 @@
 //! scale), from one codebase: one pool type (sqlx `Any`), one set of queries with `$n` placeholders,
 //! per-backend migrations. See `docs/storage.md` for why.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 mod db;
@@ -9,14 +10,17 @@ pub mod entities;
 mod error;
 pub mod instructors;
 pub mod organizations;
+pub mod personal;
 mod query;
 pub mod regions;
 pub mod sectors;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use access::AccessFilter;
 pub use db::{DbKind, Store};
 pub use error::{StoreError, StoreResult};
+pub use personal::Disclosure;
 
 use serde::Serialize;
 

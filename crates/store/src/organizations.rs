@@ -1,5 +1,6 @@
 //! Party organizations: the units they are attached to, how they nest, and every write path.
 
+use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
@@ -386,7 +387,7 @@ impl Store {
             let sql = format!(
                 "SELECT ou.organization_id, e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code \
                  FROM organization_units ou JOIN entities e ON e.id = ou.entity_id \
-                 WHERE ou.organization_id IN ({}) ORDER BY code",
+                 WHERE ou.organization_id IN ({}) ORDER BY e.id",
                 Store::placeholders(chunk.len())
             );
             let mut q = sqlx::query(&sql);
@@ -403,12 +404,19 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_organizations(&self, f: &OrgFilter, paging: Paging) -> StoreResult<Page<Organization>> {
+    /// Organizations matching `f`, of those inside `access`.
+    pub async fn list_organizations(
+        &self,
+        f: &OrgFilter,
+        paging: Paging,
+        access: &AccessFilter,
+    ) -> StoreResult<Page<Organization>> {
         let mut w = Where::default();
+        access.restrict(&mut w, Rows::Organizations);
         if let Some(region) = &f.region {
             let path = self.region_path_of(region, "region").await?;
             let n = w.text(format!("{path}%"));
-            w.cond(format!("o.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
+            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = o.region_code AND fr.path LIKE ${n})"));
         }
         if let Some(k) = f.kind {
             let n = w.text(k.as_str());
@@ -449,24 +457,50 @@ impl Store {
         Ok(page)
     }
 
-    pub async fn create_organization(&self, d: &OrganizationDraft) -> StoreResult<Organization> {
+    /// Registers an organization, which must then lie inside `access` (else nothing is written).
+    pub async fn create_organization(&self, d: &OrganizationDraft, access: &AccessFilter) -> StoreResult<Organization> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         let id = insert_org(&mut r, &mut tx, d).await?;
+        if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.organization(id).await
     }
 
-    pub async fn update_organization(&self, id: i64, d: &OrganizationDraft, version: i64) -> StoreResult<Organization> {
+    /// Updates an organization inside `access` if it is still at `version`; it must stay inside.
+    pub async fn update_organization(
+        &self,
+        id: i64,
+        d: &OrganizationDraft,
+        version: i64,
+        access: &AccessFilter,
+    ) -> StoreResult<Organization> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
+        if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
+            return Err(StoreError::NotFound);
+        }
         update_org(&mut r, &mut tx, id, d, Some(version)).await?;
+        if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
+            return Err(StoreError::OutOfScope);
+        }
         tx.commit().await?;
         self.organization(id).await
     }
 
-    /// Dissolves an organization (撤销) on a date; it stays for history.
-    pub async fn dissolve_organization(&self, id: i64, on: NaiveDate, version: i64) -> StoreResult<Organization> {
+    /// Dissolves an organization (撤销) inside `access` on a date; it stays for history.
+    pub async fn dissolve_organization(
+        &self,
+        id: i64,
+        on: NaiveDate,
+        version: i64,
+        access: &AccessFilter,
+    ) -> StoreResult<Organization> {
+        if !self.organization_visible(id, access).await? {
+            return Err(StoreError::NotFound);
+        }
         let current = self.organization(id).await?;
         if current.established_on.is_some_and(|e| on < e) {
             return Err(FieldError::new(
@@ -495,11 +529,13 @@ impl Store {
         self.organization(id).await
     }
 
-    /// Imports organizations whole or not at all, upserting by organization code.
+    /// Imports organizations whole or not at all, upserting by organization code. Every row must be
+    /// inside `access`, before and after (see [`Store::import_entities`]).
     pub async fn import_organizations(
         &self,
         rows: &[(usize, OrganizationDraft)],
         dry_run: bool,
+        access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
@@ -526,19 +562,28 @@ impl Store {
                 .await?
                 .map(|row| row.try_get::<i64, _>("id"))
                 .transpose()?;
+            if let Some(id) = existing {
+                if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
+                    errors.push((*line, not_yours("code")));
+                    continue;
+                }
+            }
             let outcome = match existing {
-                None => insert_org(&mut r, &mut tx, d).await.map(|_| Outcome::Created),
+                None => insert_org(&mut r, &mut tx, d).await.map(|id| (id, Outcome::Created)),
                 Some(id) => {
                     let current = self.organization_in(&mut tx, id).await?;
                     match resolve_org(&mut r, &mut tx, d, Some(id)).await {
-                        Ok(res) if same_org(&current, d, &res) => Ok(Outcome::Unchanged),
-                        Ok(_) => update_org(&mut r, &mut tx, id, d, None).await.map(|_| Outcome::Updated),
+                        Ok(res) if same_org(&current, d, &res) => Ok((id, Outcome::Unchanged)),
+                        Ok(_) => update_org(&mut r, &mut tx, id, d, None).await.map(|_| (id, Outcome::Updated)),
                         Err(e) => Err(e),
                     }
                 }
             };
             match outcome {
-                Ok(o) => summary.count(o),
+                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Organizations, id).await? => {
+                    errors.push((*line, not_yours("code")));
+                }
+                Ok((_, o)) => summary.count(o),
                 Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
                 Err(e) => return Err(e),
             }
@@ -558,7 +603,7 @@ impl Store {
         let mut o = org_from_row(&row)?;
         let units = sqlx::query(
             "SELECT e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code FROM organization_units ou \
-             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY code",
+             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY e.id",
         )
         .bind(id)
         .fetch_all(&mut *tx.tx)
@@ -567,9 +612,12 @@ impl Store {
         Ok(o)
     }
 
-    /// Every organization in a stable order (by code) for export.
-    pub async fn export_organizations(&self) -> StoreResult<Vec<Organization>> {
-        let rows = sqlx::query(&format!("{ORG_SELECT} ORDER BY o.code")).fetch_all(&self.pool).await?;
+    /// Every organization inside `access`, in a stable order (by code) for export.
+    pub async fn export_organizations(&self, access: &AccessFilter) -> StoreResult<Vec<Organization>> {
+        let mut w = Where::default();
+        access.restrict(&mut w, Rows::Organizations);
+        let rows =
+            w.apply(sqlx::query(&format!("{ORG_SELECT}{} ORDER BY o.code", w.sql()))).fetch_all(&self.pool).await?;
         let mut items = rows.iter().map(org_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.fill_units(&mut items).await?;
         Ok(items)

@@ -1,12 +1,15 @@
 //! Fresh databases for tests: every test gets its own SQLite file and, when `DANGJIAN_TEST_PG` holds
 //! a PostgreSQL URL, its own PostgreSQL database. Both are copied from a migrated template so that a
-//! test does not pay for loading the 44,000 reference regions.
+//! test does not pay for loading the 44,000 reference regions. Every test store carries the test
+//! process's generated keyring ([`keyring`]) for personal data at rest.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::{DbKind, Store};
+use dangjian_security::field_cipher::Keyring;
 use rand::Rng;
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 use tokio::sync::OnceCell;
 
 /// The environment variable naming the PostgreSQL server for tests (any database on it).
@@ -21,6 +24,18 @@ pub struct TestDb {
 }
 
 static SQLITE_TEMPLATE: OnceCell<PathBuf> = OnceCell::const_new();
+static KEYS: LazyLock<Arc<Keyring>> = LazyLock::new(|| Arc::new(Keyring::generate()));
+
+/// The keyring every test store of this process carries: generated once per process. A test that runs the
+/// `dangjian` binary against a test database passes it on as `DANGJIAN_FIELD_KEYS` ([`keyring_env_value`]).
+pub fn keyring() -> Arc<Keyring> {
+    KEYS.clone()
+}
+
+/// [`keyring`] in the form of the `DANGJIAN_FIELD_KEYS` environment variable.
+pub fn keyring_env_value() -> String {
+    KEYS.to_text().to_string()
+}
 static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 fn random_suffix() -> String {
@@ -69,7 +84,7 @@ pub async fn sqlite() -> TestDb {
     let path = dir.path().join("test.db");
     std::fs::copy(&template, &path).unwrap();
     let url = format!("sqlite://{}", path.display());
-    let store = Store::connect(&url).await.unwrap();
+    let store = Store::connect(&url).await.unwrap().with_keys(keyring());
     store.migrate().await.unwrap();
     TestDb { store, url, kind: DbKind::Sqlite, _dir: Some(dir) }
 }
@@ -120,7 +135,7 @@ pub async fn postgres() -> Option<TestDb> {
     sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(admin.pool()).await.unwrap();
     admin.close().await;
     let url = with_database(&server, &name);
-    let store = Store::connect(&url).await.unwrap();
+    let store = Store::connect(&url).await.unwrap().with_keys(keyring());
     store.migrate().await.unwrap();
     Some(TestDb { store, url, kind: DbKind::Postgres, _dir: None })
 }

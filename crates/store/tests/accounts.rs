@@ -36,8 +36,10 @@ async fn users_grants_sessions_and_tokens() {
         assert!(!s.use_totp_step(u.id, 100).await.unwrap());
         assert!(s.use_totp_step(u.id, 101).await.unwrap());
 
-        s.create_session("h1", u.id, "csrf", "2099-01-01T00:00:00Z", false, Some("127.0.0.1")).await.unwrap();
-        s.create_session("h2", u.id, "csrf", "2099-01-01T00:00:00Z", true, None).await.unwrap();
+        s.create_session("h1", u.id, "csrf", "2099-01-01T00:00:00Z", false, Some("127.0.0.1"), "2026-01-01T00:00:00Z")
+            .await
+            .unwrap();
+        s.create_session("h2", u.id, "csrf", "2099-01-01T00:00:00Z", true, None, "2026-01-01T00:00:00Z").await.unwrap();
         assert!(!s.session("h1").await.unwrap().unwrap().second_factor_done);
         assert_eq!(s.revoke_user_sessions(u.id).await.unwrap(), 2);
         assert!(s.session("h2").await.unwrap().unwrap().revoked_at.is_some());

@@ -9,7 +9,12 @@ use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft, RegionLev
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::testing::all_backends;
-use dangjian_store::{Paging, Store, StoreError};
+use dangjian_store::{AccessFilter, Paging, Store, StoreError};
+
+/// Every row: these tests are about the registry's rules, not scopes (see `access.rs`).
+fn all() -> AccessFilter {
+    AccessFilter::unrestricted()
+}
 
 const PLATFORM: &str = "91350100M000100Y43";
 const FRANCHISEE: &str = "9144030071526726XG";
@@ -32,9 +37,12 @@ fn entity(kind: &str, uscc: Option<&str>, site: Option<&str>, parent: Option<&st
 }
 
 async fn chain(store: &Store) -> (i64, i64, i64) {
-    let p = store.create_entity(&entity("platform", Some(PLATFORM), None, None, "110105")).await.unwrap();
-    let f = store.create_entity(&entity("franchisee", Some(FRANCHISEE), None, Some(PLATFORM), "440305")).await.unwrap();
-    let s = store.create_entity(&entity("site", None, Some("S-1"), Some(FRANCHISEE), "659001")).await.unwrap();
+    let p = store.create_entity(&entity("platform", Some(PLATFORM), None, None, "110105"), &all()).await.unwrap();
+    let f = store
+        .create_entity(&entity("franchisee", Some(FRANCHISEE), None, Some(PLATFORM), "440305"), &all())
+        .await
+        .unwrap();
+    let s = store.create_entity(&entity("site", None, Some("S-1"), Some(FRANCHISEE), "659001"), &all()).await.unwrap();
     (p.id, f.id, s.id)
 }
 
@@ -74,31 +82,31 @@ async fn chain_rules_are_enforced_by_the_registry() {
         assert_eq!(s.entity(p).await.unwrap().root_id, Some(p));
         // A partner under a franchisee breaks the tier rule.
         let bad = entity("partner", Some(PARTNER), None, Some(FRANCHISEE), "110105");
-        match s.create_entity(&bad).await {
+        match s.create_entity(&bad, &all()).await {
             Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].code, "invalid_parent_kind"),
             other => panic!("{other:?}"),
         }
         // Unknown region and duplicate USCC are field errors.
-        match s.create_entity(&entity("partner", Some(PARTNER), None, Some(PLATFORM), "110199")).await {
+        match s.create_entity(&entity("partner", Some(PARTNER), None, Some(PLATFORM), "110199"), &all()).await {
             Err(StoreError::Invalid(e)) => {
                 assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("region_code", "unknown_region"))
             }
             other => panic!("{other:?}"),
         }
-        match s.create_entity(&entity("platform", Some(FRANCHISEE), None, None, "110105")).await {
+        match s.create_entity(&entity("platform", Some(FRANCHISEE), None, None, "110105"), &all()).await {
             Err(StoreError::Invalid(e)) => {
                 assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("uscc", "duplicate"))
             }
             other => panic!("{other:?}"),
         }
         // The chain view.
-        let c = s.entity_chain(p, 100).await.unwrap();
+        let c = s.entity_chain(p, 100, &all()).await.unwrap();
         assert_eq!(c.descendants.iter().map(|d| (d.depth, d.entity.id)).collect::<Vec<_>>(), vec![(1, f), (2, site)]);
-        let c = s.entity_chain(site, 100).await.unwrap();
+        let c = s.entity_chain(site, 100, &all()).await.unwrap();
         assert_eq!(c.ancestors.iter().map(|a| a.id).collect::<Vec<_>>(), vec![p, f]);
         // Filters: region subtree (XPCC), kind, chain root, text.
         let list = |f: EntityFilter| async move {
-            s.list_entities(&f, Paging::default()).await.unwrap().items.iter().map(|e| e.id).collect::<Vec<_>>()
+            s.list_entities(&f, Paging::default(), &all()).await.unwrap().items.iter().map(|e| e.id).collect::<Vec<_>>()
         };
         assert_eq!(list(EntityFilter { region: Some("66".into()), ..Default::default() }).await, vec![site]);
         assert_eq!(list(EntityFilter { region: Some("65".into()), ..Default::default() }).await, Vec::<i64>::new());
@@ -116,21 +124,23 @@ async fn stale_updates_are_refused_and_cycles_prevented() {
         let mut d = entity("site", None, Some("S-1"), Some(FRANCHISEE), "659001");
         d.workers = 30;
         let v1 = s.entity(site).await.unwrap().version;
-        let updated = s.update_entity(site, &d, v1).await.unwrap();
+        let updated = s.update_entity(site, &d, v1, &all()).await.unwrap();
         assert_eq!((updated.workers, updated.version), (30, v1 + 1));
-        match s.update_entity(site, &d, v1).await {
+        match s.update_entity(site, &d, v1, &all()).await {
             Err(StoreError::StaleVersion { current }) => assert_eq!(current, v1 + 1),
             other => panic!("{other:?}"),
         }
         // Concurrent writers with the same version: exactly one wins.
-        let (a, b) = tokio::join!(s.update_entity(site, &d, v1 + 1), s.update_entity(site, &d, v1 + 1));
+        let a_ = all();
+        let (a, b) = tokio::join!(s.update_entity(site, &d, v1 + 1, &a_), s.update_entity(site, &d, v1 + 1, &a_));
         assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
         // A platform cannot be moved under its own site (tier rule) — and a platform has no parent.
         let mut pd = entity("platform", Some(PLATFORM), None, None, "110105");
         pd.parent = Some(dangjian_domain::entity::UnitRef::Id(site));
-        assert!(matches!(s.update_entity(p, &pd, 1).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(s.update_entity(p, &pd, 1, &all()).await, Err(StoreError::Invalid(_))));
         // Closing keeps the record.
-        let closed = s.close_entity(site, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), v1 + 2).await.unwrap();
+        let closed =
+            s.close_entity(site, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), v1 + 2, &all()).await.unwrap();
         assert!(closed.closed_on.is_some());
         db.cleanup().await;
     }
@@ -146,9 +156,9 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
             (3, entity("franchisee", Some(FRANCHISEE), None, Some(PLATFORM), "110105")),
             (4, entity("platform", Some(PLATFORM), None, None, "110105")),
         ];
-        let summary = s.import_entities(&rows, false).await.unwrap();
+        let summary = s.import_entities(&rows, false, &all()).await.unwrap();
         assert_eq!((summary.created, summary.updated, summary.unchanged), (3, 0, 0));
-        let again = s.import_entities(&rows, false).await.unwrap();
+        let again = s.import_entities(&rows, false, &all()).await.unwrap();
         assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
         // Two bad rows among good ones: both reported, nothing written.
         let bad = vec![
@@ -156,18 +166,18 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
             (3, entity("site", None, Some("S-2"), Some("91110000802100433B"), "110105")),
             (4, entity("site", None, Some("S-3"), Some(PLATFORM), "110199")),
         ];
-        match s.import_entities(&bad, false).await {
+        match s.import_entities(&bad, false, &all()).await {
             Err(StoreError::ImportRows(errs)) => {
                 let got: Vec<(usize, &str)> = errs.iter().map(|(l, e)| (*l, e.code.as_str())).collect();
                 assert_eq!(got, vec![(3, "unknown_parent"), (4, "unknown_region")]);
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(s.list_entities(&EntityFilter::default(), Paging::default()).await.unwrap().total, 3);
+        assert_eq!(s.list_entities(&EntityFilter::default(), Paging::default(), &all()).await.unwrap().total, 3);
         // A dry run reports but writes nothing.
-        let dry = s.import_entities(&bad[..1], true).await.unwrap();
+        let dry = s.import_entities(&bad[..1], true, &all()).await.unwrap();
         assert_eq!(dry.created, 1);
-        assert_eq!(s.list_entities(&EntityFilter::default(), Paging::default()).await.unwrap().total, 3);
+        assert_eq!(s.list_entities(&EntityFilter::default(), Paging::default(), &all()).await.unwrap().total, 3);
         db.cleanup().await;
     }
 }
@@ -177,7 +187,7 @@ async fn organizations_and_instructors() {
     for db in all_backends().await {
         let s = &db.store;
         let (_p, f, site) = chain(s).await;
-        s.create_entity(&entity("site", None, Some("S-2"), Some(FRANCHISEE), "440305")).await.unwrap();
+        s.create_entity(&entity("site", None, Some("S-2"), Some(FRANCHISEE), "440305"), &all()).await.unwrap();
         let org = |code: &str, kind: &str, parent: Option<&str>, units: &[&str]| {
             OrganizationDraft::parse(&OrganizationInput {
                 code: Some(code.into()),
@@ -192,13 +202,15 @@ async fn organizations_and_instructors() {
             })
             .unwrap()
         };
-        let committee = s.create_organization(&org("C1", "grassroots_committee", None, &[FRANCHISEE])).await.unwrap();
-        let joint = s.create_organization(&org("J1", "joint_branch", Some("C1"), &["S-1", "S-2"])).await.unwrap();
+        let committee =
+            s.create_organization(&org("C1", "grassroots_committee", None, &[FRANCHISEE]), &all()).await.unwrap();
+        let joint =
+            s.create_organization(&org("J1", "joint_branch", Some("C1"), &["S-1", "S-2"]), &all()).await.unwrap();
         assert_eq!(joint.parent_id, Some(committee.id));
         assert_eq!(joint.units.len(), 2);
         // A branch cannot lead a branch.
-        s.create_organization(&org("B1", "branch", Some("C1"), &[])).await.unwrap();
-        match s.create_organization(&org("B2", "branch", Some("B1"), &[])).await {
+        s.create_organization(&org("B1", "branch", Some("C1"), &[]), &all()).await.unwrap();
+        match s.create_organization(&org("B2", "branch", Some("B1"), &[]), &all()).await {
             Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].code, "invalid_parent_kind"),
             other => panic!("{other:?}"),
         }
@@ -206,14 +218,15 @@ async fn organizations_and_instructors() {
             .list_organizations(
                 &dangjian_store::organizations::OrgFilter { unit: Some(site), ..Default::default() },
                 Paging::default(),
+                &all(),
             )
             .await
             .unwrap();
         assert_eq!(by_unit.items.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), vec!["J1"]);
         let renamed = org("J1", "joint_branch", Some("C1"), &["S-1", "S-2"]);
-        let updated = s.update_organization(joint.id, &renamed, joint.version).await.unwrap();
+        let updated = s.update_organization(joint.id, &renamed, joint.version, &all()).await.unwrap();
         assert_eq!(updated.version, joint.version + 1);
-        let stale = s.update_organization(joint.id, &renamed, joint.version).await;
+        let stale = s.update_organization(joint.id, &renamed, joint.version, &all()).await;
         assert!(matches!(stale, Err(StoreError::StaleVersion { .. })), "{stale:?}");
 
         let draft = InstructorDraft::parse(&InstructorInput {
@@ -228,18 +241,18 @@ async fn organizations_and_instructors() {
             }],
         })
         .unwrap();
-        let i = s.create_instructor(&draft).await.unwrap();
+        let i = s.create_instructor(&draft, &all()).await.unwrap();
         assert_eq!(i.assignments.len(), 1);
         assert_eq!(i.assignments[0].entity_code, FRANCHISEE);
-        match s.create_instructor(&draft).await {
+        match s.create_instructor(&draft, &all()).await {
             Err(StoreError::Invalid(e)) => {
                 assert_eq!((e.0[0].field.as_str(), e.0[0].code.as_str()), ("mobile", "duplicate"))
             }
             other => panic!("{other:?}"),
         }
-        let summary = s.import_instructors(&[(2, draft.clone())], false).await.unwrap();
+        let summary = s.import_instructors(&[(2, draft.clone())], false, &all()).await.unwrap();
         assert_eq!(summary.unchanged, 1);
-        s.delete_instructor(i.id, i.version).await.unwrap();
+        s.delete_instructor(i.id, i.version, &all()).await.unwrap();
         assert!(matches!(s.instructor(i.id).await, Err(StoreError::NotFound)));
         db.cleanup().await;
     }

@@ -113,6 +113,11 @@ impl ApiError {
                 ),
             )
             .with_field("version"),
+            StoreError::OutOfScope => Self::new(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                lang.pick("该记录将超出您的权限范围", "the record would be outside your scope"),
+            ),
             StoreError::Conflict { code, message, message_zh } => {
                 Self::new(StatusCode::CONFLICT, code, lang.pick(&message_zh, &message))
             }
@@ -121,7 +126,11 @@ impl ApiError {
                 let errs: Vec<FieldError> = rows.into_iter().map(|(_, e)| e).collect();
                 Self::fields(&FieldErrors(errs), lang)
             }
-            StoreError::UnsupportedUrl(_) | StoreError::Db(_) | StoreError::Migrate(_) => {
+            StoreError::UnsupportedUrl(_)
+            | StoreError::Db(_)
+            | StoreError::Migrate(_)
+            | StoreError::NoKeys
+            | StoreError::FieldCipher { .. } => {
                 tracing::error!(error = %e, "storage failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang.pick("服务器内部错误", "internal error"))
             }

@@ -3,15 +3,26 @@
 //! the outcome.
 
 pub mod api;
+pub mod auth;
+pub mod body_limit;
 pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod pages;
+pub mod personal;
+pub mod rate_limit;
+pub mod route_table;
+pub mod scope;
+pub mod security_headers;
 pub mod transfer;
 
+use auth::config::SecurityConfig;
+use auth::{SharedClock, SystemClock};
 use axum::Router;
+use dangjian_security::field_cipher::Keyring;
 use dangjian_store::Store;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -22,11 +33,60 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Keys for personal data at rest (never in the database).
+    pub keys: Arc<Keyring>,
+    pub clock: SharedClock,
+    /// Request rate limits per client address ([`rate_limit`]).
+    pub rate_limits: Arc<rate_limit::RateLimiter>,
+    security: Arc<tokio::sync::RwLock<Option<SecurityConfig>>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, keys: Keyring) -> Self {
+        Self::with_clock(store, keys, Arc::new(SystemClock))
+    }
+
+    /// The state over `store`, which is given `keys` for personal data at rest — unless it already holds a
+    /// keyring (a test store), which then stays: one keyring per process.
+    pub fn with_clock(store: Store, keys: Keyring, clock: SharedClock) -> Self {
+        let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(keys));
+        let store = store.with_keys(keys.clone());
+        let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
+        Self { store, keys, clock, rate_limits, security: Default::default() }
+    }
+
+    /// The same state with other rate limits (trusted proxies, or looser limits for a load test).
+    pub fn with_rate_limits(mut self, config: rate_limit::RateLimitConfig) -> Self {
+        self.rate_limits = Arc::new(rate_limit::RateLimiter::new(config));
+        self
+    }
+
+    /// The security settings in force (read once, re-read after a change).
+    pub async fn security_config(&self) -> SecurityConfig {
+        if let Some(c) = self.security.read().await.clone() {
+            return c;
+        }
+        let loaded = match self.store.settings().await {
+            Ok(s) => SecurityConfig::from_settings(&s),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read security settings; using defaults");
+                return SecurityConfig::default();
+            }
+        };
+        *self.security.write().await = Some(loaded.clone());
+        loaded
+    }
+
+    /// Forgets the cached settings after the security administrator changed them.
+    pub async fn reload_security_config(&self) {
+        *self.security.write().await = None;
+    }
 }
 
 /// The whole application: API, OpenAPI document, pages and static files.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
+    let routes = route_table::RouteTable::new(&openapi);
     let openapi = std::sync::Arc::new(openapi);
     api_router
         .route(
@@ -37,17 +97,54 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pages::router())
+        .layer(axum::middleware::from_fn_with_state(routes, route_table::guard))
+        .layer(axum::middleware::from_fn(auth::gate::require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::resolve_actor))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit::layer))
+        .layer(axum::middleware::from_fn(security_headers::layer))
         .layer(TraceLayer::new_for_http())
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
-pub async fn serve(store: Store, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+/// Before listening, personal data still in plain text from an older release is encrypted.
+/// Deletes audit records older than the retention period (`audit_retention_days`, at least 180) at
+/// start-up and then once a day; the purge keeps the chain verifiable and is itself recorded.
+async fn purge_audit_daily(state: AppState) {
+    let mut day = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    loop {
+        day.tick().await;
+        let days = state.security_config().await.audit_retention_days;
+        let before = auth::session::time_text(state.clock.now() - chrono::Duration::days(days));
+        match state.store.purge_audit(&before).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(records = n, %before, "purged expired audit records");
+                let entry = dangjian_store::audit::AuditEntry {
+                    actor: "system".into(),
+                    action: "audit.purge".into(),
+                    outcome: "ok".into(),
+                    detail: Some(format!("before={before} records={n}")),
+                    ..Default::default()
+                };
+                if let Err(e) = state.store.append_audit(&entry).await {
+                    tracing::error!(error = %e, "cannot record the audit purge");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "audit purge failed"),
+        }
+    }
+}
+
+pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
+    tokio::spawn(purge_audit_daily(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app(AppState { store }))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -2,15 +2,15 @@
 //! import page. Reading and column mapping happen in `dangjian-ingest`; checks that need the database
 //! happen in the store, inside the import's transaction; every error comes back located in the file.
 
+use dangjian_domain::access::{Action, Grant};
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
 use dangjian_ingest::{
-    entity_row, export_columns, instructor_rows, map_entities, map_instructors, map_organizations, organization_row,
-    read_table, write_csv, write_xlsx_typed, ImportError, IngestError, Kind, Sheet,
+    entity_row, export_columns, instructor_rows, organization_row, read_table, validate_entities, validate_instructors,
+    validate_organizations, write_csv, write_xlsx_typed, ImportError, IngestError, Kind, Sheet,
 };
-use dangjian_store::{ImportSummary, Store, StoreError};
+use dangjian_store::{AccessFilter, Disclosure, ImportSummary, Store, StoreError};
 use std::collections::HashMap;
 
 /// Why an import did not happen. Nothing was written in any case.
@@ -75,11 +75,8 @@ fn locate_store_errors<T>(sheet: &Sheet<T>, e: StoreError, lang: &str) -> Import
     }
 }
 
-/// Imports a file of `kind` whole or not at all. `lang` chooses the language of error messages.
-///
-/// Every error is reported in one pass: rows that fail their own checks are reported, and the rows
-/// that pass are still run through the database's checks (in a transaction that is rolled back), so
-/// an unknown region in row 9 is reported together with a bad check character in row 7.
+/// Imports a file of `kind` whole or not at all; every row must lie inside `access` (the importer's
+/// scopes). `lang` chooses the language of error messages.
 pub async fn import_file(
     store: &Store,
     kind: Kind,
@@ -87,66 +84,59 @@ pub async fn import_file(
     bytes: &[u8],
     dry_run: bool,
     lang: &str,
+    access: &AccessFilter,
 ) -> Result<ImportSummary, ImportFailure> {
     let table = read_table(file_name, bytes).map_err(ImportFailure::Unreadable)?;
     match kind {
         Kind::Entities => {
-            let (sheet, errors) =
-                map_entities(&table, lang).map_err(ImportFailure::Rows)?.parse_rows(EntityDraft::parse, lang);
+            let sheet = validate_entities(&table, lang).map_err(ImportFailure::Rows)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_entities(&rows, dry_run || !errors.is_empty()).await;
-            finish(&sheet, errors, result, lang)
+            store.import_entities(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
         }
         Kind::Organizations => {
-            let (sheet, errors) = map_organizations(&table, lang)
-                .map_err(ImportFailure::Rows)?
-                .parse_rows(OrganizationDraft::parse, lang);
+            let sheet = validate_organizations(&table, lang).map_err(ImportFailure::Rows)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_organizations(&rows, dry_run || !errors.is_empty()).await;
-            finish(&sheet, errors, result, lang)
+            store.import_organizations(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
         }
         Kind::Instructors => {
-            let (sheet, errors) =
-                map_instructors(&table, lang).map_err(ImportFailure::Rows)?.parse_rows(InstructorDraft::parse, lang);
+            let sheet = validate_instructors(&table, lang).map_err(ImportFailure::Rows)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_instructors(&rows, dry_run || !errors.is_empty()).await;
-            finish(&sheet, errors, result, lang)
+            store.import_instructors(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
         }
     }
-}
-
-/// Merges the rows' own errors with what the database's checks said about the other rows.
-fn finish<T>(
-    sheet: &Sheet<T>,
-    mut errors: Vec<ImportError>,
-    result: Result<ImportSummary, StoreError>,
-    lang: &str,
-) -> Result<ImportSummary, ImportFailure> {
-    match result {
-        Ok(summary) if errors.is_empty() => return Ok(summary),
-        Ok(_) => {}
-        Err(e) => match locate_store_errors(sheet, e, lang) {
-            ImportFailure::Rows(more) => errors.extend(more),
-            other if errors.is_empty() => return Err(other),
-            _ => {}
-        },
-    }
-    errors.sort_by_key(|e| (e.line, e.column_index()));
-    errors.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.code == b.code);
-    Err(ImportFailure::Rows(errors))
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Option<String> {
     d.map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-/// The rows of an export of `kind`, in the file's column order and a stable row order.
-pub async fn export_rows(store: &Store, kind: Kind) -> Result<Vec<Vec<String>>, StoreError> {
+/// How much personal data an export by the holder of `grants` may carry: in full only when every grant
+/// that allows exporting also allows reading personal data (the same scope), so that no row reaches a
+/// file unmasked through a grant that could only see it masked (PIPL Art. 6, minimum necessary). A
+/// masked export cannot be imported again; the full one, for the roles that may read personal data,
+/// round-trips.
+pub fn disclosure_for(grants: &[Grant]) -> Disclosure {
+    let mut exporting = grants.iter().filter(|g| g.role.allows(Action::Export)).peekable();
+    if exporting.peek().is_some() && exporting.all(|g| g.role.allows(Action::ReadPersonal)) {
+        Disclosure::Full
+    } else {
+        Disclosure::Masked
+    }
+}
+
+/// The rows of an export of `kind` inside `access` (the exporter's scopes), in the file's column order
+/// and a stable row order; personal data as `disclosure` allows.
+pub async fn export_rows(
+    store: &Store,
+    kind: Kind,
+    disclosure: Disclosure,
+    access: &AccessFilter,
+) -> Result<Vec<Vec<String>>, StoreError> {
     let sectors: HashMap<String, String> =
         store.list_sectors().await?.into_iter().map(|s| (s.code, s.name_zh)).collect();
     Ok(match kind {
         Kind::Entities => {
-            let all = store.export_entities().await?;
+            let all = store.export_entities(access).await?;
             let parent_ids: Vec<i64> = all.iter().filter_map(|e| e.parent_id).collect();
             let codes = store.entity_codes(&parent_ids).await?;
             all.iter()
@@ -175,7 +165,7 @@ pub async fn export_rows(store: &Store, kind: Kind) -> Result<Vec<Vec<String>>, 
                 .collect()
         }
         Kind::Organizations => store
-            .export_organizations()
+            .export_organizations(access)
             .await?
             .iter()
             .map(|o| {
@@ -197,13 +187,14 @@ pub async fn export_rows(store: &Store, kind: Kind) -> Result<Vec<Vec<String>>, 
             })
             .collect(),
         Kind::Instructors => store
-            .export_instructors()
+            .export_instructors(disclosure, access)
             .await?
             .iter()
-            .flat_map(|i| {
+            .flat_map(|e| {
+                let i = &e.instructor;
                 instructor_rows(&InstructorInput {
                     name: Some(i.name.clone()),
-                    mobile: Some(i.mobile.clone()),
+                    mobile: Some(e.mobile.clone()),
                     dispatching_org: i.dispatching_org.clone(),
                     region_code: Some(i.region_code.clone()),
                     assignments: i
@@ -222,9 +213,16 @@ pub async fn export_rows(store: &Store, kind: Kind) -> Result<Vec<Vec<String>>, 
     })
 }
 
-/// A whole export file of `kind` (Chinese headers).
-pub async fn export_file(store: &Store, kind: Kind, format: ExportFormat) -> Result<Vec<u8>, ImportFailure> {
-    let rows = export_rows(store, kind).await.map_err(ImportFailure::Store)?;
+/// A whole export file of `kind` (Chinese headers), personal data as `disclosure` allows
+/// ([`disclosure_for`] the requesting actor; the operator's command line exports in full).
+pub async fn export_file(
+    store: &Store,
+    kind: Kind,
+    format: ExportFormat,
+    disclosure: Disclosure,
+    access: &AccessFilter,
+) -> Result<Vec<u8>, ImportFailure> {
+    let rows = export_rows(store, kind, disclosure, access).await.map_err(ImportFailure::Store)?;
     let columns = export_columns(kind, "zh");
     match format {
         ExportFormat::Csv => {
@@ -232,5 +230,36 @@ pub async fn export_file(store: &Store, kind: Kind, format: ExportFormat) -> Res
             Ok(write_csv(&headers, &rows))
         }
         ExportFormat::Xlsx => write_xlsx_typed(kind.as_str(), &columns, &rows).map_err(ImportFailure::Unreadable),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dangjian_domain::access::{Role, Scope};
+
+    fn grant(role: Role) -> Grant {
+        let scope = match role {
+            Role::Regulator => Scope::SectorInRegion { sector: "courier".into(), path: "/44/".into() },
+            Role::PlatformCommittee => Scope::Chain { root_id: 1 },
+            Role::BranchSecretary => Scope::Organization { org_id: 1 },
+            _ => Scope::Region { path: "/44/".into() },
+        };
+        Grant { role, scope }
+    }
+
+    #[test]
+    fn exports_carry_full_numbers_only_for_roles_that_may_read_them() {
+        let full = |roles: &[Role]| disclosure_for(&roles.iter().copied().map(grant).collect::<Vec<_>>());
+        assert_eq!(full(&[Role::DepartmentCadre]), Disclosure::Full);
+        assert_eq!(full(&[Role::PlatformCommittee]), Disclosure::Full);
+        assert_eq!(full(&[Role::Regulator]), Disclosure::Masked);
+        assert_eq!(full(&[Role::Instructor]), Disclosure::Masked);
+        assert_eq!(full(&[Role::SystemAdmin]), Disclosure::Masked);
+        assert_eq!(full(&[]), Disclosure::Masked);
+        // A regulator's export stays masked even if the same person is a branch secretary elsewhere.
+        assert_eq!(full(&[Role::Regulator, Role::BranchSecretary]), Disclosure::Masked);
+        assert_eq!(full(&[Role::DepartmentCadre, Role::Regulator]), Disclosure::Masked);
+        assert_eq!(full(&[Role::DepartmentCadre, Role::BranchSecretary]), Disclosure::Full);
     }
 }

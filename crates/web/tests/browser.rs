@@ -1,6 +1,7 @@
 //! The pages in a real headless Chromium, driven over WebDriver (chromedriver), at a phone's width:
-//! browse the region tree from the home page down to a county, filter the units, open one and see
-//! its chain, edit it, get a field-level error for an invalid value, fix it, switch language.
+//! sign in through the login form as a nationwide department cadre, browse the region tree from the
+//! home page down to a county, filter the units, open one and see its chain, edit it, get a
+//! field-level error for an invalid value, fix it, switch language.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`); without
 //! them the test fails unless `DANGJIAN_SKIP_BROWSER=1`. `CHROMEDRIVER` and `CHROMIUM` override the
@@ -9,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pages_seed;
+mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use pages_seed::{seed, serve, MOBILE, MOBILE_MASKED};
@@ -134,6 +136,13 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.unwrap();
 }
 
+/// Signs in through the login form the browser is on.
+async fn sign_in(c: &Client, username: &str) {
+    fill(c, "#f-username", username).await;
+    fill(c, "#f-password", support::PASSWORD).await;
+    click(c, "[data-testid=login-submit]").await;
+}
+
 async fn path_of(c: &Client) -> String {
     let u = c.current_url().await.unwrap();
     match u.query() {
@@ -142,11 +151,11 @@ async fn path_of(c: &Client) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
+/// chromedriver and chromium, or `None` when `DANGJIAN_SKIP_BROWSER=1`; a missing binary fails the test.
+fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
     if std::env::var("DANGJIAN_SKIP_BROWSER").is_ok_and(|v| v == "1") {
         eprintln!("DANGJIAN_SKIP_BROWSER=1: browser test skipped");
-        return;
+        return None;
     }
     let Some(chromedriver) = find_binary("CHROMEDRIVER", &["chromedriver"]) else {
         panic!("chromedriver not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
@@ -154,8 +163,72 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     let Some(chromium) = find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
         panic!("chromium not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
     };
+    Some((chromedriver, chromium))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_cadre_signs_in_with_totp_is_refused_out_of_scope_sees_masked_numbers_and_signs_out() {
+    use dangjian_domain::access::{Grant, Role, Scope};
+    use dangjian_security::totp::{code_at, TotpSecret};
+    let Some((chromedriver, chromium)) = browser_binaries() else { return };
     let db = dangjian_store::testing::sqlite().await;
     let s = seed(&db.store).await;
+    let chaoyang = db.store.region("110105").await.unwrap().path;
+    let grants = [Grant { role: Role::DepartmentCadre, scope: Scope::Region { path: chaoyang } }];
+    let id = support::user_with_grants(&db.store, "chaoyang", &grants).await;
+    let secret = TotpSecret::generate();
+    let sealed = dangjian_web::auth::totp::seal(&dangjian_store::testing::keyring(), id, &secret).unwrap();
+    db.store.set_totp(id, Some(&sealed), true).await.unwrap();
+    let base = serve(db.store.clone()).await;
+    let driver = start_driver(&chromedriver).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &chromium, profile.path(), 390, 844).await;
+
+    // Password, then the authenticator's code of the moment.
+    c.goto(&format!("{base}/entities/{}", s.site)).await.unwrap();
+    sign_in(&c, "chaoyang").await;
+    assert!(path_of(&c).await.starts_with("/login/totp"), "{}", path_of(&c).await);
+    fill(&c, "#f-code", "000000").await;
+    click(&c, "[data-testid=totp-submit]").await;
+    assert!(!text_of(&c, "[data-testid=totp-problem]").await.is_empty(), "a wrong code is refused");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    fill(&c, "#f-code", &code_at(&secret, now)).await;
+    click(&c, "[data-testid=totp-submit]").await;
+    assert_eq!(path_of(&c).await, format!("/entities/{}", s.site), "back where sign-in was asked for");
+    screenshot(&c, "phone-totp-signed-in").await;
+
+    // The site in 朝阳区: its instructor's number masked.
+    let instructors = text_of(&c, "[data-testid=instructors]").await;
+    assert!(instructors.contains(MOBILE_MASKED) && !instructors.contains(MOBILE), "{instructors}");
+    c.goto(&format!("{base}/instructors/{}", s.instructor)).await.unwrap();
+    let main = text_of(&c, "main").await;
+    assert!(main.contains(MOBILE_MASKED) && !main.contains(MOBILE), "{main}");
+
+    // The platform is registered in 海淀区: out of scope, so it does not exist for this cadre.
+    c.goto(&format!("{base}/entities/{}", s.platform)).await.unwrap();
+    let main = text_of(&c, "main").await;
+    assert!(!main.contains("示例外卖平台有限公司"), "{main}");
+    let status = c.execute("return document.title", vec![]).await.unwrap();
+    assert!(status.as_str().unwrap_or_default().contains("404"), "{status}");
+    screenshot(&c, "phone-out-of-scope").await;
+
+    // Sign out: the session ends at once.
+    c.goto(&format!("{base}/")).await.unwrap();
+    click(&c, "[data-testid=logout]").await;
+    assert!(path_of(&c).await.starts_with("/login"), "{}", path_of(&c).await);
+    c.goto(&format!("{base}/entities/{}", s.site)).await.unwrap();
+    assert!(path_of(&c).await.starts_with("/login"), "{}", path_of(&c).await);
+    c.close().await.unwrap();
+    drop(driver);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
+    let Some((chromedriver, chromium)) = browser_binaries() else { return };
+    let db = dangjian_store::testing::sqlite().await;
+    let s = seed(&db.store).await;
+    support::user_with_grants(&db.store, "cadre", &support::nationwide_cadre()).await;
     let base = serve(db.store.clone()).await;
     let driver = start_driver(&chromedriver).await;
     let profile = tempfile::tempdir().unwrap();
@@ -163,6 +236,11 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     c.goto(&format!("{base}/")).await.unwrap();
     let width = c.execute("return window.innerWidth", vec![]).await.unwrap();
     assert_eq!(width.as_i64(), Some(390), "the viewport is a phone's");
+
+    // Not signed in: the login page; sign in there.
+    assert!(path_of(&c).await.starts_with("/login"), "{}", path_of(&c).await);
+    sign_in(&c, "cadre").await;
+    assert_eq!(path_of(&c).await, "/");
 
     // Home → 北京市 → 市辖区 → 朝阳区.
     c.goto(&format!("{base}/")).await.unwrap();
@@ -262,6 +340,8 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, &chromium, profile.path(), 1280, 900).await;
     c.goto(&format!("{base}/entities")).await.unwrap();
+    sign_in(&c, "cadre").await;
+    assert_eq!(path_of(&c).await, "/entities", "back where the login page was asked for");
     screenshot(&c, "desktop-entities").await;
     c.goto(&format!("{base}/entities/{}", s.franchisee)).await.unwrap();
     screenshot(&c, "desktop-entity").await;

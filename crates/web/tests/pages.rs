@@ -1,29 +1,41 @@
 //! The server-rendered pages, over HTTP against the real app: every page in both languages, the
 //! forms with their field-level errors, a stale edit, a valid edit, and the import page. SQLite always,
-//! PostgreSQL too when DANGJIAN_TEST_PG is set.
+//! PostgreSQL too when DANGJIAN_TEST_PG is set. Signed in as a nationwide department cadre.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pages_seed;
+mod support;
 
 use dangjian_store::testing::{all_backends, TestDb};
+use dangjian_store::AccessFilter;
 use pages_seed::{seed, serve, Seed, FRANCHISEE, MOBILE, MOBILE_MASKED, PLATFORM, SPARE_USCC};
 use reqwest::StatusCode;
+use support::{sign_in_as, SignedIn};
 
 struct TestApp {
     base: String,
+    /// Sends the session cookie with every request (a request that sets its own `Cookie` replaces it).
     http: reqwest::Client,
     db: TestDb,
     seed: Seed,
+    user: SignedIn,
 }
 
 async fn apps() -> Vec<TestApp> {
     let mut out = Vec::new();
     for db in all_backends().await {
         let seed = seed(&db.store).await;
+        let user = sign_in_as(&db.store, "cadre", &support::nationwide_cadre()).await;
         let base = serve(db.store.clone()).await;
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        out.push(TestApp { base, http, db, seed });
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", user.cookie().parse().unwrap());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        out.push(TestApp { base, http, db, seed, user });
     }
     out
 }
@@ -44,28 +56,34 @@ impl TestApp {
     async fn get(&self, path: &str, lang: L) -> Page {
         let mut r = self.http.get(format!("{}{path}", self.base));
         if lang == L::En {
-            r = r.header("cookie", "lang=en");
+            r = r.header("cookie", self.user.cookie_with_lang("en"));
         }
         page(r.send().await.unwrap()).await
     }
 
+    /// Posts a form, with the session's CSRF token.
     async fn post(&self, path: &str, lang: L, form: &[(&str, &str)]) -> Page {
-        let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &self.user.csrf));
+        let mut r = self.http.post(format!("{}{path}", self.base)).form(&fields);
         if lang == L::En {
-            r = r.header("cookie", "lang=en");
+            r = r.header("cookie", self.user.cookie_with_lang("en"));
         }
         page(r.send().await.unwrap()).await
     }
 
     async fn upload(&self, kind: &str, file_name: &str, bytes: &[u8], dry_run: bool, lang: L) -> Page {
         let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(file_name.to_owned());
-        let mut form = reqwest::multipart::Form::new().text("kind", kind.to_owned()).part("file", part);
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", self.user.csrf.clone())
+            .text("kind", kind.to_owned())
+            .part("file", part);
         if dry_run {
             form = form.text("dry_run", "1");
         }
         let mut r = self.http.post(format!("{}/import", self.base)).multipart(form);
         if lang == L::En {
-            r = r.header("cookie", "lang=en");
+            r = r.header("cookie", self.user.cookie_with_lang("en"));
         }
         page(r.send().await.unwrap()).await
     }
@@ -520,7 +538,7 @@ async fn instructor_forms_never_show_the_full_mobile() {
             .await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
         let i = app.db.store.instructor(s.instructor).await.unwrap();
-        assert_eq!(i.mobile, MOBILE);
+        assert_eq!(app.db.store.instructor_mobile(s.instructor).await.unwrap().as_str(), MOBILE);
         assert_eq!(i.assignments.len(), 2);
         let shown = app.get(saved.location.as_deref().unwrap(), L::Zh).await;
         assert_page(&shown, L::Zh, "instructor", &[MOBILE_MASKED, "建外站", "已保存"]);
@@ -542,7 +560,13 @@ const GOOD_CSV: &str =
 #[tokio::test]
 async fn import_page_lists_every_error_and_writes_nothing() {
     for app in apps().await {
-        let before = app.db.store.list_entities(&Default::default(), Default::default()).await.unwrap().total;
+        let before = app
+            .db
+            .store
+            .list_entities(&Default::default(), Default::default(), &AccessFilter::unrestricted())
+            .await
+            .unwrap()
+            .total;
         let p = app.upload("entities", "站点.csv", BAD_CSV.as_bytes(), false, L::Zh).await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
         assert!(p.body.contains("data-testid=\"import-errors\""));
@@ -563,7 +587,13 @@ async fn import_page_lists_every_error_and_writes_nothing() {
         assert!(lines.iter().any(|l| l.starts_with("站点.csv:4:A(统一社会信用代码): ")), "{lines:?}");
         assert!(p.body.contains("未导入任何数据"));
         assert_page(&Page { status: StatusCode::OK, ..p }, L::Zh, "/import", &[]);
-        let after = app.db.store.list_entities(&Default::default(), Default::default()).await.unwrap().total;
+        let after = app
+            .db
+            .store
+            .list_entities(&Default::default(), Default::default(), &AccessFilter::unrestricted())
+            .await
+            .unwrap()
+            .total;
         assert_eq!(before, after);
 
         let en = app.upload("entities", "sites.csv", BAD_CSV.as_bytes(), false, L::En).await;
@@ -572,13 +602,26 @@ async fn import_page_lists_every_error_and_writes_nothing() {
         let dry = app.upload("entities", "sites.csv", GOOD_CSV.as_bytes(), true, L::En).await;
         assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
         assert!(dry.body.contains("passed every check (nothing written)") && dry.body.contains("2 created"));
-        assert_eq!(app.db.store.list_entities(&Default::default(), Default::default()).await.unwrap().total, before);
+        assert_eq!(
+            app.db
+                .store
+                .list_entities(&Default::default(), Default::default(), &AccessFilter::unrestricted())
+                .await
+                .unwrap()
+                .total,
+            before
+        );
 
         let real = app.upload("entities", "sites.csv", GOOD_CSV.as_bytes(), false, L::Zh).await;
         assert_eq!(real.status, StatusCode::OK, "{}", real.body);
         assert!(real.body.contains("已导入") && real.body.contains("新增 2 条"));
         assert_eq!(
-            app.db.store.list_entities(&Default::default(), Default::default()).await.unwrap().total,
+            app.db
+                .store
+                .list_entities(&Default::default(), Default::default(), &AccessFilter::unrestricted())
+                .await
+                .unwrap()
+                .total,
             before + 2
         );
 

@@ -1,15 +1,18 @@
 //! `/api/v1/entities`: units of the platform chain.
 
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::i18n::Lang;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::{EntityDraft, EntityKind};
 use dangjian_store::entities::{Chain, Entity, EntityFilter};
@@ -87,87 +90,113 @@ pub(crate) fn etag(version: i64) -> [(header::HeaderName, String); 1] {
     [(header::ETAG, format!("\"{version}\""))]
 }
 
-/// List units, filtered by region subtree, sector, kind, chain root and text.
+/// List units, filtered by region subtree, sector, kind, chain root and text — of those in the
+/// caller's scopes.
 #[utoipa::path(get, path = "/api/v1/entities", tag = "entities", params(EntityQuery),
-    responses((status = 200, body = ListResponse<Entity>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = ListResponse<Entity>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn list_entities(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<ListResponse<Entity>>, ApiError> {
+    let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
     let page = s
         .store
-        .list_entities(&filter, Paging::new(q.page, q.per_page))
+        .list_entities(&filter, Paging::new(q.page, q.per_page), &access)
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))
 }
 
-/// Register a unit.
+/// Register a unit; it must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/entities", tag = "entities", request_body = EntityInput,
-    responses((status = 201, body = Entity), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Entity), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_entity(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiJson(input): ApiJson<EntityInput>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let access = scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
     let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let e = s.store.create_entity(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.create_entity(&draft, &access).await;
+    let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
+    scope::audit_write(&s, &actor, "entity.create", target, &result).await;
+    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
     Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
 }
 
 /// One unit.
 #[utoipa::path(get, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)),
-    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn get_entity(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
+    scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
     let e = s.store.entity(id).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
 
-/// Replace a unit's fields; `version` must be the one last read.
+/// Replace a unit's fields; `version` must be the one last read, and the unit must stay inside the
+/// caller's scopes.
 #[utoipa::path(put, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)), request_body = EntityUpdate,
-    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_entity(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let target = Target::Entity(id);
+    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
     let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let e = s.store.update_entity(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.update_entity(id, &draft, u.version, &access).await;
+    scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
+    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
 
 /// Close a unit (注销) on a date; the record stays for history.
 #[utoipa::path(delete, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path), VersionQuery),
-    responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn close_entity(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let target = Target::Entity(id);
+    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
-    let e = s.store.close_entity(id, on, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.close_entity(id, on, q.version, &access).await;
+    scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
+    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
 
-/// A unit's chain: its ancestors up to the platform and its descendants.
+/// A unit's chain: its ancestors up to the platform and its descendants — of those, the ones in the
+/// caller's scopes.
 #[utoipa::path(get, path = "/api/v1/entities/{id}/chain", tag = "entities", params(("id" = i64, Path), ChainQuery),
-    responses((status = 200, body = Chain), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Chain), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn entity_chain(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<Chain>, ApiError> {
-    let c = s.store.entity_chain(id, q.limit.unwrap_or(500)).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let access =
+        scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
+    let c =
+        s.store.entity_chain(id, q.limit.unwrap_or(500), &access).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(c))
 }
 

@@ -2,14 +2,17 @@
 
 use super::entities::etag;
 use super::{ListResponse, VersionQuery};
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::i18n::Lang;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_domain::instructor::InstructorInput;
 use dangjian_domain::InstructorDraft;
 use dangjian_store::instructors::{Instructor, InstructorFilter};
@@ -47,72 +50,96 @@ pub struct InstructorUpdate {
     pub fields: InstructorInput,
 }
 
-/// List instructors.
+/// List instructors, of those in the caller's scopes.
 #[utoipa::path(get, path = "/api/v1/instructors", tag = "instructors", params(InstructorQuery),
-    responses((status = 200, body = ListResponse<Instructor>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = ListResponse<Instructor>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn list_instructors(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiQuery(q): ApiQuery<InstructorQuery>,
 ) -> Result<Json<ListResponse<Instructor>>, ApiError> {
+    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.api(lang))?;
     let page = s
         .store
-        .list_instructors(&q.to_filter(), Paging::new(q.page, q.per_page))
+        .list_instructors(&q.to_filter(), Paging::new(q.page, q.per_page), &access)
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))
 }
 
-/// Register an instructor with their assignments.
+/// Register an instructor with their assignments; they must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/instructors", tag = "instructors", request_body = InstructorInput,
-    responses((status = 201, body = Instructor), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_instructor(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiJson(input): ApiJson<InstructorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
     let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let i = s.store.create_instructor(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.create_instructor(&draft, &access).await;
+    let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
+    scope::audit_write(&s, &actor, "instructor.create", target, &result).await;
+    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
     Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
 }
 
 /// One instructor.
 #[utoipa::path(get, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)),
-    responses((status = 200, body = Instructor), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn get_instructor(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
+    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
+        .await
+        .map_err(|r| r.api(lang))?;
     let i = s.store.instructor(id).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(i.version), Json(i)))
 }
 
-/// Replace an instructor's fields and assignments; `version` must be the one last read.
+/// Replace an instructor's fields and assignments; `version` must be the one last read, and the
+/// instructor must stay inside the caller's scopes.
 #[utoipa::path(put, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)), request_body = InstructorUpdate,
-    responses((status = 200, body = Instructor), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_instructor(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<InstructorUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let target = Target::Instructor(id);
+    let access =
+        scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
     let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let i = s.store.update_instructor(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.update_instructor(id, &draft, u.version, &access).await;
+    scope::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
+    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(i.version), Json(i)))
 }
 
 /// Remove an instructor and their assignments.
 #[utoipa::path(delete, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path), VersionQuery),
-    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn delete_instructor(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
-    s.store.delete_instructor(id, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let target = Target::Instructor(id);
+    let access =
+        scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+    let result = s.store.delete_instructor(id, q.version, &access).await;
+    scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
+    result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,6 +5,7 @@ mod entities;
 mod health;
 mod instructors;
 mod organizations;
+mod personal;
 mod regions;
 mod sectors;
 mod transfer;
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(entities::router())
         .merge(organizations::router())
         .merge(instructors::router())
+        .merge(personal::router())
         .merge(transfer::router())
 }
 

@@ -2,14 +2,17 @@
 
 use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::i18n::Lang;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::{OrgKind, OrganizationDraft};
 use dangjian_store::organizations::{OrgFilter, Organization};
@@ -79,74 +82,98 @@ pub struct OrganizationUpdate {
     pub fields: OrganizationInput,
 }
 
-/// List organizations.
+/// List organizations, of those in the caller's scopes.
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", params(OrgQuery),
-    responses((status = 200, body = ListResponse<Organization>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = ListResponse<Organization>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn list_organizations(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiQuery(q): ApiQuery<OrgQuery>,
 ) -> Result<Json<ListResponse<Organization>>, ApiError> {
+    let access = scope::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
     let page = s
         .store
-        .list_organizations(&filter, Paging::new(q.page, q.per_page))
+        .list_organizations(&filter, Paging::new(q.page, q.per_page), &access)
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))
 }
 
-/// Register an organization.
+/// Register an organization; it must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,
-    responses((status = 201, body = Organization), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Organization), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_organization(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
     let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let o = s.store.create_organization(&draft).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.create_organization(&draft, &access).await;
+    let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
+    scope::audit_write(&s, &actor, "organization.create", target, &result).await;
+    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
     Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
 }
 
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),
-    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn get_organization(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
+    scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
+        .await
+        .map_err(|r| r.api(lang))?;
     let o = s.store.organization(id).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(o.version), Json(o)))
 }
 
-/// Replace an organization's fields; `version` must be the one last read.
+/// Replace an organization's fields; `version` must be the one last read, and the organization must
+/// stay inside the caller's scopes.
 #[utoipa::path(put, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationUpdate,
-    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_organization(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let target = Target::Organization(id);
+    let access =
+        scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.api(lang))?;
     let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let o = s.store.update_organization(id, &draft, u.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.update_organization(id, &draft, u.version, &access).await;
+    scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
+    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(o.version), Json(o)))
 }
 
 /// Dissolve an organization (撤销) on a date; the record stays for history.
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path), VersionQuery),
-    responses((status = 200, body = Organization), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn dissolve_organization(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let target = Target::Organization(id);
+    let access =
+        scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await.map_err(|r| r.api(lang))?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
-    let o = s.store.dissolve_organization(id, on, q.version).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let result = s.store.dissolve_organization(id, on, q.version, &access).await;
+    scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
+    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(o.version), Json(o)))
 }
 

@@ -1,14 +1,17 @@
 //! `/api/v1/regions`: administrative regions (reference data; administrators may add, rename, delete).
 
 use super::ListResponse;
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::i18n::Lang;
+use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_domain::RegionLevel;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::Paging;
@@ -49,9 +52,11 @@ pub struct RegionRename {
     responses((status = 200, body = ListResponse<Region>), (status = 400, body = ErrorEnvelope)))]
 async fn list_regions(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<ListResponse<Region>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(RegionLevel::parse(l).ok_or_else(|| {
             ApiError::bad_request(
@@ -78,19 +83,19 @@ async fn list_regions(
     Ok(Json(page.into()))
 }
 
-/// Add a region (e.g. a new township) under an existing parent.
+/// Add a region (e.g. a new township) under an existing parent (system administrators).
 #[utoipa::path(post, path = "/api/v1/regions", tag = "regions", request_body = NewRegion,
-    responses((status = 201, body = Region), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Region), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_region(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiJson(r): ApiJson<NewRegion>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let region = s
-        .store
-        .create_region(&r.code, &r.name, r.parent_code.as_deref())
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "region.create").await.map_err(|r| r.api(lang))?;
+    let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
+    scope::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
+    let region = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(region)))
 }
 
@@ -99,33 +104,43 @@ async fn create_region(
     responses((status = 200, body = Region), (status = 404, body = ErrorEnvelope)))]
 async fn get_region(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Region>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.region(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
-/// Rename a region.
+/// Rename a region (system administrators).
 #[utoipa::path(put, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)), request_body = RegionRename,
-    responses((status = 200, body = Region), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = Region), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn rename_region(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
     ApiJson(r): ApiJson<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
-    Ok(Json(s.store.rename_region(&code, &r.name, r.version).await.map_err(|e| ApiError::from_store(e, lang))?))
+    scope::require(&s, &actor, Action::ManageReference, "region.update").await.map_err(|r| r.api(lang))?;
+    let result = s.store.rename_region(&code, &r.name, r.version).await;
+    scope::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
+    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
-/// Delete a region nothing refers to.
+/// Delete a region nothing refers to (system administrators).
 #[utoipa::path(delete, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn delete_region(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.store.delete_region(&code).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "region.delete").await.map_err(|r| r.api(lang))?;
+    let result = s.store.delete_region(&code).await;
+    scope::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
+    result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -134,9 +149,11 @@ async fn delete_region(
     responses((status = 200, body = Vec<Region>), (status = 404, body = ErrorEnvelope)))]
 async fn region_lineage(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<Region>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.region_lineage(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 

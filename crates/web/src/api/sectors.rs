@@ -1,13 +1,16 @@
 //! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds.
 
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath};
 use crate::i18n::Lang;
+use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_store::sectors::{Sector, SectorInput};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,21 +25,31 @@ pub struct SectorUpdate {
 
 /// Every sector, in the policy's order.
 #[utoipa::path(get, path = "/api/v1/sectors", tag = "sectors", responses((status = 200, body = super::ListResponse<Sector>)))]
-async fn list_sectors(State(s): State<AppState>, lang: Lang) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
+async fn list_sectors(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
     let items = s.store.list_sectors().await.map_err(|e| ApiError::from_store(e, lang))?;
     let total = items.len() as i64;
     Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
 }
 
-/// Add a sector.
+/// Add a sector (system administrators).
 #[utoipa::path(post, path = "/api/v1/sectors", tag = "sectors", request_body = SectorInput,
-    responses((status = 201, body = Sector), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Sector), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_sector(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiJson(input): ApiJson<SectorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let sector = s.store.create_sector(&input).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "sector.create").await.map_err(|r| r.api(lang))?;
+    let result = s.store.create_sector(&input).await;
+    let code = input.code.clone().unwrap_or_default();
+    scope::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
+    let sector = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(sector)))
 }
 
@@ -45,33 +58,43 @@ async fn create_sector(
     responses((status = 200, body = Sector), (status = 404, body = ErrorEnvelope)))]
 async fn get_sector(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Sector>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
-/// Rename a sector or change its stage.
+/// Rename a sector or change its stage (system administrators).
 #[utoipa::path(put, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)), request_body = SectorUpdate,
-    responses((status = 200, body = Sector), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Sector), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_sector(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
     ApiJson(u): ApiJson<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
-    Ok(Json(s.store.update_sector(&code, &u.fields, u.version).await.map_err(|e| ApiError::from_store(e, lang))?))
+    scope::require(&s, &actor, Action::ManageReference, "sector.update").await.map_err(|r| r.api(lang))?;
+    let result = s.store.update_sector(&code, &u.fields, u.version).await;
+    scope::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
+    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
-/// Delete an added sector no unit uses.
+/// Delete an added sector no unit uses (system administrators).
 #[utoipa::path(delete, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn delete_sector(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.store.delete_sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "sector.delete").await.map_err(|r| r.api(lang))?;
+    let result = s.store.delete_sector(&code).await;
+    scope::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
+    result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,17 +1,20 @@
 //! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: spreadsheets in and out.
 
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::i18n::Lang;
-use crate::transfer::{export_file, import_file, ExportFormat, ImportFailure};
+use crate::scope;
+use crate::transfer::{disclosure_for, export_file, import_file, ExportFormat, ImportFailure};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use dangjian_domain::access::Action;
 use dangjian_ingest::Kind;
-use dangjian_store::ImportSummary;
+use dangjian_store::{Disclosure, ImportSummary};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -67,38 +70,52 @@ pub(crate) fn import_error(e: ImportFailure, lang: Lang) -> ApiError {
 /// upserting by USCC / site code / organization code / mobile. Every bad row is reported.
 #[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = ImportResult), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = ImportResult), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn import(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResult>, ApiError> {
     let kind = parse_kind(&kind, lang)?;
+    let audit_action = format!("import.{}", kind.as_str());
+    let access = scope::require(&s, &actor, Action::Import, &audit_action).await.map_err(|r| r.api(lang))?;
     let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
-    let ImportSummary { created, updated, unchanged } =
-        import_file(&s.store, kind, name, &body, q.dry_run, lang.code()).await.map_err(|e| import_error(e, lang))?;
+    let result = import_file(&s.store, kind, name, &body, q.dry_run, lang.code(), &access).await;
+    scope::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;
+    let ImportSummary { created, updated, unchanged } = result.map_err(|e| import_error(e, lang))?;
     Ok(Json(ImportResult { dry_run: q.dry_run, created, updated, unchanged }))
 }
 
-/// Export every record of a kind, with Chinese headers, in a stable order; re-imports unchanged.
+/// Export every record of a kind, with Chinese headers, in a stable order. Mobile numbers are masked
+/// unless every grant that lets the caller export also lets them read personal data; only such a full
+/// export re-imports unchanged.
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ExportQuery),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn export(
     State(s): State<AppState>,
+    actor: Actor,
     lang: Lang,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let kind = parse_kind(&kind, lang)?;
+    let audit_action = format!("export.{}", kind.as_str());
+    let access = scope::require(&s, &actor, Action::Export, &audit_action).await.map_err(|r| r.api(lang))?;
     let format = match q.format.as_deref() {
         None | Some("") => ExportFormat::Xlsx,
         Some(f) => ExportFormat::parse(f).ok_or_else(|| {
             ApiError::bad_request("format", lang.pick("format 应为 csv 或 xlsx", "format is csv or xlsx"))
         })?,
     };
-    let bytes = export_file(&s.store, kind, format).await.map_err(|e| import_error(e, lang))?;
+    let disclosure = if actor.is_authenticated() { disclosure_for(&actor.grants) } else { Disclosure::Masked };
+    let result = export_file(&s.store, kind, format, disclosure, &access).await;
+    let detail = format!("format={} disclosure={disclosure:?}", format.extension());
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    scope::audit(&s, &actor, &audit_action, None, outcome, Some(detail)).await;
+    let bytes = result.map_err(|e| import_error(e, lang))?;
     let disposition = format!("attachment; filename=\"{}.{}\"", kind.as_str(), format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes))
 }

@@ -1,14 +1,11 @@
 //! Static files, embedded in the binary.
 
-use crate::AppState;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 
-async fn app_css() -> impl IntoResponse {
+pub(super) async fn app_css() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
@@ -17,8 +14,4 @@ async fn app_css() -> impl IntoResponse {
         ],
         APP_CSS,
     )
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/static/app.css", get(app_css))
 }

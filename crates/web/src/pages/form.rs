@@ -1,9 +1,13 @@
 //! Form submissions, handled in one place: every page that accepts a POST takes a [`FormData`], so
-//! request-level checks (the CSRF token of the accounts work) are added here once, for all forms.
+//! request-level checks are made here once, for all forms: a form without the right CSRF token
+//! ([`crate::auth::csrf`]) is refused with 403 before any handler sees it.
 
-use super::{Failed, PageCtx};
+use super::PageCtx;
+use crate::auth::csrf::{expected_token, token_matches, CSRF_FIELD};
+use crate::auth::Actor;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
-use axum::http::header;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use dangjian_domain::FieldErrors;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,6 +35,11 @@ impl FormData {
     /// The first value of `name`, trimmed; `None` when absent or blank.
     pub fn get(&self, name: &str) -> Option<String> {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `name` exactly as sent (passwords: spaces are part of them).
+    pub fn raw(&self, name: &str) -> Option<String> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// The value of `name` as text, empty when absent.
@@ -63,39 +72,61 @@ impl FormData {
     }
 }
 
+/// The 403 page for a form without the right CSRF token.
+fn csrf_refused(ctx: &PageCtx) -> Response {
+    tracing::warn!(path = ctx.here.split('?').next().unwrap_or_default(), "form refused: missing or wrong CSRF token");
+    ctx.render_status(
+        StatusCode::FORBIDDEN,
+        "error.html",
+        minijinja::context! { status => 403, message => ctx.t("error.csrf") },
+    )
+}
+
 impl<S: Send + Sync> FromRequest<S> for FormData {
-    type Rejection = Failed;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let ctx = PageCtx::from_request_parts(&mut parts, state).await.unwrap_or_else(|e| match e {});
+        let expected = expected_token(parts.extensions.get::<Actor>(), &parts.headers);
+        let data =
+            Self::parse(Request::from_parts(parts, body), state, &ctx).await.map_err(IntoResponse::into_response)?;
+        let presented = data.fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str());
+        if !token_matches(expected.as_deref(), presented) {
+            return Err(csrf_refused(&ctx));
+        }
+        Ok(data)
+    }
+}
+
+impl FormData {
+    async fn parse<S: Send + Sync>(req: Request, state: &S, ctx: &PageCtx) -> Result<Self, super::Failed> {
         let content_type =
-            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let req = Request::from_parts(parts, body);
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         let bad = |ctx: &PageCtx| ctx.bad_request(ctx.t("error.bad_form"));
         if content_type.starts_with("multipart/form-data") {
-            let mut mp = Multipart::from_request(req, state).await.map_err(|_| bad(&ctx))?;
+            let mut mp = Multipart::from_request(req, state).await.map_err(|_| bad(ctx))?;
             let mut out = FormData::default();
-            while let Some(field) = mp.next_field().await.map_err(|_| bad(&ctx))? {
+            while let Some(field) = mp.next_field().await.map_err(|_| bad(ctx))? {
                 let name = field.name().unwrap_or_default().to_owned();
                 match field.file_name().map(str::to_owned) {
                     Some(file_name) => {
-                        let bytes = field.bytes().await.map_err(|_| bad(&ctx))?.to_vec();
+                        let bytes = field.bytes().await.map_err(|_| bad(ctx))?.to_vec();
                         out.files.push(Upload { field: name, file_name, bytes });
                     }
                     None => {
-                        let value = field.text().await.map_err(|_| bad(&ctx))?;
+                        let value = field.text().await.map_err(|_| bad(ctx))?;
                         out.fields.push((name, value));
                     }
                 }
             }
             Ok(out)
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES).await.map_err(|_| bad(&ctx))?;
+            let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES).await.map_err(|_| bad(ctx))?;
             let fields = url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             Ok(FormData { fields, files: Vec::new() })
         } else {
-            Err(bad(&ctx))
+            Err(bad(ctx))
         }
     }
 }
@@ -144,6 +175,24 @@ impl Problems {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every POST form of every template carries the CSRF token (or `FormData` would refuse it).
+    #[test]
+    fn every_post_form_carries_the_csrf_token() {
+        for (name, source) in super::super::render::TEMPLATES {
+            for (at, _) in source.match_indices("<form") {
+                let tag_end = source[at..].find('>').map_or(source.len(), |e| at + e);
+                if !source[at..tag_end].contains("method=\"post\"") {
+                    continue;
+                }
+                let body_end = source[at..].find("</form>").map_or(source.len(), |e| at + e);
+                assert!(
+                    source[tag_end..body_end].contains("name=\"csrf_token\" value=\"{{ csrf_token }}\""),
+                    "a POST form in {name} has no CSRF token"
+                );
+            }
+        }
+    }
 
     #[test]
     fn repeated_and_blank_fields() {

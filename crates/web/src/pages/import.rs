@@ -3,13 +3,14 @@
 
 use super::form::FormData;
 use super::{Failed, PageCtx};
+use crate::auth::Actor;
+use crate::scope;
 use crate::transfer::{import_file, ImportFailure};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use dangjian_domain::access::Action;
 use dangjian_ingest::{ImportError, Kind};
 use dangjian_store::ImportSummary;
 use minijinja::context;
@@ -54,12 +55,21 @@ fn render(ctx: &PageCtx, status: StatusCode, outcome: Outcome) -> Response {
     ctx.render_status(status, "import.html", context! { kinds => KINDS, outcome })
 }
 
-async fn form(ctx: PageCtx) -> Response {
-    render(&ctx, StatusCode::OK, Outcome { kind: "entities".into(), ..Default::default() })
+pub(super) async fn form(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
+    scope::require(&s, &actor, Action::Import, "import.form").await.map_err(|r| r.page(&ctx))?;
+    Ok(render(&ctx, StatusCode::OK, Outcome { kind: "entities".into(), ..Default::default() }))
 }
 
-async fn upload(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+/// Imports the uploaded file; every row must lie inside the importer's scopes.
+pub(super) async fn upload(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    data: FormData,
+) -> Result<Response, Failed> {
     let kind_text = data.get("kind").unwrap_or_default();
+    let audit_action = format!("import.{}", Kind::parse(&kind_text).map(|k| k.as_str()).unwrap_or("unknown"));
+    let access = scope::require(&s, &actor, Action::Import, &audit_action).await.map_err(|r| r.page(&ctx))?;
     let mut outcome = Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
     let Some(kind) = Kind::parse(&kind_text) else {
         outcome.problem = Some(ctx.t("import.choose_kind"));
@@ -71,7 +81,9 @@ async fn upload(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Resu
     };
     let name = file.file_name.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or("upload");
     outcome.file_name = Some(name.to_owned());
-    match import_file(&s.store, kind, name, &file.bytes, outcome.dry_run, ctx.lang.code()).await {
+    let result = import_file(&s.store, kind, name, &file.bytes, outcome.dry_run, ctx.lang.code(), &access).await;
+    scope::audit_import(&s, &actor, kind.as_str(), outcome.dry_run, &result).await;
+    match result {
         Ok(sum) => {
             outcome.summary = Some(sum);
             Ok(render(&ctx, StatusCode::OK, outcome))
@@ -86,8 +98,4 @@ async fn upload(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Resu
         }
         Err(ImportFailure::Store(e)) => Err(ctx.store_err()(e)),
     }
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/import", get(form).post(upload))
 }

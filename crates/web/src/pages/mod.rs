@@ -1,6 +1,8 @@
 //! Server-rendered pages: one module per resource, each handler parse → store → render. Templates
 //! and the stylesheet are embedded in the binary; all texts come from the translation catalogue.
 
+mod account;
+mod admin;
 mod assets;
 mod entities;
 mod form;
@@ -8,9 +10,11 @@ mod home;
 mod import;
 mod instructors;
 mod lists;
+mod login;
 mod organizations;
 mod regions;
 pub mod render;
+mod viewer;
 
 use crate::i18n::Lang;
 use crate::AppState;
@@ -18,24 +22,95 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::Router;
 use dangjian_store::StoreError;
 use minijinja::{context, Value};
 use serde::Deserialize;
 use std::convert::Infallible;
 
+/// The route table's name for a routing function.
+macro_rules! method_name {
+    (get) => {
+        "GET"
+    };
+    (post) => {
+        "POST"
+    };
+    (put) => {
+        "PUT"
+    };
+    (delete) => {
+        "DELETE"
+    };
+}
+
+/// Declares every page route once: the router is built from this table and [`page_routes`] lists it,
+/// so the authorization matrix test (`tests/authz_matrix.rs`) sees every page — and a page without a
+/// rule there fails it. Add page routes here, nowhere else: the app refuses to serve a route that is in
+/// no route table (see [`crate::route_table`]).
+macro_rules! page_routes {
+    ($($path:literal => $method:ident($handler:expr) $(.$more:ident($more_handler:expr))* ,)*) => {
+        /// Every page route as (method, path template), in the order declared.
+        pub fn page_routes() -> &'static [(&'static str, &'static str)] {
+            &[$((method_name!($method), $path), $((method_name!($more), $path),)*)*]
+        }
+
+        fn routes() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)$(.$more($more_handler))*))*
+        }
+    };
+}
+
+page_routes! {
+    "/" => get(home::show),
+    "/lang/{code}" => get(switch_language),
+    "/static/app.css" => get(assets::app_css),
+    "/regions" => get(regions::index),
+    "/regions/{code}" => get(regions::show),
+    "/entities" => get(entities::list),
+    "/entities/new" => get(entities::form::new).post(entities::form::create),
+    "/entities/{id}" => get(entities::show),
+    "/entities/{id}/edit" => get(entities::form::edit).post(entities::form::update),
+    "/organizations" => get(organizations::list),
+    "/organizations/new" => get(organizations::form::new).post(organizations::form::create),
+    "/organizations/{id}" => get(organizations::show),
+    "/organizations/{id}/edit" => get(organizations::form::edit).post(organizations::form::update),
+    "/instructors" => get(instructors::list),
+    "/instructors/new" => get(instructors::form::new).post(instructors::form::create),
+    "/instructors/{id}" => get(instructors::show),
+    "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
+    "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
+    "/import" => get(import::form).post(import::upload),
+    "/login" => get(login::form).post(login::submit),
+    "/login/totp" => get(login::totp_form).post(login::totp_submit),
+    "/logout" => post(login::logout),
+    "/account" => get(account::show),
+    "/account/password" => get(account::password_form).post(account::change_password),
+    "/account/totp" => get(account::totp_form).post(account::totp_enable),
+    "/account/totp/disable" => post(account::totp_disable),
+    "/account/sessions/end" => post(account::end_session),
+    "/admin/users" => get(admin::users::list).post(admin::users::create),
+    "/admin/users/{id}" => get(admin::users::show),
+    "/admin/users/{id}/disable" => post(admin::users::disable),
+    "/admin/users/{id}/enable" => post(admin::users::enable),
+    "/admin/users/{id}/reset-password" => post(admin::users::reset_password),
+    "/admin/users/{id}/end-sessions" => post(admin::users::end_sessions),
+    "/admin/users/{id}/unlock" => post(admin::users::unlock),
+    "/admin/users/{id}/grants" => post(admin::grants::add_to_user),
+    "/admin/tokens" => get(admin::tokens::list).post(admin::tokens::create),
+    "/admin/tokens/{id}" => get(admin::tokens::show),
+    "/admin/tokens/{id}/revoke" => post(admin::tokens::revoke),
+    "/admin/tokens/{id}/grants" => post(admin::grants::add_to_token),
+    "/admin/grants/{id}/remove" => post(admin::grants::remove),
+    "/admin/settings" => get(admin::settings::form).post(admin::settings::save),
+    "/admin/audit" => get(admin::audit::search),
+    "/admin/audit/export" => get(admin::audit::export),
+    "/admin/audit/verify" => post(admin::audit::verify),
+}
+
+/// The pages: every route of [`page_routes`], and a 404 page for anything else.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::show))
-        .route("/lang/{code}", get(switch_language))
-        .merge(assets::router())
-        .merge(regions::router())
-        .merge(entities::router())
-        .merge(organizations::router())
-        .merge(instructors::router())
-        .merge(import::router())
-        .fallback(not_found)
+    routes().fallback(not_found)
 }
 
 /// What every page needs from its request: the language and where it is (for the language switch).
@@ -44,6 +119,10 @@ pub struct PageCtx {
     pub lang: Lang,
     /// Path and query of the request.
     pub here: String,
+    /// The CSRF token every form of the page carries (see [`crate::auth::csrf`]).
+    pub csrf_token: Option<String>,
+    /// The signed-in user, for the page header.
+    pub viewer: Option<viewer::Viewer>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
@@ -51,7 +130,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Ok(Self { lang: Lang::from_parts(parts), here })
+        let (csrf_token, viewer) = viewer::of_request(parts);
+        Ok(Self { lang: Lang::from_parts(parts), here, csrf_token, viewer })
     }
 }
 
@@ -71,6 +151,8 @@ impl PageCtx {
             switch_url,
             switch_label => other.t("lang.name", &[]),
             here => self.here.split('?').next().unwrap_or("/"),
+            csrf_token => self.csrf_token,
+            viewer => self.viewer,
             ..page
         }
     }
@@ -86,6 +168,7 @@ impl PageCtx {
     pub fn error(&self, e: PageError) -> Response {
         let (status, message) = match &e {
             PageError::NotFound => (StatusCode::NOT_FOUND, self.lang.t("error.not_found", &[])),
+            PageError::Forbidden => (StatusCode::FORBIDDEN, self.lang.t("error.forbidden", &[])),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
         };
@@ -101,6 +184,8 @@ impl PageCtx {
 #[derive(Debug)]
 pub enum PageError {
     NotFound,
+    /// Signed in, but no grant allows this here (403).
+    Forbidden,
     BadRequest(String),
     Internal,
 }
@@ -109,6 +194,7 @@ impl PageError {
     pub fn from_store(e: StoreError, lang: Lang) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
+            StoreError::OutOfScope => Self::Forbidden,
             StoreError::Invalid(errs) => Self::BadRequest(
                 errs.0.iter().map(|e| e.message_in(lang.code()).to_owned()).collect::<Vec<_>>().join("; "),
             ),

@@ -3,11 +3,12 @@
 
 use super::lists::{count_entities, entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx};
+use crate::auth::Actor;
+use crate::scope;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use dangjian_domain::access::Action;
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::{Paging, StoreError};
@@ -24,20 +25,36 @@ struct Child {
     units: i64,
 }
 
-async fn index(state: State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
-    tree(state, ctx, q, None).await
+pub(super) async fn index(
+    state: State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    q: PageQuery,
+) -> Result<Response, Failed> {
+    tree(state, actor, ctx, q, None).await
 }
 
-async fn show(
+pub(super) async fn show(
     state: State<AppState>,
+    actor: Actor,
     ctx: PageCtx,
     q: PageQuery,
     Path(code): Path<String>,
 ) -> Result<Response, Failed> {
-    tree(state, ctx, q, Some(code)).await
+    tree(state, actor, ctx, q, Some(code)).await
 }
 
-async fn tree(State(s): State<AppState>, ctx: PageCtx, q: PageQuery, code: Option<String>) -> Result<Response, Failed> {
+/// The tree is reference data, open to every signed-in role; the units in it are those the viewer
+/// may read.
+async fn tree(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    q: PageQuery,
+    code: Option<String>,
+) -> Result<Response, Failed> {
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.page(&ctx))?;
+    let access = scope::filter(&actor, Action::Read);
     let err = ctx.store_err();
     let lineage = match &code {
         Some(c) => s.store.region_lineage(c).await.map_err(&err)?,
@@ -50,14 +67,13 @@ async fn tree(State(s): State<AppState>, ctx: PageCtx, q: PageQuery, code: Optio
     let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
     let mut children = Vec::with_capacity(regions.items.len());
     for region in regions.items {
-        let units = count_entities(&s.store, &EntityFilter { region: Some(region.code.clone()), ..Default::default() })
-            .await
-            .map_err(&err)?;
+        let f = EntityFilter { region: Some(region.code.clone()), ..Default::default() };
+        let units = count_entities(&s.store, &f, &access).await.map_err(&err)?;
         children.push(Child { children: child_counts.get(&region.code).copied().unwrap_or(0), units, region });
     }
     let mut filter = entity_filter(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
     filter.region = code.clone();
-    let page = s.store.list_entities(&filter, q.paging()).await.map_err(|e| match e {
+    let page = s.store.list_entities(&filter, q.paging(), &access).await.map_err(|e| match e {
         StoreError::Invalid(_) => ctx.not_found(),
         e => err(e),
     })?;
@@ -71,8 +87,4 @@ async fn tree(State(s): State<AppState>, ctx: PageCtx, q: PageQuery, code: Optio
             query => q.0, sector_options, sector_names, kinds => entity_kinds(),
         },
     ))
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/regions", get(index)).route("/regions/{code}", get(show))
 }

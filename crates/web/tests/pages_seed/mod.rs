@@ -1,5 +1,6 @@
 //! A small chain for page tests, registered through the store API: a platform with a franchisee and
 //! a partner, two sites under the franchisee, a branch at the franchisee and an instructor at a site.
+//! The suites that use it also declare `mod support;` (the signed-in principals).
 
 #![allow(dead_code)]
 
@@ -7,8 +8,7 @@ use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
-use dangjian_store::Store;
-use dangjian_web::{app, AppState};
+use dangjian_store::{AccessFilter, Store};
 
 pub const PLATFORM: &str = "91350100M000100Y43";
 pub const FRANCHISEE: &str = "9144030071526726XG";
@@ -57,7 +57,7 @@ fn unit(
 }
 
 async fn create(store: &Store, input: EntityInput) -> i64 {
-    store.create_entity(&EntityDraft::parse(&input).unwrap()).await.unwrap().id
+    store.create_entity(&EntityDraft::parse(&input).unwrap(), &AccessFilter::unrestricted()).await.unwrap().id
 }
 
 pub async fn seed(store: &Store) -> Seed {
@@ -91,6 +91,7 @@ pub async fn seed(store: &Store) -> Seed {
                 ..Default::default()
             })
             .unwrap(),
+            &AccessFilter::unrestricted(),
         )
         .await
         .unwrap()
@@ -109,6 +110,7 @@ pub async fn seed(store: &Store) -> Seed {
                 }],
             })
             .unwrap(),
+            &AccessFilter::unrestricted(),
         )
         .await
         .unwrap()
@@ -118,9 +120,5 @@ pub async fn seed(store: &Store) -> Seed {
 
 /// Serves the real app on a random local port; returns its base URL.
 pub async fn serve(store: Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app(AppState { store });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
+    crate::support::serve(store).await
 }

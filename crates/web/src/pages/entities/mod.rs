@@ -1,17 +1,18 @@
 //! `/entities`: the units of platform chains — list with filters, a unit with its chain, organizations
 //! and instructors, and the create and edit forms (in `form`).
 
-mod form;
+pub(super) mod form;
 
 use super::instructors::InstructorView;
 use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::auth::Actor;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use dangjian_domain::access::Action;
 use dangjian_store::instructors::InstructorFilter;
 use dangjian_store::organizations::OrgFilter;
 use dangjian_store::{Paging, StoreError};
@@ -20,12 +21,18 @@ use minijinja::context;
 /// Descendants shown on a unit's page; the rest are reachable through the list filtered by chain.
 const CHAIN_LIMIT: i64 = 200;
 
-async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+pub(super) async fn list(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    q: PageQuery,
+) -> Result<Response, Failed> {
+    let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
     let (sector_options, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
     let filter = entity_filter(&q, ctx.lang);
     let (page, problem) = match filter {
-        Ok(f) => match s.store.list_entities(&f, q.paging()).await {
+        Ok(f) => match s.store.list_entities(&f, q.paging(), &access).await {
             Ok(p) => (Some(p), None),
             Err(StoreError::Invalid(e)) => (
                 None,
@@ -45,15 +52,28 @@ async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<R
     ))
 }
 
-async fn show(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+/// A unit with the parts of its chain, its organizations and its instructors that the viewer may read.
+pub(super) async fn show(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    PageId(id): PageId,
+    q: PageQuery,
+) -> Result<Response, Failed> {
+    let access = scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
-    let chain = s.store.entity_chain(id, CHAIN_LIMIT).await.map_err(&err)?;
+    let chain = s.store.entity_chain(id, CHAIN_LIMIT, &access).await.map_err(&err)?;
     let all = Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
-    let organizations =
-        s.store.list_organizations(&OrgFilter { unit: Some(id), ..Default::default() }, all).await.map_err(&err)?;
+    let organizations = s
+        .store
+        .list_organizations(&OrgFilter { unit: Some(id), ..Default::default() }, all, &access)
+        .await
+        .map_err(&err)?;
     let instructors = s
         .store
-        .list_instructors(&InstructorFilter { unit: Some(id), ..Default::default() }, all)
+        .list_instructors(&InstructorFilter { unit: Some(id), ..Default::default() }, all, &access)
         .await
         .map_err(&err)?;
     let instructors: Vec<InstructorView> = instructors.items.iter().map(InstructorView::new).collect();
@@ -71,12 +91,4 @@ async fn show(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId, q: Pa
             saved => q.get("saved").is_some(),
         },
     ))
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/entities", get(list))
-        .route("/entities/new", get(form::new).post(form::create))
-        .route("/entities/{id}", get(show))
-        .route("/entities/{id}/edit", get(form::edit).post(form::update))
 }

@@ -1,18 +1,20 @@
 //! `/instructors/new` and `/instructors/{id}/edit`: the instructor form with rows of assignments.
 //! On edit the stored mobile number is never sent to the browser: a blank field keeps it.
 
-use super::masked_mobile;
+use crate::auth::Actor;
 use crate::pages::form::{FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use dangjian_domain::access::Action;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
-use dangjian_domain::InstructorDraft;
+use dangjian_domain::{InstructorDraft, Mobile};
 use dangjian_store::instructors::Instructor;
-use dangjian_store::StoreError;
+use dangjian_store::{AccessFilter, StoreError};
 use minijinja::context;
 use serde::Serialize;
 
@@ -152,7 +154,7 @@ fn render(
     current: Option<&Instructor>,
 ) -> Response {
     let (action, masked) = match current {
-        Some(i) => (format!("/instructors/{}/edit", i.id), Some(masked_mobile(&i.mobile))),
+        Some(i) => (format!("/instructors/{}/edit", i.id), Some(i.mobile_masked.clone())),
         None => ("/instructors/new".to_owned(), None),
     };
     let instructor = current.map(|i| context! { id => i.id, name => i.name.clone() });
@@ -163,16 +165,34 @@ fn render(
     )
 }
 
+/// Saves the form as `actor`, whose write scopes are `access`.
 async fn save(
     s: &AppState,
+    (actor, access): (&Actor, &AccessFilter),
     ctx: &PageCtx,
     form: InstructorForm,
     current: Option<Instructor>,
 ) -> Result<Response, Failed> {
-    let (input, rows) = form.to_input(current.as_ref().map(|i| i.mobile.as_str()));
+    // A blank number on edit keeps the stored one, read only to be written back (never shown).
+    let stored = match &current {
+        Some(c) if form.mobile.trim().is_empty() => {
+            Some(s.store.instructor_mobile(c.id).await.map_err(ctx.store_err())?)
+        }
+        _ => None,
+    };
+    let (input, rows) = form.to_input(stored.as_ref().map(Mobile::as_str));
     let saved = match (InstructorDraft::parse(&input), &current) {
-        (Ok(d), Some(c)) => s.store.update_instructor(c.id, &d, form.version.unwrap_or(-1)).await,
-        (Ok(d), None) => s.store.create_instructor(&d).await,
+        (Ok(d), Some(c)) => {
+            let result = s.store.update_instructor(c.id, &d, form.version.unwrap_or(-1), access).await;
+            scope::audit_write(s, actor, "instructor.update", Some(Target::Instructor(c.id)), &result).await;
+            result
+        }
+        (Ok(d), None) => {
+            let result = s.store.create_instructor(&d, access).await;
+            let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
+            scope::audit_write(s, actor, "instructor.create", target, &result).await;
+            result
+        }
         (Err(errs), _) => Err(StoreError::Invalid(errs)),
     };
     match saved {
@@ -189,9 +209,13 @@ async fn save(
     }
 }
 
-pub async fn new(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.page(&ctx))?;
     let mut form = InstructorForm::default();
     if let Some(unit) = q.id("unit") {
+        scope::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
+            .await
+            .map_err(|r| r.page(&ctx))?;
         let u = s.store.entity(unit).await.map_err(ctx.store_err())?;
         form.region_code = u.region_code.clone();
         let today = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
@@ -200,23 +224,36 @@ pub async fn new(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Resul
     Ok(render(&ctx, StatusCode::OK, form, Problems::default(), None))
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
-    save(&s, &ctx, InstructorForm::from_form(&data), None).await
+pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.page(&ctx))?;
+    save(&s, (&actor, &access), &ctx, InstructorForm::from_form(&data), None).await
 }
 
-pub async fn edit(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId) -> Result<Response, Failed> {
+pub async fn edit(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    PageId(id): PageId,
+) -> Result<Response, Failed> {
+    scope::authorize(&s, &actor, Action::Write, Target::Instructor(id), "instructor.update")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;
     Ok(render(&ctx, StatusCode::OK, InstructorForm::from_instructor(&i), Problems::default(), Some(&i)))
 }
 
 pub async fn update(
     State(s): State<AppState>,
+    actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
     data: FormData,
 ) -> Result<Response, Failed> {
+    let access = scope::authorize(&s, &actor, Action::Write, Target::Instructor(id), "instructor.update")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let current = s.store.instructor(id).await.map_err(ctx.store_err())?;
-    save(&s, &ctx, InstructorForm::from_form(&data), Some(current)).await
+    save(&s, (&actor, &access), &ctx, InstructorForm::from_form(&data), Some(current)).await
 }
 
 #[cfg(test)]

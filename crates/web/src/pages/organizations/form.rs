@@ -2,13 +2,16 @@
 //! their USCC or site code, one per line.
 
 use super::org_kinds;
+use crate::auth::Actor;
 use crate::pages::form::{FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::OrganizationDraft;
 use dangjian_store::organizations::Organization;
@@ -140,9 +143,13 @@ async fn rejected(ctx: &PageCtx, form: OrgForm, e: StoreError, org: Option<Organ
     }
 }
 
-pub async fn new(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
     let mut form = OrgForm { kind: "branch".into(), ..Default::default() };
     if let Some(unit) = q.id("unit") {
+        scope::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
+            .await
+            .map_err(|r| r.page(&ctx))?;
         let u = s.store.entity(unit).await.map_err(ctx.store_err())?;
         form.units = u.code().to_owned();
         form.region_code = u.region_code.clone();
@@ -150,10 +157,16 @@ pub async fn new(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Resul
     render(&ctx, StatusCode::OK, form, Problems::default(), None).await
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+    let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
     let form = OrgForm::from_form(&data);
     let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => s.store.create_organization(&draft).await,
+        Ok(draft) => {
+            let result = s.store.create_organization(&draft, &access).await;
+            let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
+            scope::audit_write(&s, &actor, "organization.create", target, &result).await;
+            result
+        }
         Err(errs) => Err(StoreError::Invalid(errs)),
     };
     match saved {
@@ -162,22 +175,38 @@ pub async fn create(State(s): State<AppState>, ctx: PageCtx, data: FormData) -> 
     }
 }
 
-pub async fn edit(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId) -> Result<Response, Failed> {
+pub async fn edit(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    PageId(id): PageId,
+) -> Result<Response, Failed> {
+    scope::authorize(&s, &actor, Action::Write, Target::Organization(id), "organization.update")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let o = s.store.organization(id).await.map_err(ctx.store_err())?;
     render(&ctx, StatusCode::OK, OrgForm::from_org(&o), Problems::default(), Some(o)).await
 }
 
 pub async fn update(
     State(s): State<AppState>,
+    actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
     data: FormData,
 ) -> Result<Response, Failed> {
+    let target = Target::Organization(id);
+    let access =
+        scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.page(&ctx))?;
     let current = s.store.organization(id).await.map_err(ctx.store_err())?;
     let form = OrgForm::from_form(&data);
     let version = form.version.unwrap_or(-1);
     let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => s.store.update_organization(id, &draft, version).await,
+        Ok(draft) => {
+            let result = s.store.update_organization(id, &draft, version, &access).await;
+            scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
+            result
+        }
         Err(errs) => Err(StoreError::Invalid(errs)),
     };
     match saved {

@@ -1,17 +1,18 @@
 //! `/organizations`: Party organizations — list with filters, one organization with its units and
 //! sub-organizations, and the create and edit forms (in `form`).
 
-mod form;
+pub(super) mod form;
 
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::auth::Actor;
 use crate::i18n::Lang;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use dangjian_domain::access::Action;
 use dangjian_domain::OrgKind;
 use dangjian_store::organizations::OrgFilter;
 use dangjian_store::{Paging, StoreError};
@@ -44,9 +45,15 @@ fn org_kinds() -> Vec<&'static str> {
     OrgKind::ALL.iter().map(|k| k.as_str()).collect()
 }
 
-async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+pub(super) async fn list(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    q: PageQuery,
+) -> Result<Response, Failed> {
+    let access = scope::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.page(&ctx))?;
     let (page, problem) = match org_filter(&q, ctx.lang) {
-        Ok(f) => match s.store.list_organizations(&f, q.paging()).await {
+        Ok(f) => match s.store.list_organizations(&f, q.paging(), &access).await {
             Ok(p) => (Some(p), None),
             Err(StoreError::Invalid(e)) => (
                 None,
@@ -66,22 +73,27 @@ async fn list(State(s): State<AppState>, ctx: PageCtx, q: PageQuery) -> Result<R
     ))
 }
 
-async fn show(State(s): State<AppState>, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+/// An organization with the sub-organizations the viewer may read.
+pub(super) async fn show(
+    State(s): State<AppState>,
+    actor: Actor,
+    ctx: PageCtx,
+    PageId(id): PageId,
+    q: PageQuery,
+) -> Result<Response, Failed> {
+    let access = scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
     let org = s.store.organization(id).await.map_err(&err)?;
     let all = Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
-    let children =
-        s.store.list_organizations(&OrgFilter { parent: Some(id), ..Default::default() }, all).await.map_err(&err)?;
+    let children = s
+        .store
+        .list_organizations(&OrgFilter { parent: Some(id), ..Default::default() }, all, &access)
+        .await
+        .map_err(&err)?;
     Ok(ctx.render(
         "organizations/show.html",
         context! { org, children => children.items, saved => q.get("saved").is_some() },
     ))
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/organizations", get(list))
-        .route("/organizations/new", get(form::new).post(form::create))
-        .route("/organizations/{id}", get(show))
-        .route("/organizations/{id}/edit", get(form::edit).post(form::update))
 }

@@ -1,0 +1,198 @@
+//! Accounts from the command line: `user add`, `user grant`, `audit verify`, `audit purge`; and the
+//! demo's one-off logins. Every change is written to the audit log with the operator as `cli:<user>`.
+
+use anyhow::{bail, Context};
+use dangjian_domain::access::{Grant, Role, Scope};
+use dangjian_store::accounts::Holder;
+use dangjian_store::audit::{AuditEntry, VerifyError};
+use dangjian_store::Store;
+use dangjian_web::auth::accounts::{create_with_one_off_password, generate_one_off_password, hash_blocking};
+use dangjian_web::auth::config::SecurityConfig;
+use dangjian_web::auth::grants::{may_add, Recipient};
+
+/// A scope written on the command line:
+/// `nation`, `region:110105`, `chain:<platform USCC>`, `sector:courier@33`, `org:<organization code>`.
+pub async fn parse_scope(store: &Store, spec: &str) -> anyhow::Result<Scope> {
+    let spec = spec.trim();
+    if spec == "nation" {
+        return Ok(Scope::Region { path: "/".into() });
+    }
+    let Some((kind, value)) = spec.split_once(':') else {
+        bail!("scope '{spec}': use nation, region:CODE, chain:USCC, sector:CODE@REGION or org:CODE");
+    };
+    Ok(match kind {
+        "region" => Scope::Region { path: store.region(value).await.with_context(|| format!("region {value}"))?.path },
+        "chain" => {
+            let e = store.entity_by_code(value).await.with_context(|| format!("unit {value}"))?;
+            if e.kind != dangjian_domain::EntityKind::Platform {
+                bail!("scope '{spec}': {value} is not a platform enterprise");
+            }
+            Scope::Chain { root_id: e.id }
+        }
+        "sector" => {
+            let Some((sector, region)) = value.split_once('@') else { bail!("scope '{spec}': use sector:CODE@REGION") };
+            store.sector(sector).await.with_context(|| format!("sector {sector}"))?;
+            Scope::SectorInRegion {
+                sector: sector.to_owned(),
+                path: store.region(region).await.with_context(|| format!("region {region}"))?.path,
+            }
+        }
+        "org" => match store.organization_id_by_code(value).await? {
+            Some(org_id) => Scope::Organization { org_id },
+            None => bail!("scope '{spec}': no organization has the code {value}"),
+        },
+        _ => bail!("scope '{spec}': unknown kind '{kind}'"),
+    })
+}
+
+/// The operator of a command, as the audit log names them.
+fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))
+}
+
+/// Writes one audit record for a command-line action.
+pub async fn audit(
+    store: &Store,
+    action: &str,
+    object: Option<(&str, String)>,
+    outcome: &str,
+    detail: Option<String>,
+) -> anyhow::Result<()> {
+    let (object_type, object_id) = match object {
+        Some((t, id)) => (Some(t.to_owned()), Some(id)),
+        None => (None, None),
+    };
+    store
+        .append_audit(&AuditEntry {
+            actor: cli_actor(),
+            action: action.into(),
+            object_type,
+            object_id,
+            outcome: outcome.into(),
+            detail,
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+async fn security_config(store: &Store) -> anyhow::Result<SecurityConfig> {
+    Ok(SecurityConfig::from_settings(&store.settings().await?))
+}
+
+/// Creates an account with a one-off password (changed at first login) and the given grants, all or
+/// nothing: every scope is checked, and the grants against the three-administrator separation, before
+/// the account is written. Returns the password, to be shown once.
+pub async fn add_user(store: &Store, username: &str, name: &str, grants: &[(Role, String)]) -> anyhow::Result<String> {
+    let mut parsed: Vec<Grant> = Vec::new();
+    for (role, spec) in grants {
+        let g = Grant { role: *role, scope: parse_scope(store, spec).await? };
+        if !g.role.fits_scope(&g.scope) {
+            bail!("{}={spec}: a {} grant cannot carry this kind of scope", role.as_str(), role.as_str());
+        }
+        may_add(Recipient::User { is_self: false }, &parsed, &g).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+        parsed.push(g);
+    }
+    let config = security_config(store).await?;
+    let (user, password) = create_with_one_off_password(store, &config, username, name).await?;
+    audit(store, "user.create", Some(("user", user.id.to_string())), "ok", None).await?;
+    for g in &parsed {
+        let stored = store.add_grant(Holder::User(user.id), g, None).await?;
+        audit(store, "grant.add", Some(("grant", stored.id.to_string())), "ok", Some(format!("{g:?}"))).await?;
+    }
+    Ok(password)
+}
+
+/// Adds a grant to an existing account.
+pub async fn grant(store: &Store, username: &str, role: Role, spec: &str) -> anyhow::Result<()> {
+    let Some(user) = store.user_by_username(username).await? else { bail!("no account named {username}") };
+    let new = Grant { role, scope: parse_scope(store, spec).await? };
+    let existing: Vec<Grant> = store.grants_of(Holder::User(user.id)).await?.into_iter().map(|g| g.grant).collect();
+    may_add(Recipient::User { is_self: false }, &existing, &new).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+    let g = store.add_grant(Holder::User(user.id), &new, None).await?;
+    audit(store, "grant.add", Some(("grant", g.id.to_string())), "ok", Some(format!("{new:?}"))).await
+}
+
+/// `audit verify`: a line saying the chain holds, or an error naming the first broken record.
+pub async fn verify(store: &Store) -> anyhow::Result<String> {
+    match store.verify_audit().await {
+        Ok(s) => Ok(format!(
+            "audit chain verified: {} records{}, head {}",
+            s.records,
+            match (s.first_id, s.last_id) {
+                (Some(a), Some(b)) => format!(" (#{a}–#{b})"),
+                _ => String::new(),
+            },
+            s.head
+        )),
+        Err(VerifyError::Broken(b)) => bail!("{b}"),
+        Err(VerifyError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `audit purge`: deletes the records older than the retention period, returning the cut-off and how
+/// many went. The purge itself is recorded.
+pub async fn purge(store: &Store) -> anyhow::Result<(String, u64)> {
+    let days = security_config(store).await?.audit_retention_days;
+    let before = dangjian_web::auth::session::time_text(chrono::Utc::now() - chrono::Duration::days(days));
+    let n = store.purge_audit(&before).await?;
+    audit(store, "audit.purge", None, "ok", Some(format!("before={before} records={n}"))).await?;
+    Ok((before, n))
+}
+
+/// A demo account: username, display name, and its grants as (role, scope written as on the command line).
+pub type DemoUser = (&'static str, &'static str, &'static [(Role, &'static str)]);
+
+/// The demo's accounts: (username, display name, grants). Administrators must enrol a second factor at
+/// their first login.
+pub const DEMO_USERS: [DemoUser; 6] = [
+    ("central.cadre", "中央社会工作部干部", &[(Role::DepartmentCadre, "nation")]),
+    ("chaoyang.cadre", "朝阳区委社会工作部干部", &[(Role::DepartmentCadre, "region:110105")]),
+    ("zj.postal", "浙江省邮政管理局", &[(Role::Regulator, "sector:courier@33")]),
+    ("sysadmin", "系统管理员", &[(Role::SystemAdmin, "nation")]),
+    ("secadmin", "安全管理员", &[(Role::SecurityAdmin, "nation")]),
+    ("auditor", "审计管理员", &[(Role::AuditAdmin, "nation")]),
+];
+
+/// Creates the demo accounts if missing and gives each a fresh one-off password, returned for printing.
+/// Nothing is shared or fixed: every run of the demo prints new passwords.
+pub async fn demo_logins(store: &Store) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for (username, name, grants) in DEMO_USERS {
+        let password = generate_one_off_password(&Default::default());
+        let hash = hash_blocking(password.clone()).await.context("hashing the password")?;
+        match store.user_by_username(username).await? {
+            Some(u) => {
+                store.set_password(u.id, &hash, false).await?;
+                store.clear_login_failures(u.id).await?;
+            }
+            None => {
+                let u = store.create_user(username, name, &hash, false).await?;
+                for (role, spec) in grants {
+                    let scope = parse_scope(store, spec).await?;
+                    store.add_grant(Holder::User(u.id), &Grant { role: *role, scope }, None).await?;
+                }
+            }
+        }
+        let roles: Vec<&str> = grants.iter().map(|(r, _)| r.name_zh()).collect();
+        out.push((username.to_owned(), password, format!("{name}（{}）", roles.join("、"))));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_accounts_keep_the_administrators_apart() {
+        for (username, _, grants) in DEMO_USERS {
+            let mut held: Vec<Grant> = Vec::new();
+            for (role, _) in grants.iter() {
+                let g = Grant { role: *role, scope: Scope::Region { path: "/".into() } };
+                assert!(may_add(Recipient::User { is_self: false }, &held, &g).is_ok(), "{username}");
+                held.push(g);
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Which rows an actor reaches: an [`AccessFilter`] built from the scopes of their grants turns into
+//! SQL conditions on units, organizations and instructors, so that every list, export, import and
+//! write sees only rows inside those scopes. The decision itself (allow, 403, 404) is the domain's
+//! (`dangjian_domain::access`); this module answers "is this row inside these scopes" for the database.
+//!
+//! What a scope covers:
+//!
+//! | scope | units | organizations | instructors |
+//! |---|---|---|---|
+//! | region subtree | registered in the subtree | registered in the subtree | of the subtree, or assigned to a unit in it |
+//! | chain | the platform and everything below it | attached to a unit of the chain | assigned to a unit of the chain |
+//! | sector in region | of the sector, in the subtree | attached to such a unit | assigned to such a unit |
+//! | organization | attached to it or to its sub-organizations | it and its sub-organizations | assigned to a unit it covers |
+
+use crate::db::WriteTx;
+use crate::error::StoreResult;
+use crate::query::Where;
+use crate::Store;
+use dangjian_domain::access::Scope;
+use dangjian_domain::FieldError;
+
+/// The rows inside the union of some scopes. No scopes, no rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessFilter {
+    scopes: Vec<Scope>,
+}
+
+/// The kinds of registry row a filter applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    Entities,
+    Organizations,
+    Instructors,
+}
+
+impl Rows {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Entities => "entities e",
+            Self::Organizations => "organizations o",
+            Self::Instructors => "instructors i",
+        }
+    }
+
+    fn alias(self) -> &'static str {
+        match self {
+            Self::Entities => "e",
+            Self::Organizations => "o",
+            Self::Instructors => "i",
+        }
+    }
+}
+
+/// A region path as a scope holds it, made safe for a `LIKE` prefix: digits and slashes only,
+/// ending in a slash (so `/44` cannot reach `/440…`).
+fn path_prefix(path: &str) -> String {
+    let mut p: String = path.chars().filter(|c| c.is_ascii_digit() || *c == '/').collect();
+    if !p.ends_with('/') {
+        p.push('/');
+    }
+    format!("{p}%")
+}
+
+impl AccessFilter {
+    /// The rows inside any of `scopes`.
+    pub fn new(scopes: impl IntoIterator<Item = Scope>) -> Self {
+        let mut out: Vec<Scope> = Vec::new();
+        for s in scopes {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        Self { scopes: out }
+    }
+
+    /// Every row. For the operator's command line (which holds the database anyway) and for tests;
+    /// a request's filter always comes from its actor's grants.
+    pub fn unrestricted() -> Self {
+        Self::new([Scope::Region { path: "/".into() }])
+    }
+
+    /// No row at all.
+    pub fn nothing() -> Self {
+        Self::default()
+    }
+
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+
+    /// Whether the filter lets every row through (a nationwide region scope).
+    pub fn is_unrestricted(&self) -> bool {
+        self.scopes.iter().any(|s| matches!(s, Scope::Region { path } if path_prefix(path) == "/%"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scopes.is_empty()
+    }
+
+    /// Adds to `w` the condition that a row (aliased as usual: `e`, `o`, `i`) is inside the filter.
+    pub(crate) fn restrict(&self, w: &mut Where, rows: Rows) {
+        if self.is_unrestricted() {
+            return;
+        }
+        if self.scopes.is_empty() {
+            w.cond("1 = 0");
+            return;
+        }
+        let alias = rows.alias();
+        let parts: Vec<String> = self
+            .scopes
+            .iter()
+            .map(|s| match rows {
+                Rows::Entities => unit_cond(w, s, alias),
+                Rows::Organizations => org_cond(w, s, alias),
+                Rows::Instructors => instructor_cond(w, s, alias),
+            })
+            .collect();
+        w.cond(format!("({})", parts.join(" OR ")));
+    }
+
+    /// Whether the row `id` is inside the filter, read inside a write transaction (so that the new
+    /// state of a row being written is what is checked).
+    pub(crate) async fn admits_in(&self, tx: &mut WriteTx, rows: Rows, id: i64) -> StoreResult<bool> {
+        let (sql, w) = self.visible_query(rows, id);
+        Ok(w.apply(sqlx::query(&sql)).fetch_optional(&mut *tx.tx).await?.is_some())
+    }
+
+    fn visible_query(&self, rows: Rows, id: i64) -> (String, Where) {
+        let mut w = Where::default();
+        let n = w.int(id);
+        w.cond(format!("{}.id = ${n}", rows.alias()));
+        self.restrict(&mut w, rows);
+        (format!("SELECT 1 AS x FROM {}{}", rows.table(), w.sql()), w)
+    }
+
+    async fn admits(&self, store: &Store, rows: Rows, id: i64) -> StoreResult<bool> {
+        let (sql, w) = self.visible_query(rows, id);
+        Ok(w.apply(sqlx::query(&sql)).fetch_optional(store.pool()).await?.is_some())
+    }
+}
+
+/// `{col}` is a region code inside the subtree at `path`. A correlated lookup by primary key: it
+/// touches one region per row instead of scanning every region for the pattern.
+fn in_subtree(w: &mut Where, col: &str, path: &str) -> String {
+    let n = w.text(path_prefix(path));
+    format!("EXISTS (SELECT 1 FROM regions acc_r WHERE acc_r.code = {col} AND acc_r.path LIKE ${n})")
+}
+
+/// A query for the ids of an organization and all its sub-organizations.
+fn org_subtree(w: &mut Where, org_id: i64) -> String {
+    let n = w.int(org_id);
+    format!(
+        "WITH RECURSIVE acc_sub(id) AS (SELECT id FROM organizations WHERE id = ${n} \
+         UNION SELECT c.id FROM organizations c JOIN acc_sub ON c.parent_id = acc_sub.id) SELECT id FROM acc_sub"
+    )
+}
+
+/// The unit aliased `u` is inside `scope`.
+fn unit_cond(w: &mut Where, scope: &Scope, u: &str) -> String {
+    match scope {
+        Scope::Region { path } => in_subtree(w, &format!("{u}.region_code"), path),
+        Scope::Chain { root_id } => {
+            let n = w.int(*root_id);
+            format!("{u}.root_id = ${n}")
+        }
+        Scope::SectorInRegion { sector, path } => {
+            let n = w.text(sector.clone());
+            let region = in_subtree(w, &format!("{u}.region_code"), path);
+            format!(
+                "(EXISTS (SELECT 1 FROM entity_sectors acc_es WHERE acc_es.entity_id = {u}.id AND acc_es.sector_code = ${n}) \
+                 AND {region})"
+            )
+        }
+        Scope::Organization { org_id } => {
+            let sub = org_subtree(w, *org_id);
+            format!(
+                "{u}.id IN (SELECT acc_ou.entity_id FROM organization_units acc_ou WHERE acc_ou.organization_id IN ({sub}))"
+            )
+        }
+    }
+}
+
+/// The organization aliased `o` is inside `scope`.
+fn org_cond(w: &mut Where, scope: &Scope, o: &str) -> String {
+    match scope {
+        Scope::Region { path } => in_subtree(w, &format!("{o}.region_code"), path),
+        Scope::Organization { org_id } => {
+            let sub = org_subtree(w, *org_id);
+            format!("{o}.id IN ({sub})")
+        }
+        Scope::Chain { .. } | Scope::SectorInRegion { .. } => {
+            let unit = unit_cond(w, scope, "acc_u");
+            format!(
+                "{o}.id IN (SELECT acc_ou2.organization_id FROM organization_units acc_ou2 \
+                 JOIN entities acc_u ON acc_u.id = acc_ou2.entity_id WHERE {unit})"
+            )
+        }
+    }
+}
+
+/// The instructor aliased `i` is inside `scope`: by their own region, or by a unit they are assigned to.
+fn instructor_cond(w: &mut Where, scope: &Scope, i: &str) -> String {
+    let unit = unit_cond(w, scope, "acc_u");
+    let assigned = format!(
+        "{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a \
+         JOIN entities acc_u ON acc_u.id = acc_a.entity_id WHERE {unit})"
+    );
+    match scope {
+        Scope::Region { path } => {
+            let own = in_subtree(w, &format!("{i}.region_code"), path);
+            format!("({own} OR {assigned})")
+        }
+        _ => assigned,
+    }
+}
+
+/// The row error of an import row whose record is outside the importer's scopes — worded so that it
+/// does not reveal whether the record exists.
+pub(crate) fn not_yours(field: &str) -> FieldError {
+    FieldError::new(field, "out_of_scope", "unknown, or not within your scope", "记录不存在或不在您的权限范围内")
+}
+
+impl Store {
+    /// Whether unit `id` exists inside `access`.
+    pub async fn entity_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::Entities, id).await
+    }
+
+    /// Whether organization `id` exists inside `access`.
+    pub async fn organization_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::Organizations, id).await
+    }
+
+    /// Whether instructor `id` exists inside `access`.
+    pub async fn instructor_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::Instructors, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_safe_prefixes() {
+        assert_eq!(path_prefix("/44/4403/"), "/44/4403/%");
+        assert_eq!(path_prefix("/44"), "/44/%");
+        assert_eq!(path_prefix("/4_%4/"), "/44/%");
+        assert!(AccessFilter::unrestricted().is_unrestricted());
+        assert!(AccessFilter::new([Scope::Region { path: String::new() }]).is_unrestricted());
+        assert!(!AccessFilter::new([Scope::Region { path: "/44/".into() }]).is_unrestricted());
+        assert!(AccessFilter::nothing().is_empty());
+    }
+
+    #[test]
+    fn nothing_admits_no_row_and_conditions_are_or_ed() {
+        let mut w = Where::default();
+        AccessFilter::nothing().restrict(&mut w, Rows::Entities);
+        assert_eq!(w.sql(), " WHERE 1 = 0");
+        let mut w = Where::default();
+        AccessFilter::new([Scope::Chain { root_id: 7 }, Scope::Organization { org_id: 3 }])
+            .restrict(&mut w, Rows::Instructors);
+        let sql = w.sql();
+        assert!(sql.contains("acc_u.root_id = $1") && sql.contains(" OR ") && sql.contains("id = $2"), "{sql}");
+        let mut w = Where::default();
+        AccessFilter::unrestricted().restrict(&mut w, Rows::Organizations);
+        assert_eq!(w.sql(), "");
+    }
+}

@@ -1,0 +1,142 @@
+//! The one place that keeps requests out until their sender has signed in completely: pages send
+//! the browser to the login page (remembering where it was going), the API answers 401. A session
+//! still owing its second factor may only reach the second-factor page, and one that must change its
+//! password only the password page. What each signed-in actor may then do is the handlers' business
+//! (`Actor::require…` and the scope checks).
+
+use super::Actor;
+use crate::error::ApiError;
+use crate::i18n::Lang;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// Paths anyone may reach without signing in. Every other path needs a signed-in actor.
+pub fn is_public(path: &str) -> bool {
+    const EXACT: &[&str] = &["/login", "/logout", "/healthz", "/api/openapi.json"];
+    const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/"];
+    EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+/// The page a signed-in user who must change their password may still use.
+pub const PASSWORD_PAGE: &str = "/account/password";
+/// The second-factor page.
+pub const SECOND_FACTOR_PAGE: &str = "/login/totp";
+
+/// How far the requester has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Anonymous,
+    AwaitingSecondFactor,
+    MustChangePassword,
+    SignedIn,
+}
+
+impl Standing {
+    pub fn of(actor: &Actor) -> Self {
+        match (&actor.principal, &actor.session) {
+            (None, _) => Self::Anonymous,
+            (Some(_), Some(s)) if s.awaiting_second_factor => Self::AwaitingSecondFactor,
+            (Some(_), Some(s)) if s.password_change_required => Self::MustChangePassword,
+            (Some(_), _) => Self::SignedIn,
+        }
+    }
+}
+
+/// What the gate does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Pass,
+    /// To the login page.
+    Login,
+    SecondFactor,
+    ChangePassword,
+    /// 401 JSON (the API).
+    Unauthorized,
+}
+
+pub fn decide(path: &str, standing: Standing) -> Gate {
+    if standing == Standing::SignedIn || is_public(path) {
+        return Gate::Pass;
+    }
+    if path == "/api" || path.starts_with("/api/") {
+        return Gate::Unauthorized;
+    }
+    match standing {
+        Standing::Anonymous => Gate::Login,
+        Standing::AwaitingSecondFactor => Gate::SecondFactor,
+        Standing::MustChangePassword if path == PASSWORD_PAGE => Gate::Pass,
+        Standing::MustChangePassword => Gate::ChangePassword,
+        Standing::SignedIn => Gate::Pass,
+    }
+}
+
+/// `/login?next=…` for a page request; only a GET is worth coming back to.
+pub fn login_url(method: &Method, path_and_query: &str) -> String {
+    if method == Method::GET && path_and_query != "/" {
+        let next = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", path_and_query).finish();
+        format!("/login?{next}")
+    } else {
+        "/login".to_owned()
+    }
+}
+
+/// The middleware (layered inside `resolve_actor`, which provides the actor).
+pub async fn require_sign_in(req: Request, next: Next) -> Response {
+    let standing = req.extensions().get::<Actor>().map(Standing::of).unwrap_or(Standing::Anonymous);
+    let path = req.uri().path().to_owned();
+    match decide(&path, standing) {
+        Gate::Pass => next.run(req).await,
+        Gate::Login => {
+            let here = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| path.clone());
+            Redirect::to(&login_url(req.method(), &here)).into_response()
+        }
+        Gate::SecondFactor => Redirect::to(SECOND_FACTOR_PAGE).into_response(),
+        Gate::ChangePassword => Redirect::to(PASSWORD_PAGE).into_response(),
+        Gate::Unauthorized => {
+            let (parts, _) = req.into_parts();
+            let lang = Lang::from_parts(&parts);
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first"))
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anonymous_requests_go_to_the_login_page_or_get_401() {
+        use Standing::*;
+        assert_eq!(decide("/entities", Anonymous), Gate::Login);
+        assert_eq!(decide("/", Anonymous), Gate::Login);
+        assert_eq!(decide("/api/v1/entities", Anonymous), Gate::Unauthorized);
+        for open in ["/login", "/login/totp", "/static/app.css", "/lang/en", "/healthz", "/logout"] {
+            assert_eq!(decide(open, Anonymous), Gate::Pass, "{open}");
+        }
+        assert_eq!(decide("/loginx", Anonymous), Gate::Login);
+        assert_eq!(decide("/entities", SignedIn), Gate::Pass);
+    }
+
+    #[test]
+    fn half_signed_in_sessions_reach_only_their_next_step() {
+        use Standing::*;
+        assert_eq!(decide("/entities", AwaitingSecondFactor), Gate::SecondFactor);
+        assert_eq!(decide("/account/password", AwaitingSecondFactor), Gate::SecondFactor);
+        assert_eq!(decide("/login/totp", AwaitingSecondFactor), Gate::Pass);
+        assert_eq!(decide("/api/v1/entities", AwaitingSecondFactor), Gate::Unauthorized);
+        assert_eq!(decide("/account/password", MustChangePassword), Gate::Pass);
+        assert_eq!(decide("/account", MustChangePassword), Gate::ChangePassword);
+        assert_eq!(decide("/api/v1/entities", MustChangePassword), Gate::Unauthorized);
+        assert_eq!(decide("/logout", MustChangePassword), Gate::Pass);
+    }
+
+    #[test]
+    fn the_login_link_remembers_only_a_get() {
+        assert_eq!(login_url(&Method::GET, "/entities?kind=site"), "/login?next=%2Fentities%3Fkind%3Dsite");
+        assert_eq!(login_url(&Method::GET, "/"), "/login");
+        assert_eq!(login_url(&Method::POST, "/entities/new"), "/login");
+    }
+}

@@ -1,0 +1,151 @@
+//! `/admin/…`: the three administrators' pages, each behind its role (403 otherwise) — accounts and
+//! API tokens for the system administrator, grants, unlocking and security settings for the security
+//! administrator, the audit log for the audit administrator. Every action is written to the audit log.
+
+pub mod audit;
+pub mod grants;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use super::{Failed, PageCtx, PageError};
+use crate::auth::Actor;
+use crate::i18n::Lang;
+use crate::AppState;
+use dangjian_domain::access::{Action, Grant, Role, Scope};
+use dangjian_store::accounts::StoredGrant;
+use dangjian_store::{Store, StoreResult};
+use serde::Serialize;
+
+/// 403 unless a grant of the actor allows one of `any_of`.
+pub fn require(ctx: &PageCtx, actor: &Actor, any_of: &[Action]) -> Result<(), Failed> {
+    if actor.is_authenticated() && any_of.iter().any(|a| actor.may(*a)) {
+        Ok(())
+    } else {
+        Err(Failed(ctx.clone(), PageError::Forbidden))
+    }
+}
+
+/// Writes one audit record about an administrator's action.
+pub async fn audit(
+    s: &AppState,
+    ctx: &PageCtx,
+    actor: &Actor,
+    action: &str,
+    object: (&str, String),
+    outcome: &str,
+    detail: Option<String>,
+) -> Result<(), Failed> {
+    let mut e = actor.audit(action, Some(object.0), Some(object.1), outcome);
+    e.detail = detail;
+    s.store.append_audit(&e).await.map(|_| ()).map_err(ctx.store_err())
+}
+
+/// A grant as pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantView {
+    pub id: Option<i64>,
+    pub role: &'static str,
+    pub role_label: String,
+    pub scope_kind: &'static str,
+    pub scope: String,
+}
+
+pub fn role_label(role: Role, lang: Lang) -> String {
+    lang.t(&format!("role.{}", role.as_str()), &[])
+}
+
+fn scope_kind(scope: &Scope) -> &'static str {
+    match scope {
+        Scope::Region { .. } => "region",
+        Scope::Chain { .. } => "chain",
+        Scope::SectorInRegion { .. } => "sector_in_region",
+        Scope::Organization { .. } => "organization",
+    }
+}
+
+/// The last region code of a path (`/11/1101/` → `1101`); `None` for the whole country.
+pub fn region_code_of(path: &str) -> Option<&str> {
+    path.trim_end_matches('/').rsplit('/').next().filter(|c| !c.is_empty())
+}
+
+impl GrantView {
+    /// Without looking names up: codes and ids only.
+    pub fn plain(g: &Grant, lang: Lang) -> Self {
+        let scope = match &g.scope {
+            Scope::Region { path } => {
+                region_code_of(path).map(str::to_owned).unwrap_or_else(|| lang.t("scope.country", &[]))
+            }
+            Scope::Chain { root_id } => format!("#{root_id}"),
+            Scope::SectorInRegion { sector, path } => {
+                let region = region_code_of(path).map(str::to_owned).unwrap_or_else(|| lang.t("scope.country", &[]));
+                format!("{sector} · {region}")
+            }
+            Scope::Organization { org_id } => format!("#{org_id}"),
+        };
+        Self {
+            id: None,
+            role: g.role.as_str(),
+            role_label: role_label(g.role, lang),
+            scope_kind: scope_kind(&g.scope),
+            scope,
+        }
+    }
+
+    /// With the names of the regions, platforms, sectors and organizations the scope names.
+    pub async fn named(store: &Store, g: &StoredGrant, lang: Lang) -> StoreResult<Self> {
+        let mut v = Self::plain(&g.grant, lang);
+        v.id = Some(g.id);
+        let region_name = |path: &str| {
+            let code = region_code_of(path).map(str::to_owned);
+            async move {
+                match code {
+                    None => Ok(lang.t("scope.country", &[])),
+                    Some(c) => store.region(&c).await.map(|r| format!("{}（{}）", r.name, r.code)),
+                }
+            }
+        };
+        v.scope = match &g.grant.scope {
+            Scope::Region { path } => region_name(path).await?,
+            Scope::Chain { root_id } => match store.entity(*root_id).await {
+                Ok(e) => format!("{}（{}）", e.name, e.code()),
+                Err(_) => format!("#{root_id}"),
+            },
+            Scope::SectorInRegion { sector, path } => {
+                let name = match store.sector(sector).await {
+                    Ok(x) => lang.pick(&x.name_zh, &x.name_en),
+                    Err(_) => sector.clone(),
+                };
+                format!("{name} · {}", region_name(path).await?)
+            }
+            Scope::Organization { org_id } => match store.organization(*org_id).await {
+                Ok(o) => format!("{}（{}）", o.name, o.code),
+                Err(_) => format!("#{org_id}"),
+            },
+        };
+        Ok(v)
+    }
+}
+
+/// The grants of a holder with names, for its page.
+pub async fn grant_views(store: &Store, grants: &[StoredGrant], lang: Lang) -> StoreResult<Vec<GrantView>> {
+    let mut out = Vec::with_capacity(grants.len());
+    for g in grants {
+        out.push(GrantView::named(store, g, lang).await?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_codes_come_from_the_end_of_a_path() {
+        assert_eq!(region_code_of("/11/1101/110105/"), Some("110105"));
+        assert_eq!(region_code_of("/44/"), Some("44"));
+        assert_eq!(region_code_of("/"), None);
+        let g = Grant { role: Role::SystemAdmin, scope: Scope::Region { path: "/".into() } };
+        assert_eq!(GrantView::plain(&g, Lang::En).scope, Lang::En.t("scope.country", &[]));
+    }
+}

@@ -1,0 +1,43 @@
+//! Reading personal data in full (PIPL Art. 28/51: sensitive personal information, minimum necessary;
+//! GB/T 22239-2019 8.1.4.3 security audit): the one command behind the API endpoint and the page that
+//! show an instructor's whole mobile number. Everywhere else the number is masked.
+//!
+//! A reveal needs `Action::ReadPersonal` in a scope that covers the instructor (department cadres,
+//! platform committees and branch secretaries in their scope — never regulators, instructors or the
+//! administrators); out of every scope it is a 404, in scope without the right a 403 (audited as
+//! denied). Every reveal is written to the audit log *before* the number leaves: if the record cannot
+//! be written, nothing is shown.
+
+use crate::auth::Actor;
+use crate::scope::{self, Refusal, Target};
+use crate::AppState;
+use dangjian_domain::access::Action;
+use dangjian_domain::Mobile;
+
+/// The audit action of reading an instructor's personal data in full.
+pub const READ_PERSONAL: &str = "instructor.read_personal";
+
+/// Whether `actor` may see instructor `id`'s mobile number in full (nothing is audited: this only
+/// decides whether to offer the button).
+pub async fn may_reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i64) -> bool {
+    if !actor.is_authenticated() || !actor.may(Action::ReadPersonal) {
+        return false;
+    }
+    let allowed = scope::filter(actor, Action::ReadPersonal);
+    state.store.instructor_visible(id, &allowed).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not decide on showing a mobile number");
+        false
+    })
+}
+
+/// Instructor `id`'s full mobile number for `actor`, audited as [`READ_PERSONAL`].
+pub async fn reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i64) -> Result<Mobile, Refusal> {
+    let target = Target::Instructor(id);
+    scope::authorize(state, actor, Action::ReadPersonal, target, READ_PERSONAL).await?;
+    let mobile = state.store.instructor_mobile(id).await;
+    let object = target.object();
+    let mut entry = actor.audit(READ_PERSONAL, Some(object.object_type), Some(object.id), scope::outcome(&mobile));
+    entry.detail = Some("mobile".to_owned());
+    state.store.append_audit(&entry).await?;
+    Ok(mobile?)
+}

@@ -78,12 +78,10 @@ impl OrgKind {
         }
     }
 
-    /// How many units an organization of this kind may be attached to.
-    pub fn unit_limit(self) -> Option<usize> {
-        match self {
-            Self::JointBranch => None,
-            _ => Some(1),
-        }
+    /// Whether the organization's units are its members' units side by side (a joint branch), rather than
+    /// one home unit with, optionally, units of its chain below it that it covers (every other kind).
+    pub fn is_joint(self) -> bool {
+        self == Self::JointBranch
     }
 }
 
@@ -177,19 +175,6 @@ impl OrganizationDraft {
         }
         units.dedup();
         if let Some(k) = kind {
-            if let Some(limit) = k.unit_limit() {
-                if units.len() > limit {
-                    errs.push(FieldError::new(
-                        "units",
-                        "too_many_units",
-                        format!(
-                            "a {} is attached to at most one unit; only a joint branch covers several",
-                            k.name_en().to_lowercase()
-                        ),
-                        format!("{}只能隶属一个单位，只有联合党支部可覆盖多个单位", k.name_zh()),
-                    ));
-                }
-            }
             if k == OrgKind::JointBranch && units.len() < 2 {
                 errs.push(FieldError::new(
                     "units",
@@ -274,9 +259,10 @@ mod tests {
             OrganizationDraft::parse(&i).err().map(|e| e.0[0].code.clone()),
             Some("joint_branch_needs_units".into())
         );
+        // A branch has one home unit and may cover units of its chain below it (checked by the store).
         let mut i = joint();
         i.kind = Some("branch".into());
-        assert_eq!(OrganizationDraft::parse(&i).err().map(|e| e.0[0].code.clone()), Some("too_many_units".into()));
+        assert_eq!(OrganizationDraft::parse(&i).map(|d| d.units.len()).ok(), Some(3));
     }
 
     #[test]

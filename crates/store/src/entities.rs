@@ -236,7 +236,7 @@ impl Resolver {
     }
 
     /// Ancestor ids of a unit, nearest first.
-    async fn ancestors(&mut self, tx: &mut WriteTx, id: i64) -> StoreResult<Vec<i64>> {
+    pub(crate) async fn ancestors(&mut self, tx: &mut WriteTx, id: i64) -> StoreResult<Vec<i64>> {
         let mut out = Vec::new();
         let mut cur = self.fetch_key(tx, &UnitRef::Id(id)).await?.and_then(|k| k.parent_id);
         while let Some(p) = cur {

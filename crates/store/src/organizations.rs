@@ -196,6 +196,23 @@ async fn resolve_org(
             }
         }
     }
+    if !d.kind.is_joint() && unit_ids.len() > 1 && errs.is_empty() {
+        // One home unit; every other unit must lie below it in its chain (covered through the chain).
+        let mut lineages = Vec::with_capacity(unit_ids.len());
+        for &u in &unit_ids {
+            lineages.push((u, r.ancestors(tx, u).await?));
+        }
+        let home = unit_ids.iter().copied().find(|&h| lineages.iter().all(|(u, up)| *u == h || up.contains(&h)));
+        if home.is_none() {
+            errs.push(FieldError::new(
+                "units",
+                "units_outside_chain",
+                "besides its home unit, an organization may only cover units below that unit in its chain; \
+                 units side by side form a joint branch",
+                "除所在单位外，党组织只能覆盖其产业链下级单位；并列单位应组建联合党支部",
+            ));
+        }
+    }
     errs.into_result()?;
     Ok(ResolvedOrg { parent_id, unit_ids })
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod codes;
+pub mod coverage;
 pub mod dates;
 pub mod entity;
 pub mod error;

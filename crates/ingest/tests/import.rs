@@ -154,10 +154,7 @@ B-1,某党支部,党支部,GC-1,\"MT-1,MT-2\",110105,2023-01-01,
 ";
     let table = read_table("组织.csv", csv.as_bytes()).unwrap();
     let errors = validate_organizations(&table, "en").unwrap_err();
-    assert_eq!(
-        positions(&errors),
-        vec![(3, "H(本届任期届满)", "term_incomplete")]
-    );
+    assert_eq!(positions(&errors), vec![(3, "H(本届任期届满)", "term_incomplete")]);
     let first: String = csv.lines().take(2).map(|l| format!("{l}\n")).collect();
     let sheet = validate_organizations(&read_table("组织.csv", first.as_bytes()).unwrap(), "en").unwrap();
     assert_eq!(sheet.rows[0].value.units.len(), 3);

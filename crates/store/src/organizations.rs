@@ -149,6 +149,9 @@ async fn org_ancestors(tx: &mut WriteTx, id: i64) -> StoreResult<Vec<i64>> {
 struct ResolvedOrg {
     parent_id: Option<i64>,
     unit_ids: Vec<i64>,
+    /// The home unit of an organization other than a joint branch; its other units are covered through
+    /// the chain.
+    home: Option<i64>,
 }
 
 async fn resolve_org(
@@ -196,13 +199,14 @@ async fn resolve_org(
             }
         }
     }
+    let mut home = if d.kind.is_joint() { None } else { unit_ids.first().copied() };
     if !d.kind.is_joint() && unit_ids.len() > 1 && errs.is_empty() {
         // One home unit; every other unit must lie below it in its chain (covered through the chain).
         let mut lineages = Vec::with_capacity(unit_ids.len());
         for &u in &unit_ids {
             lineages.push((u, r.ancestors(tx, u).await?));
         }
-        let home = unit_ids.iter().copied().find(|&h| lineages.iter().all(|(u, up)| *u == h || up.contains(&h)));
+        home = unit_ids.iter().copied().find(|&h| lineages.iter().all(|(u, up)| *u == h || up.contains(&h)));
         if home.is_none() {
             errs.push(FieldError::new(
                 "units",
@@ -214,7 +218,7 @@ async fn resolve_org(
         }
     }
     errs.into_result()?;
-    Ok(ResolvedOrg { parent_id, unit_ids })
+    Ok(ResolvedOrg { parent_id, unit_ids, home })
 }
 
 /// Moves validation errors of a step into `errs`; passes other errors up.
@@ -238,12 +242,14 @@ fn duplicate_org_code(e: sqlx::Error, d: &OrganizationDraft) -> StoreError {
     }
 }
 
-async fn write_units(tx: &mut WriteTx, id: i64, units: &[i64]) -> StoreResult<()> {
+async fn write_units(tx: &mut WriteTx, id: i64, res: &ResolvedOrg) -> StoreResult<()> {
     sqlx::query("DELETE FROM organization_units WHERE organization_id = $1").bind(id).execute(&mut *tx.tx).await?;
-    for u in units {
-        sqlx::query("INSERT INTO organization_units (organization_id, entity_id) VALUES ($1, $2)")
+    for &u in &res.unit_ids {
+        let via_chain = res.home.is_some_and(|h| h != u);
+        sqlx::query("INSERT INTO organization_units (organization_id, entity_id, via_chain) VALUES ($1, $2, $3)")
             .bind(id)
-            .bind(*u)
+            .bind(u)
+            .bind(i64::from(via_chain))
             .execute(&mut *tx.tx)
             .await?;
     }
@@ -274,7 +280,7 @@ async fn insert_org(r: &mut Resolver, tx: &mut WriteTx, d: &OrganizationDraft) -
     .await
     .map_err(|e| duplicate_org_code(e, d))?;
     let id: i64 = row.try_get("id")?;
-    write_units(tx, id, &res.unit_ids).await?;
+    write_units(tx, id, &res).await?;
     Ok(id)
 }
 
@@ -330,7 +336,7 @@ async fn update_org(
     if n == 0 {
         return Err(stale_or_missing(tx, "organizations", id).await?);
     }
-    write_units(tx, id, &res.unit_ids).await
+    write_units(tx, id, &res).await
 }
 
 /// After an optimistic update touched no row: the record is gone, or someone changed it first.

@@ -2,6 +2,10 @@
 -- this feed, written by triggers in the same transaction as the change: a reader catches up before
 -- answering, whichever process wrote. A row with entity_id and organization_id both NULL asks for a
 -- full rebuild (written after bulk loads, which clear the feed).
+-- An organization other than a joint branch has one home unit; its other units lie below that unit in
+-- its chain and are covered through the chain (via_chain = 1).
+ALTER TABLE organization_units ADD COLUMN via_chain BIGINT NOT NULL DEFAULT 0;
+
 CREATE TABLE coverage_changes (
     seq             BIGSERIAL PRIMARY KEY,
     entity_id       BIGINT,

@@ -1,0 +1,1137 @@
+//! An in-memory index over every unit and organization, answering roll-ups, trends and gap lists by
+//! scanning compact records: a region's subtree is a run of regions in path order, each with the list
+//! of its units, so a national table over a million units is one pass over integers.
+//!
+//! The index is kept current record by record ([`CoverageIndex::upsert_unit`] and friends): the store
+//! feeds it every change from its change feed before a read, so a write shows in every roll-up at once.
+
+use super::gaps::{organization_gaps, term_end, unit_gap, GapRule};
+use super::rules::{Requirement, RuleSet};
+use super::state::{operating, state_at, CoverageState, Link, LinkKind, ALWAYS, OPEN};
+use super::{date_of, day_of, Day};
+use crate::access::Scope;
+use crate::{EntityKind, OrgKind, RegionLevel};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+const NONE: u32 = u32::MAX;
+
+/// A region as the store gives it.
+#[derive(Debug, Clone)]
+pub struct RegionInput {
+    pub code: String,
+    pub name: String,
+    pub level: RegionLevel,
+    pub parent_code: Option<String>,
+    /// Materialized path, e.g. `/11/1101/110105/`.
+    pub path: String,
+}
+
+/// A unit as the store gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitInput {
+    pub id: i64,
+    pub region_code: String,
+    pub kind: EntityKind,
+    pub root_id: Option<i64>,
+    pub sectors: Vec<String>,
+    /// Formal members (正式党员).
+    pub members: u32,
+    pub workers: u32,
+    pub established: Option<NaiveDate>,
+    pub closed: Option<NaiveDate>,
+}
+
+/// An organization as the store gives it, with its units: (unit id, covered through the chain).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgInput {
+    pub id: i64,
+    pub kind: OrgKind,
+    pub parent_id: Option<i64>,
+    pub region_code: String,
+    pub established: Option<NaiveDate>,
+    pub dissolved: Option<NaiveDate>,
+    pub term_start: Option<NaiveDate>,
+    pub term_end: Option<NaiveDate>,
+    pub units: Vec<(i64, bool)>,
+}
+
+/// An instructor's assignment to a unit; `end` is the last day (inclusive).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignmentInput {
+    pub instructor_id: i64,
+    pub entity_id: i64,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+struct RegionNode {
+    code: String,
+    name: String,
+    level: RegionLevel,
+    /// Depth: 0 province … 3 township.
+    depth: u8,
+    /// Ancestors by depth (self included at its own depth), `NONE` below.
+    lineage: [u32; 4],
+    /// One past the last region of this one's subtree, in path order.
+    end: u32,
+}
+
+#[derive(Debug, Clone)]
+struct UnitRec {
+    id: i64,
+    region: u32,
+    tier: EntityKind,
+    sectors: u64,
+    root: i64,
+    /// Dense index of `root` in `chain_roots`.
+    chain: u32,
+    members: u32,
+    workers: u32,
+    established: Day,
+    closed: Day,
+    /// Organization slots the unit belongs to.
+    orgs: Vec<u32>,
+    /// (instructor slot, first day, day after the last).
+    assignments: Vec<(u32, Day, Day)>,
+    links: Vec<Link>,
+    alive: bool,
+}
+
+#[derive(Debug, Clone)]
+struct OrgRec {
+    id: i64,
+    kind: OrgKind,
+    parent: Option<i64>,
+    region: u32,
+    established: Day,
+    dissolved: Day,
+    term_start: Option<NaiveDate>,
+    term_end: Option<NaiveDate>,
+    units: Vec<(u32, bool)>,
+    alive: bool,
+}
+
+impl OrgRec {
+    fn active(&self, day: Day) -> bool {
+        self.alive && self.established <= day && day < self.dissolved
+    }
+
+    /// The unit a gap of the organization is listed under: its home unit, else its first.
+    fn home(&self) -> Option<u32> {
+        self.units.iter().find(|(_, chain)| !chain).or(self.units.first()).map(|(u, _)| *u)
+    }
+}
+
+/// Who may see which units: everything, or the union of scopes.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    All,
+    Scopes(Vec<VisibleScope>),
+}
+
+/// A scope resolved against the index.
+#[derive(Debug, Clone)]
+pub enum VisibleScope {
+    Region(u32),
+    Chain(i64),
+    SectorInRegion(u64, u32),
+    Units(HashSet<u32>),
+}
+
+/// The filters of a roll-up, trend or gap list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A region code; `None` is the whole country.
+    pub region: Option<String>,
+    pub sector: Option<String>,
+    pub tier: Option<EntityKind>,
+    /// A platform's id: its chain only.
+    pub chain: Option<i64>,
+}
+
+/// Why a filter cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("unknown region {0}")]
+    UnknownRegion(String),
+    #[error("unknown sector {0}")]
+    UnknownSector(String),
+    #[error("unit {0} is not a platform enterprise")]
+    NotAPlatform(i64),
+}
+
+/// Counts and rates over a set of operating units.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    /// Operating units (established and not closed on the date).
+    pub units: u64,
+    pub own: u64,
+    pub joint: u64,
+    pub chain: u64,
+    pub instructor_only: u64,
+    pub none: u64,
+    /// Formal members in those units.
+    pub members: u64,
+    pub workers: u64,
+    /// Units whose membership calls for their own organization (≥3 formal members).
+    pub units_needing_own: u64,
+    /// Distinct active organizations attached to those units (totals and sub-regions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organizations: Option<u64>,
+    /// Distinct instructors with an active assignment to those units (totals and sub-regions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructors: Option<u64>,
+    /// (own + joint + chain) ÷ units.
+    pub coverage_rate: Option<f64>,
+    /// own ÷ units.
+    pub establishment_rate: Option<f64>,
+    /// (own + joint + chain + instructor only) ÷ units.
+    pub work_coverage_rate: Option<f64>,
+}
+
+impl Figures {
+    fn add(&mut self, state: CoverageState, members: u32, workers: u32, needs_own: bool) {
+        self.units += 1;
+        match state {
+            CoverageState::Own => self.own += 1,
+            CoverageState::Joint => self.joint += 1,
+            CoverageState::Chain => self.chain += 1,
+            CoverageState::InstructorOnly => self.instructor_only += 1,
+            CoverageState::None => self.none += 1,
+        }
+        self.members += u64::from(members);
+        self.workers += u64::from(workers);
+        self.units_needing_own += u64::from(needs_own);
+    }
+
+    /// Fills in the rates from the counts.
+    pub fn finish(&mut self) {
+        let rate = |n: u64| (self.units > 0).then(|| n as f64 / self.units as f64);
+        self.coverage_rate = rate(self.own + self.joint + self.chain);
+        self.establishment_rate = rate(self.own);
+        self.work_coverage_rate = rate(self.own + self.joint + self.chain + self.instructor_only);
+    }
+}
+
+/// One cell of the sector × tier table.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Cell {
+    pub sector: String,
+    #[schema(value_type = String)]
+    pub tier: EntityKind,
+    pub figures: Figures,
+}
+
+/// A sub-region's line of the drill-down.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RegionFigures {
+    pub code: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub level: RegionLevel,
+    pub figures: Figures,
+}
+
+/// A platform chain's line.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ChainFigures {
+    pub root_id: i64,
+    pub figures: Figures,
+}
+
+/// Everything a dashboard shows for one scope on one date.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Rollup {
+    pub date: NaiveDate,
+    pub totals: Figures,
+    /// Per sector (a unit in several sectors counts in each).
+    pub by_sector: Vec<(String, Figures)>,
+    #[schema(value_type = Vec<(String, Figures)>)]
+    pub by_tier: Vec<(EntityKind, Figures)>,
+    /// Sector × tier, only cells with units.
+    pub table: Vec<Cell>,
+    /// The regions one level down, only those with units.
+    pub children: Vec<RegionFigures>,
+    /// Platform chains, most units first.
+    pub chains: Vec<ChainFigures>,
+}
+
+/// One point of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TrendPoint {
+    pub date: NaiveDate,
+    pub figures: Figures,
+}
+
+/// One line of the gap list.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct GapRow {
+    pub unit_id: i64,
+    /// The organization the rule is about (term and size rules).
+    pub organization_id: Option<i64>,
+    pub rule: GapRule,
+    /// What the unit's membership calls for.
+    pub requirement: Requirement,
+    pub state: CoverageState,
+    pub members: u32,
+    pub region_code: String,
+    #[schema(value_type = String)]
+    pub tier: EntityKind,
+}
+
+/// How to order the gap list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GapOrder {
+    /// By rule, then most members first.
+    #[default]
+    Rule,
+    /// Most members first.
+    Members,
+    /// By region code.
+    Region,
+}
+
+/// A unit's coverage on a day, for its page.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UnitCoverage {
+    pub operating: bool,
+    pub state: CoverageState,
+    pub requirement: Requirement,
+    pub gap: Option<GapRule>,
+}
+
+/// The index; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct CoverageIndex {
+    rules: RuleSet,
+    regions: Vec<RegionNode>,
+    region_slot: HashMap<String, u32>,
+    path_slot: HashMap<String, u32>,
+    sectors: Vec<String>,
+    units: Vec<UnitRec>,
+    unit_slot: HashMap<i64, u32>,
+    units_by_region: Vec<Vec<u32>>,
+    chains: HashMap<i64, Vec<u32>>,
+    chain_roots: Vec<i64>,
+    chain_index: HashMap<i64, u32>,
+    orgs: Vec<OrgRec>,
+    org_slot: HashMap<i64, u32>,
+    orgs_by_region: Vec<Vec<u32>>,
+    instructor_slot: HashMap<i64, u32>,
+    /// Units waiting for a region the index does not know (none in a consistent database).
+    pub skipped: u64,
+}
+
+fn day_or(d: Option<NaiveDate>, default: Day) -> Day {
+    d.map(day_of).unwrap_or(default)
+}
+
+fn remove_value(v: &mut Vec<u32>, x: u32) {
+    if let Some(i) = v.iter().position(|&y| y == x) {
+        v.swap_remove(i);
+    }
+}
+
+/// A set of small integers.
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn new(n: usize) -> Self {
+        Self(vec![0; n.div_ceil(64)])
+    }
+    fn insert(&mut self, i: u32) {
+        let (w, b) = ((i / 64) as usize, i % 64);
+        if let Some(word) = self.0.get_mut(w) {
+            *word |= 1 << b;
+        }
+    }
+    fn len(&self) -> u64 {
+        self.0.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+}
+
+/// The static part of a query: which units are candidates, whatever the date.
+struct Candidates<'a> {
+    index: &'a CoverageIndex,
+    range: (u32, u32),
+    sector_bit: u64,
+    tier: Option<EntityKind>,
+    chain: Option<i64>,
+    visible: &'a Visibility,
+    /// Depth of the regions one level down (the drill-down), or `None` at township level.
+    child_depth: Option<usize>,
+}
+
+impl Candidates<'_> {
+    fn accepts(&self, u: &UnitRec) -> bool {
+        u.alive
+            && u.region >= self.range.0
+            && u.region < self.range.1
+            && (self.sector_bit == 0 || u.sectors & self.sector_bit != 0)
+            && self.tier.is_none_or(|t| t == u.tier)
+            && self.chain.is_none_or(|c| c == u.root)
+            && self.index.visible(u, self.visible)
+    }
+
+    /// Calls `f` with each candidate unit's slot.
+    fn each(&self, mut f: impl FnMut(u32, &UnitRec)) {
+        let idx = self.index;
+        if let Some(root) = self.chain {
+            for &slot in idx.chains.get(&root).map(Vec::as_slice).unwrap_or_default() {
+                let u = &idx.units[slot as usize];
+                if self.accepts(u) {
+                    f(slot, u);
+                }
+            }
+            return;
+        }
+        for r in self.range.0..self.range.1 {
+            for &slot in &idx.units_by_region[r as usize] {
+                let u = &idx.units[slot as usize];
+                if self.accepts(u) {
+                    f(slot, u);
+                }
+            }
+        }
+    }
+}
+
+impl CoverageIndex {
+    /// An empty index over the regions and sectors (up to 64 sectors; more are not told apart).
+    pub fn new(mut regions: Vec<RegionInput>, sectors: Vec<String>, rules: RuleSet) -> Self {
+        regions.sort_by(|a, b| a.path.cmp(&b.path));
+        let region_slot: HashMap<String, u32> =
+            regions.iter().enumerate().map(|(i, r)| (r.code.clone(), i as u32)).collect();
+        let path_slot = regions.iter().enumerate().map(|(i, r)| (r.path.clone(), i as u32)).collect();
+        let depth_of = |l: RegionLevel| match l {
+            RegionLevel::Province => 0u8,
+            RegionLevel::Prefecture => 1,
+            RegionLevel::County => 2,
+            RegionLevel::Township => 3,
+        };
+        let mut nodes: Vec<RegionNode> = regions
+            .iter()
+            .map(|r| RegionNode {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                level: r.level,
+                depth: depth_of(r.level),
+                lineage: [NONE; 4],
+                end: 0,
+            })
+            .collect();
+        for i in 0..regions.len() {
+            let mut lineage = [NONE; 4];
+            let mut cur = Some(i as u32);
+            let mut guard = 0;
+            while let (Some(c), true) = (cur, guard < 8) {
+                let d = nodes[c as usize].depth as usize;
+                lineage[d] = c;
+                cur = regions[c as usize].parent_code.as_ref().and_then(|p| region_slot.get(p).copied());
+                guard += 1;
+            }
+            nodes[i].lineage = lineage;
+            let prefix = &regions[i].path;
+            let end = regions[i..].partition_point(|r| r.path.starts_with(prefix.as_str()));
+            nodes[i].end = (i + end) as u32;
+        }
+        let n = nodes.len();
+        Self {
+            rules,
+            regions: nodes,
+            region_slot,
+            path_slot,
+            sectors,
+            units: Vec::new(),
+            unit_slot: HashMap::new(),
+            units_by_region: vec![Vec::new(); n],
+            chains: HashMap::new(),
+            chain_roots: Vec::new(),
+            chain_index: HashMap::new(),
+            orgs: Vec::new(),
+            org_slot: HashMap::new(),
+            orgs_by_region: vec![Vec::new(); n],
+            instructor_slot: HashMap::new(),
+            skipped: 0,
+        }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.rules = rules;
+    }
+
+    /// The day an organization's term ends (the recorded end, else its start plus the term of its kind
+    /// under the rules in force at the start).
+    fn term_end_day(&self, o: &OrgRec) -> Option<Day> {
+        let at = day_or(o.term_start, day_or(o.term_end, 0));
+        term_end(o.kind, o.term_start, o.term_end, self.rules.at(at)).map(day_of)
+    }
+
+    /// How many live units and organizations the index holds.
+    pub fn len(&self) -> (usize, usize) {
+        (self.units.iter().filter(|u| u.alive).count(), self.orgs.iter().filter(|o| o.alive).count())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.unit_slot.is_empty()
+    }
+
+    /// The sector codes the index tells apart, in bit order.
+    pub fn sectors(&self) -> &[String] {
+        &self.sectors
+    }
+
+    fn sector_bits(&self, codes: &[String]) -> u64 {
+        codes.iter().filter_map(|c| self.sectors.iter().position(|s| s == c)).fold(0, |acc, i| acc | (1u64 << (i % 64)))
+    }
+
+    /// Adds or replaces a unit (its organizations and assignments stay).
+    pub fn upsert_unit(&mut self, u: UnitInput) {
+        let Some(&region) = self.region_slot.get(&u.region_code) else {
+            self.skipped += 1;
+            return;
+        };
+        let sectors = self.sector_bits(&u.sectors);
+        let root = u.root_id.unwrap_or(0);
+        let chain = match self.chain_index.get(&root) {
+            Some(&c) => c,
+            None => {
+                let c = self.chain_roots.len() as u32;
+                self.chain_roots.push(root);
+                self.chain_index.insert(root, c);
+                c
+            }
+        };
+        let established = day_or(u.established, ALWAYS);
+        let closed = day_or(u.closed, OPEN);
+        match self.unit_slot.get(&u.id).copied() {
+            Some(slot) => {
+                let rec = &mut self.units[slot as usize];
+                let (old_region, old_root, was_alive) = (rec.region, rec.root, rec.alive);
+                rec.region = region;
+                rec.tier = u.kind;
+                rec.sectors = sectors;
+                rec.root = root;
+                rec.chain = chain;
+                rec.members = u.members;
+                rec.workers = u.workers;
+                rec.established = established;
+                rec.closed = closed;
+                rec.alive = true;
+                if !was_alive || old_region != region {
+                    if was_alive {
+                        remove_value(&mut self.units_by_region[old_region as usize], slot);
+                    }
+                    self.units_by_region[region as usize].push(slot);
+                }
+                if !was_alive || old_root != root {
+                    if was_alive {
+                        if let Some(v) = self.chains.get_mut(&old_root) {
+                            remove_value(v, slot);
+                        }
+                    }
+                    self.chains.entry(root).or_default().push(slot);
+                }
+            }
+            None => {
+                let slot = self.units.len() as u32;
+                self.units.push(UnitRec {
+                    id: u.id,
+                    region,
+                    tier: u.kind,
+                    sectors,
+                    root,
+                    chain,
+                    members: u.members,
+                    workers: u.workers,
+                    established,
+                    closed,
+                    orgs: Vec::new(),
+                    assignments: Vec::new(),
+                    links: Vec::new(),
+                    alive: true,
+                });
+                self.unit_slot.insert(u.id, slot);
+                self.units_by_region[region as usize].push(slot);
+                self.chains.entry(root).or_default().push(slot);
+            }
+        }
+    }
+
+    /// Removes a unit (deleted from the registry).
+    pub fn remove_unit(&mut self, id: i64) {
+        let Some(&slot) = self.unit_slot.get(&id) else { return };
+        let rec = &mut self.units[slot as usize];
+        if !rec.alive {
+            return;
+        }
+        rec.alive = false;
+        let (region, root) = (rec.region, rec.root);
+        remove_value(&mut self.units_by_region[region as usize], slot);
+        if let Some(v) = self.chains.get_mut(&root) {
+            remove_value(v, slot);
+        }
+    }
+
+    /// Replaces every assignment of unit `entity_id` (assignments of unknown units are ignored).
+    pub fn set_assignments(&mut self, entity_id: i64, assignments: &[AssignmentInput]) {
+        let Some(&slot) = self.unit_slot.get(&entity_id) else { return };
+        let mut list = Vec::with_capacity(assignments.len());
+        for a in assignments {
+            let next = self.instructor_slot.len() as u32;
+            let inst = *self.instructor_slot.entry(a.instructor_id).or_insert(next);
+            let to = a.end.and_then(|e| e.succ_opt()).map(day_of).unwrap_or(OPEN);
+            list.push((inst, day_of(a.start), to));
+        }
+        self.units[slot as usize].assignments = list;
+        self.relink(slot);
+    }
+
+    /// Adds or replaces an organization with its units.
+    pub fn upsert_org(&mut self, o: OrgInput) {
+        let region = self.region_slot.get(&o.region_code).copied().unwrap_or(NONE);
+        let units: Vec<(u32, bool)> =
+            o.units.iter().filter_map(|(id, chain)| self.unit_slot.get(id).map(|&s| (s, *chain))).collect();
+        let rec = OrgRec {
+            id: o.id,
+            kind: o.kind,
+            parent: o.parent_id,
+            region,
+            established: day_or(o.established, ALWAYS),
+            dissolved: day_or(o.dissolved, OPEN),
+            term_start: o.term_start,
+            term_end: o.term_end,
+            units,
+            alive: true,
+        };
+        let slot = match self.org_slot.get(&o.id).copied() {
+            Some(slot) => {
+                self.detach_org(slot);
+                self.orgs[slot as usize] = rec;
+                slot
+            }
+            None => {
+                let slot = self.orgs.len() as u32;
+                self.orgs.push(rec);
+                self.org_slot.insert(o.id, slot);
+                slot
+            }
+        };
+        if region != NONE {
+            self.orgs_by_region[region as usize].push(slot);
+        }
+        let units = self.orgs[slot as usize].units.clone();
+        for (u, _) in units {
+            self.units[u as usize].orgs.push(slot);
+            self.relink(u);
+        }
+    }
+
+    /// Removes an organization (deleted from the registry).
+    pub fn remove_org(&mut self, id: i64) {
+        let Some(&slot) = self.org_slot.get(&id) else { return };
+        self.detach_org(slot);
+        self.orgs[slot as usize].alive = false;
+        self.orgs[slot as usize].units.clear();
+    }
+
+    /// Takes an organization off its region list and its units.
+    fn detach_org(&mut self, slot: u32) {
+        let (region, units) = {
+            let o = &self.orgs[slot as usize];
+            (o.region, o.units.clone())
+        };
+        if region != NONE {
+            remove_value(&mut self.orgs_by_region[region as usize], slot);
+        }
+        for (u, _) in units {
+            remove_value(&mut self.units[u as usize].orgs, slot);
+            self.relink(u);
+        }
+    }
+
+    /// Rebuilds a unit's links from its organizations and assignments.
+    fn relink(&mut self, slot: u32) {
+        let mut links = Vec::new();
+        for &o in &self.units[slot as usize].orgs {
+            let org = &self.orgs[o as usize];
+            let via_chain = org.units.iter().find(|(u, _)| *u == slot).is_some_and(|(_, c)| *c);
+            let kind = if org.kind.is_joint() {
+                LinkKind::Joint
+            } else if via_chain {
+                LinkKind::Chain
+            } else {
+                LinkKind::Own
+            };
+            links.push(Link { kind, from: org.established, to: org.dissolved, source: o });
+        }
+        for &(inst, from, to) in &self.units[slot as usize].assignments {
+            links.push(Link { kind: LinkKind::Instructor, from, to, source: inst });
+        }
+        self.units[slot as usize].links = links;
+    }
+
+    /// Resolves access scopes against the index (unknown paths see nothing).
+    pub fn visibility(&self, unrestricted: bool, scopes: &[Scope]) -> Visibility {
+        if unrestricted {
+            return Visibility::All;
+        }
+        let region = |path: &str| -> Option<u32> {
+            if path == "/" {
+                None
+            } else {
+                Some(self.path_slot.get(path).copied().unwrap_or(NONE))
+            }
+        };
+        let mut out = Vec::new();
+        for s in scopes {
+            match s {
+                Scope::Region { path } => match region(path) {
+                    None => return Visibility::All,
+                    Some(r) => out.push(VisibleScope::Region(r)),
+                },
+                Scope::Chain { root_id } => out.push(VisibleScope::Chain(*root_id)),
+                Scope::SectorInRegion { sector, path } => {
+                    let bit = self.sector_bits(std::slice::from_ref(sector));
+                    out.push(VisibleScope::SectorInRegion(bit, region(path).unwrap_or(NONE - 1)));
+                }
+                Scope::Organization { org_id } => out.push(VisibleScope::Units(self.units_of_org_subtree(*org_id))),
+            }
+        }
+        Visibility::Scopes(out)
+    }
+
+    fn units_of_org_subtree(&self, org_id: i64) -> HashSet<u32> {
+        let mut ids = vec![org_id];
+        let mut i = 0;
+        while i < ids.len() {
+            let parent = ids[i];
+            ids.extend(self.orgs.iter().filter(|o| o.alive && o.parent == Some(parent)).map(|o| o.id));
+            i += 1;
+        }
+        ids.iter()
+            .filter_map(|id| self.org_slot.get(id))
+            .flat_map(|&s| self.orgs[s as usize].units.iter().map(|(u, _)| *u))
+            .collect()
+    }
+
+    fn in_region(&self, unit_region: u32, region: u32) -> bool {
+        region == NONE - 1 || {
+            let r = &self.regions.get(region as usize);
+            r.is_some_and(|r| unit_region >= region && unit_region < r.end)
+        }
+    }
+
+    fn visible(&self, u: &UnitRec, v: &Visibility) -> bool {
+        match v {
+            Visibility::All => true,
+            Visibility::Scopes(scopes) => scopes.iter().any(|s| match s {
+                VisibleScope::Region(r) => self.in_region(u.region, *r),
+                VisibleScope::Chain(root) => u.root == *root,
+                VisibleScope::SectorInRegion(bit, r) => u.sectors & bit != 0 && self.in_region(u.region, *r),
+                VisibleScope::Units(set) => self.unit_slot.get(&u.id).is_some_and(|s| set.contains(s)),
+            }),
+        }
+    }
+
+    fn candidates<'a>(&'a self, f: &Filter, visible: &'a Visibility) -> Result<Candidates<'a>, FilterError> {
+        let (range, child_depth) = match &f.region {
+            None => ((0, self.regions.len() as u32), Some(0)),
+            Some(code) => {
+                let slot = *self.region_slot.get(code).ok_or_else(|| FilterError::UnknownRegion(code.clone()))?;
+                let node = &self.regions[slot as usize];
+                let depth = node.depth as usize;
+                ((slot, node.end), (depth < 3).then_some(depth + 1))
+            }
+        };
+        let sector_bit = match &f.sector {
+            None => 0,
+            Some(s) => match self.sectors.iter().position(|x| x == s) {
+                Some(i) => 1u64 << (i % 64),
+                None => return Err(FilterError::UnknownSector(s.clone())),
+            },
+        };
+        if let Some(root) = f.chain {
+            let is_platform = self
+                .unit_slot
+                .get(&root)
+                .is_some_and(|&s| self.units[s as usize].tier == EntityKind::Platform && self.units[s as usize].alive);
+            if !is_platform {
+                return Err(FilterError::NotAPlatform(root));
+            }
+        }
+        Ok(Candidates { index: self, range, sector_bit, tier: f.tier, chain: f.chain, visible, child_depth })
+    }
+
+    /// The roll-up for `filter` on `date`, over what `visible` lets the reader see.
+    pub fn rollup(&self, filter: &Filter, date: NaiveDate, visible: &Visibility) -> Result<Rollup, FilterError> {
+        let c = self.candidates(filter, visible)?;
+        let day = day_of(date);
+        let t = self.rules.at(day);
+        let n_sectors = self.sectors.len().min(64);
+        let mut totals = Figures::default();
+        let mut table = vec![Figures::default(); n_sectors * 4];
+        let mut by_tier = vec![Figures::default(); 4];
+        let mut chains = vec![Figures::default(); self.chain_roots.len()];
+        // Sub-regions: a dense number for each, found through a table over all regions.
+        let mut child_number = vec![NONE; if c.child_depth.is_some() { self.regions.len() } else { 0 }];
+        let mut children: Vec<(u32, Figures, BitSet, BitSet)> = Vec::new();
+        let mut org_seen = BitSet::new(self.orgs.len());
+        let mut inst_seen = BitSet::new(self.instructor_slot.len());
+        c.each(|_, u| {
+            if !operating(u.established, u.closed, day) {
+                return;
+            }
+            let state = state_at(&u.links, day);
+            let needs_own = u.members >= t.own_organization_min;
+            totals.add(state, u.members, u.workers, needs_own);
+            let tier = tier_index(u.tier);
+            by_tier[tier].add(state, u.members, u.workers, needs_own);
+            let mut bits = u.sectors;
+            while bits != 0 {
+                let s = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if s < n_sectors {
+                    table[s * 4 + tier].add(state, u.members, u.workers, needs_own);
+                }
+            }
+            chains[u.chain as usize].add(state, u.members, u.workers, needs_own);
+            let child = c.child_depth.map(|d| self.regions[u.region as usize].lineage[d]).filter(|&x| x != NONE);
+            let mut child_entry = child.map(|ch| {
+                let n = &mut child_number[ch as usize];
+                if *n == NONE {
+                    *n = children.len() as u32;
+                    children.push((
+                        ch,
+                        Figures::default(),
+                        BitSet::new(self.orgs.len()),
+                        BitSet::new(self.instructor_slot.len()),
+                    ));
+                }
+                &mut children[*n as usize]
+            });
+            if let Some((_, f, _, _)) = child_entry.as_mut() {
+                f.add(state, u.members, u.workers, needs_own);
+            }
+            if u.links.is_empty() {
+                return;
+            }
+            for l in &u.links {
+                if !l.active(day) {
+                    continue;
+                }
+                if l.kind == LinkKind::Instructor {
+                    inst_seen.insert(l.source);
+                    if let Some((_, _, _, i)) = child_entry.as_mut() {
+                        i.insert(l.source);
+                    }
+                } else {
+                    org_seen.insert(l.source);
+                    if let Some((_, _, o, _)) = child_entry.as_mut() {
+                        o.insert(l.source);
+                    }
+                }
+            }
+        });
+        totals.organizations = Some(org_seen.len());
+        totals.instructors = Some(inst_seen.len());
+        totals.finish();
+        let mut by_sector = Vec::new();
+        let mut cells = Vec::new();
+        for (s, code) in self.sectors.iter().enumerate().take(n_sectors) {
+            let mut sum = Figures::default();
+            for (ti, tier) in EntityKind::ALL.into_iter().enumerate() {
+                let mut f = table[s * 4 + ti].clone();
+                if f.units == 0 {
+                    continue;
+                }
+                add_into(&mut sum, &f);
+                f.finish();
+                cells.push(Cell { sector: code.clone(), tier, figures: f });
+            }
+            if sum.units > 0 {
+                sum.finish();
+                by_sector.push((code.clone(), sum));
+            }
+        }
+        let by_tier: Vec<(EntityKind, Figures)> = EntityKind::ALL
+            .into_iter()
+            .zip(by_tier)
+            .filter(|(_, f)| f.units > 0)
+            .map(|(k, mut f)| {
+                f.finish();
+                (k, f)
+            })
+            .collect();
+        let mut children: Vec<RegionFigures> = children
+            .into_iter()
+            .map(|(slot, mut f, orgs, insts)| {
+                f.organizations = Some(orgs.len());
+                f.instructors = Some(insts.len());
+                f.finish();
+                let r = &self.regions[slot as usize];
+                RegionFigures { code: r.code.clone(), name: r.name.clone(), level: r.level, figures: f }
+            })
+            .collect();
+        children.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut chains: Vec<ChainFigures> = chains
+            .into_iter()
+            .enumerate()
+            .filter(|(i, f)| self.chain_roots[*i] != 0 && f.units > 0)
+            .map(|(i, mut figures)| {
+                figures.finish();
+                ChainFigures { root_id: self.chain_roots[i], figures }
+            })
+            .collect();
+        chains.sort_by(|a, b| b.figures.units.cmp(&a.figures.units).then(a.root_id.cmp(&b.root_id)));
+        Ok(Rollup { date, totals, by_sector, by_tier, table: cells, children, chains })
+    }
+
+    /// The totals on each of `dates` (any order; answered in that order). Distinct organization and
+    /// instructor counts are left out of trends.
+    pub fn trend(
+        &self,
+        filter: &Filter,
+        dates: &[NaiveDate],
+        visible: &Visibility,
+    ) -> Result<Vec<TrendPoint>, FilterError> {
+        let c = self.candidates(filter, visible)?;
+        let mut order: Vec<usize> = (0..dates.len()).collect();
+        order.sort_by_key(|&i| dates[i]);
+        let days: Vec<Day> = order.iter().map(|&i| day_of(dates[i])).collect();
+        let needs: Vec<u32> = days.iter().map(|&d| self.rules.at(d).own_organization_min).collect();
+        let k = days.len();
+        let mut points = vec![Figures::default(); k];
+        // Units with no links are in state None whenever they operate: add them over their operating
+        // span through difference arrays instead of date by date.
+        let mut diff_units = vec![0i64; k + 1];
+        let mut diff_members = vec![0i64; k + 1];
+        let mut diff_workers = vec![0i64; k + 1];
+        let mut linkless: Vec<(usize, usize, u32)> = Vec::new();
+        c.each(|_, u| {
+            let first = days.partition_point(|&d| d < u.established);
+            let end = days.partition_point(|&d| d < u.closed);
+            if first >= end {
+                return;
+            }
+            if u.links.is_empty() {
+                diff_units[first] += 1;
+                diff_units[end] -= 1;
+                diff_members[first] += i64::from(u.members);
+                diff_members[end] -= i64::from(u.members);
+                diff_workers[first] += i64::from(u.workers);
+                diff_workers[end] -= i64::from(u.workers);
+                linkless.push((first, end, u.members));
+            } else {
+                for i in first..end {
+                    let state = state_at(&u.links, days[i]);
+                    points[i].add(state, u.members, u.workers, u.members >= needs[i]);
+                }
+            }
+        });
+        let (mut units, mut members, mut workers) = (0i64, 0i64, 0i64);
+        for i in 0..k {
+            units += diff_units[i];
+            members += diff_members[i];
+            workers += diff_workers[i];
+            let p = &mut points[i];
+            p.units += units as u64;
+            p.none += units as u64;
+            p.members += members as u64;
+            p.workers += workers as u64;
+        }
+        // Units needing their own organization among the linkless ones depend on the threshold of each date.
+        let mut diff_needing = vec![0i64; k + 1];
+        let same_threshold = needs.windows(2).all(|w| w[0] == w[1]);
+        if same_threshold {
+            let need = needs.first().copied().unwrap_or(3);
+            for &(first, end, m) in &linkless {
+                if m >= need {
+                    diff_needing[first] += 1;
+                    diff_needing[end] -= 1;
+                }
+            }
+            let mut acc = 0i64;
+            for i in 0..k {
+                acc += diff_needing[i];
+                points[i].units_needing_own += acc as u64;
+            }
+        } else {
+            for &(first, end, m) in &linkless {
+                for i in first..end {
+                    points[i].units_needing_own += u64::from(m >= needs[i]);
+                }
+            }
+        }
+        let mut out: Vec<(usize, TrendPoint)> = order
+            .iter()
+            .zip(points)
+            .map(|(&i, mut figures)| {
+                figures.finish();
+                (i, TrendPoint { date: dates[i], figures })
+            })
+            .collect();
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// The gap list on `date`, ordered by `order`: every unit rule and every organization rule broken.
+    pub fn gaps(
+        &self,
+        filter: &Filter,
+        date: NaiveDate,
+        visible: &Visibility,
+        rule: Option<GapRule>,
+        order: GapOrder,
+    ) -> Result<Vec<GapRow>, FilterError> {
+        let c = self.candidates(filter, visible)?;
+        let day = day_of(date);
+        let t = self.rules.at(day);
+        let mut rows = Vec::new();
+        let mut orgs_to_check: Vec<u32> = Vec::new();
+        c.each(|_, u| {
+            if !operating(u.established, u.closed, day) {
+                return;
+            }
+            let state = state_at(&u.links, day);
+            let own_kind = u
+                .links
+                .iter()
+                .filter(|l| l.kind == LinkKind::Own && l.active(day))
+                .map(|l| self.orgs[l.source as usize].kind)
+                .max_by_key(|k| Requirement::met_by(*k));
+            let requirement = t.required(u.members);
+            if let Some(g) = unit_gap(u.members, state, own_kind, t) {
+                rows.push(self.gap_row(u, None, g, requirement, state));
+            }
+            for l in &u.links {
+                if l.kind != LinkKind::Instructor && l.active(day) {
+                    orgs_to_check.push(l.source);
+                }
+            }
+        });
+        // Organization rules, listed under the organization's home (or first) unit when that unit is
+        // among the candidates.
+        orgs_to_check.sort_unstable();
+        orgs_to_check.dedup();
+        for slot in orgs_to_check {
+            let o = &self.orgs[slot as usize];
+            let Some(home) = o.home() else { continue };
+            let u = &self.units[home as usize];
+            if !o.active(day) || !c.accepts(u) || !operating(u.established, u.closed, day) {
+                continue;
+            }
+            for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
+                let state = state_at(&u.links, day);
+                rows.push(self.gap_row(u, Some(o.id), g, t.required(u.members), state));
+            }
+        }
+        if let Some(r) = rule {
+            rows.retain(|g| g.rule == r);
+        }
+        match order {
+            GapOrder::Rule => {
+                rows.sort_by(|a, b| a.rule.cmp(&b.rule).then(b.members.cmp(&a.members)).then(a.unit_id.cmp(&b.unit_id)))
+            }
+            GapOrder::Members => rows.sort_by(|a, b| b.members.cmp(&a.members).then(a.unit_id.cmp(&b.unit_id))),
+            GapOrder::Region => rows.sort_by(|a, b| a.region_code.cmp(&b.region_code).then(a.unit_id.cmp(&b.unit_id))),
+        }
+        Ok(rows)
+    }
+
+    fn gap_row(
+        &self,
+        u: &UnitRec,
+        org: Option<i64>,
+        rule: GapRule,
+        requirement: Requirement,
+        state: CoverageState,
+    ) -> GapRow {
+        GapRow {
+            unit_id: u.id,
+            organization_id: org,
+            rule,
+            requirement,
+            state,
+            members: u.members,
+            region_code: self.regions[u.region as usize].code.clone(),
+            tier: u.tier,
+        }
+    }
+
+    /// One unit's coverage on `date`.
+    pub fn unit(&self, id: i64, date: NaiveDate) -> Option<UnitCoverage> {
+        let u = &self.units[*self.unit_slot.get(&id)? as usize];
+        if !u.alive {
+            return None;
+        }
+        let day = day_of(date);
+        let t = self.rules.at(day);
+        let state = state_at(&u.links, day);
+        let operating = operating(u.established, u.closed, day);
+        let own_kind = u
+            .links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Own && l.active(day))
+            .map(|l| self.orgs[l.source as usize].kind)
+            .max_by_key(|k| Requirement::met_by(*k));
+        let gap = if operating { unit_gap(u.members, state, own_kind, t) } else { None };
+        Some(UnitCoverage { operating, state, requirement: t.required(u.members), gap })
+    }
+
+    /// The earliest establishment date among the units (for the default span of a trend).
+    pub fn earliest(&self) -> Option<NaiveDate> {
+        self.units.iter().filter(|u| u.alive && u.established != ALWAYS).map(|u| u.established).min().map(date_of)
+    }
+
+    /// A rough count of the bytes the index holds, for the memory figure.
+    pub fn approximate_bytes(&self) -> usize {
+        let units = self.units.len() * std::mem::size_of::<UnitRec>()
+            + self
+                .units
+                .iter()
+                .map(|u| {
+                    u.links.capacity() * std::mem::size_of::<Link>()
+                        + u.orgs.capacity() * 4
+                        + u.assignments.capacity() * 12
+                })
+                .sum::<usize>();
+        let orgs = self.orgs.len() * std::mem::size_of::<OrgRec>()
+            + self.orgs.iter().map(|o| o.units.capacity() * 8).sum::<usize>();
+        let lists = self.units_by_region.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>()
+            + self.orgs_by_region.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>();
+        let maps = (self.unit_slot.capacity() + self.org_slot.capacity() + self.instructor_slot.capacity()) * 24;
+        units + orgs + lists + maps + self.regions.len() * (std::mem::size_of::<RegionNode>() + 40)
+    }
+}
+
+fn tier_index(k: EntityKind) -> usize {
+    match k {
+        EntityKind::Platform => 0,
+        EntityKind::Franchisee => 1,
+        EntityKind::Partner => 2,
+        EntityKind::Site => 3,
+    }
+}
+
+fn add_into(sum: &mut Figures, f: &Figures) {
+    sum.units += f.units;
+    sum.own += f.own;
+    sum.joint += f.joint;
+    sum.chain += f.chain;
+    sum.instructor_only += f.instructor_only;
+    sum.none += f.none;
+    sum.members += f.members;
+    sum.workers += f.workers;
+    sum.units_needing_own += f.units_needing_own;
+}
+
+#[cfg(test)]
+mod tests;

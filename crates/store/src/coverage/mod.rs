@@ -1,0 +1,434 @@
+//! The coverage engine's data: everything [`CoverageIndex`] needs, read in bulk at start and record by
+//! record afterwards from the change feed (`coverage_changes`, written by triggers in the same
+//! transaction as each change), and [`Coverage`], which keeps one index current for a process.
+//!
+//! [`baseline`] holds the straightforward SQL the engine is checked and benchmarked against.
+
+pub mod baseline;
+
+use crate::error::StoreResult;
+use crate::Store;
+use chrono::NaiveDate;
+use dangjian_domain::coverage::index::{AssignmentInput, CoverageIndex, OrgInput, RegionInput, UnitInput};
+use dangjian_domain::coverage::rules::RuleSet;
+use dangjian_domain::{EntityKind, OrgKind, RegionLevel};
+use futures_util::TryStreamExt;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{RwLock, RwLockReadGuard};
+
+/// The setting holding the coverage rules as JSON ([`RuleSet::from_json`]); absent: the defaults.
+pub const RULES_SETTING: &str = "coverage_rules";
+
+/// Ids per `IN (...)` list.
+const CHUNK: usize = 500;
+
+/// A change feed older than this is pruned; an index not rebuilt for longer rebuilds (it could have
+/// missed pruned changes).
+const FEED_RETENTION: Duration = Duration::from_secs(6 * 24 * 3600);
+
+/// How far back (in feed numbers) a catch-up looks again for changes committed out of order
+/// (PostgreSQL hands out sequence numbers before commit).
+const LATE_WINDOW: i64 = 10_000;
+
+fn date(row: &AnyRow, col: &str) -> StoreResult<Option<NaiveDate>> {
+    let text: Option<String> = row.try_get(col)?;
+    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn count(row: &AnyRow, col: &str) -> StoreResult<u32> {
+    let v: i64 = row.try_get(col)?;
+    Ok(u32::try_from(v.max(0)).unwrap_or(u32::MAX))
+}
+
+impl Store {
+    /// Every region, for the index.
+    pub async fn coverage_regions(&self) -> StoreResult<Vec<RegionInput>> {
+        let rows =
+            sqlx::query("SELECT code, name, level, parent_code, path FROM regions").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let level: String = r.try_get("level")?;
+                Ok(RegionInput {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    level: RegionLevel::parse(&level).unwrap_or(RegionLevel::Township),
+                    parent_code: r.try_get("parent_code")?,
+                    path: r.try_get("path")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The sector codes in display order.
+    pub async fn coverage_sector_codes(&self) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT code FROM sectors ORDER BY position, code").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get("code")?)).collect()
+    }
+
+    /// The coverage rules in force: the `coverage_rules` setting, else the defaults. A setting that does
+    /// not parse is reported and the defaults used (the settings page refuses such values).
+    pub async fn coverage_rules(&self) -> StoreResult<RuleSet> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(RULES_SETTING)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(RuleSet::default()) };
+        let text: String = row.try_get("value")?;
+        Ok(RuleSet::from_json(&text).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "coverage rules setting ignored");
+            RuleSet::default()
+        }))
+    }
+
+    /// Units (all, or those of `ids`) with their sectors.
+    pub async fn coverage_units(&self, ids: Option<&[i64]>) -> StoreResult<Vec<UnitInput>> {
+        let mut out = Vec::new();
+        let mut sectors: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in chunks(ids) {
+            let cond = chunk.map(|c| format!(" WHERE id IN ({})", id_list(c))).unwrap_or_default();
+            let sql = format!(
+                "SELECT id, region_code, kind, root_id, party_members, workers, established_on, closed_on FROM entities{cond}"
+            );
+            let mut rows = sqlx::query(&sql).fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
+                let kind: String = r.try_get("kind")?;
+                out.push(UnitInput {
+                    id: r.try_get("id")?,
+                    region_code: r.try_get("region_code")?,
+                    kind: EntityKind::parse(&kind).unwrap_or(EntityKind::Site),
+                    root_id: r.try_get("root_id")?,
+                    sectors: Vec::new(),
+                    members: count(&r, "party_members")?,
+                    workers: count(&r, "workers")?,
+                    established: date(&r, "established_on")?,
+                    closed: date(&r, "closed_on")?,
+                });
+            }
+            drop(rows);
+            let cond = chunk.map(|c| format!(" WHERE entity_id IN ({})", id_list(c))).unwrap_or_default();
+            let sql = format!("SELECT entity_id, sector_code FROM entity_sectors{cond}");
+            let mut rows = sqlx::query(&sql).fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
+                sectors.entry(r.try_get("entity_id")?).or_default().push(r.try_get("sector_code")?);
+            }
+        }
+        for u in &mut out {
+            if let Some(mut s) = sectors.remove(&u.id) {
+                s.sort();
+                u.sectors = s;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Organizations (all, or those of `ids`) with their units.
+    pub async fn coverage_orgs(&self, ids: Option<&[i64]>) -> StoreResult<Vec<OrgInput>> {
+        let mut out = Vec::new();
+        let mut units: HashMap<i64, Vec<(i64, bool)>> = HashMap::new();
+        for chunk in chunks(ids) {
+            let cond = chunk.map(|c| format!(" WHERE id IN ({})", id_list(c))).unwrap_or_default();
+            let sql = format!(
+                "SELECT id, kind, parent_id, region_code, established_on, dissolved_on, term_start, term_end \
+                 FROM organizations{cond}"
+            );
+            let mut rows = sqlx::query(&sql).fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
+                let kind: String = r.try_get("kind")?;
+                out.push(OrgInput {
+                    id: r.try_get("id")?,
+                    kind: OrgKind::parse(&kind).unwrap_or(OrgKind::Branch),
+                    parent_id: r.try_get("parent_id")?,
+                    region_code: r.try_get("region_code")?,
+                    established: date(&r, "established_on")?,
+                    dissolved: date(&r, "dissolved_on")?,
+                    term_start: date(&r, "term_start")?,
+                    term_end: date(&r, "term_end")?,
+                    units: Vec::new(),
+                });
+            }
+            drop(rows);
+            let cond = chunk.map(|c| format!(" WHERE organization_id IN ({})", id_list(c))).unwrap_or_default();
+            let sql = format!("SELECT organization_id, entity_id, via_chain FROM organization_units{cond}");
+            let mut rows = sqlx::query(&sql).fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
+                let via_chain: i64 = r.try_get("via_chain")?;
+                units.entry(r.try_get("organization_id")?).or_default().push((r.try_get("entity_id")?, via_chain != 0));
+            }
+        }
+        for o in &mut out {
+            if let Some(mut u) = units.remove(&o.id) {
+                u.sort_unstable();
+                o.units = u;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Instructor assignments (all, or those of the units `entity_ids`).
+    pub async fn coverage_assignments(&self, entity_ids: Option<&[i64]>) -> StoreResult<Vec<AssignmentInput>> {
+        let mut out = Vec::new();
+        for chunk in chunks(entity_ids) {
+            let cond = chunk.map(|c| format!(" WHERE entity_id IN ({})", id_list(c))).unwrap_or_default();
+            let sql = format!("SELECT instructor_id, entity_id, start_on, end_on FROM instructor_assignments{cond}");
+            let mut rows = sqlx::query(&sql).fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
+                let Some(start) = date(&r, "start_on")? else { continue };
+                out.push(AssignmentInput {
+                    instructor_id: r.try_get("instructor_id")?,
+                    entity_id: r.try_get("entity_id")?,
+                    start,
+                    end: date(&r, "end_on")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Builds a complete index from the database.
+    pub async fn build_coverage_index(&self) -> StoreResult<CoverageIndex> {
+        let mut index = CoverageIndex::new(
+            self.coverage_regions().await?,
+            self.coverage_sector_codes().await?,
+            self.coverage_rules().await?,
+        );
+        for u in self.coverage_units(None).await? {
+            index.upsert_unit(u);
+        }
+        let mut by_unit: HashMap<i64, Vec<AssignmentInput>> = HashMap::new();
+        for a in self.coverage_assignments(None).await? {
+            by_unit.entry(a.entity_id).or_default().push(a);
+        }
+        for (unit, list) in by_unit {
+            index.set_assignments(unit, &list);
+        }
+        for o in self.coverage_orgs(None).await? {
+            index.upsert_org(o);
+        }
+        Ok(index)
+    }
+
+    /// Clears the change feed and asks every process's index to rebuild (after a bulk load).
+    pub async fn request_coverage_rebuild(&self) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM coverage_changes").execute(&mut *tx.tx).await?;
+        sqlx::query("INSERT INTO coverage_changes (entity_id, organization_id) VALUES (NULL, NULL)")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await
+    }
+}
+
+/// `None` once (everything), or the ids in chunks.
+fn chunks(ids: Option<&[i64]>) -> Vec<Option<&[i64]>> {
+    match ids {
+        None => vec![None],
+        Some(ids) => ids.chunks(CHUNK).map(Some).collect(),
+    }
+}
+
+/// Where a process's index stands in the change feed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct FeedMark {
+    /// Count and highest number of the feed's rows above `low`.
+    count: i64,
+    max: i64,
+}
+
+struct Loaded {
+    index: CoverageIndex,
+    mark: FeedMark,
+    low: i64,
+    /// Feed numbers above `low` already applied.
+    applied: HashSet<i64>,
+    built_at: Instant,
+}
+
+/// The mark of a fully applied feed above `low`.
+fn mark_of(applied: &HashSet<i64>) -> FeedMark {
+    FeedMark { count: applied.len() as i64, max: applied.iter().copied().max().unwrap_or(0) }
+}
+
+/// One process's coverage index, kept current from the change feed before every read.
+#[derive(Clone)]
+pub struct Coverage {
+    store: Store,
+    loaded: Arc<RwLock<Option<Loaded>>>,
+}
+
+/// How a read found the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Current,
+    CaughtUp { changes: usize },
+    Rebuilt,
+}
+
+/// The index, read-locked and current as of the read.
+pub struct CoverageRead<'a> {
+    guard: RwLockReadGuard<'a, Option<Loaded>>,
+    pub freshness: Freshness,
+}
+
+impl std::ops::Deref for CoverageRead<'_> {
+    type Target = CoverageIndex;
+    fn deref(&self) -> &CoverageIndex {
+        match self.guard.as_ref() {
+            Some(l) => &l.index,
+            // `read` returns only after loading.
+            None => unreachable_index(),
+        }
+    }
+}
+
+fn unreachable_index() -> &'static CoverageIndex {
+    static EMPTY: std::sync::OnceLock<CoverageIndex> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| CoverageIndex::new(Vec::new(), Vec::new(), RuleSet::default()))
+}
+
+impl Coverage {
+    pub fn new(store: Store) -> Self {
+        Self { store, loaded: Arc::new(RwLock::new(None)) }
+    }
+
+    async fn feed_mark(&self, low: i64) -> StoreResult<FeedMark> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM coverage_changes WHERE seq > $1")
+            .bind(low)
+            .fetch_one(&self.store.pool)
+            .await?;
+        Ok(FeedMark { count: row.try_get("n")?, max: row.try_get("m")? })
+    }
+
+    /// The index, current with every committed change.
+    pub async fn read(&self) -> StoreResult<CoverageRead<'_>> {
+        let freshness = self.catch_up().await?;
+        Ok(CoverageRead { guard: self.loaded.read().await, freshness })
+    }
+
+    /// Applies the changes committed since the last read (or builds the index).
+    pub async fn catch_up(&self) -> StoreResult<Freshness> {
+        {
+            let guard = self.loaded.read().await;
+            if let Some(l) = guard.as_ref() {
+                if l.built_at.elapsed() < FEED_RETENTION && self.feed_mark(l.low).await? == l.mark {
+                    return Ok(Freshness::Current);
+                }
+            }
+        }
+        let mut guard = self.loaded.write().await;
+        let stale = guard.as_ref().is_none_or(|l| l.built_at.elapsed() >= FEED_RETENTION);
+        if stale {
+            *guard = Some(self.rebuild().await?);
+            return Ok(Freshness::Rebuilt);
+        }
+        let Some(l) = guard.as_mut() else { return Ok(Freshness::Rebuilt) };
+        let rows =
+            sqlx::query("SELECT seq, entity_id, organization_id FROM coverage_changes WHERE seq > $1 ORDER BY seq")
+                .bind(l.low)
+                .fetch_all(&self.store.pool)
+                .await?;
+        let mut units: HashSet<i64> = HashSet::new();
+        let mut orgs: HashSet<i64> = HashSet::new();
+        let mut seqs = Vec::new();
+        let mut rebuild = false;
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            if l.applied.contains(&seq) {
+                continue;
+            }
+            seqs.push(seq);
+            let e: Option<i64> = r.try_get("entity_id")?;
+            let o: Option<i64> = r.try_get("organization_id")?;
+            match (e, o) {
+                (None, None) => rebuild = true,
+                _ => {
+                    units.extend(e);
+                    orgs.extend(o);
+                }
+            }
+        }
+        if rebuild || units.len() + orgs.len() > 50_000 {
+            *guard = Some(self.rebuild().await?);
+            return Ok(Freshness::Rebuilt);
+        }
+        let n = seqs.len();
+        self.apply(&mut l.index, units, orgs).await?;
+        l.applied.extend(seqs);
+        let max = l.applied.iter().copied().max().unwrap_or(l.low);
+        // Keep a window behind the newest change for late commits; forget what falls out of it.
+        let new_low = (max - LATE_WINDOW).max(l.low);
+        l.applied.retain(|&s| s > new_low);
+        l.low = new_low;
+        l.mark = mark_of(&l.applied);
+        Ok(Freshness::CaughtUp { changes: n })
+    }
+
+    async fn rebuild(&self) -> StoreResult<Loaded> {
+        let started = Instant::now();
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(FEED_RETENTION).unwrap_or_default();
+        let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Note which changes are in the feed before reading the data: whatever commits later moves the
+        // feed's mark and is applied by the next read (applying a change twice is harmless).
+        let top = self.feed_mark(0).await?.max;
+        let low = (top - LATE_WINDOW).max(0);
+        let rows = sqlx::query("SELECT seq FROM coverage_changes WHERE seq > $1")
+            .bind(low)
+            .fetch_all(&self.store.pool)
+            .await?;
+        let applied: HashSet<i64> = rows.iter().map(|r| r.try_get("seq")).collect::<Result<_, _>>()?;
+        let mark = mark_of(&applied);
+        let index = self.store.build_coverage_index().await?;
+        if let Ok(mut tx) = self.store.write_tx().await {
+            let _ = sqlx::query("DELETE FROM coverage_changes WHERE at < $1 AND seq <= $2")
+                .bind(cutoff)
+                .bind(low)
+                .execute(&mut *tx.tx)
+                .await;
+            let _ = tx.commit().await;
+        }
+        let (units, orgs) = index.len();
+        tracing::info!(units, orgs, elapsed_ms = started.elapsed().as_millis() as u64, "coverage index built");
+        Ok(Loaded { index, mark, low, applied, built_at: Instant::now() })
+    }
+
+    /// Reloads the changed units and organizations into `index`.
+    async fn apply(&self, index: &mut CoverageIndex, units: HashSet<i64>, orgs: HashSet<i64>) -> StoreResult<()> {
+        let org_ids: Vec<i64> = orgs.into_iter().collect();
+        let fresh_orgs = self.store.coverage_orgs(Some(&org_ids)).await?;
+        let mut unit_ids: HashSet<i64> = units;
+        for o in &fresh_orgs {
+            unit_ids.extend(o.units.iter().map(|(u, _)| *u));
+        }
+        let unit_ids: Vec<i64> = unit_ids.into_iter().collect();
+        let fresh_units = self.store.coverage_units(Some(&unit_ids)).await?;
+        let present: HashSet<i64> = fresh_units.iter().map(|u| u.id).collect();
+        for u in fresh_units {
+            index.upsert_unit(u);
+        }
+        let mut by_unit: HashMap<i64, Vec<AssignmentInput>> = unit_ids.iter().map(|&u| (u, Vec::new())).collect();
+        for a in self.store.coverage_assignments(Some(&unit_ids)).await? {
+            by_unit.entry(a.entity_id).or_default().push(a);
+        }
+        for (u, list) in by_unit {
+            index.set_assignments(u, &list);
+        }
+        let present_orgs: HashSet<i64> = fresh_orgs.iter().map(|o| o.id).collect();
+        for o in fresh_orgs {
+            index.upsert_org(o);
+        }
+        for id in org_ids.iter().filter(|id| !present_orgs.contains(id)) {
+            index.remove_org(*id);
+        }
+        for id in unit_ids.iter().filter(|id| !present.contains(id)) {
+            index.remove_unit(*id);
+        }
+        Ok(())
+    }
+}

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod body_limit;
+pub mod coverage;
 pub mod error;
 pub mod extract;
 pub mod i18n;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Request rate limits per client address ([`rate_limit`]).
     pub rate_limits: Arc<rate_limit::RateLimiter>,
     security: Arc<tokio::sync::RwLock<Option<SecurityConfig>>>,
+    /// The coverage index, kept current from the database's change feed.
+    pub coverage: dangjian_store::coverage::Coverage,
 }
 
 impl AppState {
@@ -52,7 +55,8 @@ impl AppState {
         let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(keys));
         let store = store.with_keys(keys.clone());
         let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
-        Self { store, keys, clock, rate_limits, security: Default::default() }
+        let coverage = dangjian_store::coverage::Coverage::new(store.clone());
+        Self { store, keys, clock, rate_limits, security: Default::default(), coverage }
     }
 
     /// The same state with other rate limits (trusted proxies, or looser limits for a load test).

@@ -348,6 +348,8 @@ const PAGE_IMPORT_IN: &str = "L FFF AFAFF";
 const PAGE_IMPORT_OUT: &str = "L FFF RFRFF";
 /// Exporting: every registry role but the branch secretary.
 const API_EXPORT: &str = "U FFF AAAFA";
+/// Exporting about a record outside the asker's scope: it does not exist for them.
+const API_EXPORT_OUT: &str = "U FFF NNNFN";
 /// Account administration (system administrator) and its views (also the security administrator).
 const PAGE_ACCOUNTS: &str = "L AFF FFFFF";
 const PAGE_ACCOUNTS_VIEW: &str = "L AAF FFFFF";
@@ -449,6 +451,15 @@ const RULES: &[Rule] = &[
     }),
     rule("GET", "/api/v1/exports/{kind}", API_EXPORT, API_EXPORT, |_, o| {
         req("/api/v1/exports/entities?format=csv").listing(o, FA, FB)
+    }),
+    // Coverage: figures over the reader's scope; a platform chain outside it does not exist for them.
+    rule("GET", "/api/v1/coverage", API_READ_IN, API_OUT, |w, o| req(format!("/api/v1/coverage?chain={}", w.unit(o)))),
+    rule("GET", "/api/v1/coverage/trend", API_READ_IN, API_OUT, |w, o| {
+        req(format!("/api/v1/coverage/trend?months=3&chain={}", w.unit(o)))
+    }),
+    rule("GET", "/api/v1/gaps", API_READ_IN, API_OUT, |w, o| req(format!("/api/v1/gaps?chain={}", w.unit(o)))),
+    rule("GET", "/api/v1/gaps/export", API_EXPORT, API_EXPORT_OUT, |w, o| {
+        req(format!("/api/v1/gaps/export?format=csv&chain={}", w.unit(o)))
     }),
     // Pages: the way in, reference data.
     rule("GET", "/", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/")),

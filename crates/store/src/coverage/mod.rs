@@ -5,6 +5,7 @@
 //! [`baseline`] holds the straightforward SQL the engine is checked and benchmarked against.
 
 pub mod baseline;
+pub mod labels;
 
 use crate::error::StoreResult;
 use crate::Store;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
+pub mod coverage;
 mod entities;
 mod health;
 mod instructors;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(instructors::router())
         .merge(personal::router())
         .merge(transfer::router())
+        .merge(coverage::router())
 }
 
 /// Paging facts of a list response.

@@ -260,6 +260,21 @@ pub struct ExportArgs {
 pub enum BenchCommand {
     /// Generates valid entity rows as a CSV file, imports it, then imports it again (idempotent).
     Import(BenchImportArgs),
+    /// Times the coverage engine against the straightforward SQL on a loaded database (writes to one
+    /// unit and restores it: use a scratch database).
+    Coverage(BenchCoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCoverageArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Timed runs per view (the straightforward SQL runs once per view).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// The "today" of the figures (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Args)]

@@ -410,3 +410,100 @@ async fn openapi_document_is_stable() {
     assert!(doc["paths"]["/api/v1/entities/{id}/chain"]["get"].is_object());
     insta::assert_json_snapshot!("openapi", doc);
 }
+
+#[tokio::test]
+async fn coverage_figures_trends_and_gaps_follow_every_write() {
+    for app in apps().await {
+        let (platform, franchisee, site) = app.seed_chain().await;
+        let (s, c) = app.get("/api/v1/coverage").await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        let t = &c["totals"];
+        // Platform (30 members), franchisee (4), site (2): none has any organization or instructor.
+        assert_eq!((t["units"].as_u64(), t["none"].as_u64(), t["members"].as_u64()), (Some(3), Some(3), Some(36)));
+        assert_eq!(t["units_needing_own"], 2);
+        assert_eq!(t["coverage_rate"], 0.0);
+        let provinces: Vec<&str> = c["children"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(provinces, vec!["11", "44"]);
+        assert_eq!(c["chains"][0]["root_id"], platform);
+        assert_eq!(c["chains"][0]["name"], "速达外卖平台");
+
+        // The gap list says what to do.
+        let (s, g) = app.get("/api/v1/gaps?sort=members").await;
+        assert_eq!(s, StatusCode::OK, "{g}");
+        assert_eq!(g["meta"]["total"], 3);
+        assert_eq!(g["items"][0]["unit_id"], platform);
+        assert_eq!(g["items"][0]["rule"], "no_own_organization");
+        assert_eq!(g["items"][0]["fix"], "establish its own branch");
+        assert_eq!(g["items"][0]["href"], format!("/entities/{platform}"));
+        let site_gap = g["items"].as_array().unwrap().iter().find(|i| i["unit_id"] == site).unwrap().clone();
+        assert_eq!(site_gap["rule"], "not_in_joint_branch");
+
+        // The franchisee's branch, which also covers the site through the chain.
+        let (s, o) = app
+            .post(
+                "/api/v1/organizations",
+                &json!({"code": "ORG-COV-1", "name": "南山加盟商党支部", "kind": "branch",
+                        "unit_codes": [FRANCHISEE, "SD-NS-001"], "region_code": "440305", "established_on": "2025-03-01"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        let (_, c) = app.get("/api/v1/coverage?region=44").await;
+        let t = &c["totals"];
+        assert_eq!((t["units"].as_u64(), t["own"].as_u64(), t["chain"].as_u64()), (Some(2), Some(1), Some(1)));
+        assert_eq!(t["organizations"], 1);
+        assert_eq!(t["coverage_rate"], 1.0);
+        assert_eq!(c["region"]["name"], "广东省");
+        // As of before the branch existed, nothing was covered.
+        let (_, c) = app.get("/api/v1/coverage?region=44&date=2025-02-28").await;
+        assert_eq!(c["totals"]["own"], 0);
+        // A monthly trend shows the change.
+        let (s, tr) = app.get("/api/v1/coverage/trend?region=44&months=3&date=2025-04-15").await;
+        assert_eq!(s, StatusCode::OK, "{tr}");
+        let own: Vec<u64> = tr["points"].as_array().unwrap().iter().map(|p| p["figures"]["own"].as_u64().unwrap()).collect();
+        assert_eq!(own, vec![0, 1, 1]);
+        assert_eq!(tr["points"][0]["date"], "2025-02-28");
+        // Filters by sector, tier and chain; the chain of a unit that is no platform is refused.
+        let (_, c) = app.get(&format!("/api/v1/coverage?chain={platform}&tier=site")).await;
+        assert_eq!(c["totals"]["units"], 1);
+        assert_eq!(c["chain"]["name"], "速达外卖平台");
+        let (s, e) = app.get(&format!("/api/v1/coverage?chain={franchisee}")).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("chain")));
+        for (query, field) in [
+            ("date=2025-13-01", "date"),
+            ("region=999999", "region"),
+            ("sector=mining", "sector"),
+            ("tier=shop", "tier"),
+        ] {
+            let (s, e) = app.get(&format!("/api/v1/coverage?{query}")).await;
+            assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}: {e}");
+        }
+        let (s, e) = app.get("/api/v1/coverage/trend?months=0").await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("months")));
+        let (s, e) = app.get("/api/v1/gaps?rule=nonsense").await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("rule")));
+
+        // The export: Chinese headers, one line per gap.
+        let csv = String::from_utf8(app.download("/api/v1/gaps/export?format=csv").await).unwrap();
+        let mut lines = csv.lines();
+        assert!(lines.next().unwrap().contains("单位名称,单位代码,层级"), "{csv}");
+        assert_eq!(lines.count(), 1, "only the platform is left: {csv}");
+        let xlsx = app.download("/api/v1/gaps/export").await;
+        assert!(xlsx.starts_with(b"PK"));
+        // A branch may cover only units below its home unit; units side by side form a joint branch.
+        let (s, other) = app
+            .post("/api/v1/entities", &json!({"site_code": "SD-HQ-001", "name": "总部直营站", "kind": "site",
+                "sectors": ["food_delivery"], "parent_id": platform, "region_code": "110105", "workers": "5"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{other}");
+        let (s, e) = app
+            .post(
+                "/api/v1/organizations",
+                &json!({"code": "ORG-COV-2", "name": "错误党支部", "kind": "branch",
+                        "unit_codes": [FRANCHISEE, "SD-HQ-001"], "region_code": "440305"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["error"]["details"][0]["code"], "units_outside_chain");
+        app.db.cleanup().await;
+    }
+}

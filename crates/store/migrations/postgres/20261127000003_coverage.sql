@@ -67,3 +67,13 @@ END
 $$;
 CREATE TRIGGER cov_organization_units AFTER INSERT OR DELETE ON organization_units
     FOR EACH ROW EXECUTE FUNCTION cov_organization_unit_changed();
+
+-- New coverage rules (setting coverage_rules) rebuild every index.
+CREATE FUNCTION cov_rules_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO coverage_changes (entity_id, organization_id) VALUES (NULL, NULL);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER cov_rules AFTER INSERT OR UPDATE ON settings
+    FOR EACH ROW WHEN (NEW.key = 'coverage_rules') EXECUTE FUNCTION cov_rules_changed();

@@ -46,3 +46,9 @@ BEGIN
 END;
 CREATE TRIGGER cov_assignments_del AFTER DELETE ON instructor_assignments
 BEGIN INSERT INTO coverage_changes (entity_id) VALUES (OLD.entity_id); END;
+
+-- New coverage rules (setting coverage_rules) rebuild every index.
+CREATE TRIGGER cov_rules_ins AFTER INSERT ON settings WHEN NEW.key = 'coverage_rules'
+BEGIN INSERT INTO coverage_changes (entity_id, organization_id) VALUES (NULL, NULL); END;
+CREATE TRIGGER cov_rules_upd AFTER UPDATE ON settings WHEN NEW.key = 'coverage_rules'
+BEGIN INSERT INTO coverage_changes (entity_id, organization_id) VALUES (NULL, NULL); END;

@@ -40,6 +40,24 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The coverage rules: organization thresholds and terms, each with the date it applies from.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Prints the rules in force as JSON.
+    Show {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replaces the rules with those of a JSON file (as printed by `rules show`), checked whole first.
+    Set {
+        #[command(flatten)]
+        db: DbArgs,
+        file: PathBuf,
+    },
 }
 
 /// A role and a scope: `ROLE=SCOPE`, e.g. `department_cadre=region:110105`, `platform_committee=chain:<USCC>`,

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod commands;
 pub mod demo;
 pub mod keys;
+pub mod rules;
 
 use anyhow::Context;
 use args::{AlgorithmArg, AuditCommand, BenchCommand, Cli, Command, KeysCommand, UserCommand};
@@ -88,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Rules(cmd) => rules::run(&cmd, lang).await?,
         Command::Audit(AuditCommand::Purge { db }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let (before, n) = accounts::purge(&store).await?;

@@ -151,3 +151,50 @@ async fn a_write_shows_in_the_next_read_of_every_process() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn new_rules_are_checked_stored_and_rebuild_the_figures() {
+    let bin = env!("CARGO_BIN_EXE_dangjian");
+    for db in demo_db().await {
+        let coverage = Coverage::new(db.store.clone());
+        let today = d("2026-11-27");
+        let before = coverage.read().await.unwrap().rollup(&Filter::default(), today, &Visibility::All).unwrap().totals;
+        let run = |args: &[&str]| {
+            std::process::Command::new(bin)
+                .args(["--lang", "en"])
+                .args(args)
+                .env("DANGJIAN_FIELD_KEYS", testing::keyring_env_value())
+                .output()
+                .unwrap()
+        };
+        let shown = run(&["rules", "show", "--db", &db.url]);
+        assert!(shown.status.success());
+        let mut rules: RuleSet = serde_json::from_slice(&shown.stdout).unwrap();
+        assert_eq!(rules, RuleSet::default());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rules.json");
+        // From 2026-01-01 two formal members already call for an organization.
+        let mut v = rules.versions.last().unwrap().clone();
+        v.effective_from = d("2026-01-01");
+        v.thresholds.own_organization_min = 2;
+        rules.versions.push(v);
+        std::fs::write(&file, serde_json::to_string(&rules).unwrap()).unwrap();
+        let out = run(&["rules", "set", "--db", &db.url, file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read = coverage.read().await.unwrap();
+        assert_eq!(read.freshness, dangjian_store::coverage::Freshness::Rebuilt);
+        let after = read.rollup(&Filter::default(), today, &Visibility::All).unwrap().totals;
+        assert!(after.units_needing_own > before.units_needing_own, "{before:?} {after:?}");
+        let past = read.rollup(&Filter::default(), d("2025-06-30"), &Visibility::All).unwrap().totals;
+        let old = read.rules().at(dangjian_domain::coverage::day_of(d("2025-06-30"))).own_organization_min;
+        assert_eq!(old, 3, "earlier dates keep the earlier rules ({past:?})");
+        drop(read);
+        // A broken file is refused and nothing changes.
+        std::fs::write(&file, r#"{"versions": []}"#).unwrap();
+        let out = run(&["rules", "set", "--db", &db.url, file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("rules.json"));
+        assert_eq!(db.store.coverage_rules().await.unwrap(), rules);
+        db.cleanup().await;
+    }
+}

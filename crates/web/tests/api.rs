@@ -422,7 +422,8 @@ async fn coverage_figures_trends_and_gaps_follow_every_write() {
         assert_eq!((t["units"].as_u64(), t["none"].as_u64(), t["members"].as_u64()), (Some(3), Some(3), Some(36)));
         assert_eq!(t["units_needing_own"], 2);
         assert_eq!(t["coverage_rate"], 0.0);
-        let provinces: Vec<&str> = c["children"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        let provinces: Vec<&str> =
+            c["children"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
         assert_eq!(provinces, vec!["11", "44"]);
         assert_eq!(c["chains"][0]["root_id"], platform);
         assert_eq!(c["chains"][0]["name"], "速达外卖平台");
@@ -459,7 +460,8 @@ async fn coverage_figures_trends_and_gaps_follow_every_write() {
         // A monthly trend shows the change.
         let (s, tr) = app.get("/api/v1/coverage/trend?region=44&months=3&date=2025-04-15").await;
         assert_eq!(s, StatusCode::OK, "{tr}");
-        let own: Vec<u64> = tr["points"].as_array().unwrap().iter().map(|p| p["figures"]["own"].as_u64().unwrap()).collect();
+        let own: Vec<u64> =
+            tr["points"].as_array().unwrap().iter().map(|p| p["figures"]["own"].as_u64().unwrap()).collect();
         assert_eq!(own, vec![0, 1, 1]);
         assert_eq!(tr["points"][0]["date"], "2025-02-28");
         // Filters by sector, tier and chain; the chain of a unit that is no platform is refused.
@@ -491,8 +493,11 @@ async fn coverage_figures_trends_and_gaps_follow_every_write() {
         assert!(xlsx.starts_with(b"PK"));
         // A branch may cover only units below its home unit; units side by side form a joint branch.
         let (s, other) = app
-            .post("/api/v1/entities", &json!({"site_code": "SD-HQ-001", "name": "总部直营站", "kind": "site",
-                "sectors": ["food_delivery"], "parent_id": platform, "region_code": "110105", "workers": "5"}))
+            .post(
+                "/api/v1/entities",
+                &json!({"site_code": "SD-HQ-001", "name": "总部直营站", "kind": "site",
+                "sectors": ["food_delivery"], "parent_id": platform, "region_code": "110105", "workers": "5"}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{other}");
         let (s, e) = app

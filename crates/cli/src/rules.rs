@@ -1,0 +1,44 @@
+//! `dangjian rules show|set`: the coverage rules (thresholds with the dates they apply from), kept in
+//! the `coverage_rules` setting. A new set is checked whole before it is stored, and audited.
+
+use crate::args::{Lang, RulesCommand};
+use crate::commands::open_migrated;
+use anyhow::{bail, Context};
+use dangjian_domain::coverage::rules::RuleSet;
+use dangjian_store::coverage::RULES_SETTING;
+
+pub async fn run(cmd: &RulesCommand, lang: Lang) -> anyhow::Result<()> {
+    match cmd {
+        RulesCommand::Show { db } => {
+            let store = open_migrated(&db.db, lang).await?;
+            let rules = store.coverage_rules().await?;
+            println!("{}", serde_json::to_string_pretty(&rules)?);
+        }
+        RulesCommand::Set { db, file } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let rules = match RuleSet::from_json(&text) {
+                Ok(r) => r,
+                Err(e) => bail!("{}: {}", file.display(), e.message_in(lang.code())),
+            };
+            let store = open_migrated(&db.db, lang).await?;
+            let json = serde_json::to_string(&rules)?;
+            store.set_setting(RULES_SETTING, &json, None).await?;
+            crate::accounts::audit(
+                &store,
+                "settings.coverage_rules",
+                None,
+                "ok",
+                Some(format!("versions={}", rules.versions.len())),
+            )
+            .await?;
+            match lang {
+                Lang::Zh => println!("已更新覆盖规则（{} 个版本），各服务在下次查询时重建统计。", rules.versions.len()),
+                Lang::En => println!(
+                    "Coverage rules updated ({} versions); every server rebuilds its figures at the next read.",
+                    rules.versions.len()
+                ),
+            }
+        }
+    }
+    Ok(())
+}

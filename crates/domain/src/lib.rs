@@ -14,6 +14,7 @@ pub mod instructor;
 pub mod org;
 pub mod region;
 pub mod sector;
+pub mod services;
 
 pub use codes::{IdNumber, Mobile, OrgCode, SiteCode, Uscc};
 pub use dates::parse_flexible_date;

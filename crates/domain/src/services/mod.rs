@@ -1,0 +1,8 @@
+//! Worker services and rights (DOMAIN.md, "Worker services and rights"): worker stations with their
+//! amenities and opening hours, and needs/rights cases with their categories, routing, working-day
+//! deadlines and life cycle. Pure types and rules; the store and the web layer build on them.
+
+pub mod cases;
+pub mod hours;
+pub mod routing;
+pub mod workdays;

@@ -146,6 +146,13 @@ async fn purge_audit_daily(state: AppState) {
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     tokio::spawn(purge_audit_daily(state.clone()));
+    // Build the coverage index now rather than at the first dashboard request.
+    let coverage = state.coverage.clone();
+    tokio::spawn(async move {
+        if let Err(e) = coverage.catch_up().await {
+            tracing::error!(error = %e, "building the coverage index failed; it is retried at the next read");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())

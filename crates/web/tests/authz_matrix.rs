@@ -155,6 +155,8 @@ impl Req {
 
 /// The seeded records and the principals of one backend.
 struct World {
+    pa: i64,
+    pb: i64,
     fa: i64,
     fb: i64,
     oa: i64,
@@ -170,6 +172,10 @@ struct World {
 impl World {
     fn next(&self) -> u32 {
         self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn platform(&self, o: Obj) -> i64 {
+        o.pick(self.pa, self.pb)
     }
 
     fn unit(&self, o: Obj) -> i64 {
@@ -328,6 +334,9 @@ const PAGE_READ_IN: &str = "L FFF AAAAA";
 /// A record outside every scope of a registry role does not exist for it.
 const API_OUT: &str = "U FFF NNNNN";
 const PAGE_OUT: &str = "L FFF NNNNN";
+/// A platform's coverage page: a branch secretary's scope holds the units of their organization, not
+/// the platform heading the chain, so it does not exist for them.
+const PAGE_PLATFORM_IN: &str = "L FFF AAANA";
 /// Writing a record: cadres, platform committees and branch secretaries.
 const API_WRITE_IN: &str = "U FFF AFAAF";
 const PAGE_WRITE_IN: &str = "L FFF AFAAF";
@@ -467,6 +476,18 @@ const RULES: &[Rule] = &[
     rule("GET", "/static/app.css", PUBLIC, PUBLIC, |_, _| req("/static/app.css")),
     rule("GET", "/regions", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/regions")),
     rule("GET", "/regions/{code}", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, o| req(format!("/regions/{}", side(o).0))),
+    // Coverage pages: figures over the reader's scope, never naming what is outside it.
+    rule("GET", "/coverage", PAGE_READ_IN, PAGE_READ_IN, |_, _| Req {
+        lacks: Some("乙链平台".into()),
+        ..req("/coverage")
+    }),
+    rule("GET", "/coverage/platforms/{id}", PAGE_PLATFORM_IN, PAGE_OUT, |w, o| {
+        req(format!("/coverage/platforms/{}", w.platform(o)))
+    }),
+    rule("GET", "/coverage/gaps", PAGE_READ_IN, PAGE_READ_IN, |_, _| Req {
+        lacks: Some("乙链平台".into()),
+        ..req("/coverage/gaps")
+    }),
     // Unit pages.
     rule("GET", "/entities", PAGE_READ_IN, PAGE_READ_IN, |_, o| req("/entities").listing(o, FA_NAME, FB_NAME)),
     rule("GET", "/entities/new", PAGE_WRITE_IN, PAGE_NEW_FROM_OUT, |w, o| {
@@ -680,6 +701,7 @@ fn scope_of(role: Role, w: &Seeded) -> Scope {
 /// The registry records of the world.
 struct Seeded {
     pa: i64,
+    pb: i64,
     fa: i64,
     fb: i64,
     oa: i64,
@@ -708,7 +730,7 @@ async fn seed(s: &Store) -> Seeded {
         s.create_entity(&unit(PA, "甲链平台", "platform", None, "440305", "food_delivery"), &all).await.unwrap().id;
     let fa =
         s.create_entity(&unit(FA, FA_NAME, "franchisee", Some(PA), "440305", "food_delivery"), &all).await.unwrap().id;
-    s.create_entity(&unit(PB, "乙链平台", "platform", None, "110108", "courier"), &all).await.unwrap();
+    let pb = s.create_entity(&unit(PB, "乙链平台", "platform", None, "110108", "courier"), &all).await.unwrap().id;
     let fb = s.create_entity(&unit(FB, FB_NAME, "franchisee", Some(PB), "110105", "courier"), &all).await.unwrap().id;
     let org = |code: &str, unit: &str, region: &str| {
         OrganizationDraft::parse(&OrganizationInput {
@@ -739,7 +761,7 @@ async fn seed(s: &Store) -> Seeded {
     };
     let ia = s.create_instructor(&instructor("甲指导员", "13900000001", "440305", FA), &all).await.unwrap().id;
     let ib = s.create_instructor(&instructor("乙指导员", "13900000002", "110105", FB), &all).await.unwrap().id;
-    Seeded { pa, fa, fb, oa, ob, ia, ib }
+    Seeded { pa, pb, fa, fb, oa, ob, ia, ib }
 }
 
 /// A fresh session of a principal's user.
@@ -866,6 +888,8 @@ async fn run(db: TestDb) -> usize {
         victim_tokens[i] = store.list_tokens().await.unwrap().iter().find(|t| t.name == name).unwrap().id;
     }
     let w = Arc::new(World {
+        pa: seeded.pa,
+        pb: seeded.pb,
         fa: seeded.fa,
         fb: seeded.fb,
         oa: seeded.oa,

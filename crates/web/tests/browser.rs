@@ -349,3 +349,91 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     drop(driver);
     db.cleanup().await;
 }
+
+/// The text of the headline's organizational coverage rate.
+async fn coverage_rate(c: &Client) -> String {
+    text_of(c, "[data-testid=rate-coverage] .num").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nationwide_cadre_drills_into_coverage_changes_the_date_and_opens_a_gap_on_a_phone() {
+    let Some((chromedriver, chromium)) = browser_binaries() else { return };
+    let db = dangjian_store::testing::sqlite().await;
+    let s = seed(&db.store).await;
+    support::user_with_grants(&db.store, "cadre", &support::nationwide_cadre()).await;
+    let base = serve(db.store.clone()).await;
+    let driver = start_driver(&chromedriver).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &chromium, profile.path(), 390, 844).await;
+    c.goto(&format!("{base}/coverage")).await.unwrap();
+    sign_in(&c, "cadre").await;
+    assert_eq!(path_of(&c).await, "/coverage");
+
+    // The nation: five units, one covered by its own branch; a trend line and a bar per province.
+    assert_eq!(coverage_rate(&c).await, "20.0%");
+    let points = c.find_all(Locator::Css("[data-testid=trend-chart] svg [data-testid=point]")).await.unwrap();
+    assert_eq!(points.len(), 72, "24 months × 3 rates");
+    let chart_width = c
+        .execute("return document.querySelector('[data-testid=trend-chart] svg').getBoundingClientRect().width", vec![])
+        .await
+        .unwrap();
+    assert!(chart_width.as_f64().is_some_and(|w| w > 200.0 && w <= 390.0), "{chart_width}");
+    assert_eq!(c.find_all(Locator::Css("[data-testid=children-chart] [data-testid=bar]")).await.unwrap().len(), 1);
+    screenshot(&c, "phone-coverage-nation").await;
+    c.execute("document.querySelector('[data-testid=trend-chart]').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&c, "phone-coverage-charts").await;
+
+    // Down the drill-down links: 北京市 → 市辖区 → 朝阳区.
+    click(&c, "[data-testid=children] a[href='/coverage?region=11']").await;
+    click(&c, "[data-testid=children] a[href='/coverage?region=1101']").await;
+    click(&c, "[data-testid=children] a[href='/coverage?region=110105']").await;
+    let crumbs = text_of(&c, "[data-testid=breadcrumb]").await;
+    assert!(crumbs.contains("全国") && crumbs.contains("北京市") && crumbs.contains("朝阳区"), "{crumbs}");
+    assert_eq!(coverage_rate(&c).await, "25.0%", "four units in the county, one covered");
+    assert_eq!(text_of(&c, "[data-testid=count-units] dd").await, "4");
+    screenshot(&c, "phone-coverage-county").await;
+
+    // Back to 2021: before the branch was set up, nothing was covered.
+    let date = c.find(Locator::Css("#cf-date")).await.unwrap();
+    date.clear().await.unwrap();
+    date.send_keys("2021-01-01").await.unwrap();
+    let typed = date.prop("value").await.unwrap().unwrap_or_default();
+    if typed != "2021-01-01" {
+        // Some builds want the digits in the locale's field order.
+        date.clear().await.unwrap();
+        date.send_keys("01012021").await.unwrap();
+    }
+    assert_eq!(date.prop("value").await.unwrap().as_deref(), Some("2021-01-01"));
+    click(&c, "[data-testid=coverage-submit]").await;
+    let here = path_of(&c).await;
+    assert!(here.contains("date=2021-01-01") && here.contains("region=110105"), "{here}");
+    assert_eq!(coverage_rate(&c).await, "0.0%");
+    assert!(text_of(&c, "[data-testid=as-of]").await.contains("2021-01-01"));
+    screenshot(&c, "phone-coverage-2021").await;
+
+    // A gap of that day: the franchisee had three or more members and no organization yet.
+    let first = c.find(Locator::Css("[data-testid=gaps] [data-testid=gap-unit]")).await.unwrap();
+    let href = first.attr("href").await.unwrap().unwrap_or_default();
+    assert_eq!(href, format!("/entities/{}", s.franchisee));
+    click(&c, "[data-testid=gaps] [data-testid=gap-unit]").await;
+    assert_eq!(path_of(&c).await, href);
+    assert!(text_of(&c, "h1").await.contains("朝阳示例配送服务有限公司"));
+
+    // No coverage page is wider than the phone.
+    for path in [
+        "/coverage".to_owned(),
+        "/coverage?region=110105&date=2021-01-01".into(),
+        format!("/coverage/platforms/{}", s.platform),
+        "/coverage/gaps".into(),
+        "/coverage?date=2024-13-45".into(),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        assert!(c.find(Locator::Css("main h1")).await.is_ok(), "{path}");
+        let scroll = c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+        assert!(scroll.as_i64().unwrap() <= 390, "{path} scrolls sideways: {scroll}");
+    }
+    screenshot(&c, "phone-coverage-gaps").await;
+    c.close().await.unwrap();
+    drop(driver);
+    db.cleanup().await;
+}

@@ -668,3 +668,252 @@ async fn long_lists_page_and_keep_their_filters() {
         app.db.cleanup().await;
     }
 }
+
+// The coverage pages.
+
+/// The text after the first `{marker}` that follows `data-testid="{testid}"`, up to the next tag.
+fn text_after(html: &str, testid: &str, marker: &str) -> String {
+    let at = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid} in\n{html}"));
+    let rest = &html[at..];
+    let start = rest.find(marker).unwrap_or_else(|| panic!("no {marker} after {testid}")) + marker.len();
+    rest[start..].split('<').next().unwrap().to_owned()
+}
+
+/// The headline rates of a dashboard: organizational coverage, separate establishment, work coverage.
+fn rates(html: &str) -> [String; 3] {
+    ["rate-coverage", "rate-establishment", "rate-work"].map(|id| text_after(html, id, "class=\"num\">"))
+}
+
+/// The counts beside the rates: units, members, workers, organizations, instructors.
+fn counts(html: &str) -> [String; 5] {
+    ["units", "members", "workers", "organizations", "instructors"]
+        .map(|c| text_after(html, &format!("count-{c}"), "<dd>"))
+}
+
+fn pct(v: &serde_json::Value) -> String {
+    v.as_f64().map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_else(|| "—".into())
+}
+
+fn count(v: &serde_json::Value) -> String {
+    v.as_u64().map(|n| n.to_string()).unwrap_or_else(|| "—".into())
+}
+
+impl TestApp {
+    async fn api(&self, path: &str) -> serde_json::Value {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json().await.unwrap()
+    }
+
+    /// A page as another signed-in user.
+    async fn get_as(&self, user: &SignedIn, path: &str) -> Page {
+        page(self.http.get(format!("{}{path}", self.base)).header("cookie", user.cookie()).send().await.unwrap()).await
+    }
+
+    /// The dashboard's figures must be the API's for the same query.
+    async fn same_as_api(&self, query: &str) -> Page {
+        let api = self.api(&format!("/api/v1/coverage?{query}")).await;
+        let t = &api["totals"];
+        let p = self.get(&format!("/coverage?{query}"), L::Zh).await;
+        assert_eq!(p.status, StatusCode::OK, "{query}: {}", p.body);
+        let expected = [pct(&t["coverage_rate"]), pct(&t["establishment_rate"]), pct(&t["work_coverage_rate"])];
+        assert_eq!(rates(&p.body), expected, "{query}");
+        let expected = ["units", "members", "workers", "organizations", "instructors"].map(|k| count(&t[k]));
+        assert_eq!(counts(&p.body), expected, "{query}");
+        p
+    }
+}
+
+#[tokio::test]
+async fn coverage_dashboard_shows_the_figures_of_the_api_and_drills_down() {
+    for app in apps().await {
+        let s = app.seed;
+        // The seed: five operating units; the franchisee has a branch, a site an instructor.
+        let nation = app.same_as_api("").await;
+        assert_eq!(rates(&nation.body), ["20.0%", "20.0%", "40.0%"].map(String::from));
+        for lang in [L::Zh, L::En] {
+            let zh = lang == L::Zh;
+            let p = app.get("/coverage", lang).await;
+            assert_page(
+                &p,
+                lang,
+                "/coverage",
+                &[
+                    if zh { "全国党的组织和工作覆盖" } else { "Party coverage: All of China" },
+                    if zh { "已覆盖 1 个 / 运营单位 5 个" } else { "1 of 5 operating units covered" },
+                    if zh { "外卖配送" } else { "Food delivery" },
+                    if zh {
+                        "正式党员3名以上，未单独建立党组织"
+                    } else {
+                        "3 or more formal members, no organization"
+                    },
+                    "href=\"/coverage?region=11\" data-testid=\"drill\"",
+                    &format!("href=\"/coverage/platforms/{}?\"", s.platform),
+                    &format!("href=\"/entities/{}\" data-testid=\"gap-unit\"", s.platform),
+                    &format!("href=\"/entities/{}\" data-testid=\"gap-unit\"", s.site2),
+                    "href=\"/coverage/gaps?\"",
+                    "href=\"/coverage\" aria-current=\"page\"",
+                ],
+            );
+            // 24 months × 3 rates, one bar per province with units, the sector × tier table.
+            assert_eq!(p.body.matches("data-testid=\"point\"").count(), 72);
+            assert_eq!(p.body.matches("data-testid=\"legend\"").count(), 3);
+            assert_eq!(p.body.matches("data-testid=\"bar\"").count(), 1);
+            assert!(p.body.contains("<title>北京市: 20.0% (1/5)</title>"), "{}", p.body);
+            assert!(p.body.contains("data-testid=\"sector-tier\""));
+        }
+        // Down to the county, keeping the sector: every level agrees with the API.
+        let q = "sector=food_delivery";
+        let p = app.same_as_api(&format!("region=11&{q}")).await;
+        assert!(p.body.contains("href=\"/coverage?sector=food_delivery&amp;region=1101\""), "{}", p.body);
+        let p = app.same_as_api(&format!("region=1101&{q}")).await;
+        assert!(p.body.contains("href=\"/coverage?sector=food_delivery&amp;region=110105\""));
+        let county = app.same_as_api(&format!("region=110105&{q}")).await;
+        assert_eq!(rates(&county.body), ["25.0%", "25.0%", "50.0%"].map(String::from));
+        let crumbs = county.body.split("data-testid=\"breadcrumb\"").nth(1).unwrap().split("</nav>").next().unwrap();
+        for link in [
+            "/coverage?sector=food_delivery\"",
+            "/coverage?sector=food_delivery&amp;region=11\"",
+            "/coverage?sector=food_delivery&amp;region=1101\"",
+        ] {
+            assert!(crumbs.contains(&format!("href=\"{link}")), "{link} not in {crumbs}");
+        }
+        assert!(crumbs.contains("<span aria-current=\"page\">朝阳区</span>"), "{crumbs}");
+        // A tier filter and the platform page agree with the API too.
+        app.same_as_api("tier=site").await;
+        let platform = app.get(&format!("/coverage/platforms/{}", s.platform), L::En).await;
+        assert_page(
+            &platform,
+            L::En,
+            "platform",
+            &["Coverage of the 示例外卖平台有限公司 chain", "By province", "北京市"],
+        );
+        let api = app.api(&format!("/api/v1/coverage?chain={}", s.platform)).await;
+        assert_eq!(rates(&platform.body)[0], pct(&api["totals"]["coverage_rate"]));
+        assert!(platform.body.contains(&format!("href=\"/coverage/gaps?chain={}\"", s.platform)));
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn coverage_as_of_another_date() {
+    for app in apps().await {
+        // Before the branch (2021-07-01) and the instructor (2024-01-01): nothing is covered.
+        let then = app.same_as_api("date=2021-01-01").await;
+        assert_eq!(rates(&then.body), ["0.0%", "0.0%", "0.0%"].map(String::from));
+        assert!(then.body.contains("id=\"cf-date\" name=\"date\" type=\"date\" value=\"2021-01-01\""));
+        assert!(then.body.contains("统计日期 2021-01-01"));
+        let between = app.same_as_api("date=2022-06-30").await;
+        assert_eq!(rates(&between.body), ["20.0%", "20.0%", "20.0%"].map(String::from));
+        // The trend ends on the date asked for.
+        assert!(then.body.contains("<title>组织覆盖率 2021-01: 0.0%</title>"), "{}", then.body);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn coverage_of_a_county_cadre_is_their_county_only() {
+    for app in apps().await {
+        let s = app.seed;
+        let chaoyang = app.db.store.region("110105").await.unwrap().path;
+        let grants = [dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::DepartmentCadre,
+            scope: dangjian_domain::access::Scope::Region { path: chaoyang },
+        }];
+        let cadre = sign_in_as(&app.db.store, "chaoyang", &grants).await;
+        let p = app.get_as(&cadre, "/coverage").await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        // The four units in 朝阳区; the platform in 海淀区 is not counted, named, or listed as a gap.
+        assert_eq!(counts(&p.body)[0], "4");
+        assert_eq!(rates(&p.body), ["25.0%", "25.0%", "50.0%"].map(String::from));
+        assert!(!p.body.contains(&format!("/entities/{}\"", s.platform)), "{}", p.body);
+        assert!(!p.body.contains("海淀区"));
+        let gaps = app.get_as(&cadre, "/coverage/gaps").await;
+        assert!(!gaps.body.contains(&format!("/entities/{}\"", s.platform)) && gaps.body.contains("建外站"));
+        // Their platform page does not exist for them; the nationwide cadre's does.
+        let out = app.get_as(&cadre, &format!("/coverage/platforms/{}", s.platform)).await;
+        assert_eq!(out.status, StatusCode::NOT_FOUND, "{}", out.body);
+        assert!(!out.body.contains("示例外卖平台有限公司"));
+        let out = app.get_as(&cadre, &format!("/coverage/gaps?chain={}", s.platform)).await;
+        assert_eq!(out.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/coverage/platforms/{}", s.platform), L::Zh).await.status, StatusCode::OK);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn coverage_gap_list_links_to_units_filters_pages_and_downloads() {
+    for app in apps().await {
+        let s = app.seed;
+        let api = app.api("/api/v1/gaps").await;
+        let total = api["meta"]["total"].as_i64().unwrap();
+        assert!(total >= 3, "{api}");
+        for lang in [L::Zh, L::En] {
+            let p = app.get("/coverage/gaps", lang).await;
+            let zh = lang == L::Zh;
+            assert_page(
+                &p,
+                lang,
+                "/coverage/gaps",
+                &[
+                    &format!("href=\"/entities/{}\" data-testid=\"gap-unit\"", s.platform),
+                    &format!("href=\"/entities/{}\" data-testid=\"gap-unit\"", s.partner),
+                    &format!("href=\"/entities/{}\" data-testid=\"gap-unit\"", s.site2),
+                    if zh { "单独建立党支部" } else { "establish its own branch" },
+                    if zh {
+                        "选派党建指导员，开展党的工作"
+                    } else {
+                        "assign an instructor to carry Party work there"
+                    },
+                    "href=\"/api/v1/gaps/export?\"",
+                ],
+            );
+            assert_eq!(p.body.matches("data-testid=\"gap-unit\"").count() as i64, total);
+        }
+        // One rule; the order by members; the filters kept in the export link.
+        let one = app.get("/coverage/gaps?rule=no_coverage&sort=members", L::Zh).await;
+        assert_eq!(one.status, StatusCode::OK);
+        assert_eq!(one.body.matches("data-testid=\"gap-unit\"").count(), 1, "{}", one.body);
+        assert!(one.body.contains(&format!("/entities/{}\"", s.site2)));
+        assert!(one.body.contains("value=\"no_coverage\" selected") && one.body.contains("value=\"members\" selected"));
+        assert!(one.body.contains("href=\"/api/v1/gaps/export?rule=no_coverage&amp;sort=members\""), "{}", one.body);
+        // The export link works with the page's session.
+        let file = app.http.get(format!("{}/api/v1/gaps/export?rule=no_coverage", app.base)).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        assert!(file.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        assert!(file.bytes().await.unwrap().starts_with(b"PK"));
+        // Past the last page: the last page.
+        let far = app.get("/coverage/gaps?page=99", L::Zh).await;
+        assert_eq!(far.body.matches("data-testid=\"gap-unit\"").count() as i64, total);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn coverage_pages_explain_bad_queries() {
+    for app in apps().await {
+        let s = app.seed;
+        for (path, zh, en) in [
+            ("/coverage?date=2024-13-45", "不是有效日期", "is not a date"),
+            ("/coverage?region=999999", "行政区划代码999999不存在", "no region has the code 999999"),
+            ("/coverage?tier=bogus", "bogus", "bogus"),
+            ("/coverage?sector=nope", "行业“nope”不存在", "no sector nope"),
+            ("/coverage/gaps?rule=bogus", "未知规则“bogus”", "unknown rule bogus"),
+            ("/coverage/gaps?sort=size", "sort 应为", "sort is rule, members or region"),
+            ("/coverage/gaps?date=yesterday", "不是有效日期", "is not a date"),
+        ] {
+            for (lang, text) in [(L::Zh, zh), (L::En, en)] {
+                let p = app.get(path, lang).await;
+                assert_eq!(p.status, StatusCode::BAD_REQUEST, "{path}: {}", p.body);
+                let problem = text_after(&p.body, "filter-problem", ">");
+                assert!(problem.contains(text), "{path}: {problem}");
+                assert!(p.body.contains("data-testid=\"coverage-filters\""), "{path}: the form is there to fix it");
+                assert_page(&Page { status: StatusCode::OK, ..p }, lang, path, &[]);
+            }
+        }
+        for path in [format!("/coverage/platforms/{}", s.franchisee), "/coverage/platforms/abc".into()] {
+            assert_eq!(app.get(&path, L::Zh).await.status, StatusCode::NOT_FOUND, "{path}");
+        }
+        app.db.cleanup().await;
+    }
+}

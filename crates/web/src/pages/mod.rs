@@ -4,6 +4,8 @@
 mod account;
 mod admin;
 mod assets;
+mod charts;
+mod coverage;
 mod entities;
 mod form;
 mod home;
@@ -67,6 +69,9 @@ page_routes! {
     "/static/app.css" => get(assets::app_css),
     "/regions" => get(regions::index),
     "/regions/{code}" => get(regions::show),
+    "/coverage" => get(coverage::index),
+    "/coverage/platforms/{id}" => get(coverage::platform),
+    "/coverage/gaps" => get(coverage::gaps),
     "/entities" => get(entities::list),
     "/entities/new" => get(entities::form::new).post(entities::form::create),
     "/entities/{id}" => get(entities::show),

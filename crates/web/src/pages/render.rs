@@ -16,6 +16,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("regions.html", include_str!("../../templates/regions.html")),
+    ("coverage/dashboard.html", include_str!("../../templates/coverage/dashboard.html")),
+    ("coverage/figures.html", include_str!("../../templates/coverage/figures.html")),
+    ("coverage/filters.html", include_str!("../../templates/coverage/filters.html")),
+    ("coverage/gaps.html", include_str!("../../templates/coverage/gaps.html")),
+    ("coverage/gap_table.html", include_str!("../../templates/coverage/gap_table.html")),
     ("entities/list.html", include_str!("../../templates/entities/list.html")),
     ("entities/table.html", include_str!("../../templates/entities/table.html")),
     ("entities/filters.html", include_str!("../../templates/entities/filters.html")),
@@ -110,6 +115,11 @@ fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), 
     }
 }
 
+/// `{{ rate|pct }}`: a rate (0–1) as a percentage with one decimal, `—` when there is none.
+fn pct(rate: Value) -> String {
+    super::charts::pct(f64::try_from(rate).ok())
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
@@ -123,6 +133,7 @@ fn environment() -> Environment<'static> {
     }
     env.add_function("t", translate);
     env.add_function("with_param", with_param);
+    env.add_filter("pct", pct);
     env
 }
 

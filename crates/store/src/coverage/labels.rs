@@ -40,4 +40,27 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Names of regions by code.
+    pub async fn region_names(&self, codes: &[String]) -> StoreResult<HashMap<String, String>> {
+        let mut out = HashMap::new();
+        for chunk in codes.chunks(CHUNK) {
+            let mut sql = String::from("SELECT code, name FROM regions WHERE code IN (");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", i + 1));
+            }
+            sql.push(')');
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c.clone());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(r.try_get("code")?, r.try_get("name")?);
+            }
+        }
+        Ok(out)
+    }
 }

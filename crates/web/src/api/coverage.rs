@@ -83,6 +83,7 @@ pub struct GapItem {
     pub state: CoverageState,
     pub members: u32,
     pub region_code: String,
+    pub region_name: String,
     pub tier: String,
     /// The unit's page.
     pub href: String,
@@ -262,6 +263,10 @@ pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Ve
     let org_ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
     let units = s.store.unit_labels(&unit_ids).await.map_err(|e| store_error(e, lang))?;
     let orgs = s.store.organization_labels(&org_ids).await.map_err(|e| store_error(e, lang))?;
+    let mut region_codes: Vec<String> = rows.iter().map(|r| r.region_code.clone()).collect();
+    region_codes.sort();
+    region_codes.dedup();
+    let regions = s.store.region_names(&region_codes).await.map_err(|e| store_error(e, lang))?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -278,6 +283,7 @@ pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Ve
                 requirement: r.requirement,
                 state: r.state,
                 members: r.members,
+                region_name: regions.get(&r.region_code).cloned().unwrap_or_default(),
                 region_code: r.region_code,
                 tier: r.tier.as_str().to_owned(),
                 href: format!("/entities/{}", r.unit_id),
@@ -343,6 +349,7 @@ pub async fn gap_file(
                 i.unit_code.clone(),
                 tier_zh(&i.tier).to_owned(),
                 i.region_code.clone(),
+                i.region_name.clone(),
                 i.members.to_string(),
                 i.state.name_zh().to_owned(),
                 i.rule_text.clone(),
@@ -355,7 +362,7 @@ pub async fn gap_file(
         let columns: Vec<ExportColumn> = headers
             .iter()
             .enumerate()
-            .map(|(n, &header)| ExportColumn { header, ty: if n == 4 { CellType::Integer } else { CellType::Text } })
+            .map(|(n, &header)| ExportColumn { header, ty: if n == 5 { CellType::Integer } else { CellType::Text } })
             .collect();
         write_xlsx_typed("问题清单", &columns, &lines)
             .map_err(|e| ApiError::bad_request("format", e.localized(lang.code())))?

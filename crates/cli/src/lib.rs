@@ -7,6 +7,7 @@ pub mod bench;
 pub mod codes;
 pub mod commands;
 pub mod demo;
+pub mod generate;
 pub mod keys;
 
 use anyhow::Context;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => return commands::import(&a, lang).await,
         Command::Export(a) => commands::export(&a, lang).await?,
         Command::Bench(BenchCommand::Import(a)) => bench::import(&a, lang).await?,
+        Command::Generate(a) => generate::run(&a, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 mod db;
 pub mod entities;
 mod error;

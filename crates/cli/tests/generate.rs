@@ -58,7 +58,13 @@ async fn count(store: &Store, sql: &str) -> i64 {
 
 /// Every generated table in a fixed order, with its columns and whether each is an integer. The
 /// instructors' mobile ciphertext is left out (encryption is randomized); its blind index is in.
-const DIGESTED: [(&str, &[(&str, bool)], &str); 6] = [
+/// A column and whether it holds an integer.
+type Column = (&'static str, bool);
+
+/// A table, its columns and the order to read its rows in.
+type Digested = (&'static str, &'static [Column], &'static str);
+
+const DIGESTED: [Digested; 6] = [
     (
         "entities",
         &[

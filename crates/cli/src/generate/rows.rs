@@ -218,17 +218,17 @@ const SITES_DIRECT_UNDER_PLATFORM: f64 = 0.04;
 const SECOND_SECTOR: f64 = 0.1;
 /// Units with ≥3 formal members that have their own organization (the rest are the "≥3 members, no
 /// organization" gap).
-const OWN_ORG_MIDDLE: f64 = 0.82;
-const OWN_ORG_SITE: f64 = 0.7;
+const OWN_ORG_MIDDLE: f64 = 0.9;
+const OWN_ORG_SITE: f64 = 0.85;
 /// Organizations at a franchisee, partner or platform that also cover some sites of their chain.
 const COVERS_CHAIN: f64 = 0.35;
 /// Groups of 1–2-member units of a county that form a joint branch (the rest stay uncovered).
-const JOINT: f64 = 0.6;
+const JOINT: f64 = 0.75;
 /// A few joint branches exceed five units (the "joint branch over 5 units" gap).
 const JOINT_OVERSIZED: f64 = 0.01;
 const FLOATING_BRANCH: f64 = 0.02;
 const NO_TERM_RECORDED: f64 = 0.05;
-const TERM_LAPSED: f64 = 0.15;
+const TERM_LAPSED: f64 = 0.25;
 const NO_SECRETARY: f64 = 0.08;
 const ASSIGNMENT_ENDED: f64 = 0.3;
 
@@ -775,7 +775,7 @@ impl<'a> Generator<'a> {
     /// Established after its home unit, dissolved when the unit closed; `None` when the unit is too new
     /// or closed too soon to have had one.
     fn org_dates(&mut self, unit: Unit) -> anyhow::Result<Option<(u32, Option<u32>)>> {
-        let established = unit.established + self.rng.random_range(30..=900);
+        let established = unit.established + self.rng.random_range(30..=600);
         let end = unit.closed.unwrap_or(self.as_of);
         if established >= end {
             return Ok(None);

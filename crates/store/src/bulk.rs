@@ -139,7 +139,7 @@ impl Store {
     pub async fn bulk_load(&self) -> StoreResult<BulkLoad> {
         let mut tx = self.write_tx().await?;
         let suspended = suspend_change_feed(&mut tx, self.kind()).await?;
-        Ok(BulkLoad { tx, kind: self.kind(), suspended, statements: HashMap::new(), rows: 0 })
+        Ok(BulkLoad { tx, pool: self.pool.clone(), kind: self.kind(), suspended, statements: HashMap::new(), rows: 0 })
     }
 }
 
@@ -196,6 +196,7 @@ async fn suspend_change_feed(tx: &mut WriteTx, kind: DbKind) -> StoreResult<Vec<
 /// A bulk load in progress (see [`Store::bulk_load`]).
 pub struct BulkLoad {
     tx: WriteTx,
+    pool: sqlx::AnyPool,
     kind: DbKind,
     suspended: Vec<Suspended>,
     /// The SQL of a full chunk per table, built once.
@@ -258,7 +259,8 @@ impl BulkLoad {
     }
 
     /// Ends the load: puts the coverage triggers back, moves PostgreSQL's id sequences past the ids
-    /// written, replaces the change feed with one full-rebuild request (both ids NULL), and commits.
+    /// written, replaces the change feed with one full-rebuild request (both ids NULL), commits, then
+    /// analyzes the tables (PostgreSQL) or checkpoints the write-ahead log into the database file (SQLite).
     pub async fn finish(mut self) -> StoreResult<u64> {
         for s in std::mem::take(&mut self.suspended) {
             let sql = match s {
@@ -282,6 +284,15 @@ impl BulkLoad {
             .execute(&mut *self.tx.tx)
             .await?;
         self.tx.commit().await?;
+        if self.kind == DbKind::Postgres {
+            // Planner statistics for the new rows now, rather than whenever autovacuum gets to them.
+            sqlx::query(&format!("ANALYZE {}", LOADED_TABLES.join(", "))).execute(&self.pool).await?;
+        }
+        if self.kind == DbKind::Sqlite {
+            // The load went through the write-ahead log (as large as the data); fold it back into the
+            // database file now rather than leave it for whoever opens the file next.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        }
         Ok(self.rows)
     }
 }

@@ -100,8 +100,6 @@ pub async fn run(args: &GenerateArgs, lang: Lang) -> anyhow::Result<()> {
     let written = load.finish().await.context("committing the generated data")?;
     bar.set_length(written);
     bar.finish_and_clear();
-    // Closing folds SQLite's write-ahead log back into the database file, so that what is left is one
-    // ordinary file; it is part of the job and counted in the time.
     store.close().await;
     print_summary(args, store.kind().as_str(), &tally, written, started.elapsed().as_secs_f64(), lang);
     Ok(())

@@ -31,6 +31,9 @@ pub enum Command {
     /// Measures import throughput on generated data (writes into the database: use a scratch one).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Fills a migrated, empty database with a deterministic, realistic dataset (units, organizations,
+    /// instructors) over the real regions.
+    Generate(GenerateArgs),
     /// Accounts: add one with a one-off password, grant roles.
     #[command(subcommand)]
     User(UserCommand),
@@ -305,4 +308,47 @@ pub struct BenchImportArgs {
     /// Run even though the database already holds units (they stay; the generated ones are added).
     #[arg(long)]
     pub allow_nonempty: bool,
+}
+
+/// How much `generate` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// About 5,000 units in six provincial-level units (the XPCC among them); seconds.
+    Small,
+    /// About 50,000 units in one province (--province).
+    Province,
+    /// About 1,000,000 units, 200,000 organizations and 40,000 instructors nationwide.
+    National,
+}
+
+impl ProfileArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Small => "small",
+            Self::Province => "province",
+            Self::National => "national",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value = "small")]
+    pub profile: ProfileArg,
+    /// The same seed and profile give the same data, ids included.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The province of the `province` profile (2-digit code; 66 is the XPCC).
+    #[arg(long, value_name = "CODE", default_value = "44", value_parser = parse_province)]
+    pub province: String,
+}
+
+fn parse_province(s: &str) -> Result<String, String> {
+    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not a province code (2 digits, e.g. 44)"))
+    }
 }

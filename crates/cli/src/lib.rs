@@ -8,6 +8,7 @@ pub mod bench_coverage;
 pub mod codes;
 pub mod commands;
 pub mod demo;
+pub mod generate;
 pub mod keys;
 pub mod rules;
 
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => commands::export(&a, lang).await?,
         Command::Bench(BenchCommand::Import(a)) => bench::import(&a, lang).await?,
         Command::Bench(BenchCommand::Coverage(a)) => bench_coverage::coverage(&a, lang).await?,
+        Command::Generate(a) => generate::run(&a, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();

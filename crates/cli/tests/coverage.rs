@@ -198,3 +198,36 @@ async fn new_rules_are_checked_stored_and_rebuild_the_figures() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_engine_equals_the_straightforward_sql_on_the_small_profile() {
+    let bin = env!("CARGO_BIN_EXE_dangjian");
+    for db in testing::all_backends().await {
+        let out = std::process::Command::new(bin)
+            .args(["generate", "--profile", "small", "--seed", "3", "--db", &db.url])
+            .env("DANGJIAN_FIELD_KEYS", testing::keyring_env_value())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let coverage = Coverage::new(db.store.clone());
+        let what = db.kind.as_str();
+        assert_matches(&db.store, &coverage, &Filter::default(), &format!("{what} small nation")).await;
+        let index = coverage.read().await.unwrap();
+        assert_eq!(index.freshness, dangjian_store::coverage::Freshness::Current);
+        let nation = index.rollup(&Filter::default(), d("2026-11-27"), &Visibility::All).unwrap();
+        assert!(nation.totals.units >= 4_000, "{:?}", nation.totals);
+        assert!(nation.totals.chain > 0 && nation.totals.joint > 0 && nation.totals.instructor_only > 0);
+        assert!(nation.children.iter().any(|c| c.code == "66"), "the XPCC is its own province");
+        let provinces: Vec<String> = nation.children.iter().take(2).map(|c| c.code.clone()).collect();
+        let chains: Vec<i64> = nation.chains.iter().take(3).map(|c| c.root_id).collect();
+        drop(index);
+        for p in provinces {
+            assert_matches(&db.store, &coverage, &Filter { region: Some(p.clone()), ..Default::default() }, &p).await;
+        }
+        for c in chains {
+            let f = Filter { chain: Some(c), tier: Some(EntityKind::Site), ..Default::default() };
+            assert_matches(&db.store, &coverage, &f, &format!("chain {c} sites")).await;
+        }
+        db.cleanup().await;
+    }
+}

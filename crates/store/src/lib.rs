@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod coverage;
 mod db;
 pub mod entities;

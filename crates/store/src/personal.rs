@@ -121,6 +121,13 @@ pub(crate) fn seal(keys: &Keyring, field: &EncryptedField, id: Option<i64>, plai
     Ok(Sealed { stored, index: keys.blind_index(plain) })
 }
 
+/// An instructor's mobile number as stored: the ciphertext for `instructors.mobile` and the blind index
+/// for `instructors.mobile_idx`. For writers that bypass [`Store`]'s instructor paths (bulk loads).
+pub fn seal_instructor_mobile(keys: &Keyring, plain: &str) -> StoreResult<(String, String)> {
+    let sealed = seal(keys, &INSTRUCTOR_MOBILE, None, plain)?;
+    Ok((sealed.stored, sealed.index))
+}
+
 /// Decrypts a stored value of `field` in row `id`.
 pub(crate) fn open(keys: &Keyring, field: &EncryptedField, id: i64, stored: &str) -> StoreResult<String> {
     keys.decrypt(stored, &aad_of(field, Some(id))).map_err(cipher_error(field, Some(id)))

@@ -151,6 +151,13 @@ impl Store {
         Ok(out)
     }
 
+    /// Every region, ordered by code (for generators that need the whole tree at once).
+    pub async fn all_regions(&self) -> StoreResult<Vec<Region>> {
+        let rows =
+            sqlx::query(&format!("SELECT {REGION_COLUMNS} FROM regions ORDER BY code")).fetch_all(&self.pool).await?;
+        rows.iter().map(region_from_row).collect()
+    }
+
     pub async fn list_regions(&self, filter: &RegionFilter, paging: Paging) -> StoreResult<Page<Region>> {
         let mut conds: Vec<String> = Vec::new();
         let mut binds: Vec<String> = Vec::new();

@@ -262,7 +262,7 @@ mod tests {
         // A branch has one home unit and may cover units of its chain below it (checked by the store).
         let mut i = joint();
         i.kind = Some("branch".into());
-        assert_eq!(OrganizationDraft::parse(&i).map(|d| d.units.len()).ok(), Some(3));
+        assert_eq!(OrganizationDraft::parse(&i).map(|d| d.units.len()).ok(), Some(2));
     }
 
     #[test]

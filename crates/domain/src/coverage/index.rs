@@ -92,12 +92,19 @@ struct UnitRec {
     workers: u32,
     established: Day,
     closed: Day,
+    /// Where the unit's links sit in the index's link pool.
+    link_start: u32,
+    link_len: u32,
+    alive: bool,
+}
+
+/// What a unit's links are made from, kept apart from the records a roll-up scans.
+#[derive(Debug, Clone, Default)]
+struct UnitCold {
     /// Organization slots the unit belongs to.
     orgs: Vec<u32>,
     /// (instructor slot, first day, day after the last).
     assignments: Vec<(u32, Day, Day)>,
-    links: Vec<Link>,
-    alive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +223,57 @@ impl Figures {
     }
 }
 
+/// A lean accumulator for the scan; turned into [`Figures`] at the end.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    /// Units by state, in [`CoverageState`] order.
+    states: [u32; 5],
+    members: u64,
+    workers: u64,
+    needing: u32,
+}
+
+impl Acc {
+    #[inline]
+    fn add(&mut self, state: usize, members: u32, workers: u32, needs_own: bool) {
+        self.states[state] += 1;
+        self.members += u64::from(members);
+        self.workers += u64::from(workers);
+        self.needing += u32::from(needs_own);
+    }
+
+    fn merge(&mut self, o: &Acc) {
+        for (a, b) in self.states.iter_mut().zip(o.states) {
+            *a += b;
+        }
+        self.members += o.members;
+        self.workers += o.workers;
+        self.needing += o.needing;
+    }
+
+    fn units(&self) -> u64 {
+        self.states.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    fn figures(&self) -> Figures {
+        let n = |i: usize| u64::from(self.states[i]);
+        let mut f = Figures {
+            units: self.units(),
+            own: n(0),
+            joint: n(1),
+            chain: n(2),
+            instructor_only: n(3),
+            none: n(4),
+            members: self.members,
+            workers: self.workers,
+            units_needing_own: u64::from(self.needing),
+            ..Default::default()
+        };
+        f.finish();
+        f
+    }
+}
+
 /// One cell of the sector × tier table.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cell {
@@ -310,8 +368,13 @@ pub struct CoverageIndex {
     regions: Vec<RegionNode>,
     region_slot: HashMap<String, u32>,
     path_slot: HashMap<String, u32>,
+    /// Each region's ancestors by depth (dense, for the scan).
+    lineage: Vec<[u32; 4]>,
     sectors: Vec<String>,
     units: Vec<UnitRec>,
+    cold: Vec<UnitCold>,
+    /// Every unit's links, side by side (see [`CoverageIndex::compact_links`]).
+    link_pool: Vec<Link>,
     unit_slot: HashMap<i64, u32>,
     units_by_region: Vec<Vec<u32>>,
     chains: HashMap<i64, Vec<u32>>,
@@ -439,13 +502,17 @@ impl CoverageIndex {
             nodes[i].end = (i + end) as u32;
         }
         let n = nodes.len();
+        let lineage = nodes.iter().map(|r| r.lineage).collect();
         Self {
             rules,
+            lineage,
             regions: nodes,
             region_slot,
             path_slot,
             sectors,
             units: Vec::new(),
+            cold: Vec::new(),
+            link_pool: Vec::new(),
             unit_slot: HashMap::new(),
             units_by_region: vec![Vec::new(); n],
             chains: HashMap::new(),
@@ -553,16 +620,45 @@ impl CoverageIndex {
                     workers: u.workers,
                     established,
                     closed,
-                    orgs: Vec::new(),
-                    assignments: Vec::new(),
-                    links: Vec::new(),
+                    link_start: 0,
+                    link_len: 0,
                     alive: true,
                 });
+                self.cold.push(UnitCold::default());
                 self.unit_slot.insert(u.id, slot);
                 self.units_by_region[region as usize].push(slot);
                 self.chains.entry(root).or_default().push(slot);
             }
         }
+    }
+
+    /// Adds many units, in region order: a region's units then sit side by side in memory, so that a
+    /// roll-up reads them in sequence.
+    pub fn load_units(&mut self, mut units: Vec<UnitInput>) {
+        units.sort_by_key(|u| (self.region_slot.get(&u.region_code).copied().unwrap_or(NONE), u.id));
+        self.units.reserve(units.len());
+        self.cold.reserve(units.len());
+        for u in units {
+            self.upsert_unit(u);
+        }
+    }
+
+    fn links_of(&self, u: &UnitRec) -> &[Link] {
+        let start = u.link_start as usize;
+        self.link_pool.get(start..start + u.link_len as usize).unwrap_or_default()
+    }
+
+    /// Rewrites the link pool in unit order, dropping what updates left behind, so that a scan reads
+    /// links in sequence (after a bulk load).
+    pub fn compact_links(&mut self) {
+        let mut pool = Vec::with_capacity(self.units.iter().map(|u| u.link_len as usize).sum());
+        for u in &mut self.units {
+            let start = u.link_start as usize;
+            let links = self.link_pool.get(start..start + u.link_len as usize).unwrap_or_default();
+            u.link_start = pool.len() as u32;
+            pool.extend_from_slice(links);
+        }
+        self.link_pool = pool;
     }
 
     /// Removes a unit (deleted from the registry).
@@ -590,7 +686,7 @@ impl CoverageIndex {
             let to = a.end.and_then(|e| e.succ_opt()).map(day_of).unwrap_or(OPEN);
             list.push((inst, day_of(a.start), to));
         }
-        self.units[slot as usize].assignments = list;
+        self.cold[slot as usize].assignments = list;
         self.relink(slot);
     }
 
@@ -629,7 +725,7 @@ impl CoverageIndex {
         }
         let units = self.orgs[slot as usize].units.clone();
         for (u, _) in units {
-            self.units[u as usize].orgs.push(slot);
+            self.cold[u as usize].orgs.push(slot);
             self.relink(u);
         }
     }
@@ -652,7 +748,7 @@ impl CoverageIndex {
             remove_value(&mut self.orgs_by_region[region as usize], slot);
         }
         for (u, _) in units {
-            remove_value(&mut self.units[u as usize].orgs, slot);
+            remove_value(&mut self.cold[u as usize].orgs, slot);
             self.relink(u);
         }
     }
@@ -660,7 +756,7 @@ impl CoverageIndex {
     /// Rebuilds a unit's links from its organizations and assignments.
     fn relink(&mut self, slot: u32) {
         let mut links = Vec::new();
-        for &o in &self.units[slot as usize].orgs {
+        for &o in &self.cold[slot as usize].orgs {
             let org = &self.orgs[o as usize];
             let via_chain = org.units.iter().find(|(u, _)| *u == slot).is_some_and(|(_, c)| *c);
             let kind = if org.kind.is_joint() {
@@ -672,10 +768,18 @@ impl CoverageIndex {
             };
             links.push(Link { kind, from: org.established, to: org.dissolved, source: o });
         }
-        for &(inst, from, to) in &self.units[slot as usize].assignments {
+        for &(inst, from, to) in &self.cold[slot as usize].assignments {
             links.push(Link { kind: LinkKind::Instructor, from, to, source: inst });
         }
-        self.units[slot as usize].links = links;
+        let rec = &mut self.units[slot as usize];
+        let (start, old_len) = (rec.link_start as usize, rec.link_len as usize);
+        if links.len() <= old_len {
+            self.link_pool[start..start + links.len()].copy_from_slice(&links);
+        } else {
+            rec.link_start = self.link_pool.len() as u32;
+            self.link_pool.extend_from_slice(&links);
+        }
+        rec.link_len = links.len() as u32;
     }
 
     /// Resolves access scopes against the index (unknown paths see nothing).
@@ -775,23 +879,22 @@ impl CoverageIndex {
         let c = self.candidates(filter, visible)?;
         let day = day_of(date);
         let t = self.rules.at(day);
+        let need = t.own_organization_min;
         let n_sectors = self.sectors.len().min(64);
-        let mut totals = Figures::default();
-        let mut table = vec![Figures::default(); n_sectors * 4];
-        let mut by_tier = vec![Figures::default(); 4];
-        let mut chains = vec![Figures::default(); self.chain_roots.len()];
+        let mut table = vec![Acc::default(); n_sectors * 4];
+        let mut by_tier = [Acc::default(); 4];
+        let mut chains = vec![Acc::default(); self.chain_roots.len()];
         // Sub-regions: a dense number for each, found through a table over all regions.
         let mut child_number = vec![NONE; if c.child_depth.is_some() { self.regions.len() } else { 0 }];
-        let mut children: Vec<(u32, Figures, BitSet, BitSet)> = Vec::new();
+        let mut children: Vec<(u32, Acc, BitSet, BitSet)> = Vec::new();
         let mut org_seen = BitSet::new(self.orgs.len());
         let mut inst_seen = BitSet::new(self.instructor_slot.len());
         c.each(|_, u| {
             if !operating(u.established, u.closed, day) {
                 return;
             }
-            let state = state_at(&u.links, day);
-            let needs_own = u.members >= t.own_organization_min;
-            totals.add(state, u.members, u.workers, needs_own);
+            let state = if u.link_len == 0 { CoverageState::None } else { state_at(self.links_of(u), day) } as usize;
+            let needs_own = u.members >= need;
             let tier = tier_index(u.tier);
             by_tier[tier].add(state, u.members, u.workers, needs_own);
             let mut bits = u.sectors;
@@ -803,14 +906,14 @@ impl CoverageIndex {
                 }
             }
             chains[u.chain as usize].add(state, u.members, u.workers, needs_own);
-            let child = c.child_depth.map(|d| self.regions[u.region as usize].lineage[d]).filter(|&x| x != NONE);
+            let child = c.child_depth.map(|d| self.lineage[u.region as usize][d]).filter(|&x| x != NONE);
             let mut child_entry = child.map(|ch| {
                 let n = &mut child_number[ch as usize];
                 if *n == NONE {
                     *n = children.len() as u32;
                     children.push((
                         ch,
-                        Figures::default(),
+                        Acc::default(),
                         BitSet::new(self.orgs.len()),
                         BitSet::new(self.instructor_slot.len()),
                     ));
@@ -820,10 +923,10 @@ impl CoverageIndex {
             if let Some((_, f, _, _)) = child_entry.as_mut() {
                 f.add(state, u.members, u.workers, needs_own);
             }
-            if u.links.is_empty() {
+            if u.link_len == 0 {
                 return;
             }
-            for l in &u.links {
+            for l in self.links_of(u) {
                 if !l.active(day) {
                     continue;
                 }
@@ -840,39 +943,39 @@ impl CoverageIndex {
                 }
             }
         });
+        let mut total = Acc::default();
+        for a in &by_tier {
+            total.merge(a);
+        }
+        let mut totals = total.figures();
         totals.organizations = Some(org_seen.len());
         totals.instructors = Some(inst_seen.len());
-        totals.finish();
         let mut by_sector = Vec::new();
         let mut cells = Vec::new();
         for (s, code) in self.sectors.iter().enumerate().take(n_sectors) {
-            let mut sum = Figures::default();
+            let mut sum = Acc::default();
             for (ti, tier) in EntityKind::ALL.into_iter().enumerate() {
-                let mut f = table[s * 4 + ti].clone();
-                if f.units == 0 {
+                let a = &table[s * 4 + ti];
+                if a.units() == 0 {
                     continue;
                 }
-                add_into(&mut sum, &f);
-                f.finish();
-                cells.push(Cell { sector: code.clone(), tier, figures: f });
+                sum.merge(a);
+                cells.push(Cell { sector: code.clone(), tier, figures: a.figures() });
             }
-            if sum.units > 0 {
-                sum.finish();
-                by_sector.push((code.clone(), sum));
+            if sum.units() > 0 {
+                by_sector.push((code.clone(), sum.figures()));
             }
         }
         let by_tier: Vec<(EntityKind, Figures)> = EntityKind::ALL
             .into_iter()
             .zip(by_tier)
-            .filter(|(_, f)| f.units > 0)
-            .map(|(k, mut f)| {
-                f.finish();
-                (k, f)
-            })
+            .filter(|(_, a)| a.units() > 0)
+            .map(|(k, a)| (k, a.figures()))
             .collect();
         let mut children: Vec<RegionFigures> = children
             .into_iter()
-            .map(|(slot, mut f, orgs, insts)| {
+            .map(|(slot, acc, orgs, insts)| {
+                let mut f = acc.figures();
                 f.organizations = Some(orgs.len());
                 f.instructors = Some(insts.len());
                 f.finish();
@@ -884,11 +987,8 @@ impl CoverageIndex {
         let mut chains: Vec<ChainFigures> = chains
             .into_iter()
             .enumerate()
-            .filter(|(i, f)| self.chain_roots[*i] != 0 && f.units > 0)
-            .map(|(i, mut figures)| {
-                figures.finish();
-                ChainFigures { root_id: self.chain_roots[i], figures }
-            })
+            .filter(|(i, a)| self.chain_roots[*i] != 0 && a.units() > 0)
+            .map(|(i, a)| ChainFigures { root_id: self.chain_roots[i], figures: a.figures() })
             .collect();
         chains.sort_by(|a, b| b.figures.units.cmp(&a.figures.units).then(a.root_id.cmp(&b.root_id)));
         Ok(Rollup { date, totals, by_sector, by_tier, table: cells, children, chains })
@@ -921,7 +1021,7 @@ impl CoverageIndex {
             if first >= end {
                 return;
             }
-            if u.links.is_empty() {
+            if u.link_len == 0 {
                 diff_units[first] += 1;
                 diff_units[end] -= 1;
                 diff_members[first] += i64::from(u.members);
@@ -931,7 +1031,7 @@ impl CoverageIndex {
                 linkless.push((first, end, u.members));
             } else {
                 for i in first..end {
-                    let state = state_at(&u.links, days[i]);
+                    let state = state_at(self.links_of(u), days[i]);
                     points[i].add(state, u.members, u.workers, u.members >= needs[i]);
                 }
             }
@@ -1000,9 +1100,9 @@ impl CoverageIndex {
             if !operating(u.established, u.closed, day) {
                 return;
             }
-            let state = state_at(&u.links, day);
-            let own_kind = u
-                .links
+            let state = state_at(self.links_of(u), day);
+            let own_kind = self
+                .links_of(u)
                 .iter()
                 .filter(|l| l.kind == LinkKind::Own && l.active(day))
                 .map(|l| self.orgs[l.source as usize].kind)
@@ -1011,7 +1111,7 @@ impl CoverageIndex {
             if let Some(g) = unit_gap(u.members, state, own_kind, t) {
                 rows.push(self.gap_row(u, None, g, requirement, state));
             }
-            for l in &u.links {
+            for l in self.links_of(u) {
                 if l.kind != LinkKind::Instructor && l.active(day) {
                     orgs_to_check.push(l.source);
                 }
@@ -1029,7 +1129,7 @@ impl CoverageIndex {
                 continue;
             }
             for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
-                let state = state_at(&u.links, day);
+                let state = state_at(self.links_of(u), day);
                 rows.push(self.gap_row(u, Some(o.id), g, t.required(u.members), state));
             }
         }
@@ -1074,10 +1174,10 @@ impl CoverageIndex {
         }
         let day = day_of(date);
         let t = self.rules.at(day);
-        let state = state_at(&u.links, day);
+        let state = state_at(self.links_of(u), day);
         let operating = operating(u.established, u.closed, day);
-        let own_kind = u
-            .links
+        let own_kind = self
+            .links_of(u)
             .iter()
             .filter(|l| l.kind == LinkKind::Own && l.active(day))
             .map(|l| self.orgs[l.source as usize].kind)
@@ -1094,15 +1194,8 @@ impl CoverageIndex {
     /// A rough count of the bytes the index holds, for the memory figure.
     pub fn approximate_bytes(&self) -> usize {
         let units = self.units.len() * std::mem::size_of::<UnitRec>()
-            + self
-                .units
-                .iter()
-                .map(|u| {
-                    u.links.capacity() * std::mem::size_of::<Link>()
-                        + u.orgs.capacity() * 4
-                        + u.assignments.capacity() * 12
-                })
-                .sum::<usize>();
+            + self.link_pool.capacity() * std::mem::size_of::<Link>()
+            + self.cold.iter().map(|c| 48 + c.orgs.capacity() * 4 + c.assignments.capacity() * 12).sum::<usize>();
         let orgs = self.orgs.len() * std::mem::size_of::<OrgRec>()
             + self.orgs.iter().map(|o| o.units.capacity() * 8).sum::<usize>();
         let lists = self.units_by_region.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>()
@@ -1119,18 +1212,6 @@ fn tier_index(k: EntityKind) -> usize {
         EntityKind::Partner => 2,
         EntityKind::Site => 3,
     }
-}
-
-fn add_into(sum: &mut Figures, f: &Figures) {
-    sum.units += f.units;
-    sum.own += f.own;
-    sum.joint += f.joint;
-    sum.chain += f.chain;
-    sum.instructor_only += f.instructor_only;
-    sum.none += f.none;
-    sum.members += f.members;
-    sum.workers += f.workers;
-    sum.units_needing_own += f.units_needing_own;
 }
 
 #[cfg(test)]

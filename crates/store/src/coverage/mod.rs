@@ -200,9 +200,7 @@ impl Store {
             self.coverage_sector_codes().await?,
             self.coverage_rules().await?,
         );
-        for u in self.coverage_units(None).await? {
-            index.upsert_unit(u);
-        }
+        index.load_units(self.coverage_units(None).await?);
         let mut by_unit: HashMap<i64, Vec<AssignmentInput>> = HashMap::new();
         for a in self.coverage_assignments(None).await? {
             by_unit.entry(a.entity_id).or_default().push(a);
@@ -213,6 +211,7 @@ impl Store {
         for o in self.coverage_orgs(None).await? {
             index.upsert_org(o);
         }
+        index.compact_links();
         Ok(index)
     }
 

@@ -225,6 +225,8 @@ pub enum KindArg {
     Organizations,
     /// Party-building instructors and their assignments.
     Instructors,
+    /// Worker stations (暖心驿站).
+    Stations,
 }
 
 impl KindArg {
@@ -233,6 +235,7 @@ impl KindArg {
             Self::Entities => dangjian_ingest::Kind::Entities,
             Self::Organizations => dangjian_ingest::Kind::Organizations,
             Self::Instructors => dangjian_ingest::Kind::Instructors,
+            Self::Stations => dangjian_ingest::Kind::Stations,
         }
     }
 }

@@ -401,6 +401,24 @@ impl Store {
         Ok(out)
     }
 
+    /// The middle of the active stations in a region's subtree (the finder's starting point for a typed
+    /// district), or `None` when it has none.
+    pub async fn station_centroid(&self, region_code: &str) -> StoreResult<Option<LatLng>> {
+        let path = self.region_path_of(region_code, "district").await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, AVG(s.latitude) AS lat, AVG(s.longitude) AS lng FROM stations s \
+             JOIN regions r ON r.code = s.region_code WHERE s.status = 'active' AND r.path LIKE $1",
+        )
+        .bind(format!("{path}%"))
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(LatLng { lat: row.try_get("lat")?, lng: row.try_get("lng")? }))
+    }
+
     /// The station counter, bumped by every change to a station in any process (a trigger).
     pub async fn station_generation(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT n FROM station_generation WHERE id = 1").fetch_one(&self.pool).await?;

@@ -228,6 +228,8 @@ pub enum KindArg {
     Organizations,
     /// Party-building instructors and their assignments.
     Instructors,
+    /// Worker stations (暖心驿站).
+    Stations,
 }
 
 impl KindArg {
@@ -236,6 +238,7 @@ impl KindArg {
             Self::Entities => dangjian_ingest::Kind::Entities,
             Self::Organizations => dangjian_ingest::Kind::Organizations,
             Self::Instructors => dangjian_ingest::Kind::Instructors,
+            Self::Stations => dangjian_ingest::Kind::Stations,
         }
     }
 }
@@ -284,6 +287,22 @@ pub enum BenchCommand {
     /// Times the coverage engine against the straightforward SQL on a loaded database (writes to one
     /// unit and restores it: use a scratch database).
     Coverage(BenchCoverageArgs),
+    /// Times the nearest-station finder on random stations in memory against a brute-force scan
+    /// (no database).
+    Stations(BenchStationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchStationsArgs {
+    /// Stations to generate.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+    pub stations: u32,
+    /// Timed queries per variant (random points over China).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub queries: u32,
+    /// Results per query.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub limit: u32,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod args;
 pub mod bench;
 pub mod bench_coverage;
+pub mod bench_stations;
 pub mod codes;
 pub mod commands;
 pub mod demo;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Import(a)) => bench::import(&a, lang).await?,
         Command::Bench(BenchCommand::Coverage(a)) => bench_coverage::coverage(&a, lang).await?,
         Command::Generate(a) => generate::run(&a, lang).await?,
+        Command::Bench(BenchCommand::Stations(a)) => bench_stations::run(&a)?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();

@@ -12,6 +12,8 @@ pub enum Kind {
     Organizations,
     /// Instructors (`InstructorInput`): one row per assignment; rows with the same mobile are one instructor.
     Instructors,
+    /// Worker stations (`StationInput`), one per row.
+    Stations,
 }
 
 /// How a column's cells are written to XLSX (reading is always text).
@@ -88,6 +90,21 @@ const INSTRUCTOR_COLUMNS: &[ColumnSpec] = &[
     col("end_on", "结束日期", Date),
 ];
 
+const STATION_COLUMNS: &[ColumnSpec] = &[
+    col("code", "驿站编码", Text),
+    col("name", "名称", Text),
+    col("operator_code", "运营单位代码", Text),
+    col("operator_department", "运营部门", Text),
+    col("address", "地址", Text),
+    col("region_code", "行政区划代码", Text),
+    col("latitude", "纬度", Text),
+    col("longitude", "经度", Text),
+    list("amenities", "服务设施"),
+    col("opening_hours", "开放时间", Text),
+    col("status", "状态", Text),
+    col("contact_phone", "联系电话", Text),
+];
+
 /// Separators accepted inside a list cell (`sector`, `units`).
 pub const LIST_SEPARATORS: &[char] = &[';', '；', '、', ',', '，', '\n'];
 
@@ -95,13 +112,14 @@ pub const LIST_SEPARATORS: &[char] = &[';', '；', '、', ',', '，', '\n'];
 pub const EXPORT_LIST_SEPARATOR: &str = "、";
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Entities, Kind::Organizations, Kind::Instructors];
+    pub const ALL: [Kind; 4] = [Kind::Entities, Kind::Organizations, Kind::Instructors, Kind::Stations];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Entities => "entities",
             Self::Organizations => "organizations",
             Self::Instructors => "instructors",
+            Self::Stations => "stations",
         }
     }
 
@@ -115,6 +133,7 @@ impl Kind {
             Self::Entities => ENTITY_COLUMNS,
             Self::Organizations => ORGANIZATION_COLUMNS,
             Self::Instructors => INSTRUCTOR_COLUMNS,
+            Self::Stations => STATION_COLUMNS,
         }
     }
 
@@ -124,6 +143,7 @@ impl Kind {
             Self::Entities => &[&["name"], &["kind"], &["region_code"], &["uscc", "site_code"]],
             Self::Organizations => &[&["code"], &["name"], &["kind"], &["region_code"]],
             Self::Instructors => &[&["name"], &["mobile"], &["region_code"]],
+            Self::Stations => &[&["code"], &["name"], &["region_code"], &["latitude"], &["longitude"]],
         }
     }
 
@@ -143,6 +163,8 @@ impl Kind {
             (Self::Entities, "site_code") => &["site_code", "uscc"],
             (Self::Organizations, "units" | "unit_codes" | "unit_ids") => &["units"],
             (Self::Organizations, "parent" | "parent_id" | "parent_code") => &["parent_code"],
+            (Self::Stations, f) if f.starts_with("amenities") => &["amenities"],
+            (Self::Stations, "operator_code") => &["operator_code", "operator_department"],
             (Self::Instructors, f) if f.starts_with("assignments") => match f.rsplit_once('.').map(|(_, sub)| sub) {
                 Some("start_on") => &["start_on"],
                 Some("end_on") => &["end_on"],

@@ -18,6 +18,7 @@ mod instructors;
 mod organizations;
 pub mod read;
 mod sheet;
+mod stations;
 pub mod write;
 
 pub use columns::{CellType, ColumnMap, ColumnSpec, Kind};
@@ -27,6 +28,7 @@ pub use instructors::{instructor_rows, map_instructors, validate_instructors};
 pub use organizations::{map_organizations, organization_row, validate_organizations};
 pub use read::{read_table, read_table_with_limits, Limits, Table, TableRow, MAX_FILE_BYTES, MAX_UNCOMPRESSED_BYTES};
 pub use sheet::{Located, Sheet};
+pub use stations::{map_stations, station_row, validate_stations};
 pub use write::{
     escape_formula, export_columns, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, ExportColumn,
 };

@@ -11,6 +11,9 @@
 //! | chain | the platform and everything below it | attached to a unit of the chain | assigned to a unit of the chain |
 //! | sector in region | of the sector, in the subtree | attached to such a unit | assigned to such a unit |
 //! | organization | attached to it or to its sub-organizations | it and its sub-organizations | assigned to a unit it covers |
+//!
+//! A worker station is inside a region scope by its own region, and inside any other scope when the
+//! unit operating it is (a station run by a department is reached by region only).
 
 use crate::db::WriteTx;
 use crate::error::StoreResult;
@@ -31,6 +34,7 @@ pub(crate) enum Rows {
     Entities,
     Organizations,
     Instructors,
+    Stations,
 }
 
 impl Rows {
@@ -39,6 +43,7 @@ impl Rows {
             Self::Entities => "entities e",
             Self::Organizations => "organizations o",
             Self::Instructors => "instructors i",
+            Self::Stations => "stations s",
         }
     }
 
@@ -47,6 +52,7 @@ impl Rows {
             Self::Entities => "e",
             Self::Organizations => "o",
             Self::Instructors => "i",
+            Self::Stations => "s",
         }
     }
 }
@@ -114,6 +120,7 @@ impl AccessFilter {
                 Rows::Entities => unit_cond(w, s, alias),
                 Rows::Organizations => org_cond(w, s, alias),
                 Rows::Instructors => instructor_cond(w, s, alias),
+                Rows::Stations => station_cond(w, s, alias),
             })
             .collect();
         w.cond(format!("({})", parts.join(" OR ")));
@@ -215,6 +222,17 @@ fn instructor_cond(w: &mut Where, scope: &Scope, i: &str) -> String {
     }
 }
 
+/// The station aliased `s` is inside `scope`: by its region, or by the unit that runs it.
+fn station_cond(w: &mut Where, scope: &Scope, s: &str) -> String {
+    match scope {
+        Scope::Region { path } => in_subtree(w, &format!("{s}.region_code"), path),
+        _ => {
+            let unit = unit_cond(w, scope, "acc_u");
+            format!("{s}.operator_entity_id IN (SELECT acc_u.id FROM entities acc_u WHERE {unit})")
+        }
+    }
+}
+
 /// The row error of an import row whose record is outside the importer's scopes — worded so that it
 /// does not reveal whether the record exists.
 pub(crate) fn not_yours(field: &str) -> FieldError {
@@ -230,6 +248,11 @@ impl Store {
     /// Whether organization `id` exists inside `access`.
     pub async fn organization_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
         access.admits(self, Rows::Organizations, id).await
+    }
+
+    /// Whether station `id` exists inside `access`.
+    pub async fn station_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::Stations, id).await
     }
 
     /// Whether instructor `id` exists inside `access`.

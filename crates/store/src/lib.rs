@@ -16,6 +16,7 @@ pub mod personal;
 mod query;
 pub mod regions;
 pub mod sectors;
+pub mod stations;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -42,6 +42,8 @@ pub struct AppState {
     security: Arc<tokio::sync::RwLock<Option<SecurityConfig>>>,
     /// The coverage index, kept current from the database's change feed.
     pub coverage: dangjian_store::coverage::Coverage,
+    /// The nearest-station index, kept current by the station counter.
+    pub stations: dangjian_store::stations::finder::Finder,
 }
 
 impl AppState {
@@ -56,7 +58,8 @@ impl AppState {
         let store = store.with_keys(keys.clone());
         let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
         let coverage = dangjian_store::coverage::Coverage::new(store.clone());
-        Self { store, keys, clock, rate_limits, security: Default::default(), coverage }
+        let stations = dangjian_store::stations::finder::Finder::new(store.clone());
+        Self { store, keys, clock, rate_limits, security: Default::default(), coverage, stations }
     }
 
     /// The same state with other rate limits (trusted proxies, or looser limits for a load test).
@@ -110,7 +113,13 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(body_limit::layer))
         .layer(axum::middleware::from_fn(security_headers::layer))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of a request: method and path, never the query string — it can carry a worker's position
+/// (`/api/v1/stations/nearest?lat=…`), which is used for that one answer and must not reach a log.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.

@@ -23,6 +23,7 @@ pub enum Target {
     Entity(i64),
     Organization(i64),
     Instructor(i64),
+    Station(i64),
 }
 
 impl Target {
@@ -32,12 +33,13 @@ impl Target {
             Self::Entity(_) => "entity",
             Self::Organization(_) => "organization",
             Self::Instructor(_) => "instructor",
+            Self::Station(_) => "station",
         }
     }
 
     pub fn id(self) -> i64 {
         match self {
-            Self::Entity(id) | Self::Organization(id) | Self::Instructor(id) => id,
+            Self::Entity(id) | Self::Organization(id) | Self::Instructor(id) | Self::Station(id) => id,
         }
     }
 
@@ -132,6 +134,7 @@ async fn visible(state: &AppState, target: Target, access: &AccessFilter) -> Res
         Target::Entity(id) => store.entity_visible(id, access).await,
         Target::Organization(id) => store.organization_visible(id, access).await,
         Target::Instructor(id) => store.instructor_visible(id, access).await,
+        Target::Station(id) => store.station_visible(id, access).await,
     }
 }
 

@@ -7,8 +7,9 @@ use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_ingest::{
-    entity_row, export_columns, instructor_rows, organization_row, read_table, validate_entities, validate_instructors,
-    validate_organizations, write_csv, write_xlsx_typed, ImportError, IngestError, Kind, Sheet,
+    entity_row, export_columns, instructor_rows, organization_row, read_table, station_row, validate_entities,
+    validate_instructors, validate_organizations, validate_stations, write_csv, write_xlsx_typed, ImportError,
+    IngestError, Kind, Sheet,
 };
 use dangjian_store::{AccessFilter, Disclosure, ImportSummary, Store, StoreError};
 use std::collections::HashMap;
@@ -102,6 +103,11 @@ pub async fn import_file(
             let sheet = validate_instructors(&table, lang).map_err(ImportFailure::Rows)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
             store.import_instructors(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+        }
+        Kind::Stations => {
+            let sheet = validate_stations(&table, lang).map_err(ImportFailure::Rows)?;
+            let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
+            store.import_stations(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
         }
     }
 }
@@ -210,7 +216,26 @@ pub async fn export_rows(
                 })
             })
             .collect(),
+        Kind::Stations => store.export_stations(access).await?.iter().map(|s| station_row(&station_input(s))).collect(),
     })
+}
+
+/// A stored station as the input that would write it again (amenities by Chinese name, status by code).
+fn station_input(s: &dangjian_store::stations::Station) -> dangjian_domain::services::stations::StationInput {
+    dangjian_domain::services::stations::StationInput {
+        code: Some(s.code.clone()),
+        name: Some(s.name.clone()),
+        operator_code: s.operator_code.clone(),
+        operator_department: s.operator_department.clone(),
+        address: Some(s.address.clone()),
+        region_code: Some(s.region_code.clone()),
+        latitude: Some(s.latitude.to_string()),
+        longitude: Some(s.longitude.to_string()),
+        amenities: s.amenities.iter().map(|a| a.name_zh().to_owned()).collect(),
+        opening_hours: Some(s.opening_hours.clone()),
+        status: Some(s.status.as_str().to_owned()),
+        contact_phone: s.contact_phone.clone(),
+    }
 }
 
 /// A whole export file of `kind` (Chinese headers), personal data as `disclosure` allows

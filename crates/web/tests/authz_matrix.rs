@@ -7,7 +7,8 @@
 //! The world: chain A (platform and franchisee) in Shenzhen's 南山区, food delivery, with an
 //! organization and an instructor at the franchisee; chain B in Beijing's 朝阳区, courier, likewise.
 //! Each role is granted a scope that reaches chain A and not chain B (the three administrators hold
-//! the nationwide scope their role requires). SQLite always, PostgreSQL too when DANGJIAN_TEST_PG is set.
+//! the nationwide scope their role requires). A worker station run by each franchisee completes the
+//! world. SQLite always, PostgreSQL too when DANGJIAN_TEST_PG is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,6 +18,7 @@ use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::services::stations::{StationDraft, StationInput};
 use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
 use dangjian_security::token::{generate_session_id, hash_token};
 use dangjian_store::accounts::Holder;
@@ -163,6 +165,8 @@ struct World {
     ob: i64,
     ia: i64,
     ib: i64,
+    sa: i64,
+    sb: i64,
     victim: i64,
     victim_grants: [i64; 2],
     victim_tokens: [i64; 2],
@@ -188,6 +192,10 @@ impl World {
 
     fn instructor(&self, o: Obj) -> i64 {
         o.pick(self.ia, self.ib)
+    }
+
+    fn station(&self, o: Obj) -> i64 {
+        o.pick(self.sa, self.sb)
     }
 
     fn grant(&self, o: Obj) -> i64 {
@@ -241,6 +249,36 @@ fn new_instructor(w: &World, o: Obj) -> Value {
     let n = w.next();
     json!({"name": format!("矩阵{n}"), "mobile": format!("137{n:08}"), "region_code": region,
            "assignments": [{"unit_code": unit, "start_on": "2024-01-01"}]})
+}
+
+fn station_json(o: Obj, code: &str, name: &str) -> Value {
+    let (region, _, unit, _) = side(o);
+    let (lat, lng) = o.pick(("22.53", "113.93"), ("39.92", "116.44"));
+    json!({"code": code, "name": name, "operator_code": unit, "address": "某路1号", "region_code": region,
+           "latitude": lat, "longitude": lng, "amenities": ["drinking_water"], "opening_hours": "24h"})
+}
+
+fn station_update(o: Obj) -> Value {
+    let mut v = station_json(o, o.pick("MX-SA", "MX-SB"), o.pick("甲驿站", "乙驿站"));
+    v["version"] = json!(999);
+    v
+}
+
+fn new_station(w: &World, o: Obj) -> Value {
+    let n = w.next();
+    station_json(o, &format!("MX-S{n}"), &format!("矩阵驿站{n}"))
+}
+
+fn station_form(v: &Value) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> =
+        ["name", "operator_code", "address", "region_code", "latitude", "longitude", "opening_hours", "version"]
+            .iter()
+            .filter_map(|k| v.get(*k).map(|x| ((*k).to_owned(), text(x))))
+            .collect();
+    f.push(("station_code".into(), text(&v["code"])));
+    f.push(("amenities".into(), "drinking_water".into()));
+    f.push(("status".into(), "active".into()));
+    f
 }
 
 fn import_csv(w: &World, o: Obj) -> String {
@@ -470,10 +508,28 @@ const RULES: &[Rule] = &[
     rule("GET", "/api/v1/gaps/export", API_EXPORT, API_EXPORT_OUT, |w, o| {
         req(format!("/api/v1/gaps/export?format=csv&chain={}", w.unit(o)))
     }),
+    // Worker stations: the finder is public; management is scoped like the registry.
+    rule("GET", "/api/v1/stations/nearest", PUBLIC, PUBLIC, |_, o| {
+        req(format!("/api/v1/stations/nearest?lat={}&lng={}", o.pick("22.5", "39.9"), o.pick("113.9", "116.4")))
+    }),
+    rule("GET", "/api/v1/stations", API_READ_IN, API_READ_IN, |_, o| {
+        req("/api/v1/stations?per_page=500").listing(o, "甲驿站", "乙驿站")
+    }),
+    rule("POST", "/api/v1/stations", API_WRITE_IN, API_NEW_OUT, |w, o| req("/api/v1/stations").json(new_station(w, o))),
+    rule("GET", "/api/v1/stations/{id}", API_READ_IN, API_OUT, |w, o| {
+        req(format!("/api/v1/stations/{}", w.station(o)))
+    }),
+    rule("PUT", "/api/v1/stations/{id}", API_WRITE_IN, API_OUT, |w, o| {
+        req(format!("/api/v1/stations/{}", w.station(o))).json(station_update(o))
+    }),
+    rule("DELETE", "/api/v1/stations/{id}", API_WRITE_IN, API_OUT, |w, o| {
+        req(format!("/api/v1/stations/{}?version=999", w.station(o)))
+    }),
     // Pages: the way in, reference data.
     rule("GET", "/", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/")),
     rule("GET", "/lang/{code}", PUBLIC, PUBLIC, |_, o| req(format!("/lang/{}?next=%2F", o.pick("en", "zh-CN")))),
     rule("GET", "/static/app.css", PUBLIC, PUBLIC, |_, _| req("/static/app.css")),
+    rule("GET", "/static/finder.js", PUBLIC, PUBLIC, |_, _| req("/static/finder.js")),
     rule("GET", "/regions", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/regions")),
     rule("GET", "/regions/{code}", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, o| req(format!("/regions/{}", side(o).0))),
     // Coverage pages: figures over the reader's scope, never naming what is outside it.
@@ -543,6 +599,22 @@ const RULES: &[Rule] = &[
     }),
     rule("POST", "/instructors/{id}/mobile", PAGE_WRITE_IN, PAGE_OUT, |w, o| {
         req(format!("/instructors/{}/mobile", w.instructor(o))).form(&[])
+    }),
+    // Station pages; the finder is public.
+    rule("GET", "/stations", PAGE_READ_IN, PAGE_READ_IN, |_, o| req("/stations").listing(o, "甲驿站", "乙驿站")),
+    rule("GET", "/stations/near", PUBLIC, PUBLIC, |_, o| {
+        req(format!("/stations/near?lat={}&lng={}&open_now=1", o.pick("22.5", "39.9"), o.pick("113.9", "116.4")))
+    }),
+    rule("GET", "/stations/new", PAGE_WRITE_IN, PAGE_WRITE_IN, |_, _| req("/stations/new")),
+    rule("POST", "/stations/new", PAGE_WRITE_IN, PAGE_NEW_OUT, |w, o| Req {
+        body: form(station_form(&new_station(w, o))),
+        ..req("/stations/new")
+    }),
+    rule("GET", "/stations/{id}", PAGE_READ_IN, PAGE_OUT, |w, o| req(format!("/stations/{}", w.station(o)))),
+    rule("GET", "/stations/{id}/edit", PAGE_WRITE_IN, PAGE_OUT, |w, o| req(format!("/stations/{}/edit", w.station(o)))),
+    rule("POST", "/stations/{id}/edit", PAGE_WRITE_IN, PAGE_OUT, |w, o| Req {
+        body: form(station_form(&station_update(o))),
+        ..req(format!("/stations/{}/edit", w.station(o)))
     }),
     // Import.
     rule("GET", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_IN, |_, _| req("/import")),
@@ -708,6 +780,8 @@ struct Seeded {
     ob: i64,
     ia: i64,
     ib: i64,
+    sa: i64,
+    sb: i64,
 }
 
 fn unit(uscc: &str, name: &str, kind: &str, parent: Option<&str>, region: &str, sector: &str) -> EntityDraft {
@@ -761,7 +835,13 @@ async fn seed(s: &Store) -> Seeded {
     };
     let ia = s.create_instructor(&instructor("甲指导员", "13900000001", "440305", FA), &all).await.unwrap().id;
     let ib = s.create_instructor(&instructor("乙指导员", "13900000002", "110105", FB), &all).await.unwrap().id;
-    Seeded { pa, pb, fa, fb, oa, ob, ia, ib }
+    let station = |o: Obj| {
+        let v = station_json(o, o.pick("MX-SA", "MX-SB"), o.pick("甲驿站", "乙驿站"));
+        StationDraft::parse(&serde_json::from_value::<StationInput>(v).unwrap()).unwrap()
+    };
+    let sa = s.create_station(&station(Obj::In), &all).await.unwrap().id;
+    let sb = s.create_station(&station(Obj::Out), &all).await.unwrap().id;
+    Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb }
 }
 
 /// A fresh session of a principal's user.
@@ -896,6 +976,8 @@ async fn run(db: TestDb) -> usize {
         ob: seeded.ob,
         ia: seeded.ia,
         ib: seeded.ib,
+        sa: seeded.sa,
+        sb: seeded.sb,
         victim,
         victim_grants,
         victim_tokens,

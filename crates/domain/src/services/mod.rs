@@ -3,6 +3,8 @@
 //! deadlines and life cycle. Pure types and rules; the store and the web layer build on them.
 
 pub mod cases;
+pub mod finder;
 pub mod hours;
 pub mod routing;
+pub mod stations;
 pub mod workdays;

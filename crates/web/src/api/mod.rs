@@ -9,6 +9,7 @@ mod organizations;
 mod personal;
 mod regions;
 mod sectors;
+pub mod stations;
 mod transfer;
 
 use crate::AppState;
@@ -37,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(personal::router())
         .merge(transfer::router())
         .merge(coverage::router())
+        .merge(stations::router())
 }
 
 /// Paging facts of a list response.

@@ -48,8 +48,8 @@ pub(crate) fn parse_kind(kind: &str, lang: Lang) -> Result<Kind, ApiError> {
             StatusCode::NOT_FOUND,
             "unknown_kind",
             lang.pick(
-                "可导入导出的数据为 entities、organizations、instructors",
-                "kind is entities, organizations or instructors",
+                "可导入导出的数据为 entities、organizations、instructors、stations",
+                "kind is entities, organizations, instructors or stations",
             ),
         )
         .with_field("kind")
@@ -67,8 +67,8 @@ pub(crate) fn import_error(e: ImportFailure, lang: Lang) -> ApiError {
 }
 
 /// Import a CSV (UTF-8 or GBK) or XLSX file, sent as the raw request body: whole or not at all,
-/// upserting by USCC / site code / organization code / mobile. Every bad row is reported.
-#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ImportQuery),
+/// upserting by USCC / site code / organization code / mobile / station code. Every bad row is reported.
+#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations, instructors or stations"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ImportResult), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn import(
@@ -92,7 +92,7 @@ async fn import(
 /// Export every record of a kind, with Chinese headers, in a stable order. Mobile numbers are masked
 /// unless every grant that lets the caller export also lets them read personal data; only such a full
 /// export re-imports unchanged.
-#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations or instructors"), ExportQuery),
+#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations, instructors or stations"), ExportQuery),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn export(
     State(s): State<AppState>,

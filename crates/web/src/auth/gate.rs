@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 /// Paths anyone may reach without signing in. Every other path needs a signed-in actor.
 pub fn is_public(path: &str) -> bool {
-    const EXACT: &[&str] = &["/login", "/logout", "/healthz", "/api/openapi.json"];
+    // The station finder is for workers, who have no account (issue 5: usable anonymously).
+    const EXACT: &[&str] =
+        &["/login", "/logout", "/healthz", "/api/openapi.json", "/stations/near", "/api/v1/stations/nearest"];
     const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/"];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
@@ -113,10 +115,14 @@ mod tests {
         assert_eq!(decide("/entities", Anonymous), Gate::Login);
         assert_eq!(decide("/", Anonymous), Gate::Login);
         assert_eq!(decide("/api/v1/entities", Anonymous), Gate::Unauthorized);
-        for open in ["/login", "/login/totp", "/static/app.css", "/lang/en", "/healthz", "/logout"] {
+        for open in ["/login", "/login/totp", "/static/app.css", "/lang/en", "/healthz", "/logout", "/stations/near"] {
             assert_eq!(decide(open, Anonymous), Gate::Pass, "{open}");
         }
         assert_eq!(decide("/loginx", Anonymous), Gate::Login);
+        assert_eq!(decide("/api/v1/stations/nearest", Anonymous), Gate::Pass);
+        assert_eq!(decide("/api/v1/stations", Anonymous), Gate::Unauthorized);
+        assert_eq!(decide("/stations", Anonymous), Gate::Login);
+        assert_eq!(decide("/stations/near/x", Anonymous), Gate::Login);
         assert_eq!(decide("/entities", SignedIn), Gate::Pass);
     }
 

@@ -1,4 +1,4 @@
-//! `/import`: upload a CSV or XLSX file of units, organizations or instructors — whole or not at all.
+//! `/import`: upload a CSV or XLSX file of units, organizations, instructors or stations — whole or not at all.
 //! A rejected file shows every error as `FILE:ROW:COLUMN: message`, exactly as the CLI and API do.
 
 use super::form::FormData;
@@ -16,7 +16,7 @@ use dangjian_store::ImportSummary;
 use minijinja::context;
 use serde::Serialize;
 
-const KINDS: [&str; 3] = ["entities", "organizations", "instructors"];
+const KINDS: [&str; 4] = ["entities", "organizations", "instructors", "stations"];
 
 /// One located error, with its one-line form for copying.
 #[derive(Serialize)]

@@ -16,6 +16,7 @@ mod login;
 mod organizations;
 mod regions;
 pub mod render;
+mod stations;
 mod viewer;
 
 use crate::i18n::Lang;
@@ -67,6 +68,7 @@ page_routes! {
     "/" => get(home::show),
     "/lang/{code}" => get(switch_language),
     "/static/app.css" => get(assets::app_css),
+    "/static/finder.js" => get(assets::finder_js),
     "/regions" => get(regions::index),
     "/regions/{code}" => get(regions::show),
     "/coverage" => get(coverage::index),
@@ -85,6 +87,11 @@ page_routes! {
     "/instructors/{id}" => get(instructors::show),
     "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
     "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
+    "/stations" => get(stations::list),
+    "/stations/near" => get(stations::near::page),
+    "/stations/new" => get(stations::form::new).post(stations::form::create),
+    "/stations/{id}" => get(stations::show),
+    "/stations/{id}/edit" => get(stations::form::edit).post(stations::form::update),
     "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),

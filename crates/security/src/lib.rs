@@ -18,5 +18,6 @@ pub mod field_cipher;
 pub mod masking;
 pub mod password;
 mod rng;
+pub use rng::random_u64;
 pub mod token;
 pub mod totp;

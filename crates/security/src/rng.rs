@@ -19,3 +19,8 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 pub(crate) fn fill(buf: &mut [u8]) {
     csprng().fill_bytes(buf);
 }
+
+/// A random `u64` from the CSPRNG (for identifiers such as case tracking codes).
+pub fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
+}

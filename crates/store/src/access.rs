@@ -13,7 +13,8 @@
 //! | organization | attached to it or to its sub-organizations | it and its sub-organizations | assigned to a unit it covers |
 //!
 //! A worker station is inside a region scope by its own region, and inside any other scope when the
-//! unit operating it is (a station run by a department is reached by region only).
+//! unit operating it is (a station run by a department is reached by region only). A case is inside a
+//! region scope by the region of the department handling it, and inside no other scope.
 
 use crate::db::WriteTx;
 use crate::error::StoreResult;
@@ -35,6 +36,7 @@ pub(crate) enum Rows {
     Organizations,
     Instructors,
     Stations,
+    Cases,
 }
 
 impl Rows {
@@ -44,6 +46,7 @@ impl Rows {
             Self::Organizations => "organizations o",
             Self::Instructors => "instructors i",
             Self::Stations => "stations s",
+            Self::Cases => "cases c",
         }
     }
 
@@ -53,6 +56,7 @@ impl Rows {
             Self::Organizations => "o",
             Self::Instructors => "i",
             Self::Stations => "s",
+            Self::Cases => "c",
         }
     }
 }
@@ -121,6 +125,7 @@ impl AccessFilter {
                 Rows::Organizations => org_cond(w, s, alias),
                 Rows::Instructors => instructor_cond(w, s, alias),
                 Rows::Stations => station_cond(w, s, alias),
+                Rows::Cases => case_cond(w, s, alias),
             })
             .collect();
         w.cond(format!("({})", parts.join(" OR ")));
@@ -233,6 +238,19 @@ fn station_cond(w: &mut Where, scope: &Scope, s: &str) -> String {
     }
 }
 
+/// The case aliased `c` is inside `scope` when the department handling it lies in a region scope's
+/// subtree. Chain, sector and organization scopes reach no case: a platform or an organization must not
+/// see who complained about it.
+fn case_cond(w: &mut Where, scope: &Scope, c: &str) -> String {
+    match scope {
+        Scope::Region { path } => {
+            let region = in_subtree(w, "acc_d.region_code", path);
+            format!("EXISTS (SELECT 1 FROM departments acc_d WHERE acc_d.id = {c}.department_id AND {region})")
+        }
+        _ => "1 = 0".into(),
+    }
+}
+
 /// The row error of an import row whose record is outside the importer's scopes — worded so that it
 /// does not reveal whether the record exists.
 pub(crate) fn not_yours(field: &str) -> FieldError {
@@ -253,6 +271,11 @@ impl Store {
     /// Whether station `id` exists inside `access`.
     pub async fn station_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
         access.admits(self, Rows::Stations, id).await
+    }
+
+    /// Whether case `id` exists inside `access` (handled by a department in its regions).
+    pub async fn case_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::Cases, id).await
     }
 
     /// Whether instructor `id` exists inside `access`.

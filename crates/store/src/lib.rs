@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod bulk;
+pub mod cases;
 pub mod coverage;
 mod db;
 pub mod entities;

@@ -58,10 +58,20 @@ pub const USER_TOTP_SECRET: EncryptedField = EncryptedField {
     canonical: canonical_secret,
 };
 
-/// Every encrypted column (ID numbers join when members do).
-pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[INSTRUCTOR_MOBILE, USER_TOTP_SECRET];
+/// A case worker's contact details, bound to their case (`cases.contact:<id>`).
+pub const CASE_CONTACT: EncryptedField = EncryptedField {
+    table: "cases",
+    column: "contact",
+    index_column: None,
+    aad: "cases.contact",
+    aad_per_row: true,
+    canonical: canonical_secret,
+};
 
-/// A TOTP secret is stored as given (base32).
+/// Every encrypted column (ID numbers join when members do).
+pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[INSTRUCTOR_MOBILE, USER_TOTP_SECRET, CASE_CONTACT];
+
+/// A TOTP secret (base32) or a case contact is stored as given, trimmed.
 fn canonical_secret(value: &str) -> String {
     value.trim().to_owned()
 }

@@ -1,0 +1,873 @@
+//! Needs and rights cases: filed by a worker (anonymously if they wish), routed through the routing
+//! table to a department of the right kind at the case's region or the nearest region above that has
+//! one, timed in working days (China time), handled in the department's inbox, escalated one region
+//! level up when a stored deadline passes, and stripped of personal fields after the retention period.
+//!
+//! Every step is a row of `case_events` with its time. The worker's contact is encrypted at rest bound
+//! to its case ([`crate::personal::CASE_CONTACT`]) and leaves the store masked unless the caller asks
+//! for [`Disclosure::Full`] (the web layer does so only for the handling department, and audits it).
+
+use crate::access::{AccessFilter, Rows};
+use crate::db::WriteTx;
+use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::personal::{masked_mobile, open, seal, CASE_CONTACT};
+use crate::query::Where;
+use crate::{Disclosure, Page, Paging, Store};
+use chrono::{DateTime, Duration, FixedOffset, Offset as _, SecondsFormat, TimeZone as _, Utc};
+use dangjian_domain::services::cases::{
+    default_categories, next_status, parse_tracking_code, tracking_code, CaseAction, CaseStatus, Category,
+};
+use dangjian_domain::services::routing::{default_table, is_department_kind, route, RoutingRule};
+use dangjian_domain::services::workdays::WorkCalendar;
+use dangjian_domain::{FieldError, FieldErrors, RegionLevel};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// The longest description, note or added information, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// The longest contact, in characters.
+pub const MAX_CONTACT_CHARS: usize = 100;
+
+/// Who acts: a user by login name, the worker (holding the tracking code), or the deadline job.
+pub const WORKER: &str = "worker";
+pub const SYSTEM: &str = "system";
+
+/// China Standard Time (UTC+8, no daylight saving), the time deadlines are counted in.
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
+}
+
+fn text_of(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The end of the `n`-th working day after `now`, counted in China time, as stored (UTC text).
+fn due(calendar: &WorkCalendar, now: DateTime<Utc>, n: u32) -> String {
+    let local = now.with_timezone(&china()).naive_local();
+    let end = calendar.deadline(local, n);
+    text_of(Utc.from_utc_datetime(&(end - Duration::hours(8))))
+}
+
+fn category(code: &str) -> StoreResult<Category> {
+    default_categories().into_iter().find(|c| c.code == code).ok_or_else(|| {
+        FieldError::new("category", "unknown", format!("unknown category `{code}`"), "未知的诉求类别").into()
+    })
+}
+
+fn text_error(field: &str, max: usize) -> FieldError {
+    FieldError::new(field, "too_long", format!("at most {max} characters"), format!("不能超过{max}个字符"))
+}
+
+/// A case as a worker files it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    pub category: String,
+    pub sector: Option<String>,
+    /// The platform or unit concerned, if the worker names one.
+    pub entity_id: Option<i64>,
+    pub region_code: String,
+    pub description: String,
+    pub contact: Option<String>,
+    pub anonymous: bool,
+}
+
+impl NewCase {
+    fn check(&self) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        if let Err(StoreError::Invalid(e)) = category(&self.category) {
+            errs.0.extend(e.0);
+        }
+        let description = self.description.trim();
+        if description.is_empty() {
+            errs.0.push(FieldError::new("description", "required", "describe what happened", "请填写诉求内容"));
+        } else if description.chars().count() > MAX_TEXT_CHARS {
+            errs.0.push(text_error("description", MAX_TEXT_CHARS));
+        }
+        if self.contact.as_deref().is_some_and(|c| c.trim().chars().count() > MAX_CONTACT_CHARS) {
+            errs.0.push(text_error("contact", MAX_CONTACT_CHARS));
+        }
+        errs.into_result()
+    }
+}
+
+/// What the worker gets back: the code to follow the case with.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Submitted {
+    pub id: i64,
+    pub tracking_code: String,
+    pub department_name: String,
+    pub ack_due: String,
+    pub resolve_due: String,
+}
+
+/// A department that handles cases.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Department {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub region_code: String,
+}
+
+fn department_from_row(r: &AnyRow) -> StoreResult<Department> {
+    Ok(Department {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        region_code: r.try_get("region_code")?,
+    })
+}
+
+/// One step of a case's history.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct CaseEvent {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub note: Option<String>,
+    pub public: bool,
+    pub department_id: Option<i64>,
+}
+
+/// A case as its handlers see it.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Case {
+    pub id: i64,
+    pub tracking_code: String,
+    pub category: String,
+    pub sector: Option<String>,
+    pub entity_id: Option<i64>,
+    pub region_code: String,
+    pub description: String,
+    /// Masked, or in full for [`Disclosure::Full`]; `None` when anonymous, not given or erased.
+    pub contact: Option<String>,
+    pub anonymous: bool,
+    pub status: CaseStatus,
+    pub department_id: i64,
+    pub department_name: String,
+    pub assignee: Option<String>,
+    pub ack_due: String,
+    pub resolve_due: String,
+    pub escalation_level: i64,
+    pub rating: Option<i64>,
+    pub created_at: String,
+    pub acknowledged_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub erased_at: Option<String>,
+    pub version: i64,
+    /// The full history (inbox) or the public part of it (tracking page).
+    pub events: Vec<CaseEvent>,
+}
+
+/// A case as the worker sees it by tracking code: no internal notes, no assignee, contact masked.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct PublicCase {
+    pub tracking_code: String,
+    pub category: String,
+    pub region_code: String,
+    pub description: String,
+    pub contact: Option<String>,
+    pub status: CaseStatus,
+    pub department_name: String,
+    pub ack_due: String,
+    pub resolve_due: String,
+    pub rating: Option<i64>,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub events: Vec<CaseEvent>,
+}
+
+const CASE_SELECT: &str = "SELECT c.id, c.tracking_code, c.category, c.sector, c.entity_id, c.region_code, \
+     c.description, c.contact, c.anonymous, c.status, c.department_id, d.name AS department_name, c.assignee, \
+     c.ack_due, c.resolve_due, c.escalation_level, c.rating, c.created_at, c.acknowledged_at, c.resolved_at, \
+     c.closed_at, c.erased_at, c.version FROM cases c JOIN departments d ON d.id = c.department_id";
+
+impl Store {
+    fn case_from_row(&self, r: &AnyRow, disclosure: Disclosure) -> StoreResult<Case> {
+        let id: i64 = r.try_get("id")?;
+        let stored: Option<String> = r.try_get("contact")?;
+        let contact = match stored {
+            None => None,
+            Some(s) => {
+                let plain = open(self.keyring()?, &CASE_CONTACT, id, &s)?;
+                Some(match disclosure {
+                    Disclosure::Full => plain,
+                    Disclosure::Masked => masked_mobile(&plain),
+                })
+            }
+        };
+        let status: String = r.try_get("status")?;
+        Ok(Case {
+            id,
+            tracking_code: r.try_get("tracking_code")?,
+            category: r.try_get("category")?,
+            sector: r.try_get("sector")?,
+            entity_id: r.try_get("entity_id")?,
+            region_code: r.try_get("region_code")?,
+            description: r.try_get("description")?,
+            contact,
+            anonymous: r.try_get::<i64, _>("anonymous")? != 0,
+            status: CaseStatus::parse(&status).ok_or(StoreError::Conflict {
+                code: "bad_status",
+                message: format!("case #{id} has an unknown status"),
+                message_zh: "诉求状态无效".into(),
+            })?,
+            department_id: r.try_get("department_id")?,
+            department_name: r.try_get("department_name")?,
+            assignee: r.try_get("assignee")?,
+            ack_due: r.try_get("ack_due")?,
+            resolve_due: r.try_get("resolve_due")?,
+            escalation_level: r.try_get("escalation_level")?,
+            rating: r.try_get("rating")?,
+            created_at: r.try_get("created_at")?,
+            acknowledged_at: r.try_get("acknowledged_at")?,
+            resolved_at: r.try_get("resolved_at")?,
+            closed_at: r.try_get("closed_at")?,
+            erased_at: r.try_get("erased_at")?,
+            version: r.try_get("version")?,
+            events: Vec::new(),
+        })
+    }
+
+    async fn case_events(&self, id: i64, public_only: bool) -> StoreResult<Vec<CaseEvent>> {
+        let filter = if public_only { " AND public = 1" } else { "" };
+        let rows = sqlx::query(&format!(
+            "SELECT at, actor, action, note, public, department_id FROM case_events WHERE case_id = $1{filter} ORDER BY id"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CaseEvent {
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    note: r.try_get("note")?,
+                    public: r.try_get::<i64, _>("public")? != 0,
+                    department_id: r.try_get("department_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Registers a department (administrators; tests).
+    pub async fn create_department(
+        &self,
+        code: &str,
+        name: &str,
+        kind: &str,
+        region_code: &str,
+    ) -> StoreResult<Department> {
+        if !is_department_kind(kind) {
+            return Err(FieldError::new(
+                "kind",
+                "unknown",
+                format!("unknown department kind `{kind}`"),
+                "未知的部门类型",
+            )
+            .into());
+        }
+        self.region_path_of(region_code, "region_code").await?;
+        let mut tx = self.write_tx().await?;
+        let row =
+            sqlx::query("INSERT INTO departments (code, name, kind, region_code) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(code.to_owned())
+                .bind(name.to_owned())
+                .bind(kind.to_owned())
+                .bind(region_code.to_owned())
+                .fetch_one(&mut *tx.tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        FieldError::new("code", "duplicate", "this department exists", "该部门已存在").into()
+                    } else {
+                        StoreError::from(e)
+                    }
+                })?;
+        let id: i64 = row.try_get("id")?;
+        tx.commit().await?;
+        self.department(id).await
+    }
+
+    pub async fn department(&self, id: i64) -> StoreResult<Department> {
+        let row = sqlx::query("SELECT id, code, name, kind, region_code FROM departments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(department_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn departments(&self) -> StoreResult<Vec<Department>> {
+        let rows = sqlx::query("SELECT id, code, name, kind, region_code FROM departments ORDER BY region_code, kind")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(department_from_row).collect()
+    }
+
+    /// The routing table in force: the stored lines in order, or [`default_table`] when none is stored.
+    pub async fn routing_table(&self) -> StoreResult<Vec<RoutingRule>> {
+        let rows =
+            sqlx::query("SELECT category, sector, level, department_kind FROM routing_rules ORDER BY position, id")
+                .fetch_all(&self.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(default_table());
+        }
+        rows.iter()
+            .map(|r| {
+                Ok(RoutingRule {
+                    category: r.try_get("category")?,
+                    sector: r.try_get("sector")?,
+                    level: r.try_get::<Option<String>, _>("level")?.as_deref().and_then(RegionLevel::parse),
+                    department_kind: r.try_get("department_kind")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the routing table (administrators). Every line must name a known department kind.
+    pub async fn replace_routing_table(&self, rules: &[RoutingRule]) -> StoreResult<()> {
+        if let Some(bad) = rules.iter().find(|r| !is_department_kind(&r.department_kind)) {
+            return Err(FieldError::new(
+                "department_kind",
+                "unknown",
+                format!("unknown department kind `{}`", bad.department_kind),
+                "未知的部门类型",
+            )
+            .into());
+        }
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM routing_rules").execute(&mut *tx.tx).await?;
+        for (i, r) in rules.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO routing_rules (category, sector, level, department_kind, position) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(r.category.clone())
+            .bind(r.sector.clone())
+            .bind(r.level.map(|l| l.as_str().to_owned()))
+            .bind(r.department_kind.clone())
+            .bind(i as i64)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Files a case at `now`: routed, timed, with its first event. The worker keeps the tracking code.
+    pub async fn submit_case(
+        &self,
+        c: &NewCase,
+        calendar: &WorkCalendar,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Submitted> {
+        c.check()?;
+        let cat = category(&c.category)?;
+        let level = region_level(self, &c.region_code).await?;
+        let table = self.routing_table().await?;
+        let kind = route(&table, &c.category, c.sector.as_deref(), level)
+            .map(|r| r.department_kind.clone())
+            .unwrap_or_else(|| "social_work".into());
+        let contact = c.contact.as_deref().map(str::trim).filter(|s| !s.is_empty() && !c.anonymous);
+        let keys = if contact.is_some() { Some(self.keyring()?) } else { None };
+        let at = text_of(now);
+        let (ack_due, resolve_due) = (due(calendar, now, cat.ack_days), due(calendar, now, cat.resolve_days));
+        let mut tx = self.write_tx().await?;
+        let dept = match department_at_or_above(&mut tx, &kind, &c.region_code).await? {
+            Some(d) => d,
+            None => department_at_or_above(&mut tx, "social_work", &c.region_code).await?.ok_or_else(|| {
+                StoreError::Conflict {
+                    code: "no_department",
+                    message: format!("no department handles `{kind}` cases in region {}", c.region_code),
+                    message_zh: "该地区尚无受理此类诉求的部门".into(),
+                }
+            })?,
+        };
+        let mut id = None;
+        let mut code = String::new();
+        for _ in 0..5 {
+            code = tracking_code(dangjian_security::random_u64());
+            let inserted = sqlx::query(
+                "INSERT INTO cases (tracking_code, category, sector, entity_id, region_code, description, anonymous, status, \
+                 department_id, ack_due, resolve_due, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(code.clone())
+            .bind(c.category.clone())
+            .bind(c.sector.clone())
+            .bind(c.entity_id)
+            .bind(c.region_code.clone())
+            .bind(c.description.trim().to_owned())
+            .bind(i64::from(c.anonymous))
+            .bind(dept.id)
+            .bind(ack_due.clone())
+            .bind(resolve_due.clone())
+            .bind(at.clone())
+            .fetch_one(&mut *tx.tx)
+            .await;
+            match inserted {
+                Ok(row) => {
+                    id = Some(row.try_get::<i64, _>("id")?);
+                    break;
+                }
+                // A clash of tracking codes (40 random bits): try another. PostgreSQL aborts the
+                // transaction on an error, so this only retries on SQLite; a clash is rare either way.
+                Err(e) if is_unique_violation(&e) && matches!(self.kind(), crate::DbKind::Sqlite) => continue,
+                Err(e) => return Err(entity_or(e)),
+            }
+        }
+        let id = id.ok_or(StoreError::Conflict {
+            code: "tracking_code_clash",
+            message: "please try again".into(),
+            message_zh: "请重试".into(),
+        })?;
+        if let (Some(plain), Some(keys)) = (contact, keys) {
+            let sealed = seal(keys, &CASE_CONTACT, Some(id), plain)?;
+            sqlx::query("UPDATE cases SET contact = $1 WHERE id = $2")
+                .bind(sealed.stored)
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        event(&mut tx, id, &at, WORKER, "submit", None, true, Some(dept.id)).await?;
+        tx.commit().await?;
+        Ok(Submitted { id, tracking_code: code, department_name: dept.name, ack_due, resolve_due })
+    }
+
+    /// The case behind a (typed) tracking code, as the worker may see it.
+    pub async fn track_case(&self, code: &str) -> StoreResult<PublicCase> {
+        let code = parse_tracking_code(code)?;
+        let row = sqlx::query(&format!("{CASE_SELECT} WHERE c.tracking_code = $1"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let c = self.case_from_row(&row, Disclosure::Masked)?;
+        let events = self.case_events(c.id, true).await?;
+        Ok(PublicCase {
+            tracking_code: c.tracking_code,
+            category: c.category,
+            region_code: c.region_code,
+            description: c.description,
+            contact: c.contact,
+            status: c.status,
+            department_name: c.department_name,
+            ack_due: c.ack_due,
+            resolve_due: c.resolve_due,
+            rating: c.rating,
+            created_at: c.created_at,
+            resolved_at: c.resolved_at,
+            closed_at: c.closed_at,
+            events,
+        })
+    }
+
+    /// One case with its full history, if inside `access`.
+    pub async fn case(&self, id: i64, access: &AccessFilter, disclosure: Disclosure) -> StoreResult<Case> {
+        if !self.case_visible(id, access).await? {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(&format!("{CASE_SELECT} WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut c = self.case_from_row(&row, disclosure)?;
+        c.events = self.case_events(id, false).await?;
+        Ok(c)
+    }
+
+    /// The inbox: cases handled by departments inside `access`, optionally of one status, oldest
+    /// deadline first. Contacts are masked; events are left out (see [`Store::case`]).
+    pub async fn case_inbox(
+        &self,
+        access: &AccessFilter,
+        status: Option<CaseStatus>,
+        paging: Paging,
+    ) -> StoreResult<Page<Case>> {
+        let mut w = Where::default();
+        access.restrict(&mut w, Rows::Cases);
+        if let Some(s) = status {
+            let n = w.text(s.as_str());
+            w.cond(format!("c.status = ${n}"));
+        }
+        self.fetch_page(CASE_SELECT, "cases c", &w, "c.ack_due, c.id", paging, |r| {
+            self.case_from_row(r, Disclosure::Masked)
+        })
+        .await
+    }
+
+    /// A handler's step on case `id` inside `access` at `now`, if still at `version`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act_on_case(
+        &self,
+        id: i64,
+        version: i64,
+        step: &CaseStep,
+        actor: &str,
+        access: &AccessFilter,
+        calendar: &WorkCalendar,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Case> {
+        if matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Escalate) {
+            return Err(
+                FieldError::new("action", "not_allowed", "not a handler's action", "处理人不能执行此操作").into()
+            );
+        }
+        let mut tx = self.write_tx().await?;
+        if !access.admits_in(&mut tx, Rows::Cases, id).await? {
+            return Err(StoreError::NotFound);
+        }
+        apply(&mut tx, id, Some(version), step, actor, calendar, now).await?;
+        tx.commit().await?;
+        self.case(id, access, Disclosure::Masked).await
+    }
+
+    /// The worker's step by tracking code: add information, rate (1–5) or reopen a resolved case.
+    pub async fn worker_act(
+        &self,
+        code: &str,
+        step: &CaseStep,
+        calendar: &WorkCalendar,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PublicCase> {
+        if !matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Reopen) {
+            return Err(FieldError::new("action", "not_allowed", "not a worker's action", "不能执行此操作").into());
+        }
+        let code = parse_tracking_code(code)?;
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query("SELECT id FROM cases WHERE tracking_code = $1")
+            .bind(code.clone())
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("id")?;
+        let step = CaseStep { public: true, ..step.clone() };
+        apply(&mut tx, id, None, &step, WORKER, calendar, now).await?;
+        tx.commit().await?;
+        self.track_case(&code).await
+    }
+
+    /// The deadline job at `now`: every open case past its stored deadline (acknowledgment while
+    /// submitted, resolution while acknowledged) moves to the department of the same kind one region
+    /// level (or more) above its department's, with a fresh deadline and an event. A case already at the
+    /// top stays where it is. Driven only by stored deadlines, so a restart loses nothing and a second
+    /// run at the same `now` changes nothing. Returns the escalated case ids.
+    pub async fn escalate_overdue(&self, calendar: &WorkCalendar, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        let at = text_of(now);
+        let rows = sqlx::query(
+            "SELECT c.id, c.category, c.status, d.kind, d.region_code FROM cases c JOIN departments d ON d.id = c.department_id \
+             WHERE (c.status = 'submitted' AND c.ack_due < $1) OR (c.status = 'acknowledged' AND c.resolve_due < $1) \
+             ORDER BY c.id",
+        )
+        .bind(at.clone())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut escalated = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let kind: String = r.try_get("kind")?;
+            let region: String = r.try_get("region_code")?;
+            let status: String = r.try_get("status")?;
+            let cat = category(&r.try_get::<String, _>("category")?).unwrap_or_else(|_| Category {
+                code: String::new(),
+                name_zh: String::new(),
+                name_en: String::new(),
+                ack_days: 1,
+                resolve_days: 10,
+            });
+            let mut tx = self.write_tx().await?;
+            let parent: Option<String> = sqlx::query("SELECT parent_code FROM regions WHERE code = $1")
+                .bind(region.clone())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .map(|r| r.try_get("parent_code"))
+                .transpose()?
+                .flatten();
+            let Some(parent) = parent else { continue };
+            let Some(up) = department_at_or_above(&mut tx, &kind, &parent).await? else { continue };
+            let (column, days) =
+                if status == "submitted" { ("ack_due", cat.ack_days) } else { ("resolve_due", cat.resolve_days) };
+            // Compare-and-set on the status and deadline read above: a handler who acted meanwhile wins.
+            let n = sqlx::query(&format!(
+                "UPDATE cases SET department_id = $1, {column} = $2, escalation_level = escalation_level + 1, \
+                 assignee = NULL, version = version + 1 WHERE id = $3 AND status = $4 AND {column} < $5"
+            ))
+            .bind(up.id)
+            .bind(due(calendar, now, days))
+            .bind(id)
+            .bind(status.clone())
+            .bind(at.clone())
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                continue;
+            }
+            let note = format!("{} overdue; escalated to {}", column.trim_end_matches("_due"), up.name);
+            event(&mut tx, id, &at, SYSTEM, "escalate", Some(&note), true, Some(up.id)).await?;
+            tx.commit().await?;
+            tracing::info!(case = id, department = up.id, "overdue case escalated");
+            escalated.push(id);
+        }
+        Ok(escalated)
+    }
+
+    /// Erases the personal fields (contact, description, event notes) of cases closed more than
+    /// `retention_days` before `now`; the statistics fields stay. Returns how many cases were erased.
+    pub async fn erase_expired_cases(&self, retention_days: u32, now: DateTime<Utc>) -> StoreResult<u64> {
+        let cutoff = text_of(now - Duration::days(i64::from(retention_days)));
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM cases WHERE status = 'closed' AND closed_at < $1 AND erased_at IS NULL ORDER BY id",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *tx.tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+        for id in &ids {
+            sqlx::query("UPDATE cases SET contact = NULL, description = '', erased_at = $1, version = version + 1 WHERE id = $2")
+                .bind(text_of(now))
+                .bind(*id)
+                .execute(&mut *tx.tx)
+                .await?;
+            sqlx::query("UPDATE case_events SET note = NULL WHERE case_id = $1").bind(*id).execute(&mut *tx.tx).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+}
+
+/// A step on a case: the action, a note (public or internal), and what the action needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseStep {
+    pub action: CaseAction,
+    pub note: Option<String>,
+    /// Whether the note shows on the tracking page.
+    pub public: bool,
+    /// [`CaseAction::Transfer`]: the receiving department.
+    pub department_id: Option<i64>,
+    /// [`CaseAction::Assign`]: the handler's name.
+    pub assignee: Option<String>,
+    /// [`CaseAction::Rate`]: 1 to 5.
+    pub rating: Option<i64>,
+}
+
+impl CaseStep {
+    pub fn new(action: CaseAction) -> Self {
+        Self { action, note: None, public: false, department_id: None, assignee: None, rating: None }
+    }
+
+    pub fn note(mut self, note: &str, public: bool) -> Self {
+        self.note = Some(note.into());
+        self.public = public;
+        self
+    }
+}
+
+fn action_name(a: CaseAction) -> &'static str {
+    match a {
+        CaseAction::Acknowledge => "acknowledge",
+        CaseAction::Assign => "assign",
+        CaseAction::Note => "note",
+        CaseAction::Transfer => "transfer",
+        CaseAction::Resolve => "resolve",
+        CaseAction::Reopen => "reopen",
+        CaseAction::AddInfo => "add_info",
+        CaseAction::Rate => "rate",
+        CaseAction::Escalate => "escalate",
+    }
+}
+
+fn entity_or(e: sqlx::Error) -> StoreError {
+    let fk = e.as_database_error().is_some_and(|d| {
+        let m = d.message().to_lowercase();
+        m.contains("foreign key")
+    });
+    if fk {
+        FieldError::new("entity_id", "unknown", "unknown platform or region", "平台或地区不存在").into()
+    } else {
+        e.into()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event(
+    tx: &mut WriteTx,
+    case_id: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    note: Option<&str>,
+    public: bool,
+    department_id: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, at, actor, action, note, public, department_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(case_id)
+    .bind(at.to_owned())
+    .bind(actor.to_owned())
+    .bind(action.to_owned())
+    .bind(note.map(str::to_owned))
+    .bind(i64::from(public))
+    .bind(department_id)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
+
+/// The level of a region, or a field error naming `region_code`.
+async fn region_level(store: &Store, code: &str) -> StoreResult<RegionLevel> {
+    let row = sqlx::query("SELECT level FROM regions WHERE code = $1")
+        .bind(code.to_owned())
+        .fetch_optional(&store.pool)
+        .await?;
+    row.map(|r| r.try_get::<String, _>("level")).transpose()?.as_deref().and_then(RegionLevel::parse).ok_or_else(|| {
+        FieldError::new("region_code", "unknown", format!("unknown region `{code}`"), "地区不存在").into()
+    })
+}
+
+/// The department of `kind` at `region` or the nearest region above it that has one.
+async fn department_at_or_above(tx: &mut WriteTx, kind: &str, region: &str) -> StoreResult<Option<Department>> {
+    let mut code = Some(region.to_owned());
+    // Regions are at most four levels deep; the bound guards against a cycle in bad data.
+    for _ in 0..8 {
+        let Some(c) = code else { break };
+        let found = sqlx::query(
+            "SELECT id, code, name, kind, region_code FROM departments WHERE kind = $1 AND region_code = $2",
+        )
+        .bind(kind.to_owned())
+        .bind(c.clone())
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        if let Some(row) = found {
+            return Ok(Some(department_from_row(&row)?));
+        }
+        code = sqlx::query("SELECT parent_code FROM regions WHERE code = $1")
+            .bind(c)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .map(|r| r.try_get::<Option<String>, _>("parent_code"))
+            .transpose()?
+            .flatten();
+    }
+    Ok(None)
+}
+
+/// Applies `step` to case `id` inside `tx`: the status through [`next_status`], the fields the action
+/// changes, and an event.
+async fn apply(
+    tx: &mut WriteTx,
+    id: i64,
+    version: Option<i64>,
+    step: &CaseStep,
+    actor: &str,
+    calendar: &WorkCalendar,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let row = sqlx::query("SELECT status, category, version, department_id FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let current: i64 = row.try_get("version")?;
+    if version.is_some_and(|v| v != current) {
+        return Err(StoreError::StaleVersion { current });
+    }
+    let status = CaseStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(CaseStatus::Closed);
+    let mut next = next_status(status, step.action)?;
+    if let Some(n) = &step.note {
+        if n.chars().count() > MAX_TEXT_CHARS {
+            return Err(text_error("note", MAX_TEXT_CHARS).into());
+        }
+    }
+    if matches!(step.action, CaseAction::Note | CaseAction::AddInfo)
+        && step.note.as_deref().is_none_or(|n| n.trim().is_empty())
+    {
+        return Err(FieldError::new("note", "required", "write something", "请填写内容").into());
+    }
+    let at = text_of(now);
+    let cat = category(&row.try_get::<String, _>("category")?)?;
+    let mut sets: Vec<String> = Vec::new();
+    let mut binds: Vec<Option<String>> = Vec::new();
+    let mut set = |col: &str, v: Option<String>| {
+        binds.push(v);
+        sets.push(format!("{col} = ${}", binds.len()));
+    };
+    let mut department = None;
+    match step.action {
+        CaseAction::Acknowledge => set("acknowledged_at", Some(at.clone())),
+        CaseAction::Assign => {
+            let who = step.assignee.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+                StoreError::from(FieldError::new("assignee", "required", "name the handler", "请指定承办人"))
+            })?;
+            set("assignee", Some(who.chars().take(100).collect()));
+        }
+        CaseAction::Transfer => {
+            let to = step.department_id.ok_or_else(|| {
+                StoreError::from(FieldError::new(
+                    "department_id",
+                    "required",
+                    "name the receiving department",
+                    "请选择接收部门",
+                ))
+            })?;
+            let exists = sqlx::query("SELECT 1 AS x FROM departments WHERE id = $1")
+                .bind(to)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+            if exists.is_none() {
+                return Err(FieldError::new("department_id", "unknown", "unknown department", "部门不存在").into());
+            }
+            department = Some(to);
+            // The receiving department acknowledges it anew.
+            next = CaseStatus::Submitted;
+            set("department_id", Some(to.to_string()));
+            set("assignee", None);
+            set("ack_due", Some(due(calendar, now, cat.ack_days)));
+        }
+        CaseAction::Resolve => set("resolved_at", Some(at.clone())),
+        CaseAction::Reopen => {
+            set("resolved_at", None);
+            set("resolve_due", Some(due(calendar, now, cat.resolve_days)));
+        }
+        CaseAction::Rate => {
+            let r = step.rating.filter(|r| (1..=5).contains(r)).ok_or_else(|| {
+                StoreError::from(FieldError::new("rating", "out_of_range", "rate from 1 to 5", "评分须为1至5"))
+            })?;
+            set("rating", Some(r.to_string()));
+            set("closed_at", Some(at.clone()));
+        }
+        CaseAction::Note | CaseAction::AddInfo | CaseAction::Escalate => {}
+    }
+    set("status", Some(next.as_str().to_owned()));
+    // Integer columns are bound as integers: PostgreSQL does not cast text to BIGINT.
+    let mut sql = format!("UPDATE cases SET {}, version = version + 1 WHERE id = ", sets.join(", "));
+    let n_id = binds.len() + 1;
+    sql.push_str(&format!("${n_id} AND version = ${}", n_id + 1));
+    let int_cols = ["department_id", "rating"];
+    let mut q = sqlx::query(&sql);
+    for (s, v) in sets.iter().zip(binds) {
+        let col = s.split(' ').next().unwrap_or_default();
+        q = if int_cols.contains(&col) { q.bind(v.and_then(|v| v.parse::<i64>().ok())) } else { q.bind(v) };
+    }
+    let n = q.bind(id).bind(current).execute(&mut *tx.tx).await?.rows_affected();
+    if n == 0 {
+        return Err(StoreError::StaleVersion { current });
+    }
+    let dept_for_event = department.or(row.try_get::<Option<i64>, _>("department_id")?);
+    let note = step.note.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let public =
+        step.public || matches!(step.action, CaseAction::Acknowledge | CaseAction::Resolve | CaseAction::Transfer);
+    // An internal note is never public, whatever the action.
+    let public = public && (step.public || note.is_none());
+    event(tx, id, &at, actor, action_name(step.action), note, public, dept_for_event).await
+}

@@ -118,8 +118,11 @@ pub fn app(state: AppState) -> Router {
 
 /// The span of a request: method and path, never the query string — it can carry a worker's position
 /// (`/api/v1/stations/nearest?lat=…`), which is used for that one answer and must not reach a log.
+/// A case's tracking code is the worker's only key to it, so it is left out of the path too.
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    let path = req.uri().path();
+    let path = if path.starts_with("/api/v1/cases/track/") { "/api/v1/cases/track/{code}" } else { path };
+    tracing::debug_span!("request", method = %req.method(), path = %path)
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.

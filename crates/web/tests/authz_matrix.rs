@@ -19,10 +19,12 @@ use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::services::stations::{StationDraft, StationInput};
+use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
 use dangjian_security::token::{generate_session_id, hash_token};
 use dangjian_store::accounts::Holder;
 use dangjian_store::audit::AuditFilter;
+use dangjian_store::cases::NewCase;
 use dangjian_store::testing::{all_backends, TestDb};
 use dangjian_store::{AccessFilter, Paging, Store};
 use dangjian_web::rate_limit::{Quota, RateLimitConfig};
@@ -167,6 +169,8 @@ struct World {
     ib: i64,
     sa: i64,
     sb: i64,
+    /// Tracking codes of a case on each side.
+    cases: [String; 2],
     victim: i64,
     victim_grants: [i64; 2],
     victim_tokens: [i64; 2],
@@ -196,6 +200,10 @@ impl World {
 
     fn station(&self, o: Obj) -> i64 {
         o.pick(self.sa, self.sb)
+    }
+
+    fn case_code(&self, o: Obj) -> &str {
+        o.pick(&self.cases[0], &self.cases[1])
     }
 
     fn grant(&self, o: Obj) -> i64 {
@@ -512,6 +520,14 @@ const RULES: &[Rule] = &[
     rule("GET", "/api/v1/stations/nearest", PUBLIC, PUBLIC, |_, o| {
         req(format!("/api/v1/stations/nearest?lat={}&lng={}", o.pick("22.5", "39.9"), o.pick("113.9", "116.4")))
     }),
+    // Needs and rights cases: workers file and follow them with no account.
+    rule("POST", "/api/v1/cases", PUBLIC, PUBLIC, |_, o| {
+        req("/api/v1/cases")
+            .json(json!({"category": "other", "region_code": o.pick("440305", "110105"), "description": "x"}))
+    }),
+    rule("GET", "/api/v1/cases/track/{code}", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/api/v1/cases/track/{}", w.case_code(o)))
+    }),
     rule("GET", "/api/v1/stations", API_READ_IN, API_READ_IN, |_, o| {
         req("/api/v1/stations?per_page=500").listing(o, "甲驿站", "乙驿站")
     }),
@@ -782,6 +798,7 @@ struct Seeded {
     ib: i64,
     sa: i64,
     sb: i64,
+    cases: [String; 2],
 }
 
 fn unit(uscc: &str, name: &str, kind: &str, parent: Option<&str>, region: &str, sector: &str) -> EntityDraft {
@@ -841,7 +858,18 @@ async fn seed(s: &Store) -> Seeded {
     };
     let sa = s.create_station(&station(Obj::In), &all).await.unwrap().id;
     let sb = s.create_station(&station(Obj::Out), &all).await.unwrap().id;
-    Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb }
+    let mut cases = [String::new(), String::new()];
+    for (i, (dept, region)) in [("GD-SW", "44"), ("BJ-SW", "11")].into_iter().enumerate() {
+        s.create_department(dept, dept, "social_work", region).await.unwrap();
+        let new = NewCase {
+            category: "other".into(),
+            region_code: region.into(),
+            description: "matrix".into(),
+            ..Default::default()
+        };
+        cases[i] = s.submit_case(&new, &WorkCalendar::default(), chrono::Utc::now()).await.unwrap().tracking_code;
+    }
+    Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb, cases }
 }
 
 /// A fresh session of a principal's user.
@@ -978,6 +1006,7 @@ async fn run(db: TestDb) -> usize {
         ib: seeded.ib,
         sa: seeded.sa,
         sb: seeded.sb,
+        cases: seeded.cases.clone(),
         victim,
         victim_grants,
         victim_tokens,

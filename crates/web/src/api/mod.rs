@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
+mod cases;
 pub mod coverage;
 mod entities;
 mod health;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(transfer::router())
         .merge(coverage::router())
         .merge(stations::router())
+        .merge(cases::router())
 }
 
 /// Paging facts of a list response.

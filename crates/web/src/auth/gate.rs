@@ -21,6 +21,22 @@ pub fn is_public(path: &str) -> bool {
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
+/// Requests anyone may make without signing in, by method: filing a needs/rights case and following one
+/// by its tracking code (workers have no account; issue 5). Only these methods: the handlers' inbox
+/// under the same paths stays behind the gate.
+pub fn is_public_request(method: &Method, path: &str) -> bool {
+    if is_public(path) {
+        return true;
+    }
+    match *method {
+        Method::POST => path == "/api/v1/cases",
+        Method::GET => {
+            path.strip_prefix("/api/v1/cases/track/").is_some_and(|code| !code.is_empty() && !code.contains('/'))
+        }
+        _ => false,
+    }
+}
+
 /// The page a signed-in user who must change their password may still use.
 pub const PASSWORD_PAGE: &str = "/account/password";
 /// The second-factor page.
@@ -88,6 +104,9 @@ pub fn login_url(method: &Method, path_and_query: &str) -> String {
 pub async fn require_sign_in(req: Request, next: Next) -> Response {
     let standing = req.extensions().get::<Actor>().map(Standing::of).unwrap_or(Standing::Anonymous);
     let path = req.uri().path().to_owned();
+    if is_public_request(req.method(), &path) {
+        return next.run(req).await;
+    }
     match decide(&path, standing) {
         Gate::Pass => next.run(req).await,
         Gate::Login => {
@@ -124,6 +143,18 @@ mod tests {
         assert_eq!(decide("/stations", Anonymous), Gate::Login);
         assert_eq!(decide("/stations/near/x", Anonymous), Gate::Login);
         assert_eq!(decide("/entities", SignedIn), Gate::Pass);
+    }
+
+    #[test]
+    fn workers_file_and_follow_cases_without_an_account() {
+        assert!(is_public_request(&Method::POST, "/api/v1/cases"));
+        assert!(is_public_request(&Method::GET, "/api/v1/cases/track/7K3M-Q9PXA"));
+        assert!(!is_public_request(&Method::GET, "/api/v1/cases"));
+        assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/"));
+        assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/x/y"));
+        assert!(!is_public_request(&Method::POST, "/api/v1/cases/track/7K3M-Q9PXA"));
+        assert!(!is_public_request(&Method::DELETE, "/api/v1/cases"));
+        assert!(is_public_request(&Method::GET, "/healthz"));
     }
 
     #[test]

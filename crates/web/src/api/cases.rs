@@ -1,0 +1,106 @@
+//! `/api/v1/cases`: needs and rights cases. A worker files one and follows it by tracking code with no
+//! account (both public, rate-limited per client address like every anonymous request); the text
+//! fields are size-limited and every error names its field.
+
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dangjian_domain::services::workdays::WorkCalendar;
+use dangjian_domain::{FieldError, FieldErrors};
+use dangjian_store::cases::{NewCase, PublicCase, Submitted};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A case as a worker files it.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CaseInput {
+    /// A category code (`wage_arrears`, `occupational_injury`, …).
+    pub category: Option<String>,
+    /// The worker's sector code (`courier`, `food_delivery`, …), if they give it.
+    pub sector: Option<String>,
+    /// The platform concerned (a registered unit's id), if the worker names one.
+    pub platform_id: Option<i64>,
+    /// Where it happened: a region code (county or township).
+    pub region_code: Option<String>,
+    /// What happened (at most 4,000 characters).
+    pub description: Option<String>,
+    /// How to reach the worker (at most 100 characters); ignored when `anonymous`.
+    pub contact: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+fn required(field: &str) -> FieldError {
+    FieldError::new(field, "required", "this field is required", "此项为必填项")
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+impl CaseInput {
+    fn to_new(&self) -> Result<NewCase, FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let category = non_empty(&self.category);
+        let region = non_empty(&self.region_code);
+        let description = non_empty(&self.description);
+        for (field, v) in [("category", &category), ("region_code", &region), ("description", &description)] {
+            if v.is_none() {
+                errs.0.push(required(field));
+            }
+        }
+        errs.into_result()?;
+        Ok(NewCase {
+            category: category.unwrap_or_default(),
+            sector: non_empty(&self.sector),
+            entity_id: self.platform_id,
+            region_code: region.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            contact: if self.anonymous { None } else { non_empty(&self.contact) },
+            anonymous: self.anonymous,
+        })
+    }
+}
+
+/// The working-day calendar deadlines are counted in (weekends; configured holidays are still to come).
+fn calendar() -> WorkCalendar {
+    WorkCalendar::default()
+}
+
+/// File a case — public, no sign-in. Answers the tracking code to follow it with.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseInput, security(()),
+    responses((status = 201, body = Submitted), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
+async fn submit_case(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(input): ApiJson<CaseInput>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let new = input.to_new().map_err(|e| ApiError::fields(&e, lang))?;
+    let done =
+        s.store.submit_case(&new, &calendar(), s.clock.now()).await.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((StatusCode::CREATED, Json(done)))
+}
+
+/// Follow a case by its tracking code — public, no sign-in: status, deadlines, the public part of the
+/// history; the contact masked.
+#[utoipa::path(get, path = "/api/v1/cases/track/{code}", tag = "cases", security(()),
+    params(("code" = String, Path, description = "The tracking code, e.g. 7K3M-Q9PXA")),
+    responses((status = 200, body = PublicCase), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
+async fn track_case(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<PublicCase>, ApiError> {
+    Ok(Json(s.store.track_case(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(submit_case)).routes(routes!(track_case))
+}

@@ -1,0 +1,194 @@
+//! Needs and rights cases over HTTP, on SQLite and (with DANGJIAN_TEST_PG) PostgreSQL: a worker files a
+//! case and follows it with no account; errors name their field; text is size-limited; the public
+//! endpoints are rate-limited per client address; nothing else under `/api/v1/cases` is public.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use dangjian_domain::services::cases::CaseAction;
+use dangjian_domain::services::workdays::WorkCalendar;
+use dangjian_store::cases::CaseStep;
+use dangjian_store::testing::{all_backends, TestDb};
+use dangjian_store::AccessFilter;
+use dangjian_web::auth::ManualClock;
+use dangjian_web::rate_limit::{Quota, RateLimitConfig};
+use dangjian_web::AppState;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Friday 27 November 2026, 16:00 in China (08:00 UTC).
+fn friday() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap()
+}
+
+struct App {
+    base: String,
+    anon: reqwest::Client,
+    db: TestDb,
+}
+
+async fn spawn(db: TestDb, anonymous_per_minute: u32) -> App {
+    db.store.create_department("NS-HR", "南山区人社局", "human_resources", "440305").await.unwrap();
+    db.store.create_department("GD-SW", "广东省委社会工作部", "social_work", "44").await.unwrap();
+    let clock = Arc::new(ManualClock::new(friday()));
+    let loose = Quota::per_minute(100_000);
+    let state = AppState::with_clock(db.store.clone(), dangjian_security::field_cipher::Keyring::generate(), clock)
+        .with_rate_limits(RateLimitConfig {
+            anonymous: Quota::per_minute(anonymous_per_minute),
+            login: loose,
+            public: loose,
+            ..Default::default()
+        });
+    let base = support::serve_state(state).await;
+    App { base, anon: reqwest::Client::new(), db }
+}
+
+impl App {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.anon.get(format!("{}{path}", self.base)).header("accept-language", "en").send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .anon
+            .post(format!("{}{path}", self.base))
+            .header("accept-language", "en")
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn a_worker_files_and_follows_a_case_without_an_account() {
+    for db in all_backends().await {
+        let app = spawn(db, 1_000).await;
+        let (status, body) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "wage_arrears", "sector": "courier", "region_code": "440305",
+                        "description": "三个月工资未发", "contact": "13812341234"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["department_name"], "南山区人社局");
+        assert_eq!(body["ack_due"], "2026-11-30T16:00:00Z");
+        let code = body["tracking_code"].as_str().unwrap().to_owned();
+        let id = body["id"].as_i64().unwrap();
+
+        let (status, seen) = app.get(&format!("/api/v1/cases/track/{}", code.to_lowercase())).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        assert_eq!(seen["status"], "submitted");
+        assert_eq!(seen["contact"], "138****1234");
+        assert!(!seen.to_string().contains("13812341234"));
+
+        // A cadre resolves it (store-level: the inbox API is not built yet); the worker sees it.
+        let g = AccessFilter::new([dangjian_domain::access::Scope::Region { path: "/44/".into() }]);
+        let v = app.db.store.case(id, &g, dangjian_store::Disclosure::Masked).await.unwrap().version;
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap();
+        app.db
+            .store
+            .act_on_case(
+                id,
+                v,
+                &CaseStep::new(CaseAction::Note).note("内部备注", false),
+                "cadre",
+                &g,
+                &WorkCalendar::default(),
+                at,
+            )
+            .await
+            .unwrap();
+        app.db
+            .store
+            .act_on_case(
+                id,
+                v + 1,
+                &CaseStep::new(CaseAction::Resolve).note("已补发", true),
+                "cadre",
+                &g,
+                &WorkCalendar::default(),
+                at,
+            )
+            .await
+            .unwrap();
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!(seen["status"], "resolved");
+        assert!(seen.to_string().contains("已补发") && !seen.to_string().contains("内部备注"), "{seen}");
+
+        // Anonymous: a contact sent anyway is dropped.
+        let (status, anon) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "other", "region_code": "440305", "description": "x", "contact": "13900000000", "anonymous": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{anon}");
+        assert_eq!(anon["department_name"], "广东省委社会工作部");
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{}", anon["tracking_code"].as_str().unwrap())).await;
+        assert_eq!(seen["contact"], Value::Null);
+
+        // Unknown and mistyped codes.
+        let (status, _) = app.get("/api/v1/cases/track/0000-00000").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = app.get("/api/v1/cases/track/nonsense").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "code");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn errors_name_the_field_and_text_is_limited() {
+    for db in all_backends().await {
+        let app = spawn(db, 1_000).await;
+        let (status, body) = app.post("/api/v1/cases", &json!({})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let fields: Vec<&str> =
+            body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["category", "region_code", "description"]);
+        let long = "长".repeat(4001);
+        let (status, body) =
+            app.post("/api/v1/cases", &json!({"category": "nope", "region_code": "440305", "description": long})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let fields: Vec<&str> =
+            body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["category", "description"]);
+        let (status, body) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "other", "region_code": "440305", "description": "x", "contact": "1".repeat(101)}),
+            )
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("contact")));
+        let (status, body) =
+            app.post("/api/v1/cases", &json!({"category": "other", "region_code": "999999", "description": "x"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("region_code")));
+        // Nothing else under /api/v1/cases is public.
+        let (status, _) = app.get("/api/v1/cases").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn public_case_endpoints_are_rate_limited_per_client() {
+    for db in all_backends().await {
+        let app = spawn(db, 3).await;
+        let body = json!({"category": "other", "region_code": "440305", "description": "x"});
+        for _ in 0..3 {
+            assert_eq!(app.post("/api/v1/cases", &body).await.0, StatusCode::CREATED);
+        }
+        assert_eq!(app.post("/api/v1/cases", &body).await.0, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(app.get("/api/v1/cases/track/0000-00000").await.0, StatusCode::TOO_MANY_REQUESTS);
+        app.db.cleanup().await;
+    }
+}

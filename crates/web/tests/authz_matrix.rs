@@ -528,6 +528,10 @@ const RULES: &[Rule] = &[
     rule("GET", "/api/v1/cases/track/{code}", PUBLIC, PUBLIC, |w, o| {
         req(format!("/api/v1/cases/track/{}", w.case_code(o)))
     }),
+    rule("POST", "/api/v1/cases/track/{code}/actions", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/api/v1/cases/track/{}/actions", w.case_code(o)))
+            .json(json!({"action": "add_info", "note": "补充"}))
+    }),
     rule("GET", "/api/v1/stations", API_READ_IN, API_READ_IN, |_, o| {
         req("/api/v1/stations?per_page=500").listing(o, "甲驿站", "乙驿站")
     }),

@@ -124,6 +124,30 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
         assert_eq!(seen["status"], "resolved");
         assert!(seen.to_string().contains("已补发") && !seen.to_string().contains("内部备注"), "{seen}");
 
+        // The worker rates it with no account; a bad rating or action names its field.
+        let path = format!("/api/v1/cases/track/{code}/actions");
+        let (status, body) = app.post(&path, &json!({"action": "rate", "rating": 6})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("rating")),
+            "{body}"
+        );
+        let (status, body) = app.post(&path, &json!({"action": "resolve"})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("action")),
+            "{body}"
+        );
+        let (status, rated) = app.post(&path, &json!({"action": "rate", "rating": 5})).await;
+        assert_eq!(status, StatusCode::OK, "{rated}");
+        assert_eq!((rated["status"].as_str(), rated["rating"].as_i64()), (Some("closed"), Some(5)));
+        let (status, body) = app.post(&path, &json!({"action": "add_info", "note": "谢谢"})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("action")),
+            "{body}"
+        );
+
         // Anonymous: a contact sent anyway is dropped.
         let (status, anon) = app
             .post(
@@ -135,6 +159,14 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
         assert_eq!(anon["department_name"], "广东省委社会工作部");
         let (_, seen) = app.get(&format!("/api/v1/cases/track/{}", anon["tracking_code"].as_str().unwrap())).await;
         assert_eq!(seen["contact"], Value::Null);
+        let (status, seen) = app
+            .post(
+                &format!("/api/v1/cases/track/{}/actions", anon["tracking_code"].as_str().unwrap()),
+                &json!({"action": "add_info", "note": "地点：科技园"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        assert!(seen["events"].to_string().contains("地点：科技园"));
 
         // Unknown and mistyped codes.
         let (status, _) = app.get("/api/v1/cases/track/0000-00000").await;

@@ -9,9 +9,10 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use dangjian_domain::services::cases::CaseAction;
 use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::{FieldError, FieldErrors};
-use dangjian_store::cases::{NewCase, PublicCase, Submitted};
+use dangjian_store::cases::{CaseStep, NewCase, PublicCase, Submitted};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -101,6 +102,57 @@ async fn track_case(
     Ok(Json(s.store.track_case(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
+/// What the worker does on their case: add information, rate the outcome (1–5) or reopen it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WorkerStep {
+    /// `add_info`, `rate` or `reopen`.
+    pub action: String,
+    /// The information added, or why it is reopened (at most 4,000 characters).
+    pub note: Option<String>,
+    /// For `rate`: 1 to 5.
+    pub rating: Option<i64>,
+}
+
+impl WorkerStep {
+    fn to_step(&self) -> Result<CaseStep, FieldError> {
+        let action = match self.action.as_str() {
+            "add_info" => CaseAction::AddInfo,
+            "rate" => CaseAction::Rate,
+            "reopen" => CaseAction::Reopen,
+            _ => {
+                return Err(FieldError::new(
+                    "action",
+                    "unknown",
+                    "one of add_info, rate, reopen",
+                    "操作须为 add_info、rate 或 reopen",
+                ))
+            }
+        };
+        Ok(CaseStep { note: non_empty(&self.note), rating: self.rating, public: true, ..CaseStep::new(action) })
+    }
+}
+
+/// The worker's step on their case by tracking code — public, no sign-in. Answers the case as on the
+/// tracking page.
+#[utoipa::path(post, path = "/api/v1/cases/track/{code}/actions", tag = "cases", request_body = WorkerStep,
+    security(()), params(("code" = String, Path, description = "The tracking code")),
+    responses((status = 200, body = PublicCase), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
+async fn worker_step(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(input): ApiJson<WorkerStep>,
+) -> Result<Json<PublicCase>, ApiError> {
+    let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
+    let case = s
+        .store
+        .worker_act(&code, &step, &calendar(), s.clock.now())
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(case))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(submit_case)).routes(routes!(track_case))
+    OpenApiRouter::new().routes(routes!(submit_case)).routes(routes!(track_case)).routes(routes!(worker_step))
 }

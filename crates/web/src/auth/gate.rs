@@ -21,20 +21,26 @@ pub fn is_public(path: &str) -> bool {
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
-/// Requests anyone may make without signing in, by method: filing a needs/rights case and following one
-/// by its tracking code (workers have no account; issue 5). Only these methods: the handlers' inbox
-/// under the same paths stays behind the gate.
+/// Requests anyone may make without signing in, by method: filing a needs/rights case, following one by
+/// its tracking code, and adding to it, rating or reopening it there (workers have no account; issue 5).
+/// Only these methods and paths: the handlers' inbox under `/api/v1/cases` stays behind the gate.
 pub fn is_public_request(method: &Method, path: &str) -> bool {
     if is_public(path) {
         return true;
     }
     match *method {
-        Method::POST => path == "/api/v1/cases",
-        Method::GET => {
-            path.strip_prefix("/api/v1/cases/track/").is_some_and(|code| !code.is_empty() && !code.contains('/'))
+        Method::POST => {
+            path == "/api/v1/cases"
+                || tracked(path).and_then(|rest| rest.strip_suffix("/actions")).is_some_and(|code| !code.contains('/'))
         }
+        Method::GET => tracked(path).is_some_and(|code| !code.contains('/')),
         _ => false,
     }
+}
+
+/// What follows `/api/v1/cases/track/`, if anything does.
+fn tracked(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/cases/track/").filter(|rest| !rest.is_empty() && !rest.starts_with('/'))
 }
 
 /// The page a signed-in user who must change their password may still use.
@@ -153,6 +159,10 @@ mod tests {
         assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/"));
         assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/x/y"));
         assert!(!is_public_request(&Method::POST, "/api/v1/cases/track/7K3M-Q9PXA"));
+        assert!(is_public_request(&Method::POST, "/api/v1/cases/track/7K3M-Q9PXA/actions"));
+        assert!(!is_public_request(&Method::POST, "/api/v1/cases/track//actions"));
+        assert!(!is_public_request(&Method::POST, "/api/v1/cases/track/a/b/actions"));
+        assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/7K3M-Q9PXA/actions"));
         assert!(!is_public_request(&Method::DELETE, "/api/v1/cases"));
         assert!(is_public_request(&Method::GET, "/healthz"));
     }

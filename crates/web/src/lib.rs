@@ -158,6 +158,7 @@ async fn purge_audit_daily(state: AppState) {
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     tokio::spawn(purge_audit_daily(state.clone()));
+    tokio::spawn(api::cases::deadline_job(state.clone()));
     // Build the coverage index now rather than at the first dashboard request.
     let coverage = state.coverage.clone();
     tokio::spawn(async move {

@@ -26,6 +26,8 @@ fn friday() -> chrono::DateTime<Utc> {
 
 struct App {
     base: String,
+    state: AppState,
+    clock: Arc<ManualClock>,
     anon: reqwest::Client,
     db: TestDb,
 }
@@ -35,15 +37,16 @@ async fn spawn(db: TestDb, anonymous_per_minute: u32) -> App {
     db.store.create_department("GD-SW", "广东省委社会工作部", "social_work", "44").await.unwrap();
     let clock = Arc::new(ManualClock::new(friday()));
     let loose = Quota::per_minute(100_000);
-    let state = AppState::with_clock(db.store.clone(), dangjian_security::field_cipher::Keyring::generate(), clock)
-        .with_rate_limits(RateLimitConfig {
-            anonymous: Quota::per_minute(anonymous_per_minute),
-            login: loose,
-            public: loose,
-            ..Default::default()
-        });
-    let base = support::serve_state(state).await;
-    App { base, anon: reqwest::Client::new(), db }
+    let state =
+        AppState::with_clock(db.store.clone(), dangjian_security::field_cipher::Keyring::generate(), clock.clone())
+            .with_rate_limits(RateLimitConfig {
+                anonymous: Quota::per_minute(anonymous_per_minute),
+                login: loose,
+                public: loose,
+                ..Default::default()
+            });
+    let base = support::serve_state(state.clone()).await;
+    App { base, state, clock, anon: reqwest::Client::new(), db }
 }
 
 impl App {
@@ -221,6 +224,54 @@ async fn public_case_endpoints_are_rate_limited_per_client() {
         }
         assert_eq!(app.post("/api/v1/cases", &body).await.0, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(app.get("/api/v1/cases/track/0000-00000").await.0, StatusCode::TOO_MANY_REQUESTS);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_job_escalates_and_erases_by_the_clock() {
+    for db in all_backends().await {
+        db.store.create_department("SZ-HR", "深圳市人社局", "human_resources", "4403").await.unwrap();
+        let app = spawn(db, 1_000).await;
+        let (_, filed) = app
+            .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪"}))
+            .await;
+        let code = filed["tracking_code"].as_str().unwrap().to_owned();
+        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        // Due at the end of Monday (China time); Tuesday it moves to the city.
+        app.clock.advance(chrono::Duration::days(4));
+        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (1, 0));
+        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!(seen["department_name"], "深圳市人社局");
+        let audit = app
+            .db
+            .store
+            .search_audit(
+                &dangjian_store::audit::AuditFilter { action: Some("case.escalate".into()), ..Default::default() },
+                dangjian_store::Paging::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(audit.total, 1);
+        // Resolved and rated, then kept for the retention period, then erased (statistics kept).
+        let id = filed["id"].as_i64().unwrap();
+        let g = AccessFilter::new([dangjian_domain::access::Scope::Region { path: "/44/".into() }]);
+        let v = app.db.store.case(id, &g, dangjian_store::Disclosure::Masked).await.unwrap().version;
+        let step = CaseStep::new(CaseAction::Resolve);
+        app.db
+            .store
+            .act_on_case(id, v, &step, "cadre", &g, &WorkCalendar::default(), app.state.clock.now())
+            .await
+            .unwrap();
+        let path = format!("/api/v1/cases/track/{code}/actions");
+        assert_eq!(app.post(&path, &json!({"action": "rate", "rating": 4})).await.0, StatusCode::OK);
+        app.clock.advance(chrono::Duration::days(364));
+        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        app.clock.advance(chrono::Duration::days(2));
+        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 1));
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!((seen["description"].as_str(), seen["rating"].as_i64()), (Some(""), Some(4)));
         app.db.cleanup().await;
     }
 }

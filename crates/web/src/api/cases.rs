@@ -153,6 +153,49 @@ async fn worker_step(
     Ok(Json(case))
 }
 
+/// How long a closed case keeps its personal fields (contact, description, notes), in days.
+pub const CASE_RETENTION_DAYS: u32 = 365;
+
+/// How often the server runs [`deadline_tick`].
+pub const DEADLINE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// One run of the deadline job at the state's clock: overdue cases escalate (each recorded in the audit
+/// log as `case.escalate`), and closed cases past retention lose their personal fields. Driven only by
+/// what is stored, so a restarted server picks up where it left off. Returns (escalated, erased).
+pub async fn deadline_tick(state: &AppState) -> dangjian_store::StoreResult<(usize, u64)> {
+    let now = state.clock.now();
+    let escalated = state.store.escalate_overdue(&calendar(), now).await?;
+    for id in &escalated {
+        let entry = dangjian_store::audit::AuditEntry {
+            actor: dangjian_store::cases::SYSTEM.into(),
+            action: "case.escalate".into(),
+            object_type: Some("case".into()),
+            object_id: Some(id.to_string()),
+            outcome: "ok".into(),
+            ..Default::default()
+        };
+        if let Err(e) = state.store.append_audit(&entry).await {
+            tracing::error!(error = %e, case = id, "cannot record the escalation");
+        }
+    }
+    let erased = state.store.erase_expired_cases(CASE_RETENTION_DAYS, now).await?;
+    if erased > 0 {
+        tracing::info!(cases = erased, "erased personal fields of closed cases past retention");
+    }
+    Ok((escalated.len(), erased))
+}
+
+/// The deadline job of the server process: [`deadline_tick`] now and every [`DEADLINE_INTERVAL`].
+pub async fn deadline_job(state: AppState) {
+    let mut every = tokio::time::interval(DEADLINE_INTERVAL);
+    loop {
+        every.tick().await;
+        if let Err(e) = deadline_tick(&state).await {
+            tracing::error!(error = %e, "case deadline job failed; retried at the next run");
+        }
+    }
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(submit_case)).routes(routes!(track_case)).routes(routes!(worker_step))
 }

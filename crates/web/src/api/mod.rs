@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
-mod cases;
+pub mod cases;
 pub mod coverage;
 mod entities;
 mod health;

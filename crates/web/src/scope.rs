@@ -24,6 +24,8 @@ pub enum Target {
     Organization(i64),
     Instructor(i64),
     Station(i64),
+    /// A needs/rights case (reached by its handling department's region).
+    Case(i64),
 }
 
 impl Target {
@@ -34,12 +36,13 @@ impl Target {
             Self::Organization(_) => "organization",
             Self::Instructor(_) => "instructor",
             Self::Station(_) => "station",
+            Self::Case(_) => "case",
         }
     }
 
     pub fn id(self) -> i64 {
         match self {
-            Self::Entity(id) | Self::Organization(id) | Self::Instructor(id) | Self::Station(id) => id,
+            Self::Entity(id) | Self::Organization(id) | Self::Instructor(id) | Self::Station(id) | Self::Case(id) => id,
         }
     }
 
@@ -135,6 +138,7 @@ async fn visible(state: &AppState, target: Target, access: &AccessFilter) -> Res
         Target::Organization(id) => store.organization_visible(id, access).await,
         Target::Instructor(id) => store.instructor_visible(id, access).await,
         Target::Station(id) => store.station_visible(id, access).await,
+        Target::Case(id) => store.case_visible(id, access).await,
     }
 }
 

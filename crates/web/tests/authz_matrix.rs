@@ -169,8 +169,8 @@ struct World {
     ib: i64,
     sa: i64,
     sb: i64,
-    /// Tracking codes of a case on each side.
-    cases: [String; 2],
+    /// A case on each side: its id and tracking code (handled in Guangdong, in Beijing).
+    cases: [(i64, String); 2],
     victim: i64,
     victim_grants: [i64; 2],
     victim_tokens: [i64; 2],
@@ -203,7 +203,11 @@ impl World {
     }
 
     fn case_code(&self, o: Obj) -> &str {
-        o.pick(&self.cases[0], &self.cases[1])
+        &o.pick(&self.cases[0], &self.cases[1]).1
+    }
+
+    fn case(&self, o: Obj) -> i64 {
+        o.pick(&self.cases[0], &self.cases[1]).0
     }
 
     fn grant(&self, o: Obj) -> i64 {
@@ -368,6 +372,12 @@ const fn rule(
 
 /// Everyone, signed in or not.
 const PUBLIC: &str = "A AAA AAAAA";
+/// The case inbox: roles that write (cadres; platform committees and branch secretaries get an empty list).
+const API_CASE_LIST: &str = "U FFF AFAAF";
+/// A case handled in the cadre's region: the cadre only; the administrators and the instructor reach its
+/// region but may not handle it (403); for the others it does not exist.
+const API_CASE_IN: &str = "U FFF ANNNF";
+const API_CASE_OUT: &str = "U FFF NNNNN";
 /// Any signed-in role; the API answers 401 without one.
 const API_SIGNED_IN: &str = "U AAA AAAAA";
 /// Any signed-in role; pages send the anonymous to the login page.
@@ -527,6 +537,19 @@ const RULES: &[Rule] = &[
     }),
     rule("GET", "/api/v1/cases/track/{code}", PUBLIC, PUBLIC, |w, o| {
         req(format!("/api/v1/cases/track/{}", w.case_code(o)))
+    }),
+    // The inbox: handling a case is writing, by the handling department's region; chain and
+    // organization scopes reach no case (an empty list), and nobody sees Beijing's case from Guangdong.
+    rule("GET", "/api/v1/cases", API_CASE_LIST, API_CASE_LIST, |w, _| Req {
+        lacks: Some(w.case_code(Obj::Out).to_owned()),
+        ..req("/api/v1/cases?per_page=500")
+    }),
+    rule("GET", "/api/v1/cases/{id}", API_CASE_IN, API_CASE_OUT, |w, o| req(format!("/api/v1/cases/{}", w.case(o)))),
+    rule("GET", "/api/v1/cases/{id}/contact", API_CASE_IN, API_CASE_OUT, |w, o| {
+        req(format!("/api/v1/cases/{}/contact", w.case(o)))
+    }),
+    rule("POST", "/api/v1/cases/{id}/actions", API_CASE_IN, API_CASE_OUT, |w, o| {
+        req(format!("/api/v1/cases/{}/actions", w.case(o))).json(json!({"version": 999, "action": "note", "note": "x"}))
     }),
     rule("POST", "/api/v1/cases/track/{code}/actions", PUBLIC, PUBLIC, |w, o| {
         req(format!("/api/v1/cases/track/{}/actions", w.case_code(o)))
@@ -802,7 +825,7 @@ struct Seeded {
     ib: i64,
     sa: i64,
     sb: i64,
-    cases: [String; 2],
+    cases: [(i64, String); 2],
 }
 
 fn unit(uscc: &str, name: &str, kind: &str, parent: Option<&str>, region: &str, sector: &str) -> EntityDraft {
@@ -862,7 +885,7 @@ async fn seed(s: &Store) -> Seeded {
     };
     let sa = s.create_station(&station(Obj::In), &all).await.unwrap().id;
     let sb = s.create_station(&station(Obj::Out), &all).await.unwrap().id;
-    let mut cases = [String::new(), String::new()];
+    let mut cases = [(0, String::new()), (0, String::new())];
     for (i, (dept, region)) in [("GD-SW", "44"), ("BJ-SW", "11")].into_iter().enumerate() {
         s.create_department(dept, dept, "social_work", region).await.unwrap();
         let new = NewCase {
@@ -871,7 +894,8 @@ async fn seed(s: &Store) -> Seeded {
             description: "matrix".into(),
             ..Default::default()
         };
-        cases[i] = s.submit_case(&new, &WorkCalendar::default(), chrono::Utc::now()).await.unwrap().tracking_code;
+        let done = s.submit_case(&new, &WorkCalendar::default(), chrono::Utc::now()).await.unwrap();
+        cases[i] = (done.id, done.tracking_code);
     }
     Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb, cases }
 }

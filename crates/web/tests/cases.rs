@@ -275,3 +275,87 @@ async fn the_deadline_job_escalates_and_erases_by_the_clock() {
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_cadre_handles_cases_in_the_inbox() {
+    for db in all_backends().await {
+        let guangdong = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::DepartmentCadre,
+            scope: dangjian_domain::access::Scope::Region { path: "/44/".into() },
+        }];
+        let token = support::token_with_grants(&db.store, "cadre", &guangdong).await;
+        let app = spawn(db, 1_000).await;
+        let cadre = reqwest::Client::new();
+        let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+            let mut r = cadre
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(&token)
+                .header("accept-language", "en");
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            async move {
+                let r = r.send().await.unwrap();
+                let status = r.status();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (_, filed) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪", "contact": "13812341234"}),
+            )
+            .await;
+        let id = filed["id"].as_i64().unwrap();
+        let (status, list) = call(reqwest::Method::GET, "/api/v1/cases?status=submitted".into(), None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["meta"]["total"], 1);
+        assert_eq!(list["items"][0]["contact"], "138****1234");
+        let (status, body) = call(reqwest::Method::GET, "/api/v1/cases?status=lost".into(), None).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")));
+
+        let act = |version: i64, extra: Value| {
+            let mut body = json!({"version": version});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            call(reqwest::Method::POST, format!("/api/v1/cases/{id}/actions"), Some(body))
+        };
+        let (status, c) = act(1, json!({"action": "acknowledge"})).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, c) = act(c["version"].as_i64().unwrap(), json!({"action": "note", "note": "内部：待核实"})).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, body) = act(1, json!({"action": "resolve"})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        let (status, body) = act(c["version"].as_i64().unwrap(), json!({"action": "fly"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("action")));
+        let (status, c) =
+            act(c["version"].as_i64().unwrap(), json!({"action": "resolve", "note": "已补发", "public": true})).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        assert_eq!(c["status"], "resolved");
+
+        let (_, full) = call(reqwest::Method::GET, format!("/api/v1/cases/{id}"), None).await;
+        let actions: Vec<&str> =
+            full["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["submit", "acknowledge", "note", "resolve"]);
+        assert!(full.to_string().contains("内部：待核实") && !full.to_string().contains("13812341234"));
+        let (status, contact) = call(reqwest::Method::GET, format!("/api/v1/cases/{id}/contact"), None).await;
+        assert_eq!((status, contact["contact"].as_str()), (StatusCode::OK, Some("13812341234")));
+        let audit = app
+            .db
+            .store
+            .search_audit(
+                &dangjian_store::audit::AuditFilter { action: Some("case.".into()), ..Default::default() },
+                dangjian_store::Paging::default(),
+            )
+            .await
+            .unwrap();
+        let logged: Vec<String> = audit.items.iter().map(|a| a.action.clone()).collect();
+        assert!(
+            logged.contains(&"case.read_contact".to_owned()) && logged.contains(&"case.resolve".to_owned()),
+            "{logged:?}"
+        );
+        // The worker never sees the internal note.
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{}", filed["tracking_code"].as_str().unwrap())).await;
+        assert!(!seen.to_string().contains("内部"));
+        app.db.cleanup().await;
+    }
+}

@@ -1,18 +1,25 @@
-//! `/api/v1/cases`: needs and rights cases. A worker files one and follows it by tracking code with no
-//! account (both public, rate-limited per client address like every anonymous request); the text
-//! fields are size-limited and every error names its field.
+//! `/api/v1/cases`: needs and rights cases. A worker files one, follows it by tracking code, adds to it
+//! and rates it with no account (public, rate-limited per client address like every anonymous request);
+//! the text fields are size-limited and every error names its field. Cadres handle cases in their
+//! inbox: the cases of departments in their region scopes (handling is writing); the worker's contact in
+//! full only for them, every view audited. The deadline job ([`deadline_job`]) runs in the server.
 
+use super::ListResponse;
+use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::i18n::Lang;
+use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use dangjian_domain::services::cases::CaseAction;
+use dangjian_domain::access::Action;
+use dangjian_domain::services::cases::{CaseAction, CaseStatus};
 use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::{FieldError, FieldErrors};
-use dangjian_store::cases::{CaseStep, NewCase, PublicCase, Submitted};
+use dangjian_store::cases::{Case, CaseStep, NewCase, PublicCase, Submitted};
+use dangjian_store::{Disclosure, Paging};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -153,6 +160,158 @@ async fn worker_step(
     Ok(Json(case))
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// `submitted`, `acknowledged`, `resolved` or `closed` (default: all).
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The inbox: cases handled by departments in the caller's region scopes (handling a case is writing:
+/// cadres), oldest acknowledgment deadline first; contacts masked.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(InboxQuery),
+    responses((status = 200, body = ListResponse<Case>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn inbox(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> Result<Json<ListResponse<Case>>, ApiError> {
+    let access = scope::require(&s, &actor, Action::Write, "case.list").await.map_err(|r| r.api(lang))?;
+    let status = match q.status.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(CaseStatus::parse(v).ok_or_else(|| {
+            let mut e = ApiError::fields(
+                &FieldErrors(vec![FieldError::new("status", "unknown", "unknown status", "未知的状态")]),
+                lang,
+            );
+            e.status = StatusCode::BAD_REQUEST;
+            e
+        })?),
+    };
+    let page = s
+        .store
+        .case_inbox(&access, status, Paging::new(q.page, q.per_page))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(page.into()))
+}
+
+/// One case with its full history (internal notes included); the contact masked.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Case), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn get_case(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Case>, ApiError> {
+    let access =
+        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.read").await.map_err(|r| r.api(lang))?;
+    Ok(Json(s.store.case(id, &access, Disclosure::Masked).await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// The worker's contact in full.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CaseContact {
+    pub contact: Option<String>,
+}
+
+/// The worker's contact in full, for the handling department only (personal data: every view audited
+/// as `case.read_contact`).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/contact", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseContact), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn case_contact(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CaseContact>, ApiError> {
+    let access = scope::authorize(&s, &actor, Action::ReadPersonal, Target::Case(id), "case.read_contact")
+        .await
+        .map_err(|r| r.api(lang))?;
+    // Only where the caller also handles the case.
+    if !s
+        .store
+        .case_visible(id, &scope::filter(&actor, Action::Write))
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?
+    {
+        return Err(scope::forbidden(lang));
+    }
+    let result = s.store.case(id, &access, Disclosure::Full).await;
+    scope::audit(&s, &actor, "case.read_contact", Some(Target::Case(id).object()), scope::outcome(&result), None).await;
+    let case = result.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(CaseContact { contact: case.contact }))
+}
+
+/// A handler's step on a case.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct HandlerStep {
+    /// The version the handler last read.
+    pub version: i64,
+    /// `acknowledge`, `assign`, `note`, `transfer`, `resolve` or `reopen`.
+    pub action: String,
+    /// A note (at most 4,000 characters): internal unless `public`.
+    pub note: Option<String>,
+    #[serde(default)]
+    pub public: bool,
+    /// `transfer`: the receiving department.
+    pub department_id: Option<i64>,
+    /// `assign`: the handler's name.
+    pub assignee: Option<String>,
+}
+
+impl HandlerStep {
+    fn to_step(&self) -> Result<CaseStep, FieldError> {
+        let action = match self.action.as_str() {
+            "acknowledge" => CaseAction::Acknowledge,
+            "assign" => CaseAction::Assign,
+            "note" => CaseAction::Note,
+            "transfer" => CaseAction::Transfer,
+            "resolve" => CaseAction::Resolve,
+            "reopen" => CaseAction::Reopen,
+            _ => {
+                return Err(FieldError::new(
+                    "action",
+                    "unknown",
+                    "one of acknowledge, assign, note, transfer, resolve, reopen",
+                    "操作须为 acknowledge、assign、note、transfer、resolve 或 reopen",
+                ))
+            }
+        };
+        Ok(CaseStep {
+            note: non_empty(&self.note),
+            public: self.public,
+            department_id: self.department_id,
+            assignee: non_empty(&self.assignee),
+            ..CaseStep::new(action)
+        })
+    }
+}
+
+/// A handler's step on a case (every step recorded with its time and audited as `case.<action>`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = i64, Path)), request_body = HandlerStep,
+    responses((status = 200, body = Case), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn act(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<HandlerStep>,
+) -> Result<Json<Case>, ApiError> {
+    let access =
+        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await.map_err(|r| r.api(lang))?;
+    let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
+    let result =
+        s.store.act_on_case(id, input.version, &step, &actor.name(), &access, &calendar(), s.clock.now()).await;
+    scope::audit_write(&s, &actor, &format!("case.{}", input.action), Some(Target::Case(id).object()), &result).await;
+    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
 /// How long a closed case keeps its personal fields (contact, description, notes), in days.
 pub const CASE_RETENTION_DAYS: u32 = 365;
 
@@ -197,5 +356,11 @@ pub async fn deadline_job(state: AppState) {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(submit_case)).routes(routes!(track_case)).routes(routes!(worker_step))
+    OpenApiRouter::new()
+        .routes(routes!(submit_case, inbox))
+        .routes(routes!(track_case))
+        .routes(routes!(worker_step))
+        .routes(routes!(get_case))
+        .routes(routes!(case_contact))
+        .routes(routes!(act))
 }

@@ -551,6 +551,18 @@ const RULES: &[Rule] = &[
     rule("POST", "/api/v1/cases/{id}/actions", API_CASE_IN, API_CASE_OUT, |w, o| {
         req(format!("/api/v1/cases/{}/actions", w.case(o))).json(json!({"version": 999, "action": "note", "note": "x"}))
     }),
+    rule("GET", "/api/v1/case-categories", PUBLIC, PUBLIC, |_, _| req("/api/v1/case-categories")),
+    rule("GET", "/api/v1/departments", API_SIGNED_IN, API_SIGNED_IN, |_, _| req("/api/v1/departments")),
+    rule("POST", "/api/v1/departments", API_SYSADMIN, API_SYSADMIN, |w, o| {
+        req("/api/v1/departments").json(json!({"code": format!("MX-D{}", w.next()), "name": "矩阵部门",
+            "kind": "postal", "region_code": o.pick("440305", "110105")}))
+    }),
+    rule("GET", "/api/v1/routing-rules", API_SIGNED_IN, API_SIGNED_IN, |_, _| req("/api/v1/routing-rules")),
+    // Replaced by the defaults themselves, so that routing elsewhere in the matrix does not change.
+    rule("PUT", "/api/v1/routing-rules", API_SYSADMIN, API_SYSADMIN, |_, _| {
+        req("/api/v1/routing-rules")
+            .json(serde_json::to_value(dangjian_domain::services::routing::default_table()).unwrap())
+    }),
     rule("POST", "/api/v1/cases/track/{code}/actions", PUBLIC, PUBLIC, |w, o| {
         req(format!("/api/v1/cases/track/{}/actions", w.case_code(o)))
             .json(json!({"action": "add_info", "note": "补充"}))

@@ -359,3 +359,52 @@ async fn a_cadre_handles_cases_in_the_inbox() {
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_administrator_edits_departments_and_the_routing_table() {
+    for db in all_backends().await {
+        let admin = support::token_with_grants(&db.store, "admin", &support::nationwide_cadre_and_admin()).await;
+        let app = spawn(db, 1_000).await;
+        let http = reqwest::Client::new();
+        let admin = &admin;
+        let send = |r: reqwest::RequestBuilder| async move {
+            let r = r.bearer_auth(admin).header("accept-language", "en").send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        };
+        let (status, cats) = app.get("/api/v1/case-categories").await;
+        assert_eq!((status, cats.as_array().unwrap().len()), (StatusCode::OK, 9));
+        let (status, rules) = send(http.get(format!("{}/api/v1/routing-rules", app.base))).await;
+        assert_eq!((status, rules.as_array().unwrap().len()), (StatusCode::OK, 10));
+        let (status, body) = send(
+            http.post(format!("{}/api/v1/departments", app.base)).json(&json!({"code": "NS-POST", "kind": "postal"})),
+        )
+        .await;
+        let fields: Vec<&str> =
+            body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert_eq!((status, fields), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name", "region_code"]));
+        let (status, d) =
+            send(http.post(format!("{}/api/v1/departments", app.base)).json(
+                &json!({"code": "NS-POST", "name": "南山区邮政管理局", "kind": "postal", "region_code": "440305"}),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        // Everything to the postal administration.
+        let (status, rules) =
+            send(http.put(format!("{}/api/v1/routing-rules", app.base)).json(&json!([{"department_kind": "postal"}])))
+                .await;
+        assert_eq!((status, rules.as_array().unwrap().len()), (StatusCode::OK, 1), "{rules}");
+        let (status, body) =
+            send(http.put(format!("{}/api/v1/routing-rules", app.base)).json(&json!([{"department_kind": "police"}])))
+                .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("department_kind"))
+        );
+        let (_, filed) = app
+            .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305001", "description": "x"}))
+            .await;
+        assert_eq!(filed["department_name"], "南山区邮政管理局");
+        app.db.cleanup().await;
+    }
+}

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
+mod case_setup;
 pub mod cases;
 pub mod coverage;
 mod entities;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(coverage::router())
         .merge(stations::router())
         .merge(cases::router())
+        .merge(case_setup::router())
 }
 
 /// Paging facts of a list response.

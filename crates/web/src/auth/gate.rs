@@ -14,9 +14,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 /// Paths anyone may reach without signing in. Every other path needs a signed-in actor.
 pub fn is_public(path: &str) -> bool {
-    // The station finder is for workers, who have no account (issue 5: usable anonymously).
-    const EXACT: &[&str] =
-        &["/login", "/logout", "/healthz", "/api/openapi.json", "/stations/near", "/api/v1/stations/nearest"];
+    // The station finder and the case categories are for workers, who have no account (issue 5:
+    // usable anonymously).
+    const EXACT: &[&str] = &[
+        "/login",
+        "/logout",
+        "/healthz",
+        "/api/openapi.json",
+        "/stations/near",
+        "/api/v1/stations/nearest",
+        "/api/v1/case-categories",
+    ];
     const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/"];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
@@ -165,6 +173,7 @@ mod tests {
         assert!(!is_public_request(&Method::GET, "/api/v1/cases/track/7K3M-Q9PXA/actions"));
         assert!(!is_public_request(&Method::DELETE, "/api/v1/cases"));
         assert!(is_public_request(&Method::GET, "/healthz"));
+        assert!(is_public_request(&Method::GET, "/api/v1/case-categories"));
     }
 
     #[test]

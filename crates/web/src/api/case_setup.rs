@@ -1,0 +1,111 @@
+//! Case reference data: the categories (public: the worker's form needs them), the departments that
+//! handle cases and the routing table (read by anyone signed in, changed by the system administrator).
+
+use crate::auth::Actor;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::ApiJson;
+use crate::i18n::Lang;
+use crate::scope::{self, Object};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dangjian_domain::access::Action;
+use dangjian_domain::services::cases::{default_categories, Category};
+use dangjian_domain::services::routing::RoutingRule;
+use dangjian_domain::FieldError;
+use dangjian_store::cases::Department;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The case categories with their deadlines in working days — public, no sign-in.
+#[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases", security(()),
+    responses((status = 200, body = Vec<Category>)))]
+async fn categories() -> Json<Vec<Category>> {
+    Json(default_categories())
+}
+
+/// The departments that handle cases.
+#[utoipa::path(get, path = "/api/v1/departments", tag = "cases",
+    responses((status = 200, body = Vec<Department>), (status = 403, body = ErrorEnvelope)))]
+async fn list_departments(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+) -> Result<Json<Vec<Department>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "department.read").await.map_err(|r| r.api(lang))?;
+    Ok(Json(s.store.departments().await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// A new department.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DepartmentInput {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    /// A department kind (`human_resources`, `postal`, …).
+    pub kind: Option<String>,
+    pub region_code: Option<String>,
+}
+
+/// Register a department (the system administrator).
+#[utoipa::path(post, path = "/api/v1/departments", tag = "cases", request_body = DepartmentInput,
+    responses((status = 201, body = Department), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn create_department(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiJson(input): ApiJson<DepartmentInput>,
+) -> Result<(StatusCode, Json<Department>), ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "department.create").await.map_err(|r| r.api(lang))?;
+    let mut errs = dangjian_domain::FieldErrors::default();
+    let mut field = |name: &str, v: &Option<String>| {
+        let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        if v.is_none() {
+            errs.0.push(FieldError::new(name, "required", "this field is required", "此项为必填项"));
+        }
+        v.unwrap_or_default()
+    };
+    let (code, name) = (field("code", &input.code), field("name", &input.name));
+    let (kind, region) = (field("kind", &input.kind), field("region_code", &input.region_code));
+    errs.into_result().map_err(|e| ApiError::fields(&e, lang))?;
+    let result = s.store.create_department(&code, &name, &kind, &region).await;
+    scope::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
+    Ok((StatusCode::CREATED, Json(result.map_err(|e| ApiError::from_store(e, lang))?)))
+}
+
+/// The routing table in force (the built-in defaults until one is stored).
+#[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases",
+    responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope)))]
+async fn routing_rules(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+) -> Result<Json<Vec<RoutingRule>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "routing.read").await.map_err(|r| r.api(lang))?;
+    Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Replace the routing table (the system administrator): lines in order, an empty column matches
+/// anything, the most specific matching line wins; end it with a catch-all line.
+#[utoipa::path(put, path = "/api/v1/routing-rules", tag = "cases", request_body = Vec<RoutingRule>,
+    responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn replace_routing_rules(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiJson(rules): ApiJson<Vec<RoutingRule>>,
+) -> Result<Json<Vec<RoutingRule>>, ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
+    let result = s.store.replace_routing_table(&rules).await;
+    scope::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
+    result.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(categories))
+        .routes(routes!(list_departments, create_department))
+        .routes(routes!(routing_rules, replace_routing_rules))
+}

@@ -204,6 +204,13 @@ async fn errors_name_the_field_and_text_is_limited() {
             )
             .await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("contact")));
+        let (status, body) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "other", "region_code": "440305", "description": "x", "platform_id": 999_999}),
+            )
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("platform_id")));
         let (status, body) =
             app.post("/api/v1/cases", &json!({"category": "other", "region_code": "999999", "description": "x"})).await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("region_code")));

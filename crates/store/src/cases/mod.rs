@@ -64,8 +64,8 @@ fn text_error(field: &str, max: usize) -> FieldError {
 pub struct NewCase {
     pub category: String,
     pub sector: Option<String>,
-    /// The platform or unit concerned, if the worker names one.
-    pub entity_id: Option<i64>,
+    /// The platform or unit concerned (a registered unit's id), if the worker names one.
+    pub platform_id: Option<i64>,
     pub region_code: String,
     pub description: String,
     pub contact: Option<String>,
@@ -139,7 +139,8 @@ pub struct Case {
     pub tracking_code: String,
     pub category: String,
     pub sector: Option<String>,
-    pub entity_id: Option<i64>,
+    /// The platform concerned, if the worker named one.
+    pub platform_id: Option<i64>,
     pub region_code: String,
     pub description: String,
     /// Masked, or in full for [`Disclosure::Full`]; `None` when anonymous, not given or erased.
@@ -207,7 +208,7 @@ impl Store {
             tracking_code: r.try_get("tracking_code")?,
             category: r.try_get("category")?,
             sector: r.try_get("sector")?,
-            entity_id: r.try_get("entity_id")?,
+            platform_id: r.try_get("entity_id")?,
             region_code: r.try_get("region_code")?,
             description: r.try_get("description")?,
             contact,
@@ -375,6 +376,13 @@ impl Store {
             .unwrap_or_else(|| "social_work".into());
         let contact = c.contact.as_deref().map(str::trim).filter(|s| !s.is_empty() && !c.anonymous);
         let keys = if contact.is_some() { Some(self.keyring()?) } else { None };
+        if let Some(p) = c.platform_id {
+            let known =
+                sqlx::query("SELECT 1 AS x FROM entities WHERE id = $1").bind(p).fetch_optional(&self.pool).await?;
+            if known.is_none() {
+                return Err(FieldError::new("platform_id", "unknown", "unknown platform", "平台不存在").into());
+            }
+        }
         let at = text_of(now);
         let (ack_due, resolve_due) = (due(calendar, now, cat.ack_days), due(calendar, now, cat.resolve_days));
         let mut tx = self.write_tx().await?;
@@ -400,7 +408,7 @@ impl Store {
             .bind(code.clone())
             .bind(c.category.clone())
             .bind(c.sector.clone())
-            .bind(c.entity_id)
+            .bind(c.platform_id)
             .bind(c.region_code.clone())
             .bind(c.description.trim().to_owned())
             .bind(i64::from(c.anonymous))
@@ -418,7 +426,7 @@ impl Store {
                 // A clash of tracking codes (40 random bits): try another. PostgreSQL aborts the
                 // transaction on an error, so this only retries on SQLite; a clash is rare either way.
                 Err(e) if is_unique_violation(&e) && matches!(self.kind(), crate::DbKind::Sqlite) => continue,
-                Err(e) => return Err(entity_or(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         let id = id.ok_or(StoreError::Conflict {
@@ -683,18 +691,6 @@ fn action_name(a: CaseAction) -> &'static str {
         CaseAction::AddInfo => "add_info",
         CaseAction::Rate => "rate",
         CaseAction::Escalate => "escalate",
-    }
-}
-
-fn entity_or(e: sqlx::Error) -> StoreError {
-    let fk = e.as_database_error().is_some_and(|d| {
-        let m = d.message().to_lowercase();
-        m.contains("foreign key")
-    });
-    if fk {
-        FieldError::new("entity_id", "unknown", "unknown platform or region", "平台或地区不存在").into()
-    } else {
-        e.into()
     }
 }
 

@@ -66,7 +66,7 @@ impl CaseInput {
         Ok(NewCase {
             category: category.unwrap_or_default(),
             sector: non_empty(&self.sector),
-            entity_id: self.platform_id,
+            platform_id: self.platform_id,
             region_code: region.unwrap_or_default(),
             description: description.unwrap_or_default(),
             contact: if self.anonymous { None } else { non_empty(&self.contact) },

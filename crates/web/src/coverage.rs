@@ -119,9 +119,13 @@ pub fn visibility(index: &CoverageIndex, actor: &Actor) -> Visibility {
     index.visibility(filter.is_unrestricted(), filter.scopes())
 }
 
+/// A filter error as a 400 naming its parameter.
+pub fn bad_filter(e: FilterError, lang: Lang) -> crate::error::ApiError {
+    bad_param(filter_error(e), lang)
+}
+
 /// A filter error as a field error.
-pub fn filter_error(e: FilterError, lang: Lang) -> FieldError {
-    let _ = lang;
+pub fn filter_error(e: FilterError) -> FieldError {
     match e {
         FilterError::UnknownRegion(c) => FieldError::new(
             "region",

@@ -104,15 +104,6 @@ pub fn state_at(links: &[Link], day: Day) -> CoverageState {
     best
 }
 
-/// The days, after `from`, on which the state of a unit with these links can change — the bounds of
-/// every link — sorted and without repeats.
-pub fn change_days(links: &[Link]) -> Vec<Day> {
-    let mut days: Vec<Day> = links.iter().flat_map(|l| [l.from, l.to]).filter(|&d| d != ALWAYS && d != OPEN).collect();
-    days.sort_unstable();
-    days.dedup();
-    days
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,12 +130,6 @@ mod tests {
         assert!(operating(10, 20, 10));
         assert!(!operating(10, 20, 20));
         assert!(!operating(10, 20, 9));
-    }
-
-    #[test]
-    fn change_days_are_the_link_bounds() {
-        let links = [link(LinkKind::Own, ALWAYS, 30), link(LinkKind::Chain, 10, 30)];
-        assert_eq!(change_days(&links), vec![10, 30]);
     }
 
     #[test]

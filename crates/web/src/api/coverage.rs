@@ -3,7 +3,7 @@
 
 use super::{ListMeta, ListResponse};
 use crate::auth::Actor;
-use crate::coverage::{bad_param, filter_error, today, visibility, CoverageParams, GapParams, TrendParams};
+use crate::coverage::{bad_filter, bad_param, today, visibility, CoverageParams, GapParams, TrendParams};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiQuery;
 use crate::i18n::Lang;
@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use dangjian_domain::access::Action;
 use dangjian_domain::coverage::gaps::GapRule;
 use dangjian_domain::coverage::index::{
-    Cell, ChainFigures, CoverageIndex, Figures, Filter, GapOrder, GapRow, RegionFigures, TrendPoint, Visibility,
+    Cell, ChainFigures, Figures, Filter, GapOrder, GapRow, RegionFigures, TrendPoint,
 };
 use dangjian_domain::coverage::month_ends;
 use dangjian_domain::coverage::rules::Requirement;
@@ -145,7 +145,7 @@ pub async fn coverage_response(
     let rollup = {
         let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
         let visible = visibility(&index, actor);
-        index.rollup(&p.filter, p.date, &visible).map_err(|e| bad_param(filter_error(e, lang), lang))?
+        index.rollup(&p.filter, p.date, &visible).map_err(|e| bad_filter(e, lang))?
     };
     let region = match &p.filter.region {
         Some(code) => Some(s.store.region(code).await.map_err(|e| store_error(e, lang))?),
@@ -203,7 +203,7 @@ pub async fn trend_points(
     let dates = month_ends(p.date, months);
     let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
     let visible = visibility(&index, actor);
-    index.trend(&p.filter, &dates, &visible).map_err(|e| bad_param(filter_error(e, lang), lang))
+    index.trend(&p.filter, &dates, &visible).map_err(|e| bad_filter(e, lang))
 }
 
 /// The gap list: every rule a unit or organization in scope breaks on the date, and its fix.
@@ -243,18 +243,7 @@ pub async fn gap_rows(
 ) -> Result<Vec<GapRow>, ApiError> {
     let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
     let visible = visibility(&index, actor);
-    rows_of(&index, &p.filter, p.date, &visible, rule, order).map_err(|e| bad_param(filter_error(e, lang), lang))
-}
-
-fn rows_of(
-    index: &CoverageIndex,
-    filter: &Filter,
-    date: NaiveDate,
-    visible: &Visibility,
-    rule: Option<GapRule>,
-    order: GapOrder,
-) -> Result<Vec<GapRow>, dangjian_domain::coverage::index::FilterError> {
-    index.gaps(filter, date, visible, rule, order)
+    index.gaps(&p.filter, p.date, &visible, rule, order).map_err(|e| bad_filter(e, lang))
 }
 
 /// Gap rows with the names and codes of their units and organizations.

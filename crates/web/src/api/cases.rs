@@ -52,7 +52,7 @@ fn non_empty(v: &Option<String>) -> Option<String> {
 }
 
 impl CaseInput {
-    fn to_new(&self) -> Result<NewCase, FieldErrors> {
+    pub(crate) fn to_new(&self) -> Result<NewCase, FieldErrors> {
         let mut errs = FieldErrors::default();
         let category = non_empty(&self.category);
         let region = non_empty(&self.region_code);
@@ -90,9 +90,34 @@ async fn submit_case(
     ApiJson(input): ApiJson<CaseInput>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     let new = input.to_new().map_err(|e| ApiError::fields(&e, lang))?;
-    let done =
-        s.store.submit_case(&new, &calendar(), s.clock.now()).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let done = submit(&s, &new).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(done)))
+}
+
+/// Files `new` at the state's clock under the case rules in force. Every way in (this API, the phone
+/// page, Open311) goes through here.
+pub(crate) async fn submit(s: &AppState, new: &NewCase) -> dangjian_store::StoreResult<Submitted> {
+    s.store.submit_case(new, &calendar(), s.clock.now()).await
+}
+
+/// The worker's `step` on the case behind tracking `code`, at the state's clock.
+pub(crate) async fn worker_act(s: &AppState, code: &str, step: &CaseStep) -> dangjian_store::StoreResult<PublicCase> {
+    s.store.worker_act(code, step, &calendar(), s.clock.now()).await
+}
+
+/// A handler's `step` on case `id` (already authorized: `access`), audited as `case.<action>`.
+pub(crate) async fn handler_act(
+    s: &AppState,
+    actor: &Actor,
+    access: &dangjian_store::access::AccessFilter,
+    id: i64,
+    version: i64,
+    action: &str,
+    step: &CaseStep,
+) -> dangjian_store::StoreResult<Case> {
+    let result = s.store.act_on_case(id, version, step, &actor.name(), access, &calendar(), s.clock.now()).await;
+    scope::audit_write(s, actor, &format!("case.{action}"), Some(Target::Case(id).object()), &result).await;
+    result
 }
 
 /// Follow a case by its tracking code — public, no sign-in: status, deadlines, the public part of the
@@ -121,7 +146,7 @@ pub struct WorkerStep {
 }
 
 impl WorkerStep {
-    fn to_step(&self) -> Result<CaseStep, FieldError> {
+    pub(crate) fn to_step(&self) -> Result<CaseStep, FieldError> {
         let action = match self.action.as_str() {
             "add_info" => CaseAction::AddInfo,
             "rate" => CaseAction::Rate,
@@ -152,11 +177,7 @@ async fn worker_step(
     ApiJson(input): ApiJson<WorkerStep>,
 ) -> Result<Json<PublicCase>, ApiError> {
     let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
-    let case = s
-        .store
-        .worker_act(&code, &step, &calendar(), s.clock.now())
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let case = worker_act(&s, &code, &step).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(case))
 }
 
@@ -265,7 +286,7 @@ pub struct HandlerStep {
 }
 
 impl HandlerStep {
-    fn to_step(&self) -> Result<CaseStep, FieldError> {
+    pub(crate) fn to_step(&self) -> Result<CaseStep, FieldError> {
         let action = match self.action.as_str() {
             "acknowledge" => CaseAction::Acknowledge,
             "assign" => CaseAction::Assign,
@@ -306,9 +327,7 @@ async fn act(
     let access =
         scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await.map_err(|r| r.api(lang))?;
     let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
-    let result =
-        s.store.act_on_case(id, input.version, &step, &actor.name(), &access, &calendar(), s.clock.now()).await;
-    scope::audit_write(&s, &actor, &format!("case.{}", input.action), Some(Target::Case(id).object()), &result).await;
+    let result = handler_act(&s, &actor, &access, id, input.version, &input.action, &step).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 

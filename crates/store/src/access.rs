@@ -37,6 +37,8 @@ pub(crate) enum Rows {
     Instructors,
     Stations,
     Cases,
+    /// Notifications to case departments (`case_notifications n`), scoped like the cases.
+    CaseNotifications,
 }
 
 impl Rows {
@@ -47,6 +49,7 @@ impl Rows {
             Self::Instructors => "instructors i",
             Self::Stations => "stations s",
             Self::Cases => "cases c",
+            Self::CaseNotifications => "case_notifications n",
         }
     }
 
@@ -57,6 +60,7 @@ impl Rows {
             Self::Instructors => "i",
             Self::Stations => "s",
             Self::Cases => "c",
+            Self::CaseNotifications => "n",
         }
     }
 }
@@ -125,7 +129,7 @@ impl AccessFilter {
                 Rows::Organizations => org_cond(w, s, alias),
                 Rows::Instructors => instructor_cond(w, s, alias),
                 Rows::Stations => station_cond(w, s, alias),
-                Rows::Cases => case_cond(w, s, alias),
+                Rows::Cases | Rows::CaseNotifications => case_cond(w, s, alias),
             })
             .collect();
         w.cond(format!("({})", parts.join(" OR ")));

@@ -7,9 +7,9 @@
 mod support;
 
 use chrono::{TimeZone, Utc};
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseAction;
-use dangjian_domain::services::workdays::WorkCalendar;
-use dangjian_store::cases::CaseStep;
+use dangjian_store::cases::{CaseStep, NotificationKind};
 use dangjian_store::testing::{all_backends, TestDb};
 use dangjian_store::AccessFilter;
 use dangjian_web::auth::ManualClock;
@@ -105,7 +105,7 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
                 &CaseStep::new(CaseAction::Note).note("内部备注", false),
                 "cadre",
                 &g,
-                &WorkCalendar::default(),
+                &CaseSettings::default(),
                 at,
             )
             .await
@@ -118,7 +118,7 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
                 &CaseStep::new(CaseAction::Resolve).note("已补发", true),
                 "cadre",
                 &g,
-                &WorkCalendar::default(),
+                &CaseSettings::default(),
                 at,
             )
             .await
@@ -235,50 +235,67 @@ async fn public_case_endpoints_are_rate_limited_per_client() {
     }
 }
 
+/// One run of the deadline job: (escalated, closed unrated, erased).
+async fn tick(app: &App) -> (usize, usize, u64) {
+    let run = dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap();
+    (run.escalated.len(), run.auto_closed.len(), run.erased)
+}
+
+async fn audited(app: &App, action: &str) -> i64 {
+    let filter = dangjian_store::audit::AuditFilter { action: Some(action.into()), ..Default::default() };
+    app.db.store.search_audit(&filter, dangjian_store::Paging::default()).await.unwrap().total
+}
+
 #[tokio::test]
-async fn the_deadline_job_escalates_and_erases_by_the_clock() {
+async fn the_deadline_job_escalates_closes_and_erases_by_the_clock_and_the_settings() {
     for db in all_backends().await {
         db.store.create_department("SZ-HR", "深圳市人社局", "human_resources", "4403").await.unwrap();
         let app = spawn(db, 1_000).await;
+        let settings = CaseSettings { retention_days: 60, auto_close_days: 15, ..CaseSettings::default() };
+        app.db.store.set_case_settings(&settings, None).await.unwrap();
         let (_, filed) = app
-            .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪"}))
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪",
+                "contact": "13812341234"}),
+            )
             .await;
         let code = filed["tracking_code"].as_str().unwrap().to_owned();
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
-        // Due at the end of Monday (China time); Tuesday it moves to the city.
+        assert_eq!(tick(&app).await, (0, 0, 0));
+        // Due at the end of Monday (China time); Tuesday it moves to the city, and both departments hear.
         app.clock.advance(chrono::Duration::days(4));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (1, 0));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        assert_eq!(tick(&app).await, (1, 0, 0));
+        assert_eq!(tick(&app).await, (0, 0, 0));
         let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
         assert_eq!(seen["department_name"], "深圳市人社局");
-        let audit = app
-            .db
-            .store
-            .search_audit(
-                &dangjian_store::audit::AuditFilter { action: Some("case.escalate".into()), ..Default::default() },
-                dangjian_store::Paging::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(audit.total, 1);
-        // Resolved and rated, then kept for the retention period, then erased (statistics kept).
-        let id = filed["id"].as_i64().unwrap();
+        assert_eq!(audited(&app, "case.escalate").await, 1);
         let g = AccessFilter::new([dangjian_domain::access::Scope::Region { path: "/44/".into() }]);
+        let (notes, unread) = app.db.store.case_notifications(&g, true, 10).await.unwrap();
+        assert_eq!(unread, 2);
+        assert_eq!(
+            notes.iter().map(|n| (n.kind, n.department_name.as_str())).collect::<Vec<_>>(),
+            [(NotificationKind::EscalatedOut, "南山区人社局"), (NotificationKind::EscalatedIn, "深圳市人社局")]
+        );
+        // Resolved and never rated: closed after the configured 15 days (audited), then kept for the
+        // configured 60 days, then erased (statistics kept).
+        let id = filed["id"].as_i64().unwrap();
         let v = app.db.store.case(id, &g, dangjian_store::Disclosure::Masked).await.unwrap().version;
         let step = CaseStep::new(CaseAction::Resolve);
-        app.db
-            .store
-            .act_on_case(id, v, &step, "cadre", &g, &WorkCalendar::default(), app.state.clock.now())
-            .await
-            .unwrap();
-        let path = format!("/api/v1/cases/track/{code}/actions");
-        assert_eq!(app.post(&path, &json!({"action": "rate", "rating": 4})).await.0, StatusCode::OK);
-        app.clock.advance(chrono::Duration::days(364));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        app.db.store.act_on_case(id, v, &step, "cadre", &g, &settings, app.state.clock.now()).await.unwrap();
+        app.clock.advance(chrono::Duration::days(14));
+        assert_eq!(tick(&app).await, (0, 0, 0));
         app.clock.advance(chrono::Duration::days(2));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 1));
+        assert_eq!(tick(&app).await, (0, 1, 0));
+        assert_eq!(audited(&app, "case.auto_close").await, 1);
         let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
-        assert_eq!((seen["description"].as_str(), seen["rating"].as_i64()), (Some(""), Some(4)));
+        assert_eq!((seen["status"].as_str(), seen["rating"].as_i64()), (Some("closed"), None));
+        app.clock.advance(chrono::Duration::days(59));
+        assert_eq!(tick(&app).await, (0, 0, 0));
+        app.clock.advance(chrono::Duration::days(2));
+        assert_eq!(tick(&app).await, (0, 0, 1));
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!((seen["description"].as_str(), seen["contact"].as_str()), (Some(""), None));
+        assert_eq!(seen["category"], "wage_arrears");
         app.db.cleanup().await;
     }
 }
@@ -412,6 +429,88 @@ async fn the_administrator_edits_departments_and_the_routing_table() {
             .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305001", "description": "x"}))
             .await;
         assert_eq!(filed["department_name"], "南山区邮政管理局");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn administrators_configure_the_case_rules_and_cadres_read_their_notifications() {
+    for db in all_backends().await {
+        let admin = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::SystemAdmin,
+            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
+        }];
+        let guangdong = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::DepartmentCadre,
+            scope: dangjian_domain::access::Scope::Region { path: "/44/".into() },
+        }];
+        let admin = support::token_with_grants(&db.store, "sysadmin", &admin).await;
+        let cadre = support::token_with_grants(&db.store, "cadre", &guangdong).await;
+        let app = spawn(db, 1_000).await;
+        let call = |token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut r = reqwest::Client::new()
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(token)
+                .header("accept-language", "en");
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            async move {
+                let r = r.send().await.unwrap();
+                let status = r.status();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (status, mut settings) = call(&admin, reqwest::Method::GET, "/api/v1/case-settings", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(settings["retention_days"], 365);
+        // A bad value is refused, naming the field, and nothing changes.
+        settings["categories"][2]["ack_days"] = json!(0);
+        let (status, body) = call(&admin, reqwest::Method::PUT, "/api/v1/case-settings", Some(settings.clone())).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("categories[2].ack_days"))
+        );
+        // A new category and a holiday take effect at once, for the public form too.
+        settings["categories"][2]["ack_days"] = json!(2);
+        settings["categories"].as_array_mut().unwrap().push(json!({"code": "platform_fees", "name_zh": "平台收费",
+            "name_en": "Platform fees", "ack_days": 1, "resolve_days": 5}));
+        settings["calendar"]["holidays"] = json!(["2026-11-30"]);
+        let (status, saved) = call(&admin, reqwest::Method::PUT, "/api/v1/case-settings", Some(settings)).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        // Only the system administrator changes them.
+        let (status, _) = call(&cadre, reqwest::Method::PUT, "/api/v1/case-settings", Some(saved)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, categories) = app.get("/api/v1/case-categories").await;
+        assert_eq!(categories.as_array().unwrap().last().unwrap()["code"], "platform_fees");
+        let (status, filed) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "platform_fees", "region_code": "440305", "description": "乱收费"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{filed}");
+        // Friday + 1 working day, Monday a holiday: the end of Tuesday.
+        assert_eq!(filed["ack_due"], "2026-12-01T16:00:00Z");
+
+        // The worker adds information: the handling department (Guangdong social work, the catch-all) is told, and marks it read.
+        let code = filed["tracking_code"].as_str().unwrap();
+        let (status, _) = app
+            .post(&format!("/api/v1/cases/track/{code}/actions"), &json!({"action": "add_info", "note": "工资条"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, list) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=true", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((list["unread"].as_i64(), list["items"][0]["kind"].as_str()), (Some(1), Some("worker_info")));
+        assert_eq!(list["items"][0]["tracking_code"].as_str(), Some(code));
+        let id = list["items"][0]["id"].as_i64().unwrap();
+        let (status, _) =
+            call(&cadre, reqwest::Method::POST, &format!("/api/v1/case-notifications/{id}/read"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, list) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=true", None).await;
+        assert_eq!((list["unread"].as_i64(), list["items"].as_array().map(Vec::len)), (Some(0), Some(0)));
+        let (status, body) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=maybe", None).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("unread")));
         app.db.cleanup().await;
     }
 }

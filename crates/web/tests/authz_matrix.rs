@@ -379,6 +379,12 @@ const fn rule(
 /// A case notification: roles that write reach their departments' ones; elsewhere it does not exist.
 const API_NOTIFICATION_IN: &str = "U FFF AFNNF";
 const API_NOTIFICATION_OUT: &str = "U FFF NFNNF";
+/// The inbox pages, like their API.
+const PAGE_CASE_LIST: &str = "L FFF AFAAF";
+const PAGE_CASE_IN: &str = "L FFF ANNNF";
+const PAGE_CASE_OUT: &str = "L FFF NNNNN";
+const PAGE_NOTIFICATION_IN: &str = "L FFF AFNNF";
+const PAGE_NOTIFICATION_OUT: &str = "L FFF NFNNF";
 /// Everyone, signed in or not.
 const PUBLIC: &str = "A AAA AAAAA";
 /// The case inbox: roles that write (cadres; platform committees and branch secretaries get an empty list).
@@ -695,6 +701,30 @@ const RULES: &[Rule] = &[
     rule("GET", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_IN, |_, _| req("/import")),
     rule("POST", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_OUT, |w, o| req("/import").csv(import_csv(w, o))),
     // Signing in and out: open to everyone; a TOTP step without a pending sign-in goes back to the login.
+    // Cases: the worker's phone pages are public; the inbox pages are the handling departments'.
+    rule("GET", "/report", PUBLIC, PUBLIC, |_, _| req("/report")),
+    rule("POST", "/report", PUBLIC, PUBLIC, |_, o| {
+        req("/report").form(&[("category", "other"), ("region_code", o.pick("440305", "110105")), ("description", "x")])
+    }),
+    rule("GET", "/track", PUBLIC, PUBLIC, |w, o| req(format!("/track?code={}", w.case_code(o)))),
+    rule("GET", "/track/{code}", PUBLIC, PUBLIC, |w, o| req(format!("/track/{}", w.case_code(o)))),
+    rule("POST", "/track/{code}", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/track/{}", w.case_code(o))).form(&[("action", "add_info"), ("note", "补充")])
+    }),
+    rule("GET", "/cases", PAGE_CASE_LIST, PAGE_CASE_LIST, |w, _| Req {
+        lacks: Some(w.case_code(Obj::Out).to_owned()),
+        ..req("/cases?per_page=500")
+    }),
+    rule("GET", "/cases/{id}", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| req(format!("/cases/{}", w.case(o)))),
+    rule("POST", "/cases/{id}", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| {
+        req(format!("/cases/{}", w.case(o))).form(&[("version", "999"), ("action", "note"), ("note", "x")])
+    }),
+    rule("POST", "/cases/{id}/contact", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| {
+        req(format!("/cases/{}/contact", w.case(o))).form(&[])
+    }),
+    rule("POST", "/cases/notifications/{id}/read", PAGE_NOTIFICATION_IN, PAGE_NOTIFICATION_OUT, |w, o| {
+        req(format!("/cases/notifications/{}/read", w.notification(o))).form(&[])
+    }),
     rule("GET", "/login", PUBLIC, PUBLIC, |_, _| req("/login")),
     rule("POST", "/login", PUBLIC, PUBLIC, |_, _| {
         req("/login").form(&[("username", "matrix-login"), ("password", support::PASSWORD)]).fresh()

@@ -514,3 +514,96 @@ async fn administrators_configure_the_case_rules_and_cadres_read_their_notificat
         app.db.cleanup().await;
     }
 }
+
+/// A phone page's form post without an account (the double-submit CSRF cookie and field).
+async fn post_form(app: &App, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf_token", "phone-csrf"));
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", "dj_csrf=phone-csrf")
+        .header("accept-language", "en")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, r.text().await.unwrap(), location)
+}
+
+#[tokio::test]
+async fn the_phone_pages_file_and_follow_a_case_and_name_every_bad_field() {
+    for db in all_backends().await {
+        let app = spawn(db, 1_000).await;
+        // The form offers the configured categories and says the location is not recorded.
+        let page = app.anon.get(format!("{}/report", app.base)).header("accept-language", "en").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.headers().get("set-cookie").is_some_and(|c| c.to_str().unwrap().starts_with("dj_csrf=")));
+        let html = page.text().await.unwrap();
+        assert!(html.contains("value=\"wage_arrears\"") && html.contains("do not record your location"), "{html}");
+        // Nothing given: each required field is named next to its input.
+        let (status, html, _) = post_form(&app, "/report", &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for id in ["e-category", "e-district", "e-description"] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
+        }
+        // A place that does not exist, and a category that does not.
+        let (status, html, _) =
+            post_form(&app, "/report", &[("category", "nope"), ("district", "不存在区"), ("description", "x")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"e-district\"") && html.contains("id=\"e-category\""), "{html}");
+        // 南山区 is in more than one city: the page asks which, then files the case (anonymous: the
+        // contact is dropped) and goes to its page.
+        let mut fields = vec![
+            ("category", "wage_arrears"),
+            ("district", "南山区"),
+            ("description", "三个月工资未发"),
+            ("contact", "13812341234"),
+            ("anonymous", "1"),
+        ];
+        let (status, html, _) = post_form(&app, "/report", &fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("value=\"440305\"") && html.contains("广东省深圳市南山区"), "{html}");
+        fields.push(("region_code", "440305"));
+        let (status, html, location) = post_form(&app, "/report", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let location = location.unwrap();
+        let code = location.strip_prefix("/track/").unwrap().split('?').next().unwrap().to_owned();
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!((seen["region_code"].as_str(), seen["contact"].as_str()), (Some("440305"), None));
+        let page =
+            app.anon.get(format!("{}{location}", app.base)).header("accept-language", "en").send().await.unwrap();
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&code) && html.contains("Reported. Keep the tracking code"), "{html}");
+        // Rating before resolution, or out of range, is refused with the reason on the page.
+        let (status, html, _) =
+            post_form(&app, &format!("/track/{code}"), &[("action", "rate"), ("rating", "9")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let (status, _, location) =
+            post_form(&app, &format!("/track/{code}"), &[("action", "add_info"), ("note", "补充工资条")]).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some(format!("/track/{code}?done=add_info").as_str()))
+        );
+        // A typed code is tidied; a malformed one is explained; an unknown one is not found.
+        let lookup = |q: String| {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let url = format!("{}/track?code={q}", app.base);
+            async move { client.get(url).send().await.unwrap() }
+        };
+        let r = lookup(code.to_lowercase().replace('-', " ")).await;
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/track/{code}"));
+        assert_eq!(lookup("12".into()).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app.anon.get(format!("{}/track/ZZZZ-ZZZZZ", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Without the CSRF pair a post is refused.
+        let r = app.anon.post(format!("{}/report", app.base)).form(&[("category", "other")]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        app.db.cleanup().await;
+    }
+}

@@ -249,22 +249,8 @@ async fn case_contact(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CaseContact>, ApiError> {
-    let access = scope::authorize(&s, &actor, Action::ReadPersonal, Target::Case(id), "case.read_contact")
-        .await
-        .map_err(|r| r.api(lang))?;
-    // Only where the caller also handles the case.
-    if !s
-        .store
-        .case_visible(id, &scope::filter(&actor, Action::Write))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?
-    {
-        return Err(scope::forbidden(lang));
-    }
-    let result = s.store.case(id, &access, Disclosure::Full).await;
-    scope::audit(&s, &actor, "case.read_contact", Some(Target::Case(id).object()), scope::outcome(&result), None).await;
-    let case = result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(CaseContact { contact: case.contact }))
+    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.api(lang))?;
+    Ok(Json(CaseContact { contact }))
 }
 
 /// A handler's step on a case.

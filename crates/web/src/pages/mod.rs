@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod assets;
+mod cases;
 mod charts;
 mod coverage;
 mod entities;
@@ -92,6 +93,13 @@ page_routes! {
     "/stations/new" => get(stations::form::new).post(stations::form::create),
     "/stations/{id}" => get(stations::show),
     "/stations/{id}/edit" => get(stations::form::edit).post(stations::form::update),
+    "/report" => get(cases::worker::report_form).post(cases::worker::report_submit),
+    "/track" => get(cases::worker::track_lookup),
+    "/track/{code}" => get(cases::worker::track_page).post(cases::worker::track_act),
+    "/cases" => get(cases::inbox::list),
+    "/cases/{id}" => get(cases::inbox::show).post(cases::inbox::act),
+    "/cases/{id}/contact" => post(cases::inbox::reveal_contact),
+    "/cases/notifications/{id}/read" => post(cases::inbox::mark_read),
     "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),

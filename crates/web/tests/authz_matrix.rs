@@ -385,6 +385,8 @@ const PAGE_CASE_IN: &str = "L FFF ANNNF";
 const PAGE_CASE_OUT: &str = "L FFF NNNNN";
 const PAGE_NOTIFICATION_IN: &str = "L FFF AFNNF";
 const PAGE_NOTIFICATION_OUT: &str = "L FFF NFNNF";
+/// The system administrator's pages.
+const PAGE_SYSADMIN: &str = "L AFF FFFFF";
 /// Everyone, signed in or not.
 const PUBLIC: &str = "A AAA AAAAA";
 /// The case inbox: roles that write (cadres; platform committees and branch secretaries get an empty list).
@@ -724,6 +726,23 @@ const RULES: &[Rule] = &[
     }),
     rule("POST", "/cases/notifications/{id}/read", PAGE_NOTIFICATION_IN, PAGE_NOTIFICATION_OUT, |w, o| {
         req(format!("/cases/notifications/{}/read", w.notification(o))).form(&[])
+    }),
+    // The case rules: the system administrator's. Saved keeping `other` and a catch-all route to social
+    // work, which is all the matrix's cases use.
+    rule("GET", "/admin/case-settings", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| req("/admin/case-settings")),
+    rule("POST", "/admin/case-settings", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| {
+        req("/admin/case-settings").form(&[
+            ("cat_code", "other"),
+            ("cat_name_zh", "其他"),
+            ("cat_name_en", "Other"),
+            ("cat_ack_days", "3"),
+            ("cat_resolve_days", "20"),
+            ("retention_days", "365"),
+            ("auto_close_days", "15"),
+        ])
+    }),
+    rule("POST", "/admin/case-routing", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| {
+        req("/admin/case-routing").form(&[("rule_kind", "social_work")])
     }),
     rule("GET", "/login", PUBLIC, PUBLIC, |_, _| req("/login")),
     rule("POST", "/login", PUBLIC, PUBLIC, |_, _| {

@@ -607,3 +607,101 @@ async fn the_phone_pages_file_and_follow_a_case_and_name_every_bad_field() {
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_system_administrator_edits_the_case_rules_and_the_routing_on_a_page() {
+    for db in all_backends().await {
+        let admin = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::SystemAdmin,
+            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
+        }];
+        let signed = support::sign_in_as(&db.store, "sysadmin", &admin).await;
+        let app = spawn(db, 1_000).await;
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = client
+            .get(format!("{}/admin/case-settings", app.base))
+            .header("cookie", signed.cookie_with_lang("en"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("value=\"wage_arrears\"") && html.contains("value=\"365\""), "{html}");
+        let csrf: &str = &signed.csrf;
+        let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+            let mut fields: Vec<(&str, &str)> = fields;
+            fields.push(("csrf_token", csrf));
+            let r = client
+                .post(format!("{}{path}", app.base))
+                .header("cookie", signed.cookie_with_lang("en"))
+                .form(&fields)
+                .send();
+            async move {
+                let r = r.await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let category = |ack: &'static str| {
+            vec![
+                ("cat_code", "wage_arrears"),
+                ("cat_name_zh", "欠薪"),
+                ("cat_name_en", "Wage arrears"),
+                ("cat_ack_days", ack),
+                ("cat_resolve_days", "10"),
+                ("cat_code", "platform_fees"),
+                ("cat_name_zh", "平台收费"),
+                ("cat_name_en", "Platform fees"),
+                ("cat_ack_days", "2"),
+                ("cat_resolve_days", "8"),
+                ("holidays", "2026-12-31\n2027-01-01"),
+                ("retention_days", "90"),
+                ("auto_close_days", "10"),
+            ]
+        };
+        // A cell that is not a number: shown at its cell, nothing saved.
+        let (status, html) = post("/admin/case-settings", category("two")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("href=\"#f-categories[0].ack_days\""), "{html}");
+        assert_eq!(app.db.store.case_settings().await.unwrap(), CaseSettings::default());
+        let (status, _) = post("/admin/case-settings", category("1")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let saved = app.db.store.case_settings().await.unwrap();
+        let codes: Vec<&str> = saved.categories.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(
+            (codes, saved.retention_days, saved.calendar.holidays.len()),
+            (vec!["wage_arrears", "platform_fees"], 90, 2)
+        );
+        assert_eq!(audited(&app, "case_settings.update").await, 1);
+        // The routing table: a line without a department kind is refused; a good table is saved.
+        let (status, html) = post(
+            "/admin/case-routing",
+            vec![("rule_category", "wage_arrears"), ("rule_kind", ""), ("rule_level", "county")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("href=\"#f-rules[0].department_kind\""), "{html}");
+        let (status, _) = post(
+            "/admin/case-routing",
+            vec![
+                ("rule_category", "wage_arrears"),
+                ("rule_sector", ""),
+                ("rule_level", ""),
+                ("rule_kind", "human_resources"),
+                ("rule_category", ""),
+                ("rule_sector", ""),
+                ("rule_level", ""),
+                ("rule_kind", "social_work"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let table = app.db.store.routing_table().await.unwrap();
+        assert_eq!(table.len(), 2);
+        assert_eq!(
+            (table[0].category.as_deref(), table[1].department_kind.as_str()),
+            (Some("wage_arrears"), "social_work")
+        );
+        assert_eq!(audited(&app, "routing.update").await, 1);
+        app.db.cleanup().await;
+    }
+}

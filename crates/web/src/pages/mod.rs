@@ -123,6 +123,8 @@ page_routes! {
     "/admin/tokens/{id}/grants" => post(admin::grants::add_to_token),
     "/admin/grants/{id}/remove" => post(admin::grants::remove),
     "/admin/settings" => get(admin::settings::form).post(admin::settings::save),
+    "/admin/case-settings" => get(admin::case_settings::form).post(admin::case_settings::save),
+    "/admin/case-routing" => post(admin::case_settings::save_routing),
     "/admin/audit" => get(admin::audit::search),
     "/admin/audit/export" => get(admin::audit::export),
     "/admin/audit/verify" => post(admin::audit::verify),

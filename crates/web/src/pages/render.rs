@@ -52,6 +52,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("admin/token_once.html", include_str!("../../templates/admin/token_once.html")),
     ("admin/settings.html", include_str!("../../templates/admin/settings.html")),
     ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
+    ("admin/case_settings.html", include_str!("../../templates/admin/case_settings.html")),
     ("cases/report.html", include_str!("../../templates/cases/report.html")),
     ("cases/track_lookup.html", include_str!("../../templates/cases/track_lookup.html")),
     ("cases/track.html", include_str!("../../templates/cases/track.html")),

@@ -3,7 +3,7 @@
 //! the cadres of the handling departments: `/cases`, the inbox with its notifications, and
 //! `/cases/{id}`, one case with its history and the handler's steps (in `inbox`).
 
-pub(super) mod inbox;
+pub(in crate::pages) mod inbox;
 pub(super) mod worker;
 
 use crate::i18n::Lang;

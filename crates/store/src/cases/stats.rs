@@ -138,6 +138,12 @@ fn china_midnight(d: NaiveDate) -> String {
     utc_text(Utc.from_utc_datetime(&(local - Duration::hours(8))))
 }
 
+/// Whether a scope sees any case in the statistics: region and sector-in-region scopes do; chain and
+/// organization scopes do not (see the module docs).
+pub fn scope_sees_cases(scope: &Scope) -> bool {
+    matches!(scope, Scope::Region { .. } | Scope::SectorInRegion { .. })
+}
+
 /// The case is inside a scope by where it happened: its region (and sector, for a sector scope).
 fn scope_cond(w: &mut Where, scope: &Scope) -> String {
     match scope {

@@ -2,6 +2,7 @@
 //! Conventions are in `docs/api.md`.
 
 mod case_setup;
+pub mod case_stats;
 pub mod cases;
 pub mod coverage;
 mod entities;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stations::router())
         .merge(cases::router())
         .merge(case_setup::router())
+        .merge(case_stats::router())
 }
 
 /// Paging facts of a list response.

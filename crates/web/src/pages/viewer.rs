@@ -19,6 +19,8 @@ pub struct Viewer {
     pub grants: bool,
     pub tokens: bool,
     pub audit: bool,
+    /// Has a scope that sees case statistics: the statistics link shows.
+    pub case_stats: bool,
 }
 
 impl Viewer {
@@ -33,6 +35,7 @@ impl Viewer {
             grants: actor.may(Action::ManageGrants),
             tokens: actor.may(Action::ManageTokens) || actor.may(Action::ManageGrants),
             audit: actor.may(Action::ReadAudit),
+            case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })
     }
 }

@@ -269,6 +269,10 @@ async fn statistics_equal_a_case_by_case_reference() {
         assert_eq!(shape(&gd), reference(&cases, |c| in_region(c, "44"), &lineages, Some("44"), w.now));
         assert!(gd.by_region.iter().any(|r| r.code == "44" && r.name_zh == "广东省（本级）"), "{:?}", gd.by_region);
 
+        let xpcc = stats(all.clone(), CaseStatsFilter { region: Some("66".into()), ..Default::default() }).await;
+        assert_eq!(shape(&xpcc), reference(&cases, |c| in_region(c, "66"), &lineages, Some("66"), w.now));
+        assert_eq!(xpcc.by_region.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), ["6590"]);
+
         let (from, to) =
             (NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(), NaiveDate::from_ymd_opt(2026, 11, 12).unwrap());
         let f = CaseStatsFilter { region: Some("4403".into()), from: Some(from), to: Some(to), ..Default::default() };
@@ -340,6 +344,117 @@ async fn bad_filters_name_their_field() {
         }
         let one_day = CaseStatsFilter { from: day(19), to: day(19), ..Default::default() };
         assert_eq!(s.case_statistics(&all, &one_day, now).await.unwrap().totals.cases, 0);
+        db.cleanup().await;
+    }
+}
+
+/// The statistics at national scale, timed (by hand, release build, a scratch database per backend):
+/// `DANGJIAN_STATS_CASES=1000000 cargo test --release -p dangjian-store --test case_stats -- --ignored --nocapture`.
+/// Cases are generated in SQL over every county, with every status, durations, ratings and escalations.
+#[tokio::test]
+#[ignore = "a timing run at scale, by hand"]
+async fn timing_at_national_scale() {
+    let n: i64 = std::env::var("DANGJIAN_STATS_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    for db in all_backends().await {
+        let s = &db.store;
+        let dept = s.create_department("SW-44", "广东省委社会工作部", "social_work", "44").await.unwrap().id;
+        let platforms = [
+            unit(s, "91350100M000100Y43", "甲平台", "440305", "food_delivery").await,
+            unit(s, "91330100799655058B", "乙平台", "110108", "courier").await,
+        ];
+        let pool = s.pool();
+        let started = std::time::Instant::now();
+        sqlx::query("CREATE TABLE bench_regions (k BIGINT PRIMARY KEY, code TEXT NOT NULL)")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO bench_regions (k, code) SELECT ROW_NUMBER() OVER (ORDER BY code) - 1, code FROM regions \
+             WHERE level = 'county'",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        let counties: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bench_regions").fetch_one(pool).await.unwrap();
+        let ts = |e: &str| match db.kind {
+            dangjian_store::DbKind::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {e}, 'unixepoch')"),
+            dangjian_store::DbKind::Postgres => {
+                format!("to_char(to_timestamp({e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+            }
+        };
+        let at = "(1764000000 + i * 30)";
+        let status =
+            "CASE i % 5 WHEN 0 THEN 'submitted' WHEN 1 THEN 'acknowledged' WHEN 2 THEN 'resolved' ELSE 'closed' END";
+        let columns = format!(
+            "'B' || i, CASE i % 4 WHEN 0 THEN 'wage_arrears' WHEN 1 THEN 'traffic_safety' WHEN 2 THEN 'other' ELSE 'legal_aid' END, \
+             CASE i % 4 WHEN 0 THEN 'courier' WHEN 1 THEN 'food_delivery' WHEN 2 THEN 'ride_hailing' ELSE NULL END, \
+             CASE i % 3 WHEN 0 THEN {p0} WHEN 1 THEN {p1} ELSE NULL END, br.code, '', 0, {status}, {dept}, \
+             {ack_due}, {resolve_due}, CASE WHEN i % 13 = 0 THEN 1 ELSE 0 END, \
+             CASE WHEN i % 5 >= 3 THEN 1 + (i / 5) % 5 ELSE NULL END, \
+             CASE WHEN i % 5 >= 1 THEN {acked} ELSE NULL END, CASE WHEN i % 5 >= 2 THEN {resolved} ELSE NULL END, \
+             {created}, CASE WHEN i % 5 >= 3 THEN {closed} ELSE NULL END",
+            p0 = platforms[0],
+            p1 = platforms[1],
+            ack_due = ts(&format!("{at} + 86400 * (i % 3)")),
+            resolve_due = ts(&format!("{at} + 864000")),
+            acked = ts(&format!("{at} + (i % 97) * 600 + 60")),
+            resolved = ts(&format!("{at} + (i % 89) * 3600 + 7200")),
+            created = ts(at),
+            closed = ts(&format!("{at} + 360000")),
+        );
+        let into = "INSERT INTO cases (tracking_code, category, sector, entity_id, region_code, description, anonymous, \
+                    status, department_id, ack_due, resolve_due, escalation_level, rating, acknowledged_at, resolved_at, \
+                    created_at, closed_at)";
+        let sql = match db.kind {
+            dangjian_store::DbKind::Sqlite => format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+                 {into} SELECT {columns} FROM n JOIN bench_regions br ON br.k = i % {counties}"
+            ),
+            dangjian_store::DbKind::Postgres => format!(
+                "{into} SELECT {columns} FROM generate_series(1, {n}) AS n(i) JOIN bench_regions br ON br.k = i % {counties}"
+            ),
+        };
+        sqlx::query(&sql).execute(pool).await.unwrap();
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+        eprintln!("{:?}: {n} cases over {counties} counties generated in {:?}", db.kind, started.elapsed());
+        let now = t("2027-01-01T00:00:00Z");
+        let all = AccessFilter::unrestricted();
+        let views: [(&str, AccessFilter, CaseStatsFilter); 4] = [
+            ("nation", all.clone(), CaseStatsFilter::default()),
+            ("province 44", all.clone(), CaseStatsFilter { region: Some("44".into()), ..Default::default() }),
+            (
+                "nation, one category, one quarter",
+                all.clone(),
+                CaseStatsFilter {
+                    category: Some("wage_arrears".into()),
+                    from: NaiveDate::from_ymd_opt(2026, 1, 1),
+                    to: NaiveDate::from_ymd_opt(2026, 3, 31),
+                    ..Default::default()
+                },
+            ),
+            (
+                "cadre of 4403, nation",
+                AccessFilter::new([Scope::Region { path: "/44/4403/".into() }]),
+                CaseStatsFilter::default(),
+            ),
+        ];
+        for (name, access, filter) in views {
+            let mut times = Vec::new();
+            let mut cases = 0;
+            for _ in 0..5 {
+                let t0 = std::time::Instant::now();
+                let st = s.case_statistics(&access, &filter, now).await.unwrap();
+                times.push(t0.elapsed());
+                cases = st.totals.cases;
+            }
+            times.sort();
+            eprintln!(
+                "{:?} {name}: {cases} cases, median {:?} (min {:?}, max {:?})",
+                db.kind, times[2], times[0], times[4]
+            );
+        }
+        let whole = s.case_statistics(&all, &CaseStatsFilter::default(), now).await.unwrap();
+        assert_eq!(whole.totals.cases, n);
         db.cleanup().await;
     }
 }

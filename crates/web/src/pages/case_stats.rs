@@ -91,12 +91,23 @@ struct View {
     satisfaction_chart: String,
 }
 
+/// A stored UTC time as China time to the minute (`2026-11-30 09:00`).
+fn china_time(utc: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(utc)
+        .map(|t| (t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| utc.to_owned())
+}
+
 fn name(r: &StatsRow, lang: Lang) -> String {
     lang.pick(&r.name_zh, &r.name_en)
 }
 
+/// The table lines of a grouping: those with cases (the category chart still shows every category).
 fn lines(rows: &[StatsRow], lang: Lang) -> Vec<Line> {
-    rows.iter().map(|r| Line { code: r.code.clone(), name: name(r, lang), c: cells(&r.figures) }).collect()
+    rows.iter()
+        .filter(|r| r.figures.cases > 0)
+        .map(|r| Line { code: r.code.clone(), name: name(r, lang), c: cells(&r.figures) })
+        .collect()
 }
 
 fn bars(rows: &[StatsRow], lang: Lang) -> Vec<CountBar> {
@@ -125,7 +136,7 @@ async fn view(s: &AppState, stats: CaseStatistics, region: Option<&str>, lang: L
         .collect();
     let no_data = t("stats.no_data");
     Ok(View {
-        at: stats.at.clone(),
+        at: china_time(&stats.at),
         region,
         lineage,
         totals: cells(&stats.totals),

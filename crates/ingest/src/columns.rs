@@ -26,6 +26,9 @@ pub enum CellType {
     /// A date cell when the text is an ISO date (`YYYY-MM-DD`), otherwise text. Numeric cells in a date
     /// column are read back as Excel serial dates.
     Date,
+    /// A number cell when the text is a plain decimal number (`12.5`, `0.75`), otherwise text. For
+    /// figures in reports; no import column has it.
+    Decimal,
 }
 
 /// One column of a kind: its English header (which is also the key used in code) and its Chinese header.

@@ -30,5 +30,6 @@ pub use read::{read_table, read_table_with_limits, Limits, Table, TableRow, MAX_
 pub use sheet::{Located, Sheet};
 pub use stations::{map_stations, station_row, validate_stations};
 pub use write::{
-    escape_formula, export_columns, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, ExportColumn,
+    escape_formula, export_columns, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, write_xlsx_workbook,
+    ExportColumn, ExportSheet,
 };

@@ -96,49 +96,79 @@ fn fixed_creation_time() -> Result<ExcelDateTime, IngestError> {
     Ok(ExcelDateTime::from_ymd(2000, 1, 1)?)
 }
 
-/// An XLSX export with typed columns: [`CellType::Text`] cells are text cells formatted `@`;
-/// [`CellType::Integer`] cells holding a plain whole number become number cells; [`CellType::Date`] cells
-/// holding `YYYY-MM-DD` become date cells shown as `yyyy-mm-dd`. Anything else is a string cell; nothing
-/// is ever written as a formula. Bold, frozen header row; columns fitted to their content. Deterministic:
-/// the document creation time is fixed and rust_xlsxwriter writes fixed zip timestamps.
+/// An XLSX export with typed columns on one worksheet; see [`write_xlsx_workbook`].
 pub fn write_xlsx_typed(
     sheet_name: &str,
     columns: &[ExportColumn],
     rows: &[Vec<String>],
 ) -> Result<Vec<u8>, IngestError> {
+    write_xlsx_workbook(&[ExportSheet { name: sheet_name, columns, rows }])
+}
+
+/// One worksheet of an XLSX export.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSheet<'a> {
+    pub name: &'a str,
+    pub columns: &'a [ExportColumn<'a>],
+    pub rows: &'a [Vec<String>],
+}
+
+/// An XLSX export of one or more worksheets with typed columns: [`CellType::Text`] cells are text cells
+/// formatted `@`; [`CellType::Integer`] cells holding a plain whole number and [`CellType::Decimal`]
+/// cells holding a plain decimal number become number cells; [`CellType::Date`] cells holding
+/// `YYYY-MM-DD` become date cells shown as `yyyy-mm-dd`. Anything else is a string cell; nothing is ever
+/// written as a formula. Bold, frozen header row; columns fitted to their content. Deterministic: the
+/// document creation time is fixed and rust_xlsxwriter writes fixed zip timestamps.
+pub fn write_xlsx_workbook(sheets: &[ExportSheet]) -> Result<Vec<u8>, IngestError> {
     let mut workbook = Workbook::new();
     workbook.set_properties(&DocProperties::new().set_creation_datetime(&fixed_creation_time()?));
     let header_format = Format::new().set_bold();
     let text_format = Format::new().set_num_format("@");
     let date_format = Format::new().set_num_format("yyyy-mm-dd");
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name)?;
-    for (c, column) in columns.iter().enumerate() {
-        let c = col_num(c)?;
-        sheet.write_string_with_format(0, c, column.header, &header_format)?;
-        if column.ty == CellType::Text {
-            sheet.set_column_format(c, &text_format)?;
-        }
-    }
-    for (r, row) in rows.iter().enumerate() {
-        let r = u32::try_from(r + 1).map_err(|_| IngestError::Write("too many rows".into()))?;
-        for (c, cell) in row.iter().enumerate() {
-            if cell.is_empty() {
-                continue;
-            }
-            let ty = columns.get(c).map_or(CellType::Text, |col| col.ty);
+    for ExportSheet { name, columns, rows } in sheets {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(*name)?;
+        for (c, column) in columns.iter().enumerate() {
             let c = col_num(c)?;
-            match (ty, plain_integer(cell), iso_date(cell)) {
-                (CellType::Integer, Some(n), _) => sheet.write_number(r, c, n)?,
-                (CellType::Date, _, Some(d)) => sheet.write_datetime_with_format(r, c, d, &date_format)?,
-                (CellType::Text, _, _) => sheet.write_string_with_format(r, c, cell, &text_format)?,
-                _ => sheet.write_string(r, c, cell)?,
-            };
+            sheet.write_string_with_format(0, c, column.header, &header_format)?;
+            if column.ty == CellType::Text {
+                sheet.set_column_format(c, &text_format)?;
+            }
         }
+        for (r, row) in rows.iter().enumerate() {
+            let r = u32::try_from(r + 1).map_err(|_| IngestError::Write("too many rows".into()))?;
+            for (c, cell) in row.iter().enumerate() {
+                if cell.is_empty() {
+                    continue;
+                }
+                let ty = columns.get(c).map_or(CellType::Text, |col| col.ty);
+                let c = col_num(c)?;
+                match (ty, plain_integer(cell), plain_decimal(cell), iso_date(cell)) {
+                    (CellType::Integer, Some(n), _, _) | (CellType::Decimal, _, Some(n), _) => {
+                        sheet.write_number(r, c, n)?
+                    }
+                    (CellType::Date, _, _, Some(d)) => sheet.write_datetime_with_format(r, c, d, &date_format)?,
+                    (CellType::Text, _, _, _) => sheet.write_string_with_format(r, c, cell, &text_format)?,
+                    _ => sheet.write_string(r, c, cell)?,
+                };
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofit();
     }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofit();
     Ok(workbook.save_to_buffer()?)
+}
+
+/// A decimal number written plainly: digits, at most one point, an optional leading minus, finite.
+fn plain_decimal(s: &str) -> Option<f64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let plain = !digits.is_empty()
+        && digits.len() <= 20
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+        && !digits.starts_with('.')
+        && !digits.ends_with('.');
+    plain.then(|| s.parse::<f64>().ok()).flatten().filter(|v| v.is_finite())
 }
 
 fn col_num(c: usize) -> Result<u16, IngestError> {

@@ -6,7 +6,8 @@ use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_ingest::{
     entity_row, escape_formula, export_columns, instructor_rows, map_entities, map_instructors, map_organizations,
-    organization_row, read_table, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, Kind,
+    organization_row, read_table, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, write_xlsx_workbook,
+    CellType, ExportColumn, ExportSheet, Kind,
 };
 use std::io::{Cursor, Read};
 
@@ -188,4 +189,24 @@ fn typed_xlsx_cells() {
     assert!(xml.contains("<v>40241</v>"), "{xml}");
     assert!(xml.contains(r#"<c r="I3" t="s">"#), "{xml}");
     assert!(!xml.contains("<f>"));
+}
+
+#[test]
+fn a_workbook_of_several_sheets_with_decimal_cells() {
+    let columns =
+        [ExportColumn { header: "名称", ty: CellType::Text }, ExportColumn { header: "小时", ty: CellType::Decimal }];
+    let first = vec![vec!["=1+1".to_owned(), "12.5".to_owned()], vec!["甲".to_owned(), "".to_owned()]];
+    let second = vec![vec!["乙".to_owned(), "-3".to_owned()], vec!["丙".to_owned(), "1.2.3".to_owned()]];
+    let xlsx = write_xlsx_workbook(&[
+        ExportSheet { name: "一", columns: &columns, rows: &first },
+        ExportSheet { name: "二", columns: &columns, rows: &second },
+    ])
+    .unwrap();
+    let one = sheet_xml(&xlsx, "xl/worksheets/sheet1.xml");
+    let two = sheet_xml(&xlsx, "xl/worksheets/sheet2.xml");
+    assert!(one.contains("<v>12.5</v>") && two.contains("<v>-3</v>"), "{one}\n{two}");
+    assert!(two.contains(r#"<c r="B3" t="s">"#), "not a plain number stays text: {two}");
+    assert!(!one.contains("<f>") && !two.contains("<f>"));
+    let workbook = sheet_xml(&xlsx, "xl/workbook.xml");
+    assert!(workbook.contains(r#"name="一""#) && workbook.contains(r#"name="二""#), "{workbook}");
 }

@@ -14,7 +14,8 @@
 //!
 //! A worker station is inside a region scope by its own region, and inside any other scope when the
 //! unit operating it is (a station run by a department is reached by region only). A case is inside a
-//! region scope by the region of the department handling it, and inside no other scope.
+//! region scope by the region of the department handling it, and inside no other scope. Case
+//! statistics are scoped differently, by where the case happened: see [`crate::cases::stats`].
 
 use crate::db::WriteTx;
 use crate::error::StoreResult;
@@ -67,7 +68,7 @@ impl Rows {
 
 /// A region path as a scope holds it, made safe for a `LIKE` prefix: digits and slashes only,
 /// ending in a slash (so `/44` cannot reach `/440…`).
-fn path_prefix(path: &str) -> String {
+pub(crate) fn path_prefix(path: &str) -> String {
     let mut p: String = path.chars().filter(|c| c.is_ascii_digit() || *c == '/').collect();
     if !p.ends_with('/') {
         p.push('/');

@@ -543,6 +543,10 @@ const RULES: &[Rule] = &[
     rule("GET", "/api/v1/gaps/export", API_EXPORT, API_EXPORT_OUT, |w, o| {
         req(format!("/api/v1/gaps/export?format=csv&chain={}", w.unit(o)))
     }),
+    // Case statistics: every registry role may ask, over the cases filed in its region (or sector) scopes;
+    // chain and organization scopes see none, and nobody sees Beijing's case from Guangdong.
+    rule("GET", "/api/v1/cases/stats", API_READ_IN, API_READ_IN, |_, o| stats_req("/api/v1/cases/stats", o)),
+    rule("GET", "/api/v1/cases/stats/export", API_EXPORT, API_EXPORT, |_, _| req("/api/v1/cases/stats/export")),
     // Worker stations: the finder is public; management is scoped like the registry.
     rule("GET", "/api/v1/stations/nearest", PUBLIC, PUBLIC, |_, o| {
         req(format!("/api/v1/stations/nearest?lat={}&lng={}", o.pick("22.5", "39.9"), o.pick("113.9", "116.4")))
@@ -627,6 +631,7 @@ const RULES: &[Rule] = &[
         lacks: Some("乙链平台".into()),
         ..req("/coverage/gaps")
     }),
+    rule("GET", "/cases/stats", PAGE_READ_IN, PAGE_READ_IN, |_, o| stats_req("/cases/stats", o)),
     // Unit pages.
     rule("GET", "/entities", PAGE_READ_IN, PAGE_READ_IN, |_, o| req("/entities").listing(o, FA_NAME, FB_NAME)),
     rule("GET", "/entities/new", PAGE_WRITE_IN, PAGE_NEW_FROM_OUT, |w, o| {
@@ -815,6 +820,18 @@ const RULES: &[Rule] = &[
     rule("GET", "/admin/audit/export", PAGE_AUDIT, PAGE_AUDIT, |_, _| req("/admin/audit/export")),
     rule("POST", "/admin/audit/verify", PAGE_AUDIT, PAGE_AUDIT, |_, _| req("/admin/audit/verify").form(&[])),
 ];
+
+/// Case statistics: inside, the figures; outside, never the region of Beijing's case.
+fn stats_req(path: &str, o: Obj) -> Req {
+    let r = req(path);
+    match o {
+        Obj::In => Req {
+            contains: Some(if path.starts_with("/api/") { "\"totals\"" } else { "data-testid=\"headline\"" }.into()),
+            ..r
+        },
+        Obj::Out => Req { lacks: Some("北京市".into()), ..r },
+    }
+}
 
 /// In a form: replaced by the id hash of another live session of the asker (one that may be ended).
 const OTHER_SESSION: &str = "{other-session}";

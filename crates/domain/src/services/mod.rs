@@ -3,6 +3,7 @@
 //! deadlines and life cycle. Pure types and rules; the store and the web layer build on them.
 
 pub mod case_settings;
+pub mod case_stats;
 pub mod cases;
 pub mod finder;
 pub mod hours;

@@ -7,6 +7,8 @@
 //! to its case ([`crate::personal::CASE_CONTACT`]) and leaves the store masked unless the caller asks
 //! for [`Disclosure::Full`] (the web layer does so only for the handling department, and audits it).
 
+pub mod stats;
+
 use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};

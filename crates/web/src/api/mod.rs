@@ -3,6 +3,7 @@
 
 mod case_notifications;
 mod case_setup;
+pub mod case_stats;
 pub mod cases;
 pub mod coverage;
 mod entities;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(case_setup::router())
         .merge(case_notifications::router())
+        .merge(case_stats::router())
 }
 
 /// Paging facts of a list response.

@@ -231,12 +231,51 @@ fn short(label: &str) -> String {
 
 /// A horizontal bar chart of rates (0–100 %), one row per bar, labels on the left.
 pub fn bar_chart(title: &str, bars: &[Bar], empty: &str) -> String {
+    let rows: Vec<Row> = bars
+        .iter()
+        .map(|b| Row { label: &b.label, fraction: b.rate.map(clamp).unwrap_or(0.0), note: &b.note, value: pct(b.rate) })
+        .collect();
+    horizontal_bars("bar-chart", title, &rows, empty)
+}
+
+/// One bar of a count chart: its label and its count.
+#[derive(Debug, Clone)]
+pub struct CountBar {
+    pub label: String,
+    pub count: i64,
+}
+
+/// A horizontal bar chart of counts, one row per bar, the longest bar the largest count, the count
+/// beside each bar. `empty` is shown instead when every count is zero.
+pub fn count_chart(title: &str, bars: &[CountBar], empty: &str) -> String {
+    let max = bars.iter().map(|b| b.count).max().unwrap_or(0);
+    if max <= 0 {
+        return empty_chart("count-chart", title, empty);
+    }
+    let counts: Vec<String> = bars.iter().map(|b| b.count.to_string()).collect();
+    let rows: Vec<Row> = bars
+        .iter()
+        .zip(&counts)
+        .map(|(b, c)| Row { label: &b.label, fraction: b.count.max(0) as f64 / max as f64, note: c, value: c.clone() })
+        .collect();
+    horizontal_bars("count-chart", title, &rows, empty)
+}
+
+/// A bar as drawn: its label, its length (0–1 of the full width), its tooltip note and the text beside it.
+struct Row<'a> {
+    label: &'a str,
+    fraction: f64,
+    note: &'a str,
+    value: String,
+}
+
+fn horizontal_bars(testid: &str, title: &str, bars: &[Row], empty: &str) -> String {
     if bars.is_empty() {
-        return empty_chart("bar-chart", title, empty);
+        return empty_chart(testid, title, empty);
     }
     let height = BAR_ROW * bars.len() as f64 + 8.0;
     let mut out = String::new();
-    open_svg(&mut out, "bar-chart", title, height);
+    open_svg(&mut out, testid, title, height);
     let full = BAR_RIGHT - BAR_LEFT;
     // Backdrop lines at 0 and 100 %.
     for x in [BAR_LEFT, BAR_RIGHT] {
@@ -250,13 +289,13 @@ pub fn bar_chart(title: &str, bars: &[Bar], empty: &str) -> String {
     for (i, b) in bars.iter().enumerate() {
         let top = 4.0 + BAR_ROW * i as f64;
         let mid = top + BAR_ROW / 2.0;
-        let w = full * b.rate.map(clamp).unwrap_or(0.0);
+        let w = full * clamp(b.fraction);
         let _ = write!(
             out,
             r##"<g data-testid="bar"><title>{label}: {note}</title><text x="{lx}" y="{mid}" dy="5" text-anchor="end">{short}</text><rect x="{bx}" y="{by}" width="{w}" height="{bh}" rx="2" fill="#a8161b"/><text x="{vx}" y="{mid}" dy="5" fill="#646a73">{value}</text></g>"##,
-            label = escape(&b.label),
-            note = escape(&b.note),
-            short = escape(&short(&b.label)),
+            label = escape(b.label),
+            note = escape(b.note),
+            short = escape(&short(b.label)),
             lx = n(BAR_LEFT - 8.0),
             mid = n(mid),
             bx = n(BAR_LEFT),
@@ -264,7 +303,7 @@ pub fn bar_chart(title: &str, bars: &[Bar], empty: &str) -> String {
             w = n(w),
             bh = n(BAR_ROW - 10.0),
             vx = n(BAR_LEFT + w + 6.0),
-            value = pct(b.rate),
+            value = escape(&b.value),
         );
     }
     out.push_str("</svg>");
@@ -362,5 +401,23 @@ mod tests {
         assert!(svg.contains(">新疆生产建设兵…</text>"), "long labels are cut: {svg}");
         assert!(svg.contains("<title>新疆生产建设兵团第八师: 50.0%</title>"));
         assert!(svg.contains(">—</text>"));
+    }
+
+    #[test]
+    fn count_bars_are_as_long_as_their_share_of_the_largest() {
+        let bars = vec![
+            CountBar { label: "欠薪".into(), count: 4 },
+            CountBar { label: "其他".into(), count: 1 },
+            CountBar { label: "法律援助".into(), count: 0 },
+        ];
+        let svg = count_chart("类别", &bars, "无");
+        assert!(svg.contains(r#"data-testid="count-chart""#) && svg.contains(r#"viewBox="0 0 480 92""#), "{svg}");
+        assert!(svg.contains(r#"width="292""#) && svg.contains(r#"width="73""#) && svg.contains(r#"width="0""#));
+        assert!(
+            svg.contains("<title>欠薪: 4</title>") && svg.contains(">4</text>") && !svg.contains("%</text>"),
+            "{svg}"
+        );
+        let none = count_chart("类别", &[CountBar { label: "x".into(), count: 0 }], "暂无");
+        assert!(none.contains("chart-empty") && none.contains("暂无"));
     }
 }

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod assets;
+mod case_stats;
 mod cases;
 mod charts;
 mod coverage;
@@ -75,6 +76,7 @@ page_routes! {
     "/coverage" => get(coverage::index),
     "/coverage/platforms/{id}" => get(coverage::platform),
     "/coverage/gaps" => get(coverage::gaps),
+    "/cases/stats" => get(case_stats::show),
     "/entities" => get(entities::list),
     "/entities/new" => get(entities::form::new).post(entities::form::create),
     "/entities/{id}" => get(entities::show),

@@ -21,6 +21,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("coverage/filters.html", include_str!("../../templates/coverage/filters.html")),
     ("coverage/gaps.html", include_str!("../../templates/coverage/gaps.html")),
     ("coverage/gap_table.html", include_str!("../../templates/coverage/gap_table.html")),
+    ("case_stats.html", include_str!("../../templates/case_stats.html")),
     ("entities/list.html", include_str!("../../templates/entities/list.html")),
     ("entities/table.html", include_str!("../../templates/entities/table.html")),
     ("entities/filters.html", include_str!("../../templates/entities/filters.html")),

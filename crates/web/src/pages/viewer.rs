@@ -23,6 +23,8 @@ pub struct Viewer {
     pub cases: bool,
     /// Manages reference data: the case settings link shows.
     pub case_settings: bool,
+    /// Has a scope that sees case statistics: the statistics link shows.
+    pub case_stats: bool,
 }
 
 impl Viewer {
@@ -39,6 +41,7 @@ impl Viewer {
             audit: actor.may(Action::ReadAudit),
             cases: actor.may(Action::Write),
             case_settings: actor.may(Action::ManageReference),
+            case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })
     }
 }

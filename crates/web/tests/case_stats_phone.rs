@@ -1,0 +1,153 @@
+//! The case statistics page in a real headless Chromium at a phone's width (390 px): the headline, the
+//! charts and every grouping's table fit without scrolling sideways, in Chinese and in English.
+//!
+//! Needs `chromium` and `chromedriver` like `tests/browser.rs` (whose harness this repeats in brief);
+//! without them the test fails unless `DANGJIAN_SKIP_BROWSER=1`. Screenshots go to
+//! `$DANGJIAN_SCREENSHOTS` (default: the temp folder).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::{Duration, Utc};
+use dangjian_domain::access::{Grant, Role, Scope};
+use dangjian_domain::services::cases::CaseAction;
+use dangjian_domain::services::case_settings::CaseSettings;
+use dangjian_store::cases::{CaseStep, NewCase};
+use dangjian_store::testing::sqlite;
+use dangjian_store::AccessFilter;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// chromedriver, stopped when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> =
+        std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]).collect();
+    candidates.iter().flat_map(|c| dirs.iter().map(move |d| d.join(c))).find(|p| p.exists())
+}
+
+async fn phone(driver_bin: &PathBuf, chromium: &PathBuf, profile: &std::path::Path) -> (Driver, Client) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+                     "--window-size=390,844", format!("--user-data-dir={}", profile.display())],
+            "mobileEmulation": { "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 1.0, "touch": true } }
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    let client = ClientBuilder::rustls().unwrap().capabilities(caps).connect(&url).await.expect("start Chromium");
+    (driver, client)
+}
+
+/// Sets a cookie for the whole site from the page (WebDriver's own cookie call wants a domain name).
+async fn set_cookie(c: &Client, name: &str, value: &str) {
+    let js = format!("document.cookie = '{name}={value}; path=/'");
+    c.execute(&js, vec![]).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_statistics_page_fits_a_phone() {
+    let (Some(driver_bin), Some(chromium)) = (
+        find_binary("CHROMEDRIVER", &["chromedriver"]),
+        find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]),
+    ) else {
+        assert!(std::env::var_os("DANGJIAN_SKIP_BROWSER").is_some(), "chromium and chromedriver are needed");
+        return;
+    };
+    let db = sqlite().await;
+    let s = &db.store;
+    s.create_department("SW-44", "广东省委社会工作部", "social_work", "44").await.unwrap();
+    s.create_department("SW-4401", "广州市委社会工作部", "social_work", "4401").await.unwrap();
+    let all = AccessFilter::unrestricted();
+    let filed = Utc::now() - Duration::days(20);
+    let categories = ["wage_arrears", "occupational_injury", "algorithmic_dispatch", "housing_schooling", "other"];
+    for (i, region) in ["440305", "440106", "440305001", "440106", "441900"].iter().cycle().take(25).enumerate() {
+        let new = NewCase {
+            category: categories[i % 5].into(),
+            sector: ["courier", "food_delivery", "ride_hailing"].get(i % 4).map(|s| (*s).to_owned()),
+            region_code: (*region).into(),
+            description: "手机宽度测试".into(),
+            ..Default::default()
+        };
+        let at = filed + Duration::hours(i as i64 * 7);
+        let done = s.submit_case(&new, &CaseSettings::default(), at).await.unwrap();
+        if i % 3 != 0 {
+            let step = CaseStep::new(CaseAction::Acknowledge);
+            s.act_on_case(done.id, 1, &step, "cadre", &all, &CaseSettings::default(), at + Duration::hours(3))
+                .await
+                .unwrap();
+        }
+        if i % 3 == 2 {
+            let step = CaseStep::new(CaseAction::Resolve);
+            s.act_on_case(done.id, 2, &step, "cadre", &all, &CaseSettings::default(), at + Duration::hours(40))
+                .await
+                .unwrap();
+            let rate = CaseStep { rating: Some(1 + i as i64 % 5), ..CaseStep::new(CaseAction::Rate) };
+            s.worker_act(&done.tracking_code, &rate, &CaseSettings::default(), at + Duration::hours(50)).await.unwrap();
+        }
+    }
+    let grants = [Grant { role: Role::DepartmentCadre, scope: Scope::Region { path: "/44/".into() } }];
+    let user = support::sign_in_as(s, "gd-phone", &grants).await;
+    let base = support::serve(s.clone()).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let (driver, c) = phone(&driver_bin, &chromium, profile.path()).await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    set_cookie(&c, dangjian_web::auth::SESSION_COOKIE, &user.session).await;
+    let shots = std::env::var_os("DANGJIAN_SCREENSHOTS").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    for (lang, path) in
+        [("zh-CN", "/cases/stats"), ("zh-CN", "/cases/stats?region=44"), ("en", "/cases/stats?region=4401")]
+    {
+        set_cookie(&c, "lang", lang).await;
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let h1 = c.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+        assert!(h1.contains(if lang == "en" { "Case statistics" } else { "诉求统计" }), "{path}: {h1}");
+        for id in ["headline", "category-chart", "region-chart", "satisfaction-chart", "by-category", "by-region"] {
+            assert!(c.find(Locator::Css(&format!("[data-testid={id}]"))).await.is_ok(), "{path}: no {id}");
+        }
+        let scroll = c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+        assert!(scroll.as_i64().unwrap() <= 390, "{path} ({lang}) scrolls sideways: {scroll}");
+        for (part, id) in [("top", "headline"), ("charts", "category-chart"), ("table", "by-region")] {
+            let js = format!("document.querySelector('[data-testid={id}]').scrollIntoView()");
+            c.execute(&js, vec![]).await.unwrap();
+            let name = format!("dangjian-case-stats-{lang}-{}-{part}.png", path.len());
+            std::fs::write(shots.join(&name), c.screenshot().await.unwrap()).unwrap();
+            eprintln!("screenshot: {}", shots.join(name).display());
+        }
+    }
+    c.close().await.unwrap();
+    drop(driver);
+    db.cleanup().await;
+}

@@ -7,6 +7,7 @@ pub mod coverage;
 mod entities;
 mod health;
 mod instructors;
+mod open311_clients;
 mod organizations;
 mod personal;
 mod regions;
@@ -43,6 +44,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stations::router())
         .merge(cases::router())
         .merge(case_setup::router())
+        .merge(open311_clients::router())
+        .merge(crate::open311::router())
 }
 
 /// Paging facts of a list response.

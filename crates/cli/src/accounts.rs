@@ -46,7 +46,7 @@ pub async fn parse_scope(store: &Store, spec: &str) -> anyhow::Result<Scope> {
 }
 
 /// The operator of a command, as the audit log names them.
-fn cli_actor() -> String {
+pub(crate) fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))
 }
 

@@ -46,6 +46,34 @@ pub enum Command {
     /// The coverage rules: organization thresholds and terms, each with the date it applies from.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Open311 GeoReport v2 clients and their API keys.
+    #[command(subcommand)]
+    Open311(Open311Command),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Open311Command {
+    /// Adds a client and prints its id, name and API key (shown this once; only its hash is stored).
+    AddClient {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Who the client is.
+        name: String,
+        /// Answer this client with mySociety's extended statuses (in_progress, fixed) instead of open/closed.
+        #[arg(long)]
+        extended_statuses: bool,
+    },
+    /// Lists the clients (never a key).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revokes a client: its key opens nothing from now on; the cases it filed stay.
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +318,21 @@ pub enum BenchCommand {
     /// Times the nearest-station finder on random stations in memory against a brute-force scan
     /// (no database).
     Stations(BenchStationsArgs),
+    /// Times filing cases through the store and over HTTP (in-process server), concurrency 1 and 8, with
+    /// and without a contact (writes cases: use a scratch database).
+    Cases(BenchCasesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCasesArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Cases filed per variant (six variants).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub cases: u32,
+    /// Run even though the database already has departments (and so probably real cases).
+    #[arg(long)]
+    pub allow_nonempty: bool,
 }
 
 #[derive(Debug, Args)]

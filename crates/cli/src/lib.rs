@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod args;
 pub mod bench;
+pub mod bench_cases;
 pub mod bench_coverage;
 pub mod bench_stations;
 pub mod codes;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod demo_services;
 pub mod generate;
 pub mod keys;
+pub mod open311;
 pub mod rules;
 
 use anyhow::Context;
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Coverage(a)) => bench_coverage::coverage(&a, lang).await?,
         Command::Generate(a) => generate::run(&a, lang).await?,
         Command::Bench(BenchCommand::Stations(a)) => bench_stations::run(&a)?,
+        Command::Bench(BenchCommand::Cases(a)) => bench_cases::run(&a, lang).await?,
+        Command::Open311(cmd) => open311::run(&cmd, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();

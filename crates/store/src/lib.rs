@@ -12,6 +12,7 @@ mod db;
 pub mod entities;
 mod error;
 pub mod instructors;
+pub mod open311;
 pub mod organizations;
 pub mod personal;
 mod query;

@@ -9,6 +9,7 @@ pub mod coverage;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod open311;
 pub mod pages;
 pub mod personal;
 pub mod rate_limit;
@@ -122,6 +123,11 @@ pub fn app(state: AppState) -> Router {
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let path = req.uri().path();
     let path = if path.starts_with("/api/v1/cases/track/") { "/api/v1/cases/track/{code}" } else { path };
+    let path = if path.starts_with("/open311/v2/requests/") || path.starts_with("/open311/v2/tokens/") {
+        "/open311/v2/{requests|tokens}/{id}"
+    } else {
+        path
+    };
     tracing::debug_span!("request", method = %req.method(), path = %path)
 }
 

@@ -1,7 +1,8 @@
 //! Rate limits per client address (OWASP ASVS 5.0 V6.3 / V2.4 anti-automation; GB/T 22239-2019
 //! 8.1.4.1 b) on login failure handling): strict on signing in, moderate on every other anonymous
 //! request, generous on health, the API document and static files, none once signed in (accounts have
-//! their own lockout). Over the limit the answer is `429 Too Many Requests` with `Retry-After`.
+//! their own lockout). Filing a case ([`is_filing`]) also counts against a lower quota of its own, signed
+//! in or not. Over the limit the answer is `429 Too Many Requests` with `Retry-After`.
 //!
 //! Token buckets in memory, one per (class, client), kept as the generic cell rate algorithm (one
 //! timestamp per bucket, exact integer arithmetic): a client may spend a whole quota at once and
@@ -42,6 +43,10 @@ impl Quota {
         Self { burst, window: Duration::minutes(1) }
     }
 
+    pub const fn per_hour(burst: u32) -> Self {
+        Self { burst, window: Duration::hours(1) }
+    }
+
     /// The time in which one request is regained.
     fn interval(self) -> Duration {
         Duration::milliseconds(self.window.num_milliseconds().max(1) / i64::from(self.burst.max(1)))
@@ -62,6 +67,9 @@ pub struct RateLimitConfig {
     pub anonymous: Quota,
     /// Health checks, the OpenAPI document and static files.
     pub public: Quota,
+    /// Filing a case ([`is_filing`]), signed in or not, on top of the request's own class: a worker
+    /// files a handful of cases, a flood of them is abuse.
+    pub submission: Quota,
     /// Reverse proxies whose `X-Forwarded-For` is believed. Empty: the header is ignored.
     pub trusted_proxies: Vec<IpAddr>,
     /// Most buckets held per class before idle ones are swept and new clients share one.
@@ -74,6 +82,7 @@ impl Default for RateLimitConfig {
             login: Quota::per_minute(10),
             anonymous: Quota::per_minute(120),
             public: Quota::per_minute(600),
+            submission: Quota::per_hour(10),
             trusted_proxies: Vec::new(),
             max_clients: 100_000,
         }
@@ -98,8 +107,19 @@ pub enum Class {
     Login,
     Anonymous,
     Public,
+    /// Filing a case (counted besides the class above).
+    Submission,
     /// Signed in: no limit here.
     Unlimited,
+}
+
+/// The ways to file a case: the API, Open311 and the worker's phone page. Each also counts against
+/// [`RateLimitConfig::submission`].
+pub const FILING: &[&str] = &["/api/v1/cases", "/open311/v2/requests.json", "/report"];
+
+/// Whether a request files a case.
+pub fn is_filing(method: &Method, path: &str) -> bool {
+    *method == Method::POST && FILING.contains(&path)
 }
 
 /// Whether `path` is `prefix` or below it (`/login`, `/login/totp`, not `/loginx`).
@@ -284,6 +304,7 @@ fn quota_for(config: &RateLimitConfig, class: Class) -> Option<Quota> {
         Class::Login => Some(config.login),
         Class::Anonymous => Some(config.anonymous),
         Class::Public => Some(config.public),
+        Class::Submission => Some(config.submission),
         Class::Unlimited => None,
     }
 }
@@ -294,7 +315,9 @@ fn too_many(ctx: &PageCtx, path: &str, retry_after_secs: u64) -> Response {
         &format!("请求过于频繁，请在 {retry_after_secs} 秒后重试"),
         &format!("too many requests; try again in {retry_after_secs} seconds"),
     );
-    let mut response = if path.starts_with("/api/") {
+    let mut response = if path.starts_with(crate::open311::PREFIX) {
+        crate::open311::error_response(StatusCode::TOO_MANY_REQUESTS, &message)
+    } else if path.starts_with("/api/") {
         crate::error::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()
     } else {
         ctx.render_status(StatusCode::TOO_MANY_REQUESTS, "error.html", minijinja::context! { status => 429, message })
@@ -311,7 +334,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let authenticated = req.extensions().get::<Actor>().is_some_and(Actor::is_authenticated);
     let path = req.uri().path().to_owned();
     let class = classify(req.method(), &path, authenticated);
-    if class == Class::Unlimited {
+    let filing = is_filing(req.method(), &path);
+    if class == Class::Unlimited && !filing {
         return next.run(req).await;
     }
     let limiter = &state.rate_limits;
@@ -320,7 +344,12 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
     let client = client_key(peer, forwarded.as_deref(), &limiter.config().trusted_proxies);
-    match limiter.check(class, client, state.clock.now()) {
+    let now = state.clock.now();
+    let verdict = match limiter.check(class, client, now) {
+        Verdict::Allow if filing => limiter.check(Class::Submission, client, now),
+        v => v,
+    };
+    match verdict {
         Verdict::Allow => next.run(req).await,
         Verdict::Limited { retry_after_secs } => {
             tracing::warn!(?class, client = ?client, "rate limited");
@@ -377,6 +406,27 @@ mod tests {
         }
         assert!(matches!(limiter.check(Class::Login, me, at(70)), Verdict::Limited { .. }));
         assert_eq!(limiter.check(Class::Unlimited, me, at(70)), Verdict::Allow);
+    }
+
+    #[test]
+    fn filing_a_case_has_its_own_lower_quota() {
+        for path in FILING {
+            assert!(is_filing(&Method::POST, path), "{path}");
+            assert!(!is_filing(&Method::GET, path), "{path}");
+        }
+        assert!(!is_filing(&Method::POST, "/api/v1/cases/track/7K3M-Q9PXA/actions"));
+        assert!(!is_filing(&Method::POST, "/open311/v2/requests.xml"));
+        let limiter = RateLimiter::new(RateLimitConfig::default());
+        let me = ClientKey::Ip(ip("203.0.113.7"));
+        for _ in 0..10 {
+            assert_eq!(limiter.check(Class::Submission, me, at(0)), Verdict::Allow);
+        }
+        // One regained every six minutes.
+        assert_eq!(limiter.check(Class::Submission, me, at(0)), Verdict::Limited { retry_after_secs: 360 });
+        assert_eq!(limiter.check(Class::Anonymous, me, at(0)), Verdict::Allow);
+        assert_eq!(limiter.check(Class::Submission, ClientKey::Ip(ip("203.0.113.8")), at(0)), Verdict::Allow);
+        assert_eq!(limiter.check(Class::Submission, me, at(360)), Verdict::Allow);
+        assert!(matches!(limiter.check(Class::Submission, me, at(360)), Verdict::Limited { .. }));
     }
 
     #[test]

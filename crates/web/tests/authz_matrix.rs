@@ -42,6 +42,8 @@ const FA: &str = "9144030071526726XG";
 const PB: &str = "91330100799655058B";
 const FB: &str = "914403001922038216";
 const FA_NAME: &str = "甲链南山加盟商";
+/// The key of the Open311 client the matrix files with.
+const MATRIX_OPEN311_KEY: &str = "dj_matrixOpen311Key0000000000000000000000000000";
 const FB_NAME: &str = "乙链朝阳加盟商";
 
 /// What a request must get.
@@ -599,6 +601,34 @@ const RULES: &[Rule] = &[
         req(format!("/api/v1/cases/track/{}/actions", w.case_code(o)))
             .json(json!({"action": "add_info", "note": "补充"}))
     }),
+    // Open311 GeoReport v2: public; filing needs a client's key (MATRIX_OPEN311_KEY, seeded).
+    rule("GET", "/open311/v2/services.json", PUBLIC, PUBLIC, |_, _| req("/open311/v2/services.json")),
+    rule("GET", "/open311/v2/services/{code}", PUBLIC, PUBLIC, |_, _| req("/open311/v2/services/other.json")),
+    rule("POST", "/open311/v2/requests.json", PUBLIC, PUBLIC, |_, o| {
+        req("/open311/v2/requests.json").form(&[
+            ("api_key", MATRIX_OPEN311_KEY),
+            ("service_code", "other"),
+            ("description", "x"),
+            ("attribute[region_code]", o.pick("440305", "110105")),
+        ])
+    }),
+    rule("GET", "/open311/v2/requests.json", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/open311/v2/requests.json?service_request_id={}", w.case_code(o)))
+    }),
+    rule("GET", "/open311/v2/requests/{id}", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/open311/v2/requests/{}.json", w.case_code(o)))
+    }),
+    rule("GET", "/open311/v2/tokens/{token}", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/open311/v2/tokens/{}.json", w.case_code(o)))
+    }),
+    // Open311 clients: the system administrator. Client 2 is the one seeded to be revoked.
+    rule("GET", "/api/v1/open311-clients", API_SYSADMIN, API_SYSADMIN, |_, _| req("/api/v1/open311-clients")),
+    rule("POST", "/api/v1/open311-clients", API_SYSADMIN, API_SYSADMIN, |w, _| {
+        req("/api/v1/open311-clients").json(json!({"name": format!("矩阵客户端{}", w.next())}))
+    }),
+    rule("POST", "/api/v1/open311-clients/{id}/revoke", API_SYSADMIN, API_SYSADMIN, |_, _| {
+        req("/api/v1/open311-clients/2/revoke")
+    }),
     rule("GET", "/api/v1/stations", API_READ_IN, API_READ_IN, |_, o| {
         req("/api/v1/stations?per_page=500").listing(o, "甲驿站", "乙驿站")
     }),
@@ -1003,6 +1033,10 @@ async fn seed(s: &Store) -> Seeded {
     let (mut listed, _) = s.case_notifications(&all, false, 10).await.unwrap();
     listed.sort_by_key(|n| n.case_id);
     let notifications = [listed[0].id, listed[1].id];
+    // Open311 clients: 1 files in the matrix, 2 is there to be revoked.
+    let key_hash = dangjian_security::token::hash_token(MATRIX_OPEN311_KEY);
+    s.create_open311_client("matrix", &key_hash, false, "cli:matrix").await.unwrap();
+    s.create_open311_client("matrix-revoked", "matrix-revoked-hash", false, "cli:matrix").await.unwrap();
     Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb, cases, notifications }
 }
 
@@ -1149,8 +1183,9 @@ async fn run(db: TestDb) -> usize {
     });
     let principals = Arc::new(principals);
     let loose = Quota::per_minute(1_000_000);
-    let state = AppState::new(store.clone(), dangjian_security::field_cipher::Keyring::generate())
-        .with_rate_limits(RateLimitConfig { login: loose, anonymous: loose, public: loose, ..Default::default() });
+    let state = AppState::new(store.clone(), dangjian_security::field_cipher::Keyring::generate()).with_rate_limits(
+        RateLimitConfig { login: loose, anonymous: loose, public: loose, submission: loose, ..Default::default() },
+    );
     let base = support::serve_state(state).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 

@@ -11,8 +11,8 @@ mod support;
 
 use chrono::{Duration, Utc};
 use dangjian_domain::access::{Grant, Role, Scope};
-use dangjian_domain::services::cases::CaseAction;
 use dangjian_domain::services::case_settings::CaseSettings;
+use dangjian_domain::services::cases::CaseAction;
 use dangjian_store::cases::{CaseStep, NewCase};
 use dangjian_store::testing::sqlite;
 use dangjian_store::AccessFilter;

@@ -37,6 +37,8 @@ pub use settings::CASE_SETTINGS;
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// The longest contact, in characters.
 pub const MAX_CONTACT_CHARS: usize = 100;
+/// How many tracking codes filing a case draws before giving up (a clash of 40 random bits is rare).
+pub const TRACKING_CODE_TRIES: usize = 5;
 
 /// Who acts: a user by login name, the worker (holding the tracking code), or the deadline job.
 pub const WORKER: &str = "worker";
@@ -90,6 +92,8 @@ pub struct NewCase {
     pub description: String,
     pub contact: Option<String>,
     pub anonymous: bool,
+    /// The Open311 client that filed it ([`crate::open311`]), if it came in over Open311.
+    pub open311_client_id: Option<i64>,
 }
 
 impl NewCase {
@@ -387,6 +391,20 @@ impl Store {
         settings: &CaseSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<Submitted> {
+        self.submit_case_with_codes(c, settings, now, || tracking_code(dangjian_security::random_u64())).await
+    }
+
+    /// [`Store::submit_case`] with the tracking codes drawn from `next_code` (tests force a clash with
+    /// it). A code already taken is retried with the next one, up to [`TRACKING_CODE_TRIES`] times: the
+    /// insert runs inside a savepoint, so the clash rolls back only the insert — PostgreSQL would
+    /// otherwise abort the whole transaction — and the retry works alike on both backends.
+    pub async fn submit_case_with_codes(
+        &self,
+        c: &NewCase,
+        settings: &CaseSettings,
+        now: DateTime<Utc>,
+        mut next_code: impl FnMut() -> String,
+    ) -> StoreResult<Submitted> {
         c.check(settings)?;
         let calendar = &settings.calendar;
         let cat = category(settings, &c.category)?;
@@ -419,12 +437,13 @@ impl Store {
         };
         let mut id = None;
         let mut code = String::new();
-        for _ in 0..5 {
-            code = tracking_code(dangjian_security::random_u64());
+        for _ in 0..TRACKING_CODE_TRIES {
+            code = next_code();
+            sqlx::query("SAVEPOINT new_case").execute(&mut *tx.tx).await?;
             let inserted = sqlx::query(
                 "INSERT INTO cases (tracking_code, category, sector, entity_id, region_code, description, anonymous, status, \
-                 department_id, ack_due, resolve_due, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10, $11) RETURNING id",
+                 department_id, ack_due, resolve_due, created_at, open311_client_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10, $11, $12) RETURNING id",
             )
             .bind(code.clone())
             .bind(c.category.clone())
@@ -437,16 +456,20 @@ impl Store {
             .bind(ack_due.clone())
             .bind(resolve_due.clone())
             .bind(at.clone())
+            .bind(c.open311_client_id)
             .fetch_one(&mut *tx.tx)
             .await;
             match inserted {
                 Ok(row) => {
+                    sqlx::query("RELEASE SAVEPOINT new_case").execute(&mut *tx.tx).await?;
                     id = Some(row.try_get::<i64, _>("id")?);
                     break;
                 }
-                // A clash of tracking codes (40 random bits): try another. PostgreSQL aborts the
-                // transaction on an error, so this only retries on SQLite; a clash is rare either way.
-                Err(e) if is_unique_violation(&e) && matches!(self.kind(), crate::DbKind::Sqlite) => continue,
+                // A clash of tracking codes (40 random bits): undo the insert only, try another code.
+                Err(e) if is_unique_violation(&e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT new_case").execute(&mut *tx.tx).await?;
+                    tracing::warn!("tracking code clash; drawing another");
+                }
                 Err(e) => return Err(e.into()),
             }
         }

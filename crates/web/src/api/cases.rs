@@ -70,6 +70,7 @@ impl CaseInput {
             description: description.unwrap_or_default(),
             contact: if self.anonymous { None } else { non_empty(&self.contact) },
             anonymous: self.anonymous,
+            open311_client_id: None,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod coverage;
 mod entities;
 mod health;
 mod instructors;
+mod open311_clients;
 mod organizations;
 mod personal;
 mod regions;
@@ -47,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(case_setup::router())
         .merge(case_notifications::router())
         .merge(case_stats::router())
+        .merge(open311_clients::router())
+        .merge(crate::open311::router())
 }
 
 /// Paging facts of a list response.

@@ -27,7 +27,8 @@ pub fn is_public(path: &str) -> bool {
         "/report",
         "/track",
     ];
-    const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/"];
+    // Open311 GeoReport v2 is for civic-reporting apps: public, filing needs a client's api_key.
+    const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/", crate::open311::PREFIX];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
@@ -198,6 +199,15 @@ mod tests {
         assert!(!is_public_request(&Method::GET, "/cases"));
         assert!(!is_public_request(&Method::GET, "/cases/1"));
         assert!(!is_public_request(&Method::POST, "/cases/1/contact"));
+    }
+
+    #[test]
+    fn open311_is_public() {
+        assert!(is_public_request(&Method::GET, "/open311/v2/services.json"));
+        assert!(is_public_request(&Method::POST, "/open311/v2/requests.json"));
+        assert!(is_public_request(&Method::GET, "/open311/v2/requests/7K3M-Q9PXA.json"));
+        assert!(!is_public_request(&Method::GET, "/open311/v3/services.json"));
+        assert!(!is_public_request(&Method::GET, "/open311"));
     }
 
     #[test]

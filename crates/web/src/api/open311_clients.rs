@@ -1,0 +1,89 @@
+//! `/api/v1/open311-clients`: the Open311 clients and their keys, managed by the system administrator
+//! (reference data: every change audited). A key is shown once, at creation; the database keeps its
+//! SM3 hash only, like API tokens.
+
+use crate::auth::Actor;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, ApiPath};
+use crate::i18n::Lang;
+use crate::scope::{self, Object};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dangjian_domain::access::Action;
+use dangjian_security::token::NewApiToken;
+use dangjian_store::open311::Open311Client;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A new client.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Open311ClientInput {
+    /// Who the client is (at most 100 characters).
+    pub name: Option<String>,
+    /// Answer with mySociety's extended statuses (`in_progress`, `fixed`) instead of open/closed.
+    #[serde(default)]
+    pub extended_statuses: bool,
+}
+
+/// A new client with its key: shown this once, never again.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NewOpen311Client {
+    pub client: Open311Client,
+    pub api_key: String,
+}
+
+/// The Open311 clients (the system administrator), revoked ones included; never a key.
+#[utoipa::path(get, path = "/api/v1/open311-clients", tag = "open311",
+    responses((status = 200, body = Vec<Open311Client>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn list_clients(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+) -> Result<Json<Vec<Open311Client>>, ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.list").await.map_err(|r| r.api(lang))?;
+    Ok(Json(s.store.open311_clients().await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Register an Open311 client (the system administrator; audited). Answers its key, once.
+#[utoipa::path(post, path = "/api/v1/open311-clients", tag = "open311", request_body = Open311ClientInput,
+    responses((status = 201, body = NewOpen311Client), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+async fn create_client(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiJson(input): ApiJson<Open311ClientInput>,
+) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await.map_err(|r| r.api(lang))?;
+    let key = NewApiToken::generate();
+    let name = input.name.as_deref().unwrap_or_default();
+    let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;
+    let object = result.as_ref().ok().map(|c| Object::new("open311_client", c.id));
+    scope::audit_write(&s, &actor, "open311_client.create", object, &result).await;
+    let client = result.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key: key.secret().to_owned() })))
+}
+
+/// Revoke an Open311 client (the system administrator; audited): its key opens nothing from now on;
+/// the cases it filed stay.
+#[utoipa::path(post, path = "/api/v1/open311-clients/{id}/revoke", tag = "open311", params(("id" = i64, Path)),
+    responses((status = 200, body = Open311Client), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn revoke_client(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Open311Client>, ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await.map_err(|r| r.api(lang))?;
+    let result = s.store.revoke_open311_client(id).await;
+    scope::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result).await;
+    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_clients, create_client)).routes(routes!(revoke_client))
+}

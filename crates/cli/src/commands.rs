@@ -184,6 +184,7 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     let store = open(&url, lang).await?.with_keys(keys.clone());
     store.migrate().await.context(lang.pick("迁移失败", "migration failed"))?;
     let report = crate::demo::load(&store).await?;
+    let services = crate::demo_services::load(&store).await?;
     let (units, orgs, instructors) = crate::demo::counts(&store).await?;
     let what = match lang {
         Lang::Zh => format!("{units} 个单位、{orgs} 个党组织、{instructors} 名党建指导员"),
@@ -195,6 +196,18 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
         lang.pick("沿用已有数据：", "Reusing the existing data: ")
     };
     say(&format!("{how}{what}"));
+    if services.departments + services.stations + services.cases > 0 {
+        say(&match lang {
+            Lang::Zh => format!(
+                "已载入演示服务数据：{} 个受理部门、{} 个驿站、{} 件诉求",
+                services.departments, services.stations, services.cases
+            ),
+            Lang::En => format!(
+                "Loaded the demo services: {} case departments, {} stations, {} cases",
+                services.departments, services.stations, services.cases
+            ),
+        });
+    }
     say(&format!("{}{}", lang.pick("数据库：", "Database: "), redact(&url)));
     non_loopback_warning(args.addr, lang);
     let logins = crate::accounts::demo_logins(&store).await?;

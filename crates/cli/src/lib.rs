@@ -9,6 +9,7 @@ pub mod bench_stations;
 pub mod codes;
 pub mod commands;
 pub mod demo;
+pub mod demo_services;
 pub mod generate;
 pub mod keys;
 pub mod rules;

@@ -38,6 +38,8 @@ pub(crate) enum Rows {
     Instructors,
     Stations,
     Cases,
+    /// Notifications to case departments (`case_notifications n`), scoped like the cases.
+    CaseNotifications,
 }
 
 impl Rows {
@@ -48,6 +50,7 @@ impl Rows {
             Self::Instructors => "instructors i",
             Self::Stations => "stations s",
             Self::Cases => "cases c",
+            Self::CaseNotifications => "case_notifications n",
         }
     }
 
@@ -58,6 +61,7 @@ impl Rows {
             Self::Instructors => "i",
             Self::Stations => "s",
             Self::Cases => "c",
+            Self::CaseNotifications => "n",
         }
     }
 }
@@ -126,7 +130,7 @@ impl AccessFilter {
                 Rows::Organizations => org_cond(w, s, alias),
                 Rows::Instructors => instructor_cond(w, s, alias),
                 Rows::Stations => station_cond(w, s, alias),
-                Rows::Cases => case_cond(w, s, alias),
+                Rows::Cases | Rows::CaseNotifications => case_cond(w, s, alias),
             })
             .collect();
         w.cond(format!("({})", parts.join(" OR ")));

@@ -13,7 +13,7 @@ pub(crate) enum Bind {
 }
 
 /// A WHERE clause under construction: conditions with `$n` placeholders and their values.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Where {
     conds: Vec<String>,
     binds: Vec<Bind>,

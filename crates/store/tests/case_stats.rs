@@ -8,9 +8,9 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dangjian_domain::access::Scope;
 use dangjian_domain::entity::EntityInput;
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::case_stats::{CaseFigures, DurationSummary, Satisfaction};
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
-use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::EntityDraft;
 use dangjian_store::cases::stats::{CaseStatistics, CaseStatsFilter};
 use dangjian_store::cases::{Case, CaseStep, NewCase};
@@ -22,8 +22,8 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn cal() -> WorkCalendar {
-    WorkCalendar::default()
+fn cal() -> CaseSettings {
+    CaseSettings::default()
 }
 
 /// A small deterministic generator (64-bit LCG), so both backends get the same cases.

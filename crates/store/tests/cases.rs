@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use dangjian_domain::access::Scope;
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
 use dangjian_domain::services::routing::RoutingRule;
 use dangjian_domain::services::workdays::WorkCalendar;
@@ -17,8 +18,8 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn cal() -> WorkCalendar {
-    WorkCalendar::default()
+fn cal() -> CaseSettings {
+    CaseSettings::default()
 }
 
 fn case(category: &str, sector: Option<&str>, region: &str) -> NewCase {
@@ -115,8 +116,13 @@ async fn deadlines_count_working_days_in_china_time() {
         let c = s.submit_case(&case("wage_arrears", None, "440305"), &cal(), t("2026-11-26T16:30:00Z")).await.unwrap();
         assert_eq!(c.ack_due, "2026-11-30T16:00:00Z");
         // Holidays from the configured calendar are skipped too.
-        let holidays =
-            WorkCalendar { holidays: WorkCalendar::parse_days("2026-11-30").unwrap(), workdays: Default::default() };
+        let holidays = CaseSettings {
+            calendar: WorkCalendar {
+                holidays: WorkCalendar::parse_days("2026-11-30").unwrap(),
+                workdays: Default::default(),
+            },
+            ..CaseSettings::default()
+        };
         let d = s.submit_case(&case("wage_arrears", None, "440305"), &holidays, t(FRIDAY)).await.unwrap();
         assert_eq!(d.ack_due, "2026-12-01T16:00:00Z");
         db.cleanup().await;
@@ -317,6 +323,174 @@ async fn personal_fields_are_erased_after_retention() {
         assert_eq!(c.erased_at.as_deref(), Some("2027-01-01T00:00:00Z"));
         let o = s.case(open.id, &g, Disclosure::Full).await.unwrap();
         assert_eq!(o.contact.as_deref(), Some("13812341234"));
+        db.cleanup().await;
+    }
+}
+
+/// A handler's step at `at` on case `id`, whatever its version.
+async fn handle(s: &Store, id: i64, step: CaseStep, at: &str) {
+    let v = s.case(id, &guangdong(), Disclosure::Masked).await.unwrap().version;
+    s.act_on_case(id, v, &step, "cadre", &guangdong(), &cal(), t(at)).await.unwrap();
+}
+
+#[tokio::test]
+async fn configured_categories_and_holidays_apply_to_new_and_existing_cases() {
+    for db in all_backends().await {
+        let s = &db.store;
+        departments(s).await;
+        assert_eq!(s.case_settings().await.unwrap(), CaseSettings::default());
+        let old = s.submit_case(&case("wage_arrears", None, "440305"), &cal(), t(FRIDAY)).await.unwrap();
+        // An administrator adds a category, drops wage arrears and marks Monday a holiday.
+        let mut settings = CaseSettings::default();
+        settings.categories.retain(|c| c.code != "wage_arrears");
+        settings.categories.push(dangjian_domain::services::cases::Category {
+            code: "platform_fees".into(),
+            name_zh: "平台收费".into(),
+            name_en: "Platform fees".into(),
+            ack_days: 2,
+            resolve_days: 5,
+        });
+        settings.calendar.holidays = WorkCalendar::parse_days("2026-11-30").unwrap();
+        s.set_case_settings(&settings, None).await.unwrap();
+        let stored = s.case_settings().await.unwrap();
+        assert_eq!(stored, settings);
+        // New cases: the new category with its deadlines past the holiday; the dropped one is refused.
+        let fees = s.submit_case(&case("platform_fees", None, "440305"), &stored, t(FRIDAY)).await.unwrap();
+        assert_eq!(fees.ack_due, "2026-12-02T16:00:00Z");
+        match s.submit_case(&case("wage_arrears", None, "440305"), &stored, t(FRIDAY)).await {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "category"),
+            other => panic!("{other:?}"),
+        }
+        // A case of the dropped category keeps moving, on the deadlines of `other` (3 working days).
+        handle(s, old.id, CaseStep::new(CaseAction::Acknowledge), "2026-11-27T09:00:00Z").await;
+        let v = s.case(old.id, &guangdong(), Disclosure::Masked).await.unwrap().version;
+        let transferred =
+            CaseStep { department_id: Some(fees_department(s).await), ..CaseStep::new(CaseAction::Transfer) };
+        let c = s.act_on_case(old.id, v, &transferred, "cadre", &guangdong(), &stored, t(FRIDAY)).await.unwrap();
+        assert_eq!(c.ack_due, "2026-12-03T16:00:00Z");
+        // Bad settings are refused whole, naming the field, and the stored ones stay.
+        let bad = CaseSettings { retention_days: 1, ..settings.clone() };
+        match s.set_case_settings(&bad, None).await {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "retention_days"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.case_settings().await.unwrap(), settings);
+        db.cleanup().await;
+    }
+}
+
+async fn fees_department(s: &Store) -> i64 {
+    s.departments().await.unwrap().into_iter().find(|d| d.code == "NS-POST").unwrap().id
+}
+
+#[tokio::test]
+async fn resolved_cases_never_rated_close_by_themselves() {
+    for db in all_backends().await {
+        let s = &db.store;
+        departments(s).await;
+        let settings = CaseSettings { auto_close_days: 15, ..CaseSettings::default() };
+        let quiet = s.submit_case(&case("wage_arrears", None, "440305"), &settings, t(FRIDAY)).await.unwrap();
+        let rated = s.submit_case(&case("wage_arrears", None, "440305"), &settings, t(FRIDAY)).await.unwrap();
+        let open = s.submit_case(&case("wage_arrears", None, "440305"), &settings, t(FRIDAY)).await.unwrap();
+        for id in [quiet.id, rated.id] {
+            handle(s, id, CaseStep::new(CaseAction::Resolve).note("已协调发放", true), "2026-11-28T00:00:00Z").await;
+        }
+        s.worker_act(
+            &rated.tracking_code,
+            &CaseStep { rating: Some(5), ..CaseStep::new(CaseAction::Rate) },
+            &settings,
+            t("2026-11-29T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+        assert!(s.close_unrated(&settings, t("2026-12-12T23:59:59Z")).await.unwrap().is_empty());
+        assert_eq!(s.close_unrated(&settings, t("2026-12-13T00:00:01Z")).await.unwrap(), vec![quiet.id]);
+        assert!(s.close_unrated(&settings, t("2026-12-14T00:00:00Z")).await.unwrap().is_empty());
+        let c = s.track_case(&quiet.tracking_code).await.unwrap();
+        assert_eq!(
+            (c.status, c.rating, c.closed_at.as_deref()),
+            (CaseStatus::Closed, None, Some("2026-12-13T00:00:01Z"))
+        );
+        assert_eq!(c.events.last().map(|e| (e.action.as_str(), e.actor.as_str())), Some(("auto_close", "system")));
+        let r = s.track_case(&rated.tracking_code).await.unwrap();
+        assert_eq!((r.rating, r.closed_at.as_deref()), (Some(5), Some("2026-11-29T00:00:00Z")));
+        assert_eq!(s.track_case(&open.tracking_code).await.unwrap().status, CaseStatus::Submitted);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn departments_are_notified_of_escalations_transfers_and_the_workers_steps() {
+    use dangjian_store::cases::NotificationKind as K;
+    for db in all_backends().await {
+        let s = &db.store;
+        departments(s).await;
+        let nanshan = AccessFilter::new([Scope::Region { path: "/44/4403/440305/".into() }]);
+        let beijing = AccessFilter::new([Scope::Region { path: "/11/".into() }]);
+        let a = s.submit_case(&case("wage_arrears", None, "440305"), &cal(), t(FRIDAY)).await.unwrap();
+        let b = s.submit_case(&case("wage_arrears", None, "440305"), &cal(), t(FRIDAY)).await.unwrap();
+        assert_eq!(s.case_notifications(&guangdong(), false, 50).await.unwrap().1, 0);
+        // `a` is overdue: the city gets it, and Nanshan hears it went up.
+        assert_eq!(s.escalate_overdue(&cal(), t("2026-11-30T17:00:00Z")).await.unwrap(), vec![a.id, b.id]);
+        // `b` is then passed down to Nanshan's postal administration; the worker adds to it and, once
+        // resolved, reopens it.
+        let post = fees_department(s).await;
+        handle(
+            s,
+            b.id,
+            CaseStep { department_id: Some(post), ..CaseStep::new(CaseAction::Transfer) },
+            "2026-12-01T00:00:00Z",
+        )
+        .await;
+        s.worker_act(
+            &b.tracking_code,
+            &CaseStep::new(CaseAction::AddInfo).note("补充：工资条", true),
+            &cal(),
+            t("2026-12-01T01:00:00Z"),
+        )
+        .await
+        .unwrap();
+        handle(s, b.id, CaseStep::new(CaseAction::Resolve), "2026-12-01T02:00:00Z").await;
+        s.worker_act(
+            &b.tracking_code,
+            &CaseStep::new(CaseAction::Reopen).note("仍未发放", true),
+            &cal(),
+            t("2026-12-01T03:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let (all, unread) = s.case_notifications(&guangdong(), false, 50).await.unwrap();
+        let seen: Vec<(K, i64, &str)> = all.iter().map(|n| (n.kind, n.case_id, n.department_name.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (K::WorkerReopened, b.id, "南山区邮政管理局"),
+                (K::WorkerInfo, b.id, "南山区邮政管理局"),
+                (K::TransferredIn, b.id, "南山区邮政管理局"),
+                (K::EscalatedOut, b.id, "南山区人社局"),
+                (K::EscalatedIn, b.id, "深圳市人社局"),
+                (K::EscalatedOut, a.id, "南山区人社局"),
+                (K::EscalatedIn, a.id, "深圳市人社局"),
+            ]
+        );
+        assert_eq!(unread, 7);
+        // Nanshan sees only its own departments' five; Beijing none, and cannot mark them read.
+        let (mine, _) = s.case_notifications(&nanshan, true, 50).await.unwrap();
+        assert_eq!(mine.len(), 5);
+        assert!(s.case_notifications(&beijing, false, 50).await.unwrap().0.is_empty());
+        assert!(matches!(
+            s.mark_notification_read(mine[0].id, &beijing, "someone", "2026-12-02T00:00:00Z").await,
+            Err(StoreError::NotFound)
+        ));
+        s.mark_notification_read(mine[0].id, &nanshan, "cadre", "2026-12-02T00:00:00Z").await.unwrap();
+        s.mark_notification_read(mine[0].id, &nanshan, "later", "2026-12-03T00:00:00Z").await.unwrap();
+        let (unread_list, unread) = s.case_notifications(&nanshan, true, 50).await.unwrap();
+        assert_eq!((unread_list.len(), unread), (4, 4));
+        let (all, _) = s.case_notifications(&nanshan, false, 1).await.unwrap();
+        assert_eq!(
+            (all[0].read_by.as_deref(), all[0].read_at.as_deref()),
+            (Some("cadre"), Some("2026-12-02T00:00:00Z"))
+        );
         db.cleanup().await;
     }
 }

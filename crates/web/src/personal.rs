@@ -41,3 +41,32 @@ pub async fn reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i64) 
     state.store.append_audit(&entry).await?;
     Ok(mobile?)
 }
+
+/// The audit action of reading a worker's contact on a case in full.
+pub const CASE_READ_CONTACT: &str = "case.read_contact";
+
+/// Whether `actor` may see case `id`'s contact in full: personal data reading in a scope that covers
+/// the case, and handling it (the department's region). Decides whether to offer the button only.
+pub async fn may_reveal_case_contact(state: &AppState, actor: &Actor, id: i64) -> bool {
+    if !actor.is_authenticated() || !actor.may(Action::ReadPersonal) || !actor.may(Action::Write) {
+        return false;
+    }
+    let visible = |a| async move { state.store.case_visible(id, &scope::filter(actor, a)).await.unwrap_or(false) };
+    visible(Action::ReadPersonal).await && visible(Action::Write).await
+}
+
+/// The worker's contact on case `id` in full, for the handling department only, audited as
+/// [`CASE_READ_CONTACT`] before it leaves (`None`: anonymous, not given, or erased).
+pub async fn reveal_case_contact(state: &AppState, actor: &Actor, id: i64) -> Result<Option<String>, Refusal> {
+    let target = Target::Case(id);
+    let access = scope::authorize(state, actor, Action::ReadPersonal, target, CASE_READ_CONTACT).await?;
+    // Only where the caller also handles the case.
+    if !state.store.case_visible(id, &scope::filter(actor, Action::Write)).await? {
+        return Err(Refusal::Forbidden);
+    }
+    let case = state.store.case(id, &access, dangjian_store::Disclosure::Full).await;
+    let object = target.object();
+    let entry = actor.audit(CASE_READ_CONTACT, Some(object.object_type), Some(object.id), scope::outcome(&case));
+    state.store.append_audit(&entry).await?;
+    Ok(case?.contact)
+}

@@ -18,13 +18,13 @@ use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::services::cases::CaseAction;
 use dangjian_domain::services::stations::{StationDraft, StationInput};
-use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft};
 use dangjian_security::token::{generate_session_id, hash_token};
 use dangjian_store::accounts::Holder;
 use dangjian_store::audit::AuditFilter;
-use dangjian_store::cases::NewCase;
+use dangjian_store::cases::{CaseStep, NewCase};
 use dangjian_store::testing::{all_backends, TestDb};
 use dangjian_store::{AccessFilter, Paging, Store};
 use dangjian_web::rate_limit::{Quota, RateLimitConfig};
@@ -171,6 +171,8 @@ struct World {
     sb: i64,
     /// A case on each side: its id and tracking code (handled in Guangdong, in Beijing).
     cases: [(i64, String); 2],
+    /// A notification to each side's department.
+    notifications: [i64; 2],
     victim: i64,
     victim_grants: [i64; 2],
     victim_tokens: [i64; 2],
@@ -208,6 +210,10 @@ impl World {
 
     fn case(&self, o: Obj) -> i64 {
         o.pick(&self.cases[0], &self.cases[1]).0
+    }
+
+    fn notification(&self, o: Obj) -> i64 {
+        o.pick(self.notifications[0], self.notifications[1])
     }
 
     fn grant(&self, o: Obj) -> i64 {
@@ -370,6 +376,17 @@ const fn rule(
     Rule { method, path, inside, outside, request }
 }
 
+/// A case notification: roles that write reach their departments' ones; elsewhere it does not exist.
+const API_NOTIFICATION_IN: &str = "U FFF AFNNF";
+const API_NOTIFICATION_OUT: &str = "U FFF NFNNF";
+/// The inbox pages, like their API.
+const PAGE_CASE_LIST: &str = "L FFF AFAAF";
+const PAGE_CASE_IN: &str = "L FFF ANNNF";
+const PAGE_CASE_OUT: &str = "L FFF NNNNN";
+const PAGE_NOTIFICATION_IN: &str = "L FFF AFNNF";
+const PAGE_NOTIFICATION_OUT: &str = "L FFF NFNNF";
+/// The system administrator's pages.
+const PAGE_SYSADMIN: &str = "L AFF FFFFF";
 /// Everyone, signed in or not.
 const PUBLIC: &str = "A AAA AAAAA";
 /// The case inbox: roles that write (cadres; platform committees and branch secretaries get an empty list).
@@ -561,6 +578,17 @@ const RULES: &[Rule] = &[
         req("/api/v1/departments").json(json!({"code": format!("MX-D{}", w.next()), "name": "矩阵部门",
             "kind": "postal", "region_code": o.pick("440305", "110105")}))
     }),
+    rule("GET", "/api/v1/case-settings", API_SIGNED_IN, API_SIGNED_IN, |_, _| req("/api/v1/case-settings")),
+    // Replaced by the defaults themselves, so that deadlines elsewhere in the matrix do not change.
+    rule("PUT", "/api/v1/case-settings", API_SYSADMIN, API_SYSADMIN, |_, _| {
+        req("/api/v1/case-settings")
+            .json(serde_json::to_value(dangjian_domain::services::case_settings::CaseSettings::default()).unwrap())
+    }),
+    // Notifications of the departments in the reader's region scopes (like the inbox).
+    rule("GET", "/api/v1/case-notifications", API_CASE_LIST, API_CASE_LIST, |_, _| req("/api/v1/case-notifications")),
+    rule("POST", "/api/v1/case-notifications/{id}/read", API_NOTIFICATION_IN, API_NOTIFICATION_OUT, |w, o| {
+        req(format!("/api/v1/case-notifications/{}/read", w.notification(o)))
+    }),
     rule("GET", "/api/v1/routing-rules", API_SIGNED_IN, API_SIGNED_IN, |_, _| req("/api/v1/routing-rules")),
     // Replaced by the defaults themselves, so that routing elsewhere in the matrix does not change.
     rule("PUT", "/api/v1/routing-rules", API_SYSADMIN, API_SYSADMIN, |_, _| {
@@ -680,6 +708,47 @@ const RULES: &[Rule] = &[
     rule("GET", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_IN, |_, _| req("/import")),
     rule("POST", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_OUT, |w, o| req("/import").csv(import_csv(w, o))),
     // Signing in and out: open to everyone; a TOTP step without a pending sign-in goes back to the login.
+    // Cases: the worker's phone pages are public; the inbox pages are the handling departments'.
+    rule("GET", "/report", PUBLIC, PUBLIC, |_, _| req("/report")),
+    rule("POST", "/report", PUBLIC, PUBLIC, |_, o| {
+        req("/report").form(&[("category", "other"), ("region_code", o.pick("440305", "110105")), ("description", "x")])
+    }),
+    rule("GET", "/track", PUBLIC, PUBLIC, |w, o| req(format!("/track?code={}", w.case_code(o)))),
+    rule("GET", "/track/{code}", PUBLIC, PUBLIC, |w, o| req(format!("/track/{}", w.case_code(o)))),
+    rule("POST", "/track/{code}", PUBLIC, PUBLIC, |w, o| {
+        req(format!("/track/{}", w.case_code(o))).form(&[("action", "add_info"), ("note", "补充")])
+    }),
+    rule("GET", "/cases", PAGE_CASE_LIST, PAGE_CASE_LIST, |w, _| Req {
+        lacks: Some(w.case_code(Obj::Out).to_owned()),
+        ..req("/cases?per_page=500")
+    }),
+    rule("GET", "/cases/{id}", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| req(format!("/cases/{}", w.case(o)))),
+    rule("POST", "/cases/{id}", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| {
+        req(format!("/cases/{}", w.case(o))).form(&[("version", "999"), ("action", "note"), ("note", "x")])
+    }),
+    rule("POST", "/cases/{id}/contact", PAGE_CASE_IN, PAGE_CASE_OUT, |w, o| {
+        req(format!("/cases/{}/contact", w.case(o))).form(&[])
+    }),
+    rule("POST", "/cases/notifications/{id}/read", PAGE_NOTIFICATION_IN, PAGE_NOTIFICATION_OUT, |w, o| {
+        req(format!("/cases/notifications/{}/read", w.notification(o))).form(&[])
+    }),
+    // The case rules: the system administrator's. Saved keeping `other` and a catch-all route to social
+    // work, which is all the matrix's cases use.
+    rule("GET", "/admin/case-settings", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| req("/admin/case-settings")),
+    rule("POST", "/admin/case-settings", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| {
+        req("/admin/case-settings").form(&[
+            ("cat_code", "other"),
+            ("cat_name_zh", "其他"),
+            ("cat_name_en", "Other"),
+            ("cat_ack_days", "3"),
+            ("cat_resolve_days", "20"),
+            ("retention_days", "365"),
+            ("auto_close_days", "15"),
+        ])
+    }),
+    rule("POST", "/admin/case-routing", PAGE_SYSADMIN, PAGE_SYSADMIN, |_, _| {
+        req("/admin/case-routing").form(&[("rule_kind", "social_work")])
+    }),
     rule("GET", "/login", PUBLIC, PUBLIC, |_, _| req("/login")),
     rule("POST", "/login", PUBLIC, PUBLIC, |_, _| {
         req("/login").form(&[("username", "matrix-login"), ("password", support::PASSWORD)]).fresh()
@@ -855,6 +924,7 @@ struct Seeded {
     sa: i64,
     sb: i64,
     cases: [(i64, String); 2],
+    notifications: [i64; 2],
 }
 
 fn unit(uscc: &str, name: &str, kind: &str, parent: Option<&str>, region: &str, sector: &str) -> EntityDraft {
@@ -923,10 +993,17 @@ async fn seed(s: &Store) -> Seeded {
             description: "matrix".into(),
             ..Default::default()
         };
-        let done = s.submit_case(&new, &WorkCalendar::default(), chrono::Utc::now()).await.unwrap();
+        let settings = dangjian_domain::services::case_settings::CaseSettings::default();
+        let done = s.submit_case(&new, &settings, chrono::Utc::now()).await.unwrap();
+        // The worker adds to it: a notification to the handling department.
+        let step = CaseStep::new(CaseAction::AddInfo).note("matrix", true);
+        s.worker_act(&done.tracking_code, &step, &settings, chrono::Utc::now()).await.unwrap();
         cases[i] = (done.id, done.tracking_code);
     }
-    Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb, cases }
+    let (mut listed, _) = s.case_notifications(&all, false, 10).await.unwrap();
+    listed.sort_by_key(|n| n.case_id);
+    let notifications = [listed[0].id, listed[1].id];
+    Seeded { pa, pb, fa, fb, oa, ob, ia, ib, sa, sb, cases, notifications }
 }
 
 /// A fresh session of a principal's user.
@@ -1064,6 +1141,7 @@ async fn run(db: TestDb) -> usize {
         sa: seeded.sa,
         sb: seeded.sb,
         cases: seeded.cases.clone(),
+        notifications: seeded.notifications,
         victim,
         victim_grants,
         victim_tokens,

@@ -437,3 +437,110 @@ async fn a_nationwide_cadre_drills_into_coverage_changes_the_date_and_opens_a_ga
     drop(driver);
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_finds_a_station_reports_anonymously_follows_the_case_and_rates_what_a_cadre_resolved() {
+    use dangjian_domain::services::stations::{StationDraft, StationInput};
+    let Some((chromedriver, chromium)) = browser_binaries() else { return };
+    let db = dangjian_store::testing::sqlite().await;
+    seed(&db.store).await;
+    let station = StationInput {
+        code: Some("CY-ST-01".into()),
+        name: Some("望京暖心驿站".into()),
+        operator_department: Some("朝阳区总工会".into()),
+        address: Some("朝阳区望京街10号".into()),
+        region_code: Some("110105".into()),
+        latitude: Some("39.9960".into()),
+        longitude: Some("116.4700".into()),
+        amenities: vec!["drinking_water".into(), "phone_charging".into()],
+        opening_hours: Some("24h".into()),
+        ..Default::default()
+    };
+    let all = dangjian_store::AccessFilter::unrestricted();
+    db.store.create_station(&StationDraft::parse(&station).unwrap(), &all).await.unwrap();
+    db.store.create_department("CY-HR", "朝阳区人社局", "human_resources", "110105").await.unwrap();
+    db.store.create_department("BJ-SW", "北京市委社会工作部", "social_work", "11").await.unwrap();
+    let beijing = vec![dangjian_domain::access::Grant {
+        role: dangjian_domain::access::Role::DepartmentCadre,
+        scope: dangjian_domain::access::Scope::Region { path: "/11/".into() },
+    }];
+    support::user_with_grants(&db.store, "chaoyang-cadre", &beijing).await;
+    let base = serve(db.store.clone()).await;
+    let driver = start_driver(&chromedriver).await;
+    let (worker_profile, cadre_profile) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let worker = browser(&driver, &chromium, worker_profile.path(), 390, 844).await;
+
+    // A rider near 望京 looks for a station: it is there, open, with water; no sign-in anywhere.
+    worker.goto(&format!("{base}/stations/near?lat=39.9990&lng=116.4740")).await.unwrap();
+    let found = text_of(&worker, "[data-testid=near-results]").await;
+    assert!(found.contains("望京暖心驿站") && found.contains("饮水"), "{found}");
+    screenshot(&worker, "phone-finder").await;
+
+    // From there, a case: 欠薪 in "朝阳区" — two places have that name, so the page asks which.
+    click(&worker, "[data-testid=report-link]").await;
+    assert_eq!(path_of(&worker).await, "/report");
+    let privacy = text_of(&worker, "[data-testid=report-privacy]").await;
+    assert!(privacy.contains("匿名") && privacy.contains("不记录您的位置"), "{privacy}");
+    worker.find(Locator::Css("#f-category option[value=wage_arrears]")).await.unwrap().click().await.unwrap();
+    fill(&worker, "#f-district", "朝阳区").await;
+    fill(&worker, "#f-description", "站点拖欠三个月工资，共计一万二千元。").await;
+    worker.find(Locator::Css("[data-testid=anonymous]")).await.unwrap().click().await.unwrap();
+    click(&worker, "[data-testid=submit-case]").await;
+    let choices = text_of(&worker, "[data-testid=district-choices]").await;
+    assert!(choices.contains("北京市") && choices.contains("吉林省"), "{choices}");
+    worker
+        .find(Locator::Css("[data-testid=district-choices] input[value='110105']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(&worker, "phone-report-choose-place").await;
+    click(&worker, "[data-testid=submit-case]").await;
+
+    // Filed: the tracking page with the code to keep.
+    let code = text_of(&worker, "[data-testid=tracking-code]").await;
+    assert!(path_of(&worker).await.starts_with(&format!("/track/{code}")), "{}", path_of(&worker).await);
+    assert_eq!(text_of(&worker, "[data-testid=status]").await, "待受理");
+    assert!(text_of(&worker, "[data-testid=case-status]").await.contains("朝阳区人社局"));
+    screenshot(&worker, "phone-case-filed").await;
+
+    // Later, on the same phone: follow it by typing the code.
+    worker.goto(&format!("{base}/track")).await.unwrap();
+    fill(&worker, "#f-code", &code.to_lowercase()).await;
+    click(&worker, "[data-testid=follow]").await;
+    assert_eq!(path_of(&worker).await, format!("/track/{code}"));
+    assert_eq!(text_of(&worker, "[data-testid=status]").await, "待受理");
+
+    // The district's cadre signs in, finds it in the inbox, acknowledges it and resolves it with a
+    // public reply and an internal note.
+    let cadre = browser(&driver, &chromium, cadre_profile.path(), 390, 844).await;
+    cadre.goto(&format!("{base}/cases")).await.unwrap();
+    sign_in(&cadre, "chaoyang-cadre").await;
+    cadre.goto(&format!("{base}/cases")).await.unwrap();
+    let inbox = text_of(&cadre, "[data-testid=inbox]").await;
+    assert!(inbox.contains(&code) && inbox.contains("欠薪"), "{inbox}");
+    click(&cadre, "[data-testid=inbox] a[href^='/cases/']").await;
+    assert!(text_of(&cadre, "[data-testid=description]").await.contains("拖欠三个月工资"));
+    click(&cadre, "[data-testid=do-acknowledge]").await;
+    assert_eq!(text_of(&cadre, "[data-testid=status]").await, "办理中");
+    fill(&cadre, "[data-testid=step-note] textarea", "已联系站点负责人核实").await;
+    click(&cadre, "[data-testid=do-note]").await;
+    fill(&cadre, "[data-testid=step-resolve] textarea", "经协调，站点已于本周补发全部工资。").await;
+    click(&cadre, "[data-testid=do-resolve]").await;
+    assert!(text_of(&cadre, "[data-testid=status]").await.contains("已办结"));
+    screenshot(&cadre, "phone-cadre-resolved").await;
+
+    // The worker sees the resolution (not the internal note) and rates it.
+    worker.goto(&format!("{base}/track/{code}")).await.unwrap();
+    let history = text_of(&worker, "[data-testid=history]").await;
+    assert!(history.contains("站点已于本周补发全部工资"), "{history}");
+    assert!(!history.contains("已联系站点负责人核实"), "an internal note leaked: {history}");
+    worker.find(Locator::Css("[data-testid=rating-5]")).await.unwrap().click().await.unwrap();
+    click(&worker, "[data-testid=rate]").await;
+    assert_eq!(text_of(&worker, "[data-testid=status]").await, "已关闭");
+    assert_eq!(text_of(&worker, "[data-testid=rating]").await, "★★★★★");
+    screenshot(&worker, "phone-case-rated").await;
+    cadre.close().await.unwrap();
+    worker.close().await.unwrap();
+}

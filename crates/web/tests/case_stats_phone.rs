@@ -11,8 +11,8 @@ mod support;
 
 use chrono::{Duration, Utc};
 use dangjian_domain::access::{Grant, Role, Scope};
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseAction;
-use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_store::cases::{CaseStep, NewCase};
 use dangjian_store::testing::sqlite;
 use dangjian_store::AccessFilter;
@@ -102,20 +102,20 @@ async fn the_statistics_page_fits_a_phone() {
             ..Default::default()
         };
         let at = filed + Duration::hours(i as i64 * 7);
-        let done = s.submit_case(&new, &WorkCalendar::default(), at).await.unwrap();
+        let done = s.submit_case(&new, &CaseSettings::default(), at).await.unwrap();
         if i % 3 != 0 {
             let step = CaseStep::new(CaseAction::Acknowledge);
-            s.act_on_case(done.id, 1, &step, "cadre", &all, &WorkCalendar::default(), at + Duration::hours(3))
+            s.act_on_case(done.id, 1, &step, "cadre", &all, &CaseSettings::default(), at + Duration::hours(3))
                 .await
                 .unwrap();
         }
         if i % 3 == 2 {
             let step = CaseStep::new(CaseAction::Resolve);
-            s.act_on_case(done.id, 2, &step, "cadre", &all, &WorkCalendar::default(), at + Duration::hours(40))
+            s.act_on_case(done.id, 2, &step, "cadre", &all, &CaseSettings::default(), at + Duration::hours(40))
                 .await
                 .unwrap();
             let rate = CaseStep { rating: Some(1 + i as i64 % 5), ..CaseStep::new(CaseAction::Rate) };
-            s.worker_act(&done.tracking_code, &rate, &WorkCalendar::default(), at + Duration::hours(50)).await.unwrap();
+            s.worker_act(&done.tracking_code, &rate, &CaseSettings::default(), at + Duration::hours(50)).await.unwrap();
         }
     }
     let grants = [Grant { role: Role::DepartmentCadre, scope: Scope::Region { path: "/44/".into() } }];

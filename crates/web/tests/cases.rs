@@ -7,9 +7,9 @@
 mod support;
 
 use chrono::{TimeZone, Utc};
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseAction;
-use dangjian_domain::services::workdays::WorkCalendar;
-use dangjian_store::cases::CaseStep;
+use dangjian_store::cases::{CaseStep, NotificationKind};
 use dangjian_store::testing::{all_backends, TestDb};
 use dangjian_store::AccessFilter;
 use dangjian_web::auth::ManualClock;
@@ -105,7 +105,7 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
                 &CaseStep::new(CaseAction::Note).note("内部备注", false),
                 "cadre",
                 &g,
-                &WorkCalendar::default(),
+                &CaseSettings::default(),
                 at,
             )
             .await
@@ -118,7 +118,7 @@ async fn a_worker_files_and_follows_a_case_without_an_account() {
                 &CaseStep::new(CaseAction::Resolve).note("已补发", true),
                 "cadre",
                 &g,
-                &WorkCalendar::default(),
+                &CaseSettings::default(),
                 at,
             )
             .await
@@ -235,50 +235,67 @@ async fn public_case_endpoints_are_rate_limited_per_client() {
     }
 }
 
+/// One run of the deadline job: (escalated, closed unrated, erased).
+async fn tick(app: &App) -> (usize, usize, u64) {
+    let run = dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap();
+    (run.escalated.len(), run.auto_closed.len(), run.erased)
+}
+
+async fn audited(app: &App, action: &str) -> i64 {
+    let filter = dangjian_store::audit::AuditFilter { action: Some(action.into()), ..Default::default() };
+    app.db.store.search_audit(&filter, dangjian_store::Paging::default()).await.unwrap().total
+}
+
 #[tokio::test]
-async fn the_deadline_job_escalates_and_erases_by_the_clock() {
+async fn the_deadline_job_escalates_closes_and_erases_by_the_clock_and_the_settings() {
     for db in all_backends().await {
         db.store.create_department("SZ-HR", "深圳市人社局", "human_resources", "4403").await.unwrap();
         let app = spawn(db, 1_000).await;
+        let settings = CaseSettings { retention_days: 60, auto_close_days: 15, ..CaseSettings::default() };
+        app.db.store.set_case_settings(&settings, None).await.unwrap();
         let (_, filed) = app
-            .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪"}))
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "wage_arrears", "region_code": "440305", "description": "欠薪",
+                "contact": "13812341234"}),
+            )
             .await;
         let code = filed["tracking_code"].as_str().unwrap().to_owned();
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
-        // Due at the end of Monday (China time); Tuesday it moves to the city.
+        assert_eq!(tick(&app).await, (0, 0, 0));
+        // Due at the end of Monday (China time); Tuesday it moves to the city, and both departments hear.
         app.clock.advance(chrono::Duration::days(4));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (1, 0));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        assert_eq!(tick(&app).await, (1, 0, 0));
+        assert_eq!(tick(&app).await, (0, 0, 0));
         let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
         assert_eq!(seen["department_name"], "深圳市人社局");
-        let audit = app
-            .db
-            .store
-            .search_audit(
-                &dangjian_store::audit::AuditFilter { action: Some("case.escalate".into()), ..Default::default() },
-                dangjian_store::Paging::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(audit.total, 1);
-        // Resolved and rated, then kept for the retention period, then erased (statistics kept).
-        let id = filed["id"].as_i64().unwrap();
+        assert_eq!(audited(&app, "case.escalate").await, 1);
         let g = AccessFilter::new([dangjian_domain::access::Scope::Region { path: "/44/".into() }]);
+        let (notes, unread) = app.db.store.case_notifications(&g, true, 10).await.unwrap();
+        assert_eq!(unread, 2);
+        assert_eq!(
+            notes.iter().map(|n| (n.kind, n.department_name.as_str())).collect::<Vec<_>>(),
+            [(NotificationKind::EscalatedOut, "南山区人社局"), (NotificationKind::EscalatedIn, "深圳市人社局")]
+        );
+        // Resolved and never rated: closed after the configured 15 days (audited), then kept for the
+        // configured 60 days, then erased (statistics kept).
+        let id = filed["id"].as_i64().unwrap();
         let v = app.db.store.case(id, &g, dangjian_store::Disclosure::Masked).await.unwrap().version;
         let step = CaseStep::new(CaseAction::Resolve);
-        app.db
-            .store
-            .act_on_case(id, v, &step, "cadre", &g, &WorkCalendar::default(), app.state.clock.now())
-            .await
-            .unwrap();
-        let path = format!("/api/v1/cases/track/{code}/actions");
-        assert_eq!(app.post(&path, &json!({"action": "rate", "rating": 4})).await.0, StatusCode::OK);
-        app.clock.advance(chrono::Duration::days(364));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 0));
+        app.db.store.act_on_case(id, v, &step, "cadre", &g, &settings, app.state.clock.now()).await.unwrap();
+        app.clock.advance(chrono::Duration::days(14));
+        assert_eq!(tick(&app).await, (0, 0, 0));
         app.clock.advance(chrono::Duration::days(2));
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap(), (0, 1));
+        assert_eq!(tick(&app).await, (0, 1, 0));
+        assert_eq!(audited(&app, "case.auto_close").await, 1);
         let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
-        assert_eq!((seen["description"].as_str(), seen["rating"].as_i64()), (Some(""), Some(4)));
+        assert_eq!((seen["status"].as_str(), seen["rating"].as_i64()), (Some("closed"), None));
+        app.clock.advance(chrono::Duration::days(59));
+        assert_eq!(tick(&app).await, (0, 0, 0));
+        app.clock.advance(chrono::Duration::days(2));
+        assert_eq!(tick(&app).await, (0, 0, 1));
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!((seen["description"].as_str(), seen["contact"].as_str()), (Some(""), None));
+        assert_eq!(seen["category"], "wage_arrears");
         app.db.cleanup().await;
     }
 }
@@ -412,6 +429,279 @@ async fn the_administrator_edits_departments_and_the_routing_table() {
             .post("/api/v1/cases", &json!({"category": "wage_arrears", "region_code": "440305001", "description": "x"}))
             .await;
         assert_eq!(filed["department_name"], "南山区邮政管理局");
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn administrators_configure_the_case_rules_and_cadres_read_their_notifications() {
+    for db in all_backends().await {
+        let admin = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::SystemAdmin,
+            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
+        }];
+        let guangdong = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::DepartmentCadre,
+            scope: dangjian_domain::access::Scope::Region { path: "/44/".into() },
+        }];
+        let admin = support::token_with_grants(&db.store, "sysadmin", &admin).await;
+        let cadre = support::token_with_grants(&db.store, "cadre", &guangdong).await;
+        let app = spawn(db, 1_000).await;
+        let call = |token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut r = reqwest::Client::new()
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(token)
+                .header("accept-language", "en");
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            async move {
+                let r = r.send().await.unwrap();
+                let status = r.status();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (status, mut settings) = call(&admin, reqwest::Method::GET, "/api/v1/case-settings", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(settings["retention_days"], 365);
+        // A bad value is refused, naming the field, and nothing changes.
+        settings["categories"][2]["ack_days"] = json!(0);
+        let (status, body) = call(&admin, reqwest::Method::PUT, "/api/v1/case-settings", Some(settings.clone())).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("categories[2].ack_days"))
+        );
+        // A new category and a holiday take effect at once, for the public form too.
+        settings["categories"][2]["ack_days"] = json!(2);
+        settings["categories"].as_array_mut().unwrap().push(json!({"code": "platform_fees", "name_zh": "平台收费",
+            "name_en": "Platform fees", "ack_days": 1, "resolve_days": 5}));
+        settings["calendar"]["holidays"] = json!(["2026-11-30"]);
+        let (status, saved) = call(&admin, reqwest::Method::PUT, "/api/v1/case-settings", Some(settings)).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        // Only the system administrator changes them.
+        let (status, _) = call(&cadre, reqwest::Method::PUT, "/api/v1/case-settings", Some(saved)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, categories) = app.get("/api/v1/case-categories").await;
+        assert_eq!(categories.as_array().unwrap().last().unwrap()["code"], "platform_fees");
+        let (status, filed) = app
+            .post(
+                "/api/v1/cases",
+                &json!({"category": "platform_fees", "region_code": "440305", "description": "乱收费"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{filed}");
+        // Friday + 1 working day, Monday a holiday: the end of Tuesday.
+        assert_eq!(filed["ack_due"], "2026-12-01T16:00:00Z");
+
+        // The worker adds information: the handling department (Guangdong social work, the catch-all) is told, and marks it read.
+        let code = filed["tracking_code"].as_str().unwrap();
+        let (status, _) = app
+            .post(&format!("/api/v1/cases/track/{code}/actions"), &json!({"action": "add_info", "note": "工资条"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, list) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=true", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((list["unread"].as_i64(), list["items"][0]["kind"].as_str()), (Some(1), Some("worker_info")));
+        assert_eq!(list["items"][0]["tracking_code"].as_str(), Some(code));
+        let id = list["items"][0]["id"].as_i64().unwrap();
+        let (status, _) =
+            call(&cadre, reqwest::Method::POST, &format!("/api/v1/case-notifications/{id}/read"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, list) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=true", None).await;
+        assert_eq!((list["unread"].as_i64(), list["items"].as_array().map(Vec::len)), (Some(0), Some(0)));
+        let (status, body) = call(&cadre, reqwest::Method::GET, "/api/v1/case-notifications?unread=maybe", None).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("unread")));
+        app.db.cleanup().await;
+    }
+}
+
+/// A phone page's form post without an account (the double-submit CSRF cookie and field).
+async fn post_form(app: &App, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf_token", "phone-csrf"));
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", "dj_csrf=phone-csrf")
+        .header("accept-language", "en")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, r.text().await.unwrap(), location)
+}
+
+#[tokio::test]
+async fn the_phone_pages_file_and_follow_a_case_and_name_every_bad_field() {
+    for db in all_backends().await {
+        let app = spawn(db, 1_000).await;
+        // The form offers the configured categories and says the location is not recorded.
+        let page = app.anon.get(format!("{}/report", app.base)).header("accept-language", "en").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.headers().get("set-cookie").is_some_and(|c| c.to_str().unwrap().starts_with("dj_csrf=")));
+        let html = page.text().await.unwrap();
+        assert!(html.contains("value=\"wage_arrears\"") && html.contains("do not record your location"), "{html}");
+        // Nothing given: each required field is named next to its input.
+        let (status, html, _) = post_form(&app, "/report", &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for id in ["e-category", "e-district", "e-description"] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
+        }
+        // A place that does not exist, and a category that does not.
+        let (status, html, _) =
+            post_form(&app, "/report", &[("category", "nope"), ("district", "不存在区"), ("description", "x")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"e-district\"") && html.contains("id=\"e-category\""), "{html}");
+        // 南山区 is in more than one city: the page asks which, then files the case (anonymous: the
+        // contact is dropped) and goes to its page.
+        let mut fields = vec![
+            ("category", "wage_arrears"),
+            ("district", "南山区"),
+            ("description", "三个月工资未发"),
+            ("contact", "13812341234"),
+            ("anonymous", "1"),
+        ];
+        let (status, html, _) = post_form(&app, "/report", &fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("value=\"440305\"") && html.contains("广东省深圳市南山区"), "{html}");
+        fields.push(("region_code", "440305"));
+        let (status, html, location) = post_form(&app, "/report", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let location = location.unwrap();
+        let code = location.strip_prefix("/track/").unwrap().split('?').next().unwrap().to_owned();
+        let (_, seen) = app.get(&format!("/api/v1/cases/track/{code}")).await;
+        assert_eq!((seen["region_code"].as_str(), seen["contact"].as_str()), (Some("440305"), None));
+        let page =
+            app.anon.get(format!("{}{location}", app.base)).header("accept-language", "en").send().await.unwrap();
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&code) && html.contains("Reported. Keep the tracking code"), "{html}");
+        // Rating before resolution, or out of range, is refused with the reason on the page.
+        let (status, html, _) =
+            post_form(&app, &format!("/track/{code}"), &[("action", "rate"), ("rating", "9")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let (status, _, location) =
+            post_form(&app, &format!("/track/{code}"), &[("action", "add_info"), ("note", "补充工资条")]).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some(format!("/track/{code}?done=add_info").as_str()))
+        );
+        // A typed code is tidied; a malformed one is explained; an unknown one is not found.
+        let lookup = |q: String| {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let url = format!("{}/track?code={q}", app.base);
+            async move { client.get(url).send().await.unwrap() }
+        };
+        let r = lookup(code.to_lowercase().replace('-', " ")).await;
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/track/{code}"));
+        assert_eq!(lookup("12".into()).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app.anon.get(format!("{}/track/ZZZZ-ZZZZZ", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Without the CSRF pair a post is refused.
+        let r = app.anon.post(format!("{}/report", app.base)).form(&[("category", "other")]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        app.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_system_administrator_edits_the_case_rules_and_the_routing_on_a_page() {
+    for db in all_backends().await {
+        let admin = vec![dangjian_domain::access::Grant {
+            role: dangjian_domain::access::Role::SystemAdmin,
+            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
+        }];
+        let signed = support::sign_in_as(&db.store, "sysadmin", &admin).await;
+        let app = spawn(db, 1_000).await;
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = client
+            .get(format!("{}/admin/case-settings", app.base))
+            .header("cookie", signed.cookie_with_lang("en"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("value=\"wage_arrears\"") && html.contains("value=\"365\""), "{html}");
+        let csrf: &str = &signed.csrf;
+        let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+            let mut fields: Vec<(&str, &str)> = fields;
+            fields.push(("csrf_token", csrf));
+            let r = client
+                .post(format!("{}{path}", app.base))
+                .header("cookie", signed.cookie_with_lang("en"))
+                .form(&fields)
+                .send();
+            async move {
+                let r = r.await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let category = |ack: &'static str| {
+            vec![
+                ("cat_code", "wage_arrears"),
+                ("cat_name_zh", "欠薪"),
+                ("cat_name_en", "Wage arrears"),
+                ("cat_ack_days", ack),
+                ("cat_resolve_days", "10"),
+                ("cat_code", "platform_fees"),
+                ("cat_name_zh", "平台收费"),
+                ("cat_name_en", "Platform fees"),
+                ("cat_ack_days", "2"),
+                ("cat_resolve_days", "8"),
+                ("holidays", "2026-12-31\n2027-01-01"),
+                ("retention_days", "90"),
+                ("auto_close_days", "10"),
+            ]
+        };
+        // A cell that is not a number: shown at its cell, nothing saved.
+        let (status, html) = post("/admin/case-settings", category("two")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("href=\"#f-categories[0].ack_days\""), "{html}");
+        assert_eq!(app.db.store.case_settings().await.unwrap(), CaseSettings::default());
+        let (status, _) = post("/admin/case-settings", category("1")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let saved = app.db.store.case_settings().await.unwrap();
+        let codes: Vec<&str> = saved.categories.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(
+            (codes, saved.retention_days, saved.calendar.holidays.len()),
+            (vec!["wage_arrears", "platform_fees"], 90, 2)
+        );
+        assert_eq!(audited(&app, "case_settings.update").await, 1);
+        // The routing table: a line without a department kind is refused; a good table is saved.
+        let (status, html) = post(
+            "/admin/case-routing",
+            vec![("rule_category", "wage_arrears"), ("rule_kind", ""), ("rule_level", "county")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("href=\"#f-rules[0].department_kind\""), "{html}");
+        let (status, _) = post(
+            "/admin/case-routing",
+            vec![
+                ("rule_category", "wage_arrears"),
+                ("rule_sector", ""),
+                ("rule_level", ""),
+                ("rule_kind", "human_resources"),
+                ("rule_category", ""),
+                ("rule_sector", ""),
+                ("rule_level", ""),
+                ("rule_kind", "social_work"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let table = app.db.store.routing_table().await.unwrap();
+        assert_eq!(table.len(), 2);
+        assert_eq!(
+            (table[0].category.as_deref(), table[1].department_kind.as_str()),
+            (Some("wage_arrears"), "social_work")
+        );
+        assert_eq!(audited(&app, "routing.update").await, 1);
         app.db.cleanup().await;
     }
 }

@@ -16,8 +16,9 @@ use crate::personal::{masked_mobile, open, seal, CASE_CONTACT};
 use crate::query::Where;
 use crate::{Disclosure, Page, Paging, Store};
 use chrono::{DateTime, Duration, FixedOffset, Offset as _, SecondsFormat, TimeZone as _, Utc};
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::{
-    default_categories, next_status, parse_tracking_code, tracking_code, CaseAction, CaseStatus, Category,
+    next_status, parse_tracking_code, tracking_code, CaseAction, CaseStatus, Category,
 };
 use dangjian_domain::services::routing::{default_table, is_department_kind, route, RoutingRule};
 use dangjian_domain::services::workdays::WorkCalendar;
@@ -25,6 +26,12 @@ use dangjian_domain::{FieldError, FieldErrors, RegionLevel};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+mod jobs;
+mod notifications;
+mod settings;
+pub use notifications::{Notification, NotificationKind};
+pub use settings::CASE_SETTINGS;
 
 /// The longest description, note or added information, in characters.
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -51,10 +58,21 @@ fn due(calendar: &WorkCalendar, now: DateTime<Utc>, n: u32) -> String {
     text_of(Utc.from_utc_datetime(&(end - Duration::hours(8))))
 }
 
-fn category(code: &str) -> StoreResult<Category> {
-    default_categories().into_iter().find(|c| c.code == code).ok_or_else(|| {
+/// The category a new case is filed under: one of the configured ones.
+fn category(settings: &CaseSettings, code: &str) -> StoreResult<Category> {
+    settings.category(code).cloned().ok_or_else(|| {
         FieldError::new("category", "unknown", format!("unknown category `{code}`"), "未知的诉求类别").into()
     })
+}
+
+/// The deadlines of an existing case's category: as configured, or, for a category an administrator
+/// has since removed, those of `other` (else 3 and 20 working days), so old cases keep moving.
+fn deadlines_of(settings: &CaseSettings, code: &str) -> (u32, u32) {
+    settings
+        .category(code)
+        .or_else(|| settings.category("other"))
+        .map(|c| (c.ack_days, c.resolve_days))
+        .unwrap_or((3, 20))
 }
 
 fn text_error(field: &str, max: usize) -> FieldError {
@@ -75,9 +93,9 @@ pub struct NewCase {
 }
 
 impl NewCase {
-    fn check(&self) -> Result<(), FieldErrors> {
+    fn check(&self, settings: &CaseSettings) -> Result<(), FieldErrors> {
         let mut errs = FieldErrors::default();
-        if let Err(StoreError::Invalid(e)) = category(&self.category) {
+        if let Err(StoreError::Invalid(e)) = category(settings, &self.category) {
             errs.0.extend(e.0);
         }
         let description = self.description.trim();
@@ -366,11 +384,12 @@ impl Store {
     pub async fn submit_case(
         &self,
         c: &NewCase,
-        calendar: &WorkCalendar,
+        settings: &CaseSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<Submitted> {
-        c.check()?;
-        let cat = category(&c.category)?;
+        c.check(settings)?;
+        let calendar = &settings.calendar;
+        let cat = category(settings, &c.category)?;
         let level = region_level(self, &c.region_code).await?;
         let table = self.routing_table().await?;
         let kind = route(&table, &c.category, c.sector.as_deref(), level)
@@ -521,7 +540,7 @@ impl Store {
         step: &CaseStep,
         actor: &str,
         access: &AccessFilter,
-        calendar: &WorkCalendar,
+        settings: &CaseSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<Case> {
         if matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Escalate) {
@@ -533,7 +552,7 @@ impl Store {
         if !access.admits_in(&mut tx, Rows::Cases, id).await? {
             return Err(StoreError::NotFound);
         }
-        apply(&mut tx, id, Some(version), step, actor, calendar, now).await?;
+        apply(&mut tx, id, Some(version), step, actor, settings, now).await?;
         tx.commit().await?;
         self.case(id, access, Disclosure::Masked).await
     }
@@ -543,7 +562,7 @@ impl Store {
         &self,
         code: &str,
         step: &CaseStep,
-        calendar: &WorkCalendar,
+        settings: &CaseSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<PublicCase> {
         if !matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Reopen) {
@@ -558,100 +577,9 @@ impl Store {
             .ok_or(StoreError::NotFound)?
             .try_get("id")?;
         let step = CaseStep { public: true, ..step.clone() };
-        apply(&mut tx, id, None, &step, WORKER, calendar, now).await?;
+        apply(&mut tx, id, None, &step, WORKER, settings, now).await?;
         tx.commit().await?;
         self.track_case(&code).await
-    }
-
-    /// The deadline job at `now`: every open case past its stored deadline (acknowledgment while
-    /// submitted, resolution while acknowledged) moves to the department of the same kind one region
-    /// level (or more) above its department's, with a fresh deadline and an event. A case already at the
-    /// top stays where it is. Driven only by stored deadlines, so a restart loses nothing and a second
-    /// run at the same `now` changes nothing. Returns the escalated case ids.
-    pub async fn escalate_overdue(&self, calendar: &WorkCalendar, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
-        let at = text_of(now);
-        let rows = sqlx::query(
-            "SELECT c.id, c.category, c.status, d.kind, d.region_code FROM cases c JOIN departments d ON d.id = c.department_id \
-             WHERE (c.status = 'submitted' AND c.ack_due < $1) OR (c.status = 'acknowledged' AND c.resolve_due < $1) \
-             ORDER BY c.id",
-        )
-        .bind(at.clone())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut escalated = Vec::new();
-        for r in rows {
-            let id: i64 = r.try_get("id")?;
-            let kind: String = r.try_get("kind")?;
-            let region: String = r.try_get("region_code")?;
-            let status: String = r.try_get("status")?;
-            let cat = category(&r.try_get::<String, _>("category")?).unwrap_or_else(|_| Category {
-                code: String::new(),
-                name_zh: String::new(),
-                name_en: String::new(),
-                ack_days: 1,
-                resolve_days: 10,
-            });
-            let mut tx = self.write_tx().await?;
-            let parent: Option<String> = sqlx::query("SELECT parent_code FROM regions WHERE code = $1")
-                .bind(region.clone())
-                .fetch_optional(&mut *tx.tx)
-                .await?
-                .map(|r| r.try_get("parent_code"))
-                .transpose()?
-                .flatten();
-            let Some(parent) = parent else { continue };
-            let Some(up) = department_at_or_above(&mut tx, &kind, &parent).await? else { continue };
-            let (column, days) =
-                if status == "submitted" { ("ack_due", cat.ack_days) } else { ("resolve_due", cat.resolve_days) };
-            // Compare-and-set on the status and deadline read above: a handler who acted meanwhile wins.
-            let n = sqlx::query(&format!(
-                "UPDATE cases SET department_id = $1, {column} = $2, escalation_level = escalation_level + 1, \
-                 assignee = NULL, version = version + 1 WHERE id = $3 AND status = $4 AND {column} < $5"
-            ))
-            .bind(up.id)
-            .bind(due(calendar, now, days))
-            .bind(id)
-            .bind(status.clone())
-            .bind(at.clone())
-            .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                continue;
-            }
-            let note = format!("{} overdue; escalated to {}", column.trim_end_matches("_due"), up.name);
-            event(&mut tx, id, &at, SYSTEM, "escalate", Some(&note), true, Some(up.id)).await?;
-            tx.commit().await?;
-            tracing::info!(case = id, department = up.id, "overdue case escalated");
-            escalated.push(id);
-        }
-        Ok(escalated)
-    }
-
-    /// Erases the personal fields (contact, description, event notes) of cases closed more than
-    /// `retention_days` before `now`; the statistics fields stay. Returns how many cases were erased.
-    pub async fn erase_expired_cases(&self, retention_days: u32, now: DateTime<Utc>) -> StoreResult<u64> {
-        let cutoff = text_of(now - Duration::days(i64::from(retention_days)));
-        let mut tx = self.write_tx().await?;
-        let ids: Vec<i64> = sqlx::query(
-            "SELECT id FROM cases WHERE status = 'closed' AND closed_at < $1 AND erased_at IS NULL ORDER BY id",
-        )
-        .bind(cutoff)
-        .fetch_all(&mut *tx.tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
-        for id in &ids {
-            sqlx::query("UPDATE cases SET contact = NULL, description = '', erased_at = $1, version = version + 1 WHERE id = $2")
-                .bind(text_of(now))
-                .bind(*id)
-                .execute(&mut *tx.tx)
-                .await?;
-            sqlx::query("UPDATE case_events SET note = NULL WHERE case_id = $1").bind(*id).execute(&mut *tx.tx).await?;
-        }
-        tx.commit().await?;
-        Ok(ids.len() as u64)
     }
 }
 
@@ -768,7 +696,7 @@ async fn apply(
     version: Option<i64>,
     step: &CaseStep,
     actor: &str,
-    calendar: &WorkCalendar,
+    settings: &CaseSettings,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let row = sqlx::query("SELECT status, category, version, department_id FROM cases WHERE id = $1")
@@ -793,7 +721,8 @@ async fn apply(
         return Err(FieldError::new("note", "required", "write something", "请填写内容").into());
     }
     let at = text_of(now);
-    let cat = category(&row.try_get::<String, _>("category")?)?;
+    let (ack_days, resolve_days) = deadlines_of(settings, &row.try_get::<String, _>("category")?);
+    let calendar = &settings.calendar;
     let mut sets: Vec<String> = Vec::new();
     let mut binds: Vec<Option<String>> = Vec::new();
     let mut set = |col: &str, v: Option<String>| {
@@ -830,12 +759,12 @@ async fn apply(
             next = CaseStatus::Submitted;
             set("department_id", Some(to.to_string()));
             set("assignee", None);
-            set("ack_due", Some(due(calendar, now, cat.ack_days)));
+            set("ack_due", Some(due(calendar, now, ack_days)));
         }
         CaseAction::Resolve => set("resolved_at", Some(at.clone())),
         CaseAction::Reopen => {
             set("resolved_at", None);
-            set("resolve_due", Some(due(calendar, now, cat.resolve_days)));
+            set("resolve_due", Some(due(calendar, now, resolve_days)));
         }
         CaseAction::Rate => {
             let r = step.rating.filter(|r| (1..=5).contains(r)).ok_or_else(|| {
@@ -867,5 +796,15 @@ async fn apply(
         step.public || matches!(step.action, CaseAction::Acknowledge | CaseAction::Resolve | CaseAction::Transfer);
     // An internal note is never public, whatever the action.
     let public = public && (step.public || note.is_none());
-    event(tx, id, &at, actor, action_name(step.action), note, public, dept_for_event).await
+    event(tx, id, &at, actor, action_name(step.action), note, public, dept_for_event).await?;
+    let notice = match step.action {
+        CaseAction::Transfer => Some(NotificationKind::TransferredIn),
+        CaseAction::AddInfo if actor == WORKER => Some(NotificationKind::WorkerInfo),
+        CaseAction::Reopen if actor == WORKER => Some(NotificationKind::WorkerReopened),
+        _ => None,
+    };
+    match (notice, dept_for_event) {
+        (Some(kind), Some(dept)) => notifications::notify(tx, dept, id, kind, &at).await,
+        _ => Ok(()),
+    }
 }

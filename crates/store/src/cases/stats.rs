@@ -24,17 +24,11 @@ use crate::{DbKind, Store};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone as _, Utc};
 use dangjian_domain::access::Scope;
 use dangjian_domain::services::case_stats::{figures, CaseCounts, CaseFigures};
-use dangjian_domain::services::cases::{default_categories, Category};
+use dangjian_domain::services::cases::Category;
 use dangjian_domain::{FieldError, FieldErrors};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
-
-/// The case categories statistics are named and ordered by: the one place to swap in the configured
-/// category list.
-pub fn case_categories() -> Vec<Category> {
-    default_categories()
-}
 
 /// Which cases to count. Dates are China dates, both ends included.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -222,6 +216,11 @@ const NOT_GIVEN_ZH: &str = "未注明";
 const NOT_GIVEN_EN: &str = "Not given";
 
 impl Store {
+    /// The case categories statistics are named and ordered by: the configured list (case settings).
+    pub async fn case_categories(&self) -> StoreResult<Vec<Category>> {
+        Ok(self.case_settings().await?.categories)
+    }
+
     /// The statistics of the cases `filter` selects inside `access` (see the module docs for what a
     /// scope sees), with "overdue" judged at `now`. A filter naming an unknown region, category, sector
     /// or unit, or a `from` after `to`, is an error naming that field.
@@ -231,7 +230,7 @@ impl Store {
         filter: &CaseStatsFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<CaseStatistics> {
-        let categories = case_categories();
+        let categories = self.case_categories().await?;
         let sectors = self.list_sectors().await?;
         let mut errs = FieldErrors::default();
         let region = match &filter.region {

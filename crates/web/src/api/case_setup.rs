@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dangjian_domain::access::Action;
-use dangjian_domain::services::cases::{default_categories, Category};
+use dangjian_domain::services::case_settings::CaseSettings;
+use dangjian_domain::services::cases::Category;
 use dangjian_domain::services::routing::RoutingRule;
 use dangjian_domain::FieldError;
 use dangjian_store::cases::Department;
@@ -19,11 +20,39 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The case categories with their deadlines in working days — public, no sign-in.
+/// The case categories in force with their deadlines in working days — public, no sign-in.
 #[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases", security(()),
     responses((status = 200, body = Vec<Category>)))]
-async fn categories() -> Json<Vec<Category>> {
-    Json(default_categories())
+async fn categories(State(s): State<AppState>, lang: Lang) -> Result<Json<Vec<Category>>, ApiError> {
+    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?.categories))
+}
+
+/// The case rules in force: categories with their deadlines, the holiday calendar (public holidays and
+/// make-up working days), how long closed cases keep personal fields, and after how many days a
+/// resolved case nobody rated closes.
+#[utoipa::path(get, path = "/api/v1/case-settings", tag = "cases",
+    responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope)))]
+async fn case_settings(State(s): State<AppState>, actor: Actor, lang: Lang) -> Result<Json<CaseSettings>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "case_settings.read").await.map_err(|r| r.api(lang))?;
+    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
+}
+
+/// Replace the case rules (the system administrator; audited). Every value is checked and each
+/// problem names its field (`categories[2].ack_days`); on any problem nothing changes. They apply from
+/// the next step on any case: deadlines already set stay.
+#[utoipa::path(put, path = "/api/v1/case-settings", tag = "cases", request_body = CaseSettings,
+    responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn replace_case_settings(
+    State(s): State<AppState>,
+    actor: Actor,
+    lang: Lang,
+    ApiJson(input): ApiJson<CaseSettings>,
+) -> Result<Json<CaseSettings>, ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
+    let result = s.store.set_case_settings(&input, actor.user_id()).await;
+    scope::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
+    result.map_err(|e| ApiError::from_store(e, lang))?;
+    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
 /// The departments that handle cases.
@@ -106,6 +135,7 @@ async fn replace_routing_rules(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(categories))
+        .routes(routes!(case_settings, replace_case_settings))
         .routes(routes!(list_departments, create_department))
         .routes(routes!(routing_rules, replace_routing_rules))
 }

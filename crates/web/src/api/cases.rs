@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
-use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::{FieldError, FieldErrors};
 use dangjian_store::cases::{Case, CaseStep, NewCase, PublicCase, Submitted};
 use dangjian_store::{Disclosure, Paging};
@@ -75,11 +74,6 @@ impl CaseInput {
     }
 }
 
-/// The working-day calendar deadlines are counted in (weekends; configured holidays are still to come).
-fn calendar() -> WorkCalendar {
-    WorkCalendar::default()
-}
-
 /// File a case — public, no sign-in. Answers the tracking code to follow it with.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseInput, security(()),
     responses((status = 201, body = Submitted), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
@@ -97,12 +91,14 @@ async fn submit_case(
 /// Files `new` at the state's clock under the case rules in force. Every way in (this API, the phone
 /// page, Open311) goes through here.
 pub(crate) async fn submit(s: &AppState, new: &NewCase) -> dangjian_store::StoreResult<Submitted> {
-    s.store.submit_case(new, &calendar(), s.clock.now()).await
+    let settings = s.store.case_settings().await?;
+    s.store.submit_case(new, &settings, s.clock.now()).await
 }
 
 /// The worker's `step` on the case behind tracking `code`, at the state's clock.
 pub(crate) async fn worker_act(s: &AppState, code: &str, step: &CaseStep) -> dangjian_store::StoreResult<PublicCase> {
-    s.store.worker_act(code, step, &calendar(), s.clock.now()).await
+    let settings = s.store.case_settings().await?;
+    s.store.worker_act(code, step, &settings, s.clock.now()).await
 }
 
 /// A handler's `step` on case `id` (already authorized: `access`), audited as `case.<action>`.
@@ -115,7 +111,10 @@ pub(crate) async fn handler_act(
     action: &str,
     step: &CaseStep,
 ) -> dangjian_store::StoreResult<Case> {
-    let result = s.store.act_on_case(id, version, step, &actor.name(), access, &calendar(), s.clock.now()).await;
+    let result = match s.store.case_settings().await {
+        Ok(settings) => s.store.act_on_case(id, version, step, &actor.name(), access, &settings, s.clock.now()).await,
+        Err(e) => Err(e),
+    };
     scope::audit_write(s, actor, &format!("case.{action}"), Some(Target::Case(id).object()), &result).await;
     result
 }
@@ -250,22 +249,8 @@ async fn case_contact(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CaseContact>, ApiError> {
-    let access = scope::authorize(&s, &actor, Action::ReadPersonal, Target::Case(id), "case.read_contact")
-        .await
-        .map_err(|r| r.api(lang))?;
-    // Only where the caller also handles the case.
-    if !s
-        .store
-        .case_visible(id, &scope::filter(&actor, Action::Write))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?
-    {
-        return Err(scope::forbidden(lang));
-    }
-    let result = s.store.case(id, &access, Disclosure::Full).await;
-    scope::audit(&s, &actor, "case.read_contact", Some(Target::Case(id).object()), scope::outcome(&result), None).await;
-    let case = result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(CaseContact { contact: case.contact }))
+    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.api(lang))?;
+    Ok(Json(CaseContact { contact }))
 }
 
 /// A handler's step on a case.
@@ -331,36 +316,51 @@ async fn act(
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
-/// How long a closed case keeps its personal fields (contact, description, notes), in days.
-pub const CASE_RETENTION_DAYS: u32 = 365;
-
 /// How often the server runs [`deadline_tick`].
 pub const DEADLINE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// One run of the deadline job at the state's clock: overdue cases escalate (each recorded in the audit
-/// log as `case.escalate`), and closed cases past retention lose their personal fields. Driven only by
-/// what is stored, so a restarted server picks up where it left off. Returns (escalated, erased).
-pub async fn deadline_tick(state: &AppState) -> dangjian_store::StoreResult<(usize, u64)> {
+/// What one run of the deadline job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadlineRun {
+    pub escalated: Vec<i64>,
+    pub auto_closed: Vec<i64>,
+    pub erased: u64,
+}
+
+/// One run of the deadline job at the state's clock, under the case settings in force: overdue cases
+/// escalate (the departments on both sides are notified; audited as `case.escalate`), resolved cases
+/// the worker never rated close after `auto_close_days` (audited as `case.auto_close`), and closed
+/// cases past `retention_days` lose their personal fields. Driven only by what is stored, so a
+/// restarted server picks up where it left off.
+pub async fn deadline_tick(state: &AppState) -> dangjian_store::StoreResult<DeadlineRun> {
     let now = state.clock.now();
-    let escalated = state.store.escalate_overdue(&calendar(), now).await?;
-    for id in &escalated {
+    let settings = state.store.case_settings().await?;
+    let escalated = state.store.escalate_overdue(&settings, now).await?;
+    audit_system(state, "case.escalate", &escalated).await;
+    let auto_closed = state.store.close_unrated(&settings, now).await?;
+    audit_system(state, "case.auto_close", &auto_closed).await;
+    let erased = state.store.erase_expired_cases(settings.retention_days, now).await?;
+    if erased > 0 {
+        tracing::info!(cases = erased, "erased personal fields of closed cases past retention");
+    }
+    Ok(DeadlineRun { escalated, auto_closed, erased })
+}
+
+/// Records the deadline job's `action` on each of `cases` in the audit log.
+async fn audit_system(state: &AppState, action: &str, cases: &[i64]) {
+    for id in cases {
         let entry = dangjian_store::audit::AuditEntry {
             actor: dangjian_store::cases::SYSTEM.into(),
-            action: "case.escalate".into(),
+            action: action.into(),
             object_type: Some("case".into()),
             object_id: Some(id.to_string()),
             outcome: "ok".into(),
             ..Default::default()
         };
         if let Err(e) = state.store.append_audit(&entry).await {
-            tracing::error!(error = %e, case = id, "cannot record the escalation");
+            tracing::error!(error = %e, case = id, action, "cannot record the deadline job's step");
         }
     }
-    let erased = state.store.erase_expired_cases(CASE_RETENTION_DAYS, now).await?;
-    if erased > 0 {
-        tracing::info!(cases = erased, "erased personal fields of closed cases past retention");
-    }
-    Ok((escalated.len(), erased))
 }
 
 /// The deadline job of the server process: [`deadline_tick`] now and every [`DEADLINE_INTERVAL`].

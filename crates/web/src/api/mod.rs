@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
+mod case_notifications;
 mod case_setup;
 pub mod case_stats;
 pub mod cases;
@@ -44,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stations::router())
         .merge(cases::router())
         .merge(case_setup::router())
+        .merge(case_notifications::router())
         .merge(case_stats::router())
 }
 

@@ -24,6 +24,8 @@ pub fn is_public(path: &str) -> bool {
         "/stations/near",
         "/api/v1/stations/nearest",
         "/api/v1/case-categories",
+        "/report",
+        "/track",
     ];
     const PREFIXES: &[&str] = &["/login/", "/static/", "/lang/"];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
@@ -36,6 +38,10 @@ pub fn is_public_request(method: &Method, path: &str) -> bool {
     if is_public(path) {
         return true;
     }
+    // The worker's tracking page: read, added to, rated or reopened with the code alone.
+    if matches!(*method, Method::GET | Method::POST) && tracked_page(path).is_some() {
+        return true;
+    }
     match *method {
         Method::POST => {
             path == "/api/v1/cases"
@@ -44,6 +50,11 @@ pub fn is_public_request(method: &Method, path: &str) -> bool {
         Method::GET => tracked(path).is_some_and(|code| !code.contains('/')),
         _ => false,
     }
+}
+
+/// The tracking code of a worker's tracking page `/track/{code}`, if `path` is one.
+fn tracked_page(path: &str) -> Option<&str> {
+    path.strip_prefix("/track/").filter(|code| !code.is_empty() && !code.contains('/'))
 }
 
 /// What follows `/api/v1/cases/track/`, if anything does.
@@ -174,6 +185,19 @@ mod tests {
         assert!(!is_public_request(&Method::DELETE, "/api/v1/cases"));
         assert!(is_public_request(&Method::GET, "/healthz"));
         assert!(is_public_request(&Method::GET, "/api/v1/case-categories"));
+        // The phone pages: filing, looking up and following a case.
+        assert!(is_public_request(&Method::GET, "/report"));
+        assert!(is_public_request(&Method::POST, "/report"));
+        assert!(is_public_request(&Method::GET, "/track"));
+        assert!(is_public_request(&Method::GET, "/track/7K3M-Q9PXA"));
+        assert!(is_public_request(&Method::POST, "/track/7K3M-Q9PXA"));
+        assert!(!is_public_request(&Method::POST, "/track/"));
+        assert!(!is_public_request(&Method::GET, "/track/a/b"));
+        assert!(!is_public_request(&Method::DELETE, "/track/7K3M-Q9PXA"));
+        // The inbox pages stay behind the gate.
+        assert!(!is_public_request(&Method::GET, "/cases"));
+        assert!(!is_public_request(&Method::GET, "/cases/1"));
+        assert!(!is_public_request(&Method::POST, "/cases/1/contact"));
     }
 
     #[test]

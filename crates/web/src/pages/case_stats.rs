@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::case_stats::{CaseFigures, DurationSummary};
-use dangjian_store::cases::stats::{case_categories, CaseStatistics, StatsRow};
+use dangjian_store::cases::stats::{CaseStatistics, StatsRow};
 use dangjian_store::regions::Region;
 use minijinja::context;
 use serde::Serialize;
@@ -189,7 +189,11 @@ pub(super) async fn show(
         Err(_) => return Err(Failed(ctx.clone(), PageError::Internal)),
     };
     let (sector_options, _) = sectors(&s.store, &ctx).await.map_err(ctx.store_err())?;
-    let categories: Vec<CategoryOption> = case_categories()
+    let categories: Vec<CategoryOption> = s
+        .store
+        .case_categories()
+        .await
+        .map_err(ctx.store_err())?
         .into_iter()
         .map(|c| CategoryOption { name: lang.pick(&c.name_zh, &c.name_en), code: c.code })
         .collect();

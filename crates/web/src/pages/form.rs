@@ -57,6 +57,12 @@ impl FormData {
             .collect()
     }
 
+    /// Every value of `name`, trimmed, blanks included: the cells of one column of a table form, in
+    /// row order.
+    pub fn column(&self, name: &str) -> Vec<String> {
+        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).collect()
+    }
+
     /// Whether any field's name starts with `prefix`, blank or not.
     pub fn has_prefix(&self, prefix: &str) -> bool {
         self.fields.iter().any(|(k, _)| k.starts_with(prefix))

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod assets;
 mod case_stats;
+mod cases;
 mod charts;
 mod coverage;
 mod entities;
@@ -94,6 +95,13 @@ page_routes! {
     "/stations/new" => get(stations::form::new).post(stations::form::create),
     "/stations/{id}" => get(stations::show),
     "/stations/{id}/edit" => get(stations::form::edit).post(stations::form::update),
+    "/report" => get(cases::worker::report_form).post(cases::worker::report_submit),
+    "/track" => get(cases::worker::track_lookup),
+    "/track/{code}" => get(cases::worker::track_page).post(cases::worker::track_act),
+    "/cases" => get(cases::inbox::list),
+    "/cases/{id}" => get(cases::inbox::show).post(cases::inbox::act),
+    "/cases/{id}/contact" => post(cases::inbox::reveal_contact),
+    "/cases/notifications/{id}/read" => post(cases::inbox::mark_read),
     "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),
@@ -117,6 +125,8 @@ page_routes! {
     "/admin/tokens/{id}/grants" => post(admin::grants::add_to_token),
     "/admin/grants/{id}/remove" => post(admin::grants::remove),
     "/admin/settings" => get(admin::settings::form).post(admin::settings::save),
+    "/admin/case-settings" => get(admin::case_settings::form).post(admin::case_settings::save),
+    "/admin/case-routing" => post(admin::case_settings::save_routing),
     "/admin/audit" => get(admin::audit::search),
     "/admin/audit/export" => get(admin::audit::export),
     "/admin/audit/verify" => post(admin::audit::verify),

@@ -53,6 +53,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("admin/token_once.html", include_str!("../../templates/admin/token_once.html")),
     ("admin/settings.html", include_str!("../../templates/admin/settings.html")),
     ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
+    ("admin/case_settings.html", include_str!("../../templates/admin/case_settings.html")),
+    ("cases/report.html", include_str!("../../templates/cases/report.html")),
+    ("cases/track_lookup.html", include_str!("../../templates/cases/track_lookup.html")),
+    ("cases/track.html", include_str!("../../templates/cases/track.html")),
+    ("cases/inbox.html", include_str!("../../templates/cases/inbox.html")),
+    ("cases/case.html", include_str!("../../templates/cases/case.html")),
+    ("cases/contact.html", include_str!("../../templates/cases/contact.html")),
 ];
 
 fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {

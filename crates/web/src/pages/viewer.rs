@@ -19,6 +19,10 @@ pub struct Viewer {
     pub grants: bool,
     pub tokens: bool,
     pub audit: bool,
+    /// Handles cases (writes somewhere): the inbox link shows.
+    pub cases: bool,
+    /// Manages reference data: the case settings link shows.
+    pub case_settings: bool,
     /// Has a scope that sees case statistics: the statistics link shows.
     pub case_stats: bool,
 }
@@ -35,6 +39,8 @@ impl Viewer {
             grants: actor.may(Action::ManageGrants),
             tokens: actor.may(Action::ManageTokens) || actor.may(Action::ManageGrants),
             audit: actor.may(Action::ReadAudit),
+            cases: actor.may(Action::Write),
+            case_settings: actor.may(Action::ManageReference),
             case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })
     }

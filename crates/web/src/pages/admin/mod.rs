@@ -3,6 +3,7 @@
 //! administrator, the audit log for the audit administrator. Every action is written to the audit log.
 
 pub mod audit;
+pub mod case_settings;
 pub mod grants;
 pub mod settings;
 pub mod tokens;

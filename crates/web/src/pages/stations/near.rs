@@ -17,14 +17,24 @@ use dangjian_store::regions::RegionFilter;
 use dangjian_store::Paging;
 use minijinja::context;
 
-/// The region a typed district names: an exact name first, then counties before other levels.
-async fn district(s: &AppState, text: &str) -> Result<Option<(String, String)>, dangjian_store::StoreError> {
+/// The region a typed district names, with the centre of its stations: an exact name first, counties
+/// before other levels; of regions sharing a name (朝阳区 is in Beijing and in Changchun), the first
+/// that has stations. `Ok(None)` when no region has the name; a centre of `None` when none has stations.
+async fn district(s: &AppState, text: &str) -> Result<Option<(String, Option<LatLng>)>, dangjian_store::StoreError> {
     let filter = RegionFilter { q: Some(text.to_owned()), ..Default::default() };
-    let found = s.store.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
+    let mut found = s.store.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
     let rank = |r: &dangjian_store::regions::Region| {
         (r.name != text, r.level != RegionLevel::County, r.level == RegionLevel::Province, r.code.clone())
     };
-    Ok(found.into_iter().min_by_key(rank).map(|r| (r.code, r.name)))
+    found.sort_by_key(rank);
+    let Some(first) = found.first() else { return Ok(None) };
+    let best_name = first.name.clone();
+    for r in found.iter().filter(|r| r.name == best_name).take(10) {
+        if let Some(centre) = s.store.station_centroid(&r.code).await? {
+            return Ok(Some((r.name.clone(), Some(centre))));
+        }
+    }
+    Ok(Some((best_name, None)))
 }
 
 pub async fn page(
@@ -48,7 +58,7 @@ pub async fn page(
                 problem = Some(ctx.lang.t("near.no_district", &[("name", text)]));
                 None
             }
-            Some((code, name)) => match s.store.station_centroid(&code).await.map_err(ctx.store_err())? {
+            Some((name, centre)) => match centre {
                 None => {
                     problem = Some(ctx.lang.t("near.none_in_district", &[("name", name)]));
                     None

@@ -30,6 +30,14 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 
+impl Store {
+    /// The case categories statistics are named and ordered by: the configured list
+    /// ([`Store::case_settings`]).
+    pub async fn case_categories(&self) -> StoreResult<Vec<Category>> {
+        Ok(self.case_settings().await?.categories)
+    }
+}
+
 /// Which cases to count. Dates are China dates, both ends included.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseStatsFilter {
@@ -216,11 +224,6 @@ const NOT_GIVEN_ZH: &str = "未注明";
 const NOT_GIVEN_EN: &str = "Not given";
 
 impl Store {
-    /// The case categories statistics are named and ordered by: the configured list (case settings).
-    pub async fn case_categories(&self) -> StoreResult<Vec<Category>> {
-        Ok(self.case_settings().await?.categories)
-    }
-
     /// The statistics of the cases `filter` selects inside `access` (see the module docs for what a
     /// scope sees), with "overdue" judged at `now`. A filter naming an unknown region, category, sector
     /// or unit, or a `from` after `to`, is an error naming that field.

@@ -458,3 +458,39 @@ async fn timing_at_national_scale() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn categories_follow_the_case_settings() {
+    for db in all_backends().await {
+        let s = &db.store;
+        s.create_department("SW-44", "广东省委社会工作部", "social_work", "44").await.unwrap();
+        let mut settings = CaseSettings::default();
+        settings.categories.push(dangjian_domain::services::cases::Category {
+            code: "delivery_fines".into(),
+            name_zh: "配送罚款".into(),
+            name_en: "Delivery fines".into(),
+            ack_days: 1,
+            resolve_days: 5,
+        });
+        s.set_case_settings(&settings, None).await.unwrap();
+        let now = t("2026-11-27T08:00:00Z");
+        let new = NewCase {
+            category: "delivery_fines".into(),
+            region_code: "440305".into(),
+            description: "超时罚款".into(),
+            ..Default::default()
+        };
+        s.submit_case(&new, &settings, now).await.unwrap();
+        let all = AccessFilter::unrestricted();
+        let f = CaseStatsFilter { category: Some("delivery_fines".into()), ..Default::default() };
+        let st = s.case_statistics(&all, &f, now).await.unwrap();
+        assert_eq!(st.totals.cases, 1);
+        assert_eq!(st.by_category.len(), 10);
+        let line = st.by_category.iter().find(|r| r.code == "delivery_fines").unwrap();
+        assert_eq!(
+            (line.name_zh.as_str(), line.name_en.as_str(), line.figures.cases),
+            ("配送罚款", "Delivery fines", 1)
+        );
+        db.cleanup().await;
+    }
+}

@@ -121,14 +121,19 @@ pub fn app(state: AppState) -> Router {
 /// (`/api/v1/stations/nearest?lat=…`), which is used for that one answer and must not reach a log.
 /// A case's tracking code is the worker's only key to it, so it is left out of the path too.
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let path = req.uri().path();
-    let path = if path.starts_with("/api/v1/cases/track/") { "/api/v1/cases/track/{code}" } else { path };
-    let path = if path.starts_with("/open311/v2/requests/") || path.starts_with("/open311/v2/tokens/") {
-        "/open311/v2/{requests|tokens}/{id}"
-    } else {
-        path
-    };
-    tracing::debug_span!("request", method = %req.method(), path = %path)
+    tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+}
+
+/// The path as logs may show it: a tracking code (the API's, the phone page's, Open311's request and
+/// token ids) replaced by its placeholder.
+fn loggable_path(path: &str) -> &str {
+    const TRACKED: [(&str, &str); 4] = [
+        ("/api/v1/cases/track/", "/api/v1/cases/track/{code}"),
+        ("/track/", "/track/{code}"),
+        ("/open311/v2/requests/", "/open311/v2/{requests|tokens}/{id}"),
+        ("/open311/v2/tokens/", "/open311/v2/{requests|tokens}/{id}"),
+    ];
+    TRACKED.iter().find(|(prefix, _)| path.starts_with(prefix)).map_or(path, |(_, placeholder)| placeholder)
 }
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
@@ -179,4 +184,19 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tracking_codes_stay_out_of_logged_paths() {
+        assert_eq!(loggable_path("/track/7K3M-Q9PXA"), "/track/{code}");
+        assert_eq!(loggable_path("/api/v1/cases/track/7K3M-Q9PXA/actions"), "/api/v1/cases/track/{code}");
+        assert_eq!(loggable_path("/open311/v2/requests/7K3M-Q9PXA.json"), "/open311/v2/{requests|tokens}/{id}");
+        assert_eq!(loggable_path("/open311/v2/requests.json"), "/open311/v2/requests.json");
+        assert_eq!(loggable_path("/track"), "/track");
+        assert_eq!(loggable_path("/cases/12"), "/cases/12");
+    }
 }

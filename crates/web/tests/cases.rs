@@ -49,7 +49,26 @@ async fn spawn(db: TestDb, anonymous_per_minute: u32) -> App {
     App { base, state, clock, anon: reqwest::Client::new(), db }
 }
 
+/// One grant of `role` over the region subtree at `path`.
+fn region_grant(role: dangjian_domain::access::Role, path: &str) -> Vec<dangjian_domain::access::Grant> {
+    vec![dangjian_domain::access::Grant { role, scope: dangjian_domain::access::Scope::Region { path: path.into() } }]
+}
+
 impl App {
+    /// A request with an API token: the status and the JSON body (null when there is none).
+    async fn call(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("accept-language", "en");
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self.anon.get(format!("{}{path}", self.base)).header("accept-language", "en").send().await.unwrap();
         let status = r.status();
@@ -303,26 +322,12 @@ async fn the_deadline_job_escalates_closes_and_erases_by_the_clock_and_the_setti
 #[tokio::test]
 async fn a_cadre_handles_cases_in_the_inbox() {
     for db in all_backends().await {
-        let guangdong = vec![dangjian_domain::access::Grant {
-            role: dangjian_domain::access::Role::DepartmentCadre,
-            scope: dangjian_domain::access::Scope::Region { path: "/44/".into() },
-        }];
+        let guangdong = region_grant(dangjian_domain::access::Role::DepartmentCadre, "/44/");
         let token = support::token_with_grants(&db.store, "cadre", &guangdong).await;
         let app = spawn(db, 1_000).await;
-        let cadre = reqwest::Client::new();
-        let call = |method: reqwest::Method, path: String, body: Option<Value>| {
-            let mut r = cadre
-                .request(method, format!("{}{path}", app.base))
-                .bearer_auth(&token)
-                .header("accept-language", "en");
-            if let Some(b) = body {
-                r = r.json(&b);
-            }
-            async move {
-                let r = r.send().await.unwrap();
-                let status = r.status();
-                (status, r.json::<Value>().await.unwrap_or(Value::Null))
-            }
+        let (api, token) = (&app, &token);
+        let call = |method: reqwest::Method, path: String, body: Option<Value>| async move {
+            api.call(token, method, &path, body).await
         };
         let (_, filed) = app
             .post(
@@ -436,30 +441,15 @@ async fn the_administrator_edits_departments_and_the_routing_table() {
 #[tokio::test]
 async fn administrators_configure_the_case_rules_and_cadres_read_their_notifications() {
     for db in all_backends().await {
-        let admin = vec![dangjian_domain::access::Grant {
-            role: dangjian_domain::access::Role::SystemAdmin,
-            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
-        }];
-        let guangdong = vec![dangjian_domain::access::Grant {
-            role: dangjian_domain::access::Role::DepartmentCadre,
-            scope: dangjian_domain::access::Scope::Region { path: "/44/".into() },
-        }];
+        let admin = region_grant(dangjian_domain::access::Role::SystemAdmin, "/");
+        let guangdong = region_grant(dangjian_domain::access::Role::DepartmentCadre, "/44/");
         let admin = support::token_with_grants(&db.store, "sysadmin", &admin).await;
         let cadre = support::token_with_grants(&db.store, "cadre", &guangdong).await;
         let app = spawn(db, 1_000).await;
+        let api = &app;
         let call = |token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
-            let mut r = reqwest::Client::new()
-                .request(method, format!("{}{path}", app.base))
-                .bearer_auth(token)
-                .header("accept-language", "en");
-            if let Some(b) = body {
-                r = r.json(&b);
-            }
-            async move {
-                let r = r.send().await.unwrap();
-                let status = r.status();
-                (status, r.json::<Value>().await.unwrap_or(Value::Null))
-            }
+            let (token, path) = (token.to_owned(), path.to_owned());
+            async move { api.call(&token, method, &path, body).await }
         };
         let (status, mut settings) = call(&admin, reqwest::Method::GET, "/api/v1/case-settings", None).await;
         assert_eq!(status, StatusCode::OK);
@@ -611,10 +601,7 @@ async fn the_phone_pages_file_and_follow_a_case_and_name_every_bad_field() {
 #[tokio::test]
 async fn the_system_administrator_edits_the_case_rules_and_the_routing_on_a_page() {
     for db in all_backends().await {
-        let admin = vec![dangjian_domain::access::Grant {
-            role: dangjian_domain::access::Role::SystemAdmin,
-            scope: dangjian_domain::access::Scope::Region { path: "/".into() },
-        }];
+        let admin = region_grant(dangjian_domain::access::Role::SystemAdmin, "/");
         let signed = support::sign_in_as(&db.store, "sysadmin", &admin).await;
         let app = spawn(db, 1_000).await;
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

@@ -103,7 +103,7 @@ pub async fn load(store: &Store) -> anyhow::Result<ServicesReport> {
         store.import_stations(&rows, false, &all).await.map_err(|e| anyhow!("stations.psv: {e}"))?;
         report.stations = rows.len();
     }
-    if store.case_inbox(&all, None, Paging::new(Some(1), Some(1))).await?.total == 0 {
+    if store.case_inbox(&all, &Default::default(), Paging::new(Some(1), Some(1))).await?.total == 0 {
         report.cases = demo_cases(store, Utc::now()).await?;
     }
     Ok(report)

@@ -126,7 +126,10 @@ async fn seed(s: &Store) -> World {
 async fn every_case(s: &Store) -> Vec<Case> {
     let mut out = Vec::new();
     for page in 1.. {
-        let p = s.case_inbox(&AccessFilter::unrestricted(), None, Paging::new(Some(page), Some(500))).await.unwrap();
+        let p = s
+            .case_inbox(&AccessFilter::unrestricted(), &Default::default(), Paging::new(Some(page), Some(500)))
+            .await
+            .unwrap();
         let n = p.items.len();
         out.extend(p.items);
         if n < 500 {

@@ -10,7 +10,7 @@ use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
 use dangjian_domain::services::routing::RoutingRule;
 use dangjian_domain::services::workdays::WorkCalendar;
-use dangjian_store::cases::{CaseStep, NewCase};
+use dangjian_store::cases::{CaseStep, InboxFilter, NewCase};
 use dangjian_store::testing::all_backends;
 use dangjian_store::{AccessFilter, Disclosure, Paging, Store, StoreError};
 
@@ -139,6 +139,25 @@ async fn overdue_cases_escalate_one_level_up_once() {
         // Before the deadline nothing moves.
         assert!(s.escalate_overdue(&cal(), t("2026-11-30T15:59:59Z")).await.unwrap().is_empty());
         let later = t("2026-11-30T17:00:00Z");
+        // The inbox lists it as overdue from then on, not before; and by its category.
+        let ids = |f: InboxFilter| async move {
+            s.case_inbox(&guangdong(), &f, Paging::default())
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(InboxFilter { overdue_at: Some(later), ..Default::default() }).await, vec![sub.id]);
+        assert!(ids(InboxFilter { overdue_at: Some(t("2026-11-30T15:59:59Z")), ..Default::default() })
+            .await
+            .is_empty());
+        assert!(ids(InboxFilter { category: Some("legal_aid".into()), ..Default::default() }).await.is_empty());
+        assert_eq!(
+            ids(InboxFilter { category: Some("wage_arrears".into()), ..Default::default() }).await,
+            vec![sub.id]
+        );
         assert_eq!(s.escalate_overdue(&cal(), later).await.unwrap(), vec![sub.id]);
         // Run again (a restart, another process): already escalated, nothing more.
         assert!(s.escalate_overdue(&cal(), later).await.unwrap().is_empty());
@@ -200,15 +219,16 @@ async fn anonymous_submit_track_resolve_rate() {
         assert_eq!(s.track_case(&n.tracking_code).await.unwrap().contact.as_deref(), Some("138****1234"));
         let full = s.case(n.id, &guangdong(), Disclosure::Full).await.unwrap();
         assert_eq!(full.contact.as_deref(), Some("13812341234"));
-        let inbox = s.case_inbox(&guangdong(), Some(CaseStatus::Submitted), Paging::default()).await.unwrap();
+        let inbox =
+            s.case_inbox(&guangdong(), &InboxFilter::status(CaseStatus::Submitted), Paging::default()).await.unwrap();
         assert_eq!(inbox.total, 2);
         assert!(inbox.items.iter().all(|c| c.contact.as_deref() != Some("13812341234")));
         // Outside the department's region: nothing.
         let beijing = AccessFilter::new([Scope::Region { path: "/11/".into() }]);
-        assert_eq!(s.case_inbox(&beijing, None, Paging::default()).await.unwrap().total, 0);
+        assert_eq!(s.case_inbox(&beijing, &InboxFilter::default(), Paging::default()).await.unwrap().total, 0);
         assert!(matches!(s.case(a.id, &beijing, Disclosure::Masked).await, Err(StoreError::NotFound)));
         let chain = AccessFilter::new([Scope::Chain { root_id: 1 }]);
-        assert_eq!(s.case_inbox(&chain, None, Paging::default()).await.unwrap().total, 0);
+        assert_eq!(s.case_inbox(&chain, &InboxFilter::default(), Paging::default()).await.unwrap().total, 0);
 
         // Rating before resolution is refused; the worker adds information.
         let early = s

@@ -342,6 +342,15 @@ async fn a_cadre_handles_cases_in_the_inbox() {
         assert_eq!(list["items"][0]["contact"], "138****1234");
         let (status, body) = call(reqwest::Method::GET, "/api/v1/cases?status=lost".into(), None).await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")));
+        for (query, field) in [("category=nope", "category"), ("overdue=maybe", "overdue")] {
+            let (status, body) = call(reqwest::Method::GET, format!("/api/v1/cases?{query}"), None).await;
+            assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)));
+        }
+        let (_, list) =
+            call(reqwest::Method::GET, "/api/v1/cases?category=wage_arrears&overdue=false".into(), None).await;
+        assert_eq!(list["meta"]["total"], 1);
+        let (_, list) = call(reqwest::Method::GET, "/api/v1/cases?overdue=true".into(), None).await;
+        assert_eq!(list["meta"]["total"], 0);
 
         let act = |version: i64, extra: Value| {
             let mut body = json!({"version": version});

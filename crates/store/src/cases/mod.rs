@@ -534,19 +534,30 @@ impl Store {
         Ok(c)
     }
 
-    /// The inbox: cases handled by departments inside `access`, optionally of one status, oldest
-    /// deadline first. Contacts are masked; events are left out (see [`Store::case`]).
+    /// The inbox: cases handled by departments inside `access` that pass `filter`, oldest deadline
+    /// first. Contacts are masked; events are left out (see [`Store::case`]).
     pub async fn case_inbox(
         &self,
         access: &AccessFilter,
-        status: Option<CaseStatus>,
+        filter: &InboxFilter,
         paging: Paging,
     ) -> StoreResult<Page<Case>> {
         let mut w = Where::default();
         access.restrict(&mut w, Rows::Cases);
-        if let Some(s) = status {
+        if let Some(s) = filter.status {
             let n = w.text(s.as_str());
             w.cond(format!("c.status = ${n}"));
+        }
+        if let Some(c) = &filter.category {
+            let n = w.text(c.clone());
+            w.cond(format!("c.category = ${n}"));
+        }
+        if let Some(now) = filter.overdue_at {
+            // The test of the deadline job: open and past the deadline of its current step.
+            let n = w.text(text_of(now));
+            w.cond(format!(
+                "((c.status = 'submitted' AND c.ack_due < ${n}) OR (c.status = 'acknowledged' AND c.resolve_due < ${n}))"
+            ));
         }
         self.fetch_page(CASE_SELECT, "cases c", &w, "c.ack_due, c.id", paging, |r| {
             self.case_from_row(r, Disclosure::Masked)
@@ -603,6 +614,21 @@ impl Store {
         apply(&mut tx, id, None, &step, WORKER, settings, now).await?;
         tx.commit().await?;
         self.track_case(&code).await
+    }
+}
+
+/// Which cases of the inbox to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InboxFilter {
+    pub status: Option<CaseStatus>,
+    pub category: Option<String>,
+    /// Only those overdue at this moment.
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+impl InboxFilter {
+    pub fn status(status: CaseStatus) -> Self {
+        Self { status: Some(status), ..Self::default() }
     }
 }
 

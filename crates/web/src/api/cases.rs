@@ -17,7 +17,7 @@ use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
 use dangjian_domain::{FieldError, FieldErrors};
-use dangjian_store::cases::{Case, CaseStep, NewCase, PublicCase, Submitted};
+use dangjian_store::cases::{Case, CaseStep, InboxFilter, NewCase, PublicCase, Submitted};
 use dangjian_store::{Disclosure, Paging};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -186,8 +186,40 @@ async fn worker_step(
 pub struct InboxQuery {
     /// `submitted`, `acknowledged`, `resolved` or `closed` (default: all).
     pub status: Option<String>,
+    /// A category code (default: all).
+    pub category: Option<String>,
+    /// `true`: only cases past the deadline of their current step now.
+    pub overdue: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
+}
+
+impl InboxQuery {
+    /// The store's filter at `now`, or the first bad parameter, named. `categories` are the codes in force.
+    pub(crate) fn to_filter(
+        &self,
+        categories: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<InboxFilter, FieldError> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let status = match given(&self.status) {
+            None => None,
+            Some(v) => Some(
+                CaseStatus::parse(&v)
+                    .ok_or_else(|| FieldError::new("status", "unknown", "unknown status", "未知的状态"))?,
+            ),
+        };
+        let category = given(&self.category);
+        if category.as_ref().is_some_and(|c| !categories.contains(c)) {
+            return Err(FieldError::new("category", "unknown", "unknown category", "未知的诉求类别"));
+        }
+        let overdue = match given(&self.overdue).as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(_) => return Err(FieldError::new("overdue", "invalid", "true or false", "须为 true 或 false")),
+        };
+        Ok(InboxFilter { status, category, overdue_at: overdue.then_some(now) })
+    }
 }
 
 /// The inbox: cases handled by departments in the caller's region scopes (handling a case is writing:
@@ -201,20 +233,16 @@ async fn inbox(
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> Result<Json<ListResponse<Case>>, ApiError> {
     let access = scope::require(&s, &actor, Action::Write, "case.list").await.map_err(|r| r.api(lang))?;
-    let status = match q.status.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        None => None,
-        Some(v) => Some(CaseStatus::parse(v).ok_or_else(|| {
-            let mut e = ApiError::fields(
-                &FieldErrors(vec![FieldError::new("status", "unknown", "unknown status", "未知的状态")]),
-                lang,
-            );
-            e.status = StatusCode::BAD_REQUEST;
-            e
-        })?),
-    };
+    let settings = s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?;
+    let codes: Vec<String> = settings.categories.into_iter().map(|c| c.code).collect();
+    let filter = q.to_filter(&codes, s.clock.now()).map_err(|e| {
+        let mut e = ApiError::fields(&FieldErrors(vec![e]), lang);
+        e.status = StatusCode::BAD_REQUEST;
+        e
+    })?;
     let page = s
         .store
-        .case_inbox(&access, status, Paging::new(q.page, q.per_page))
+        .case_inbox(&access, &filter, Paging::new(q.page, q.per_page))
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))

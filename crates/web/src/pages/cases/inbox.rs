@@ -5,7 +5,7 @@
 //! in full only after a deliberate, audited click.
 
 use super::{category_name, china_time_text, Named};
-use crate::api::cases::HandlerStep;
+use crate::api::cases::{HandlerStep, InboxQuery};
 use crate::auth::Actor;
 use crate::pages::form::{FormData, Problems};
 use crate::pages::lists::{PageQuery, Pager};
@@ -83,11 +83,18 @@ const STATUSES: [&str; 4] = ["submitted", "acknowledged", "resolved", "closed"];
 /// `GET /cases`: the inbox.
 pub async fn list(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
     let access = scope::require(&s, &actor, Action::Write, "case.list").await.map_err(|r| r.page(&ctx))?;
-    let status = match q.get("status") {
-        None => None,
-        Some(v) => Some(CaseStatus::parse(&v).ok_or_else(|| ctx.bad_request(ctx.t("cases.bad_status")))?),
+    let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
+    let codes: Vec<String> = settings.categories.iter().map(|c| c.code.clone()).collect();
+    let query = InboxQuery {
+        status: q.get("status"),
+        category: q.get("category"),
+        overdue: q.get("overdue"),
+        ..Default::default()
     };
-    let page = s.store.case_inbox(&access, status, q.paging()).await.map_err(ctx.store_err())?;
+    let filter = query
+        .to_filter(&codes, s.clock.now())
+        .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).to_owned()))?;
+    let page = s.store.case_inbox(&access, &filter, q.paging()).await.map_err(ctx.store_err())?;
     let pager = Pager::of(&page);
     let mut cases = Vec::with_capacity(page.items.len());
     for c in page.items {
@@ -99,7 +106,10 @@ pub async fn list(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: Page
     let total = page.total;
     Ok(ctx.render(
         "cases/inbox.html",
-        context! { cases, pager, total, notifications, unread, statuses => STATUSES, query => q.0 },
+        context! {
+            cases, pager, total, notifications, unread, statuses => STATUSES, query => q.0,
+            categories => super::category_options(&settings, ctx.lang),
+        },
     ))
 }
 

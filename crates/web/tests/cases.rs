@@ -701,3 +701,89 @@ async fn the_system_administrator_edits_the_case_rules_and_the_routing_on_a_page
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_inbox_pages_show_a_case_at_every_stage_in_both_languages() {
+    for db in all_backends().await {
+        db.store.create_department("SZ-HR", "深圳市人社局", "human_resources", "4403").await.unwrap();
+        let cadre = region_grant(dangjian_domain::access::Role::DepartmentCadre, "/44/");
+        let cadre_id = support::user_with_grants(&db.store, "gd-cadre", &cadre).await;
+        let app = spawn(db, 1_000).await;
+        let file = |contact: Option<&str>| {
+            let mut body = json!({"category": "wage_arrears", "sector": "courier", "region_code": "440305",
+                "description": "欠薪\n第二行"});
+            match contact {
+                Some(c) => body["contact"] = json!(c),
+                None => body["anonymous"] = json!(true),
+            }
+            let app = &app;
+            async move { app.post("/api/v1/cases", &body).await.1["id"].as_i64().unwrap() }
+        };
+        let (open, acknowledged, resolved, closed, erased) =
+            (file(Some("13812341234")).await, file(None).await, file(None).await, file(None).await, file(None).await);
+        let g = AccessFilter::new([dangjian_domain::access::Scope::Region { path: "/44/".into() }]);
+        let settings = CaseSettings::default();
+        let step = |id: i64, action: CaseAction| {
+            let (g, settings, app) = (&g, &settings, &app);
+            async move {
+                let v = app.db.store.case(id, g, dangjian_store::Disclosure::Masked).await.unwrap().version;
+                let s = CaseStep::new(action).note("内部核实", false);
+                app.db.store.act_on_case(id, v, &s, "cadre", g, settings, app.state.clock.now()).await.unwrap();
+            }
+        };
+        step(acknowledged, CaseAction::Acknowledge).await;
+        for id in [closed, erased] {
+            step(id, CaseAction::Resolve).await;
+        }
+        for id in [closed, erased] {
+            let code = app.db.store.case(id, &g, dangjian_store::Disclosure::Masked).await.unwrap().tracking_code;
+            let path = format!("/api/v1/cases/track/{code}/actions");
+            assert_eq!(app.post(&path, &json!({"action": "rate", "rating": 2})).await.0, StatusCode::OK);
+        }
+        // Days pass: `open` and `resolved` (still waiting) escalate to the city, both departments notified;
+        // then `erased` is erased.
+        app.clock.advance(chrono::Duration::days(4));
+        assert_eq!(tick(&app).await.0, 2);
+        app.clock.advance(chrono::Duration::days(400));
+        tick(&app).await;
+        // Resolved only now, so that it is not closed unrated yet.
+        step(resolved, CaseAction::Resolve).await;
+        // Signed in now, by the app's clock.
+        let signed = support::session_at(&app.db.store, cadre_id, "gd-cadre", app.state.clock.now()).await;
+        let page = |path: String, lang: &'static str| {
+            let r = reqwest::Client::new()
+                .get(format!("{}{path}", app.base))
+                .header("cookie", signed.cookie_with_lang(lang));
+            async move {
+                let r = r.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        for lang in ["zh-CN", "en"] {
+            let (status, html) = page("/cases".into(), lang).await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            assert!(html.contains("data-testid=\"mark-read\""), "notifications listed: {html}");
+            for (id, shows) in [
+                (open, "data-testid=\"reveal-contact\""),
+                (acknowledged, "data-testid=\"step-resolve\""),
+                (resolved, "data-testid=\"step-reopen\""),
+                (closed, "data-testid=\"status\""),
+                (erased, "data-testid=\"description\""),
+            ] {
+                let (status, html) = page(format!("/cases/{id}"), lang).await;
+                assert_eq!(status, StatusCode::OK, "case {id} in {lang}: {html}");
+                assert!(html.contains(shows), "case {id} in {lang} lacks {shows}");
+            }
+            let (status, html) = page("/cases?overdue=true&category=wage_arrears&status=submitted".into(), lang).await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            let (status, _) = page("/cases?overdue=maybe".into(), lang).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+        // The erased case keeps its figures but shows no text, and the closed one no steps.
+        let (_, html) = page(format!("/cases/{erased}"), "en").await;
+        assert!(!html.contains("第二行") && !html.contains("内部核实"), "{html}");
+        let (_, html) = page(format!("/cases/{closed}"), "en").await;
+        assert!(!html.contains("data-testid=\"steps\""));
+        app.db.cleanup().await;
+    }
+}

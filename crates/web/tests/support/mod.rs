@@ -69,9 +69,13 @@ pub async fn user_with_grants(store: &Store, username: &str, grants: &[Grant]) -
 
 /// A fresh signed-in session of user `user_id` (second factor done).
 pub async fn session_of(store: &Store, user_id: i64, username: &str) -> SignedIn {
+    session_at(store, user_id, username, Utc::now()).await
+}
+
+/// A fresh signed-in session of user `user_id` started at `now` (for apps on a manual clock).
+pub async fn session_at(store: &Store, user_id: i64, username: &str, now: chrono::DateTime<Utc>) -> SignedIn {
     let session = generate_session_id();
     let csrf = generate_session_id();
-    let now = Utc::now();
     let text = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     store
         .create_session(

@@ -47,22 +47,22 @@ impl LoadReport {
 }
 
 /// Records of a `.psv` text: (1-based line, trimmed cells), skipping blank and `#` lines.
-fn records(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+pub(crate) fn records(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .map(|(i, l)| (i + 1, l.split('|').map(str::trim).collect()))
 }
 
-fn opt(s: &str) -> Option<String> {
+pub(crate) fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-fn cells<'a, const N: usize>(file: &str, line: usize, cells: &[&'a str]) -> anyhow::Result<[&'a str; N]> {
+pub(crate) fn cells<'a, const N: usize>(file: &str, line: usize, cells: &[&'a str]) -> anyhow::Result<[&'a str; N]> {
     <[&str; N]>::try_from(cells).map_err(|_| anyhow!("demo/{file}:{line}: expected {N} cells, found {}", cells.len()))
 }
 
-fn parsed<T>(file: &str, line: usize, r: Result<T, FieldErrors>) -> anyhow::Result<T> {
+pub(crate) fn parsed<T>(file: &str, line: usize, r: Result<T, FieldErrors>) -> anyhow::Result<T> {
     r.map_err(|e| anyhow!("demo/{file}:{line}: {e}"))
 }
 

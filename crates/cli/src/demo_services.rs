@@ -4,6 +4,7 @@
 //! the inbox and the statistics have something to show. Stations and departments come from
 //! `crates/cli/demo/*.psv`; each kind is loaded only into an empty table.
 
+use crate::demo::{cells, opt, parsed, records};
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Duration, Utc};
 use dangjian_domain::services::case_settings::CaseSettings;
@@ -18,17 +19,6 @@ use dangjian_store::{Paging, Store};
 
 const STATIONS: &str = include_str!("../demo/stations.psv");
 const DEPARTMENTS: &str = include_str!("../demo/departments.psv");
-
-fn records(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|(i, l)| (i + 1, l.split('|').map(str::trim).collect()))
-}
-
-fn opt(s: &str) -> Option<String> {
-    Some(s.to_owned()).filter(|s| !s.is_empty())
-}
 
 /// The demo stations, parsed and checked like an upload.
 pub fn stations() -> anyhow::Result<Vec<(usize, StationDraft)>> {
@@ -49,11 +39,7 @@ pub fn stations() -> anyhow::Result<Vec<(usize, StationDraft)>> {
                 contact_phone: opt(phone),
                 ..Default::default()
             };
-            let draft = StationDraft::parse(&input).map_err(|e| {
-                let what: Vec<String> = e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-                anyhow!("stations.psv line {line}: {}", what.join("; "))
-            })?;
-            Ok((line, draft))
+            Ok((line, parsed("stations.psv", line, StationDraft::parse(&input))?))
         })
         .collect()
 }
@@ -89,8 +75,7 @@ pub async fn load(store: &Store) -> anyhow::Result<ServicesReport> {
         }
         report.departments = provinces.len();
         for (line, c) in records(DEPARTMENTS) {
-            let [code, name, kind, region] =
-                <[&str; 4]>::try_from(c).map_err(|c| anyhow!("departments.psv line {line}: {} cells", c.len()))?;
+            let [code, name, kind, region] = cells::<4>("departments.psv", line, &c)?;
             store
                 .create_department(code, name, kind, region)
                 .await

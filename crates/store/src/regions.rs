@@ -151,6 +151,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Regions whose name or code contains `text`, best first: the exact name, then counties before
+    /// other levels and provinces last, then by code; at most 50. For places people type by name.
+    pub async fn regions_named(&self, text: &str) -> StoreResult<Vec<Region>> {
+        let filter = RegionFilter { q: Some(text.to_owned()), ..Default::default() };
+        let mut found = self.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
+        found.sort_by_key(|r| {
+            (r.name != text, r.level != RegionLevel::County, r.level == RegionLevel::Province, r.code.clone())
+        });
+        Ok(found)
+    }
+
+    /// The region's name with its ancestors', from the province down (`广东省深圳市南山区`).
+    pub async fn region_full_name(&self, code: &str) -> StoreResult<String> {
+        Ok(self.region_lineage(code).await?.into_iter().map(|r| r.name).collect())
+    }
+
     /// Every region, ordered by code (for generators that need the whole tree at once).
     pub async fn all_regions(&self) -> StoreResult<Vec<Region>> {
         let rows =

@@ -91,13 +91,6 @@ struct View {
     satisfaction_chart: String,
 }
 
-/// A stored UTC time as China time to the minute (`2026-11-30 09:00`).
-fn china_time(utc: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(utc)
-        .map(|t| (t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| utc.to_owned())
-}
-
 fn name(r: &StatsRow, lang: Lang) -> String {
     lang.pick(&r.name_zh, &r.name_en)
 }
@@ -136,7 +129,7 @@ async fn view(s: &AppState, stats: CaseStatistics, region: Option<&str>, lang: L
         .collect();
     let no_data = t("stats.no_data");
     Ok(View {
-        at: china_time(&stats.at),
+        at: super::cases::china_time_text(&stats.at),
         region,
         lineage,
         totals: cells(&stats.totals),

@@ -3,12 +3,16 @@
 //! ([`crate::auth::csrf`]) is refused with 403 before any handler sees it.
 
 use super::PageCtx;
-use crate::auth::csrf::{expected_token, token_matches, CSRF_FIELD};
+use crate::auth::csrf::{expected_token, token_matches, CSRF_COOKIE, CSRF_FIELD};
+use crate::auth::session::{cookie, secure_cookies, set_cookie};
 use crate::auth::Actor;
+use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dangjian_domain::FieldErrors;
+use dangjian_security::token::generate_session_id;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -76,6 +80,25 @@ impl FormData {
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         Self { fields: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), files: Vec::new() }
     }
+}
+
+/// Before sign-in a form's CSRF token is a double-submit cookie: when the browser has none yet, makes
+/// one for the page and returns the cookie to set with it.
+pub async fn anonymous_csrf(s: &AppState, headers: &HeaderMap, ctx: &mut PageCtx) -> Option<String> {
+    if ctx.csrf_token.is_some() {
+        return None;
+    }
+    let token = generate_session_id();
+    ctx.csrf_token = Some(token.clone());
+    Some(cookie(CSRF_COOKIE, &token, None, secure_cookies(headers, &s.security_config().await)))
+}
+
+/// `r` with the cookie [`anonymous_csrf`] made, if it made one.
+pub fn with_cookie(mut r: Response, c: Option<String>) -> Response {
+    if let Some(c) = c {
+        set_cookie(&mut r, &c);
+    }
+    r
 }
 
 /// The 403 page for a form without the right CSRF token.

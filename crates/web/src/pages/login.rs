@@ -2,19 +2,17 @@
 //! code (with enrolment on the way for an administrator who has none yet), and signing out. The
 //! rules live in [`crate::auth::login`]; these handlers read the form, call them and set the cookie.
 
-use super::form::FormData;
+use super::form::{anonymous_csrf, with_cookie, FormData};
 use super::{safe_next, Failed, PageCtx};
-use crate::auth::csrf::CSRF_COOKIE;
 use crate::auth::gate::{Standing, SECOND_FACTOR_PAGE};
 use crate::auth::login::{self, PasswordStep, SecondFactorStep};
-use crate::auth::session::{self, cookie, secure_cookies, NewSession};
+use crate::auth::session::{self, secure_cookies, NewSession};
 use crate::auth::{totp, Actor, Principal};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Grant;
-use dangjian_security::token::generate_session_id;
 use dangjian_store::accounts::Holder;
 use minijinja::context;
 
@@ -43,17 +41,8 @@ async fn render_login(
     next: &str,
     problem: Option<String>,
 ) -> Response {
-    let mut new_cookie = None;
-    if ctx.csrf_token.is_none() {
-        let token = generate_session_id();
-        new_cookie = Some(cookie(CSRF_COOKIE, &token, None, secure_cookies(headers, &s.security_config().await)));
-        ctx.csrf_token = Some(token);
-    }
-    let mut r = ctx.render_status(status, "auth/login.html", context! { username, next, problem });
-    if let Some(c) = new_cookie {
-        session::set_cookie(&mut r, &c);
-    }
-    r
+    let new_cookie = anonymous_csrf(s, headers, &mut ctx).await;
+    with_cookie(ctx.render_status(status, "auth/login.html", context! { username, next, problem }), new_cookie)
 }
 
 pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, headers: HeaderMap, q: PageQuery) -> Response {

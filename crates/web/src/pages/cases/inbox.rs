@@ -18,12 +18,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::SecondsFormat;
 use dangjian_domain::access::Action;
+use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseStatus;
 use dangjian_domain::FieldErrors;
 use dangjian_store::cases::{Case, Notification};
 use dangjian_store::{AccessFilter, Disclosure, StoreError};
 use minijinja::context;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A case as the inbox and the case page show it.
 #[derive(Debug, Serialize)]
@@ -60,14 +62,26 @@ fn now_text(s: &AppState) -> String {
     s.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn view(s: &AppState, ctx: &PageCtx, case: Case) -> Result<CaseView, Failed> {
-    let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
-    let region_name: String = match s.store.region_lineage(&case.region_code).await {
-        Ok(lineage) => lineage.into_iter().map(|r| r.name).collect(),
-        Err(_) => case.region_code.clone(),
-    };
-    let category = category_name(&settings, &case.category, ctx.lang);
-    Ok(CaseView::new(case, category, region_name, &now_text(s)))
+/// Full region names by code, each looked up once per page (a region missing from the reference shows
+/// its code).
+#[derive(Default)]
+struct RegionNames(HashMap<String, String>);
+
+impl RegionNames {
+    async fn of(&mut self, s: &AppState, code: &str) -> String {
+        if let Some(name) = self.0.get(code) {
+            return name.clone();
+        }
+        let name = s.store.region_full_name(code).await.unwrap_or_else(|_| code.to_owned());
+        self.0.insert(code.to_owned(), name.clone());
+        name
+    }
+}
+
+async fn view(s: &AppState, ctx: &PageCtx, settings: &CaseSettings, regions: &mut RegionNames, case: Case) -> CaseView {
+    let region_name = regions.of(s, &case.region_code).await;
+    let category = category_name(settings, &case.category, ctx.lang);
+    CaseView::new(case, category, region_name, &now_text(s))
 }
 
 /// A notification as the inbox lists it.
@@ -96,9 +110,10 @@ pub async fn list(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: Page
         .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).to_owned()))?;
     let page = s.store.case_inbox(&access, &filter, q.paging()).await.map_err(ctx.store_err())?;
     let pager = Pager::of(&page);
+    let mut regions = RegionNames::default();
     let mut cases = Vec::with_capacity(page.items.len());
     for c in page.items {
-        cases.push(view(&s, &ctx, c).await?);
+        cases.push(view(&s, &ctx, &settings, &mut regions, c).await);
     }
     let (notes, unread) = s.store.case_notifications(&access, true, 20).await.map_err(ctx.store_err())?;
     let notifications: Vec<NotificationView> =
@@ -168,7 +183,8 @@ async fn render_case(
         .iter()
         .map(|e| context! { at => china_time_text(&e.at), actor => e.actor, action => e.action, note => e.note, public => e.public })
         .collect();
-    let c = view(s, ctx, case).await?;
+    let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
+    let c = view(s, ctx, &settings, &mut RegionNames::default(), case).await;
     let mut r = ctx.render_status(
         status,
         "cases/case.html",

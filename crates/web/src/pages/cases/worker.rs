@@ -5,9 +5,7 @@
 
 use super::{category_name, category_options, china_time_text, Named};
 use crate::api::cases::{CaseInput, WorkerStep};
-use crate::auth::csrf::CSRF_COOKIE;
-use crate::auth::session::{cookie, secure_cookies, set_cookie};
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{anonymous_csrf, with_cookie, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
 use crate::AppState;
@@ -15,32 +13,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::services::cases::{parse_tracking_code, CaseStatus};
-use dangjian_domain::{EntityKind, FieldError, FieldErrors, RegionLevel};
-use dangjian_security::token::generate_session_id;
+use dangjian_domain::{EntityKind, FieldError, FieldErrors};
 use dangjian_store::cases::PublicCase;
 use dangjian_store::entities::EntityFilter;
-use dangjian_store::regions::RegionFilter;
 use dangjian_store::{AccessFilter, Paging, StoreError};
 use minijinja::context;
 use serde::Serialize;
-
-/// Before sign-in a form's CSRF token is a double-submit cookie: when the browser has none yet, makes
-/// one for the page and returns the cookie to set with it.
-async fn anonymous_csrf(s: &AppState, headers: &HeaderMap, ctx: &mut PageCtx) -> Option<String> {
-    if ctx.csrf_token.is_some() {
-        return None;
-    }
-    let token = generate_session_id();
-    ctx.csrf_token = Some(token.clone());
-    Some(cookie(CSRF_COOKIE, &token, None, secure_cookies(headers, &s.security_config().await)))
-}
-
-fn with_cookie(mut r: Response, c: Option<String>) -> Response {
-    if let Some(c) = c {
-        set_cookie(&mut r, &c);
-    }
-    r
-}
 
 /// What the worker typed into the report form.
 #[derive(Debug, Default, Serialize)]
@@ -85,11 +63,9 @@ enum Place {
 }
 
 /// Resolves a typed district: an exact name wins (if only one region has it), else the only match;
-/// otherwise the worker chooses among at most ten, counties and townships first.
+/// otherwise the worker chooses among at most ten, best matches first.
 async fn resolve_district(s: &AppState, text: &str) -> Result<Place, StoreError> {
-    let filter = RegionFilter { q: Some(text.to_owned()), ..Default::default() };
-    let mut found = s.store.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
-    found.sort_by_key(|r| (r.name != text, r.level == RegionLevel::Province, r.code.clone()));
+    let found = s.store.regions_named(text).await?;
     let exact = found.iter().filter(|r| r.name == text).count();
     if exact == 1 || found.len() == 1 {
         return Ok(Place::One(found[0].code.clone()));
@@ -99,8 +75,7 @@ async fn resolve_district(s: &AppState, text: &str) -> Result<Place, StoreError>
     }
     let mut choices = Vec::new();
     for r in found.iter().take(if exact > 1 { exact.min(10) } else { 10 }) {
-        let full_name: String = s.store.region_lineage(&r.code).await?.into_iter().map(|a| a.name).collect();
-        choices.push(RegionChoice { code: r.code.clone(), full_name });
+        choices.push(RegionChoice { code: r.code.clone(), full_name: s.store.region_full_name(&r.code).await? });
     }
     Ok(Place::Choose(choices))
 }
@@ -277,10 +252,7 @@ struct TrackView {
 
 async fn track_view(s: &AppState, ctx: &PageCtx, case: PublicCase) -> Result<TrackView, Failed> {
     let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
-    let region_name: String = match s.store.region_lineage(&case.region_code).await {
-        Ok(lineage) => lineage.into_iter().map(|r| r.name).collect(),
-        Err(_) => case.region_code.clone(),
-    };
+    let region_name = s.store.region_full_name(&case.region_code).await.unwrap_or_else(|_| case.region_code.clone());
     let history = case
         .events
         .iter()

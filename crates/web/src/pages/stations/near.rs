@@ -12,21 +12,13 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use dangjian_domain::services::finder::FinderQuery;
 use dangjian_domain::services::stations::LatLng;
-use dangjian_domain::RegionLevel;
-use dangjian_store::regions::RegionFilter;
-use dangjian_store::Paging;
 use minijinja::context;
 
 /// The region a typed district names, with the centre of its stations: an exact name first, counties
 /// before other levels; of regions sharing a name (朝阳区 is in Beijing and in Changchun), the first
 /// that has stations. `Ok(None)` when no region has the name; a centre of `None` when none has stations.
 async fn district(s: &AppState, text: &str) -> Result<Option<(String, Option<LatLng>)>, dangjian_store::StoreError> {
-    let filter = RegionFilter { q: Some(text.to_owned()), ..Default::default() };
-    let mut found = s.store.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
-    let rank = |r: &dangjian_store::regions::Region| {
-        (r.name != text, r.level != RegionLevel::County, r.level == RegionLevel::Province, r.code.clone())
-    };
-    found.sort_by_key(rank);
+    let found = s.store.regions_named(text).await?;
     let Some(first) = found.first() else { return Ok(None) };
     let best_name = first.name.clone();
     for r in found.iter().filter(|r| r.name == best_name).take(10) {

@@ -321,6 +321,36 @@ pub enum BenchCommand {
     /// Times filing cases through the store and over HTTP (in-process server), concurrency 1 and 8, with
     /// and without a contact (writes cases: use a scratch database).
     Cases(BenchCasesArgs),
+    /// Times every GET route of the page and API route tables over HTTP (in-process server), signed in
+    /// as a nation, province, county and platform-chain cadre and the administrators, on a database
+    /// loaded with `generate` (adds benchmark users, sessions, a department and a case: use a scratch
+    /// database).
+    Pages(BenchPagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPagesArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Timed requests per URL and principal (after one warm-up request).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub runs: u32,
+    /// Only routes whose path template contains this text.
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Principals to sign in as (comma separated): nation, province, county, chain, admins, anonymous.
+    #[arg(long, value_delimiter = ',', default_value = "nation,province,county,chain,admins,anonymous")]
+    pub principals: Vec<String>,
+    /// Also write the results as JSON lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+    /// After the timings, a mixed load for this many seconds with `wrk` (Debian package `wrk`): 90% reads
+    /// of the timed dashboard, list and unit URLs as their principals, 10% case filings. 0: none.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=3_600))]
+    pub load_seconds: u32,
+    /// Concurrent connections of the mixed load.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub load_connections: u32,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@
 use crate::db::WriteTx;
 use crate::error::StoreResult;
 use crate::query::Where;
+use crate::region_tree::RegionTree;
 use crate::Store;
 use dangjian_domain::access::Scope;
 use dangjian_domain::FieldError;
@@ -108,12 +109,17 @@ impl AccessFilter {
         self.scopes.iter().any(|s| matches!(s, Scope::Region { path } if path_prefix(path) == "/%"))
     }
 
+    /// Whether the filter is a region condition that narrows the rows (a region scope below the nation).
+    pub fn limits_by_region(&self) -> bool {
+        !self.is_unrestricted() && self.scopes.iter().any(|s| matches!(s, Scope::Region { .. }))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.scopes.is_empty()
     }
 
     /// Adds to `w` the condition that a row (aliased as usual: `e`, `o`, `i`) is inside the filter.
-    pub(crate) fn restrict(&self, w: &mut Where, rows: Rows) {
+    pub(crate) fn restrict(&self, t: &RegionTree, w: &mut Where, rows: Rows) {
         if self.is_unrestricted() {
             return;
         }
@@ -126,11 +132,11 @@ impl AccessFilter {
             .scopes
             .iter()
             .map(|s| match rows {
-                Rows::Entities => unit_cond(w, s, alias),
-                Rows::Organizations => org_cond(w, s, alias),
-                Rows::Instructors => instructor_cond(w, s, alias),
-                Rows::Stations => station_cond(w, s, alias),
-                Rows::Cases | Rows::CaseNotifications => case_cond(w, s, alias),
+                Rows::Entities => unit_cond(t, w, s, alias),
+                Rows::Organizations => org_cond(t, w, s, alias),
+                Rows::Instructors => instructor_cond(t, w, s, alias),
+                Rows::Stations => station_cond(t, w, s, alias),
+                Rows::Cases | Rows::CaseNotifications => case_cond(t, w, s, alias),
             })
             .collect();
         w.cond(format!("({})", parts.join(" OR ")));
@@ -139,29 +145,29 @@ impl AccessFilter {
     /// Whether the row `id` is inside the filter, read inside a write transaction (so that the new
     /// state of a row being written is what is checked).
     pub(crate) async fn admits_in(&self, tx: &mut WriteTx, rows: Rows, id: i64) -> StoreResult<bool> {
-        let (sql, w) = self.visible_query(rows, id);
+        let (sql, w) = self.visible_query(&tx.regions.clone(), rows, id);
         Ok(w.apply(sqlx::query(&sql)).fetch_optional(&mut *tx.tx).await?.is_some())
     }
 
-    fn visible_query(&self, rows: Rows, id: i64) -> (String, Where) {
+    fn visible_query(&self, t: &RegionTree, rows: Rows, id: i64) -> (String, Where) {
         let mut w = Where::default();
         let n = w.int(id);
         w.cond(format!("{}.id = ${n}", rows.alias()));
-        self.restrict(&mut w, rows);
+        self.restrict(t, &mut w, rows);
         (format!("SELECT 1 AS x FROM {}{}", rows.table(), w.sql()), w)
     }
 
     async fn admits(&self, store: &Store, rows: Rows, id: i64) -> StoreResult<bool> {
-        let (sql, w) = self.visible_query(rows, id);
+        let t = store.region_tree().await?;
+        let (sql, w) = self.visible_query(&t, rows, id);
         Ok(w.apply(sqlx::query(&sql)).fetch_optional(store.pool()).await?.is_some())
     }
 }
 
-/// `{col}` is a region code inside the subtree at `path`. A correlated lookup by primary key: it
-/// touches one region per row instead of scanning every region for the pattern.
-fn in_subtree(w: &mut Where, col: &str, path: &str) -> String {
-    let n = w.text(path_prefix(path));
-    format!("EXISTS (SELECT 1 FROM regions acc_r WHERE acc_r.code = {col} AND acc_r.path LIKE ${n})")
+/// `{col}` is a region code inside the subtree at `path`: ranges of codes, read on an index of the
+/// column ([`crate::region_tree`]).
+fn in_subtree(t: &RegionTree, w: &mut Where, col: &str, path: &str) -> String {
+    crate::region_tree::subtree_cond(t, w, col, path)
 }
 
 /// A query for the ids of an organization and all its sub-organizations.
@@ -174,16 +180,16 @@ fn org_subtree(w: &mut Where, org_id: i64) -> String {
 }
 
 /// The unit aliased `u` is inside `scope`.
-fn unit_cond(w: &mut Where, scope: &Scope, u: &str) -> String {
+fn unit_cond(t: &RegionTree, w: &mut Where, scope: &Scope, u: &str) -> String {
     match scope {
-        Scope::Region { path } => in_subtree(w, &format!("{u}.region_code"), path),
+        Scope::Region { path } => in_subtree(t, w, &format!("{u}.region_code"), path),
         Scope::Chain { root_id } => {
             let n = w.int(*root_id);
             format!("{u}.root_id = ${n}")
         }
         Scope::SectorInRegion { sector, path } => {
             let n = w.text(sector.clone());
-            let region = in_subtree(w, &format!("{u}.region_code"), path);
+            let region = in_subtree(t, w, &format!("{u}.region_code"), path);
             format!(
                 "(EXISTS (SELECT 1 FROM entity_sectors acc_es WHERE acc_es.entity_id = {u}.id AND acc_es.sector_code = ${n}) \
                  AND {region})"
@@ -199,15 +205,15 @@ fn unit_cond(w: &mut Where, scope: &Scope, u: &str) -> String {
 }
 
 /// The organization aliased `o` is inside `scope`.
-fn org_cond(w: &mut Where, scope: &Scope, o: &str) -> String {
+fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str) -> String {
     match scope {
-        Scope::Region { path } => in_subtree(w, &format!("{o}.region_code"), path),
+        Scope::Region { path } => in_subtree(t, w, &format!("{o}.region_code"), path),
         Scope::Organization { org_id } => {
             let sub = org_subtree(w, *org_id);
             format!("{o}.id IN ({sub})")
         }
         Scope::Chain { .. } | Scope::SectorInRegion { .. } => {
-            let unit = unit_cond(w, scope, "acc_u");
+            let unit = unit_cond(t, w, scope, "acc_u");
             format!(
                 "{o}.id IN (SELECT acc_ou2.organization_id FROM organization_units acc_ou2 \
                  JOIN entities acc_u ON acc_u.id = acc_ou2.entity_id WHERE {unit})"
@@ -217,15 +223,15 @@ fn org_cond(w: &mut Where, scope: &Scope, o: &str) -> String {
 }
 
 /// The instructor aliased `i` is inside `scope`: by their own region, or by a unit they are assigned to.
-fn instructor_cond(w: &mut Where, scope: &Scope, i: &str) -> String {
-    let unit = unit_cond(w, scope, "acc_u");
+fn instructor_cond(t: &RegionTree, w: &mut Where, scope: &Scope, i: &str) -> String {
+    let unit = unit_cond(t, w, scope, "acc_u");
     let assigned = format!(
         "{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a \
          JOIN entities acc_u ON acc_u.id = acc_a.entity_id WHERE {unit})"
     );
     match scope {
         Scope::Region { path } => {
-            let own = in_subtree(w, &format!("{i}.region_code"), path);
+            let own = in_subtree(t, w, &format!("{i}.region_code"), path);
             format!("({own} OR {assigned})")
         }
         _ => assigned,
@@ -233,11 +239,11 @@ fn instructor_cond(w: &mut Where, scope: &Scope, i: &str) -> String {
 }
 
 /// The station aliased `s` is inside `scope`: by its region, or by the unit that runs it.
-fn station_cond(w: &mut Where, scope: &Scope, s: &str) -> String {
+fn station_cond(t: &RegionTree, w: &mut Where, scope: &Scope, s: &str) -> String {
     match scope {
-        Scope::Region { path } => in_subtree(w, &format!("{s}.region_code"), path),
+        Scope::Region { path } => in_subtree(t, w, &format!("{s}.region_code"), path),
         _ => {
-            let unit = unit_cond(w, scope, "acc_u");
+            let unit = unit_cond(t, w, scope, "acc_u");
             format!("{s}.operator_entity_id IN (SELECT acc_u.id FROM entities acc_u WHERE {unit})")
         }
     }
@@ -246,10 +252,10 @@ fn station_cond(w: &mut Where, scope: &Scope, s: &str) -> String {
 /// The case aliased `c` is inside `scope` when the department handling it lies in a region scope's
 /// subtree. Chain, sector and organization scopes reach no case: a platform or an organization must not
 /// see who complained about it.
-fn case_cond(w: &mut Where, scope: &Scope, c: &str) -> String {
+fn case_cond(t: &RegionTree, w: &mut Where, scope: &Scope, c: &str) -> String {
     match scope {
         Scope::Region { path } => {
-            let region = in_subtree(w, "acc_d.region_code", path);
+            let region = in_subtree(t, w, "acc_d.region_code", path);
             format!("EXISTS (SELECT 1 FROM departments acc_d WHERE acc_d.id = {c}.department_id AND {region})")
         }
         _ => "1 = 0".into(),
@@ -306,16 +312,20 @@ mod tests {
 
     #[test]
     fn nothing_admits_no_row_and_conditions_are_or_ed() {
+        let t = RegionTree::default();
         let mut w = Where::default();
-        AccessFilter::nothing().restrict(&mut w, Rows::Entities);
+        AccessFilter::nothing().restrict(&t, &mut w, Rows::Entities);
         assert_eq!(w.sql(), " WHERE 1 = 0");
         let mut w = Where::default();
-        AccessFilter::new([Scope::Chain { root_id: 7 }, Scope::Organization { org_id: 3 }])
-            .restrict(&mut w, Rows::Instructors);
+        AccessFilter::new([Scope::Chain { root_id: 7 }, Scope::Organization { org_id: 3 }]).restrict(
+            &t,
+            &mut w,
+            Rows::Instructors,
+        );
         let sql = w.sql();
         assert!(sql.contains("acc_u.root_id = $1") && sql.contains(" OR ") && sql.contains("id = $2"), "{sql}");
         let mut w = Where::default();
-        AccessFilter::unrestricted().restrict(&mut w, Rows::Organizations);
+        AccessFilter::unrestricted().restrict(&t, &mut w, Rows::Organizations);
         assert_eq!(w.sql(), "");
     }
 }

@@ -35,6 +35,8 @@ pub struct Store {
     write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Keys for personal data at rest (see [`crate::personal`]); never stored in the database.
     keys: Option<std::sync::Arc<Keyring>>,
+    /// The region codes with their paths, for subtree filters as code ranges ([`crate::region_tree`]).
+    pub(crate) region_tree: crate::region_tree::TreeCache,
 }
 
 impl Store {
@@ -74,7 +76,7 @@ impl Store {
                 AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?
             }
         };
-        Ok(Self { pool, kind, write_lock: Default::default(), keys: None })
+        Ok(Self { pool, kind, write_lock: Default::default(), keys: None, region_tree: Default::default() })
     }
 
     /// This store with the keyring for personal data at rest: instructors' mobile numbers are encrypted
@@ -139,12 +141,13 @@ impl Store {
     /// read: a deferred one that read and then wanted to write would fail at once (`SQLITE_BUSY`) if a
     /// write outside this lock (a session touched, a token's last use) committed in between.
     pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
+        let regions = self.region_tree().await?;
         let guard = self.write_lock.clone().lock_owned().await;
         let tx = match self.kind {
             DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             DbKind::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx { tx, regions, _guard: guard })
     }
 
     pub async fn close(&self) {
@@ -155,6 +158,8 @@ impl Store {
 /// A transaction holding the process's write lock until it is committed or dropped.
 pub(crate) struct WriteTx {
     pub tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// The region tree as the transaction began, for scope checks inside it.
+    pub regions: std::sync::Arc<crate::region_tree::RegionTree>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 

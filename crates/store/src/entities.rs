@@ -87,7 +87,7 @@ fn entity_from_row(r: &AnyRow) -> StoreResult<Entity> {
 }
 
 /// Filters for listing units.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityFilter {
     /// Region subtree (the region and everything below it).
     pub region: Option<String>,
@@ -101,20 +101,57 @@ pub struct EntityFilter {
     pub closed: Option<bool>,
 }
 
-/// A unit's place in its chain.
+/// A unit's place in its chain: above it, how many of each tier below it, and one page of those below.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Chain {
     /// From the platform down to the unit's parent.
     pub ancestors: Vec<Entity>,
     pub entity: Entity,
-    /// Everything below, breadth first, at most `limit`.
+    /// One page of the units below that match the filter, by tier (franchisees, partners, sites) then id.
     pub descendants: Vec<ChainMember>,
+    /// How many units below match the filter.
     pub descendants_total: i64,
+    /// How many units of each tier lie below (whatever the filter), tiers with none left out.
+    pub by_tier: Vec<TierCount>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A unit's chain as its page shows it: above it, and each tier below it with its first units.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainOverview {
+    pub ancestors: Vec<Entity>,
+    pub entity: Entity,
+    pub tiers: Vec<TierPage>,
+}
+
+/// A tier below a unit: how many, and the first few.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierPage {
+    pub tier: EntityKind,
+    pub count: i64,
+    pub items: Vec<Entity>,
+}
+
+/// How many units of a tier.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TierCount {
+    #[schema(value_type = String)]
+    pub tier: EntityKind,
+    pub count: i64,
+}
+
+/// Which units below a unit to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainFilter {
+    pub tier: Option<EntityKind>,
+    /// Name, code or address contains.
+    pub q: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChainMember {
-    /// 1 for children, 2 for grandchildren.
+    /// 1 for children, 2 for grandchildren, counted from the unit whose chain was asked for.
     pub depth: i64,
     #[serde(flatten)]
     pub entity: Entity,
@@ -535,12 +572,25 @@ impl Store {
         paging: Paging,
         access: &AccessFilter,
     ) -> StoreResult<Page<Entity>> {
+        self.list_entities_counted(f, paging, access, None).await
+    }
+
+    /// As [`Store::list_entities`], with the number of matching units already known (the coverage
+    /// index counts a region's registered units without a `COUNT(*)` over the subtree).
+    pub async fn list_entities_counted(
+        &self,
+        f: &EntityFilter,
+        paging: Paging,
+        access: &AccessFilter,
+        total: Option<i64>,
+    ) -> StoreResult<Page<Entity>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Entities);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Entities);
         if let Some(region) = &f.region {
-            let path = self.region_path_of(region, "region").await?;
-            let n = w.text(format!("{path}%"));
-            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = e.region_code AND fr.path LIKE ${n})"));
+            let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
+            let c = crate::region_tree::subtree_cond(&tree, &mut w, "e.region_code", path);
+            w.cond(c);
         }
         if let Some(s) = &f.sector {
             let n = w.text(s.clone());
@@ -568,15 +618,85 @@ impl Store {
             Some(false) => w.cond("e.closed_on IS NULL"),
             None => {}
         }
-        let mut page = self.fetch_page(ENTITY_SELECT, "entities e", &w, "e.id", paging, entity_from_row).await?;
+        // Under a region condition the list goes in region order: the `region_code` index then gives
+        // the rows in order, and a page stops after its rows instead of sorting the whole subtree.
+        let by_region = f.region.is_some() || access.limits_by_region();
+        let order = if by_region { "e.region_code, e.id" } else { "e.id" };
+        let mut page =
+            self.fetch_page_counted(ENTITY_SELECT, "entities e", &w, order, paging, total, entity_from_row).await?;
         self.fill_sectors(&mut page.items).await?;
         Ok(page)
     }
 
-    /// The unit with its ancestors and (up to `limit`) descendants — of those, only the ones inside
-    /// `access` (the unit itself is the caller's to check).
+    /// The unit with its ancestors and its first `limit` descendants (by tier, then id) — of those, only
+    /// the ones inside `access` (the unit itself is the caller's to check).
     pub async fn entity_chain(&self, id: i64, limit: i64, access: &AccessFilter) -> StoreResult<Chain> {
+        self.entity_chain_page(id, &ChainFilter::default(), Paging::new(Some(1), Some(limit)), access, None).await
+    }
+
+    /// The unit with its ancestors, how many units of each tier lie below it, and one page of those
+    /// below that match `f` (by tier, then id) — of those, only the ones inside `access`. A platform's
+    /// descendants are read through the chain's own index (`root_id`), not by walking the tree, so a
+    /// page costs the same in a chain of a hundred units or of a hundred thousand. `counts`, when the
+    /// caller has them (the coverage index counts a platform's chain in memory), are the units of each
+    /// tier below inside `access`; otherwise they are counted here.
+    pub async fn entity_chain_page(
+        &self,
+        id: i64,
+        f: &ChainFilter,
+        paging: Paging,
+        access: &AccessFilter,
+        counts: Option<Vec<TierCount>>,
+    ) -> StoreResult<Chain> {
         let entity = self.entity(id).await?;
+        let ancestors = self.chain_above(&entity, access).await?;
+        let mut w = self.chain_below(&entity, access).await?;
+        let by_tier = match counts {
+            Some(c) => c,
+            None => self.chain_counts(&w).await?,
+        };
+        let all_below: i64 = by_tier.iter().map(|t| t.count).sum();
+        if let Some(k) = f.tier {
+            let n = w.text(k.as_str());
+            w.cond(format!("e.kind = ${n}"));
+        }
+        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if let Some(q) = q {
+            let n1 = w.text(contains_pattern(q));
+            let n2 = w.text(contains_pattern(&q.to_uppercase()));
+            w.cond(format!(
+                "(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"
+            ));
+        }
+        // Without a text search the total is already counted.
+        let known = match (q, f.tier) {
+            (Some(_), _) => None,
+            (None, Some(k)) => Some(by_tier.iter().find(|t| t.tier == k).map_or(0, |t| t.count)),
+            (None, None) => Some(all_below),
+        };
+        let page = self
+            .fetch_page_counted(ENTITY_SELECT, "entities e", &w, "e.kind, e.id", paging, known, entity_from_row)
+            .await?;
+        let mut entities = page.items;
+        self.fill_sectors(&mut entities).await?;
+        let depths = self.depths_below(id, &entities).await?;
+        let descendants = entities
+            .into_iter()
+            .map(|entity| ChainMember { depth: depths.get(&entity.id).copied().unwrap_or(1), entity })
+            .collect();
+        Ok(Chain {
+            ancestors,
+            entity,
+            descendants,
+            descendants_total: page.total,
+            by_tier,
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+
+    /// The units above `entity` inside `access`, from the platform down.
+    async fn chain_above(&self, entity: &Entity, access: &AccessFilter) -> StoreResult<Vec<Entity>> {
         let mut ancestors = Vec::new();
         let mut cur = entity.parent_id;
         let mut steps = 0;
@@ -592,35 +712,118 @@ impl Store {
             }
         }
         ancestors.reverse();
+        Ok(ancestors)
+    }
+
+    /// The condition "below `entity`, inside `access`": a platform's chain by its `root_id` index, any
+    /// other unit's subtree by walking down from it.
+    async fn chain_below(&self, entity: &Entity, access: &AccessFilter) -> StoreResult<Where> {
+        let tree = self.region_tree().await?;
         let mut w = Where::default();
-        let n = w.int(id);
-        access.restrict(&mut w, Rows::Entities);
-        let cte = format!(
-            "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM entities WHERE parent_id = ${n} \
-             UNION ALL SELECT c.id, d.depth + 1 FROM entities c JOIN d ON c.parent_id = d.id AND d.depth < 16)"
-        );
-        let visible = format!("d.id IN (SELECT e.id FROM entities e{})", w.sql());
-        let total: i64 = w
-            .apply(sqlx::query(&format!("{cte} SELECT COUNT(*) AS n FROM d WHERE {visible}")))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let sql = format!(
-            "{cte} SELECT d.depth, x.* FROM d JOIN ({ENTITY_SELECT}) x ON x.id = d.id WHERE {visible} \
-             ORDER BY d.depth, x.id LIMIT {}",
-            limit.clamp(0, 5000)
-        );
-        let rows = w.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
-        let mut members = Vec::with_capacity(rows.len());
-        let mut entities = Vec::with_capacity(rows.len());
-        for r in &rows {
-            members.push(r.try_get::<i64, _>("depth")?);
-            entities.push(entity_from_row(r)?);
+        access.restrict(&tree, &mut w, Rows::Entities);
+        if entity.kind == EntityKind::Platform {
+            let n = w.int(entity.id);
+            w.cond(format!("e.root_id = ${n}"));
+            let n = w.int(entity.id);
+            w.cond(format!("e.id <> ${n}"));
+        } else {
+            let n = w.int(entity.id);
+            w.cond(format!(
+                "e.id IN (WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM entities WHERE parent_id = ${n} \
+                 UNION ALL SELECT c.id, d.depth + 1 FROM entities c JOIN d ON c.parent_id = d.id AND d.depth < 16) \
+                 SELECT id FROM d)"
+            ));
         }
-        self.fill_sectors(&mut entities).await?;
-        let descendants =
-            members.into_iter().zip(entities).map(|(depth, entity)| ChainMember { depth, entity }).collect();
-        Ok(Chain { ancestors, entity, descendants, descendants_total: total })
+        Ok(w)
+    }
+
+    /// How many units of each tier match `w`, in tier order.
+    async fn chain_counts(&self, w: &Where) -> StoreResult<Vec<TierCount>> {
+        let sql = format!("SELECT e.kind AS kind, COUNT(*) AS n FROM entities e{} GROUP BY e.kind", w.sql());
+        let mut by_tier: Vec<TierCount> = Vec::new();
+        for r in w.apply(sqlx::query(&sql)).fetch_all(&self.pool).await? {
+            let kind: String = r.try_get("kind")?;
+            if let Ok(tier) = EntityKind::parse(&kind) {
+                by_tier.push(TierCount { tier, count: r.try_get("n")? });
+            }
+        }
+        by_tier.sort_by_key(|t| EntityKind::ALL.iter().position(|k| *k == t.tier));
+        Ok(by_tier)
+    }
+
+    /// The unit with its ancestors and, for each tier below it, how many units and the first
+    /// `per_tier` of them (by id) — inside `access`. What a unit's page shows of its chain.
+    pub async fn entity_chain_overview(
+        &self,
+        id: i64,
+        per_tier: i64,
+        access: &AccessFilter,
+        counts: Option<Vec<TierCount>>,
+    ) -> StoreResult<ChainOverview> {
+        let entity = self.entity(id).await?;
+        let ancestors = self.chain_above(&entity, access).await?;
+        let below = self.chain_below(&entity, access).await?;
+        let counts = match counts {
+            Some(c) => c,
+            None => self.chain_counts(&below).await?,
+        };
+        let mut tiers = Vec::with_capacity(counts.len());
+        for c in counts {
+            let mut w = below.clone();
+            let n = w.text(c.tier.as_str());
+            w.cond(format!("e.kind = ${n}"));
+            let paging = Paging::new(Some(1), Some(per_tier));
+            let page = self
+                .fetch_page_counted(ENTITY_SELECT, "entities e", &w, "e.id", paging, Some(c.count), entity_from_row)
+                .await?;
+            let mut items = page.items;
+            self.fill_sectors(&mut items).await?;
+            tiers.push(TierPage { tier: c.tier, count: c.count, items });
+        }
+        Ok(ChainOverview { ancestors, entity, tiers })
+    }
+
+    /// How many levels below `top` each of `units` sits, by walking their parents a level at a time
+    /// (one query a level for the whole page).
+    async fn depths_below(&self, top: i64, units: &[Entity]) -> StoreResult<HashMap<i64, i64>> {
+        let mut depth: HashMap<i64, i64> = HashMap::new();
+        // (unit, the ancestor reached so far)
+        let mut open: Vec<(i64, Option<i64>)> = units.iter().map(|e| (e.id, e.parent_id)).collect();
+        for level in 1..=16 {
+            let mut next_ids: Vec<i64> = Vec::new();
+            open.retain(|(unit, at)| match at {
+                Some(a) if *a == top => {
+                    depth.insert(*unit, level);
+                    false
+                }
+                Some(a) => {
+                    next_ids.push(*a);
+                    true
+                }
+                None => false,
+            });
+            if open.is_empty() {
+                break;
+            }
+            next_ids.sort_unstable();
+            next_ids.dedup();
+            let mut parent_of: HashMap<i64, Option<i64>> = HashMap::new();
+            for chunk in next_ids.chunks(500) {
+                let sql =
+                    format!("SELECT id, parent_id FROM entities WHERE id IN ({})", Store::placeholders(chunk.len()));
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(&self.pool).await? {
+                    parent_of.insert(r.try_get("id")?, r.try_get("parent_id")?);
+                }
+            }
+            for (_, at) in open.iter_mut() {
+                *at = at.and_then(|a| parent_of.get(&a).copied().flatten());
+            }
+        }
+        Ok(depth)
     }
 
     /// Registers a unit, which must then lie inside `access` (else nothing is written: `OutOfScope`).
@@ -791,7 +994,8 @@ impl Store {
     /// Every unit inside `access`, in a stable order (chain tier, then code) for export.
     pub async fn export_entities(&self, access: &AccessFilter) -> StoreResult<Vec<Entity>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Entities);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Entities);
         let rows = w
             .apply(sqlx::query(&format!(
                 "{ENTITY_SELECT}{} ORDER BY CASE e.kind WHEN 'platform' THEN 0 WHEN 'franchisee' THEN 1 WHEN 'partner' THEN 2 ELSE 3 END, \

@@ -319,11 +319,12 @@ impl Store {
         access: &AccessFilter,
     ) -> StoreResult<Page<Instructor>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Instructors);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Instructors);
         if let Some(region) = &f.region {
-            let path = self.region_path_of(region, "region").await?;
-            let n = w.text(format!("{path}%"));
-            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = i.region_code AND fr.path LIKE ${n})"));
+            let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
+            let c = crate::region_tree::subtree_cond(&tree, &mut w, "i.region_code", path);
+            w.cond(c);
         }
         if let Some(u) = f.unit {
             let n = w.int(u);
@@ -483,7 +484,8 @@ impl Store {
     ) -> StoreResult<Vec<ExportedInstructor>> {
         let keys = self.keyring()?;
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Instructors);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Instructors);
         let rows = w.apply(sqlx::query(&format!("{INSTRUCTOR_SELECT}{}", w.sql()))).fetch_all(&self.pool).await?;
         let mut pairs = rows.iter().map(|r| with_mobile(keys, r)).collect::<StoreResult<Vec<_>>>()?;
         pairs.sort_by(|a, b| (&a.1, a.0.id).cmp(&(&b.1, b.0.id)));

@@ -16,6 +16,7 @@ pub mod open311;
 pub mod organizations;
 pub mod personal;
 mod query;
+pub mod region_tree;
 pub mod regions;
 pub mod sectors;
 pub mod stations;
@@ -47,13 +48,37 @@ pub struct Paging {
 
 impl Paging {
     pub const MAX_PER_PAGE: i64 = 500;
+    /// The last page anyone can ask for: far past any list, and small enough that the offset
+    /// (`page × per_page`) cannot overflow.
+    pub const MAX_PAGE: i64 = 1_000_000_000;
 
     pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
-        Self { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(50).clamp(1, Self::MAX_PER_PAGE) }
+        Self {
+            page: page.unwrap_or(1).clamp(1, Self::MAX_PAGE),
+            per_page: per_page.unwrap_or(50).clamp(1, Self::MAX_PER_PAGE),
+        }
     }
 
     pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::Paging;
+
+    #[test]
+    fn any_page_number_gives_an_offset_without_overflow() {
+        for page in [i64::MIN, -1, 0, 1, 2, i64::MAX / 50, i64::MAX] {
+            for per_page in [i64::MIN, 0, 1, 50, 500, i64::MAX] {
+                let p = Paging::new(Some(page), Some(per_page));
+                assert!((1..=Paging::MAX_PAGE).contains(&p.page), "{page}");
+                assert!((1..=Paging::MAX_PER_PAGE).contains(&p.per_page), "{per_page}");
+                assert!(p.offset() >= 0 && p.offset() < Paging::MAX_PAGE * Paging::MAX_PER_PAGE);
+            }
+        }
+        assert_eq!(Paging::new(Some(3), Some(20)).offset(), 40);
     }
 }
 

@@ -435,11 +435,12 @@ impl Store {
         access: &AccessFilter,
     ) -> StoreResult<Page<Organization>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Organizations);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Organizations);
         if let Some(region) = &f.region {
-            let path = self.region_path_of(region, "region").await?;
-            let n = w.text(format!("{path}%"));
-            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = o.region_code AND fr.path LIKE ${n})"));
+            let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
+            let c = crate::region_tree::subtree_cond(&tree, &mut w, "o.region_code", path);
+            w.cond(c);
         }
         if let Some(k) = f.kind {
             let n = w.text(k.as_str());
@@ -638,7 +639,8 @@ impl Store {
     /// Every organization inside `access`, in a stable order (by code) for export.
     pub async fn export_organizations(&self, access: &AccessFilter) -> StoreResult<Vec<Organization>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Organizations);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Organizations);
         let rows =
             w.apply(sqlx::query(&format!("{ORG_SELECT}{} ORDER BY o.code", w.sql()))).fetch_all(&self.pool).await?;
         let mut items = rows.iter().map(org_from_row).collect::<StoreResult<Vec<_>>>()?;

@@ -76,9 +76,30 @@ impl Store {
         paging: Paging,
         map: impl Fn(&AnyRow) -> StoreResult<T>,
     ) -> StoreResult<Page<T>> {
+        self.fetch_page_counted(select, from, w, order, paging, None, map).await
+    }
+
+    /// As [`Store::fetch_page`], with the total already known (from the coverage index) when `total`
+    /// is given: the `COUNT(*)` over a large subtree is then not run.
+    #[expect(clippy::too_many_arguments, reason = "the page query's parts, as fetch_page takes them")]
+    pub(crate) async fn fetch_page_counted<T>(
+        &self,
+        select: &str,
+        from: &str,
+        w: &Where,
+        order: &str,
+        paging: Paging,
+        total: Option<i64>,
+        map: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
         let where_sql = w.sql();
-        let count_sql = format!("SELECT COUNT(*) AS n FROM {from}{where_sql}");
-        let total: i64 = w.apply(sqlx::query(&count_sql)).fetch_one(&self.pool).await?.try_get("n")?;
+        let total: i64 = match total {
+            Some(t) => t,
+            None => {
+                let count_sql = format!("SELECT COUNT(*) AS n FROM {from}{where_sql}");
+                w.apply(sqlx::query(&count_sql)).fetch_one(&self.pool).await?.try_get("n")?
+            }
+        };
         let list_sql =
             format!("{select}{where_sql} ORDER BY {order} LIMIT {} OFFSET {}", paging.per_page, paging.offset());
         let rows = w.apply(sqlx::query(&list_sql)).fetch_all(&self.pool).await?;

@@ -291,7 +291,10 @@ impl Store {
                     .into())
             }
             Err(e) => Err(e.into()),
-            Ok(_) => self.region(code.as_str()).await,
+            Ok(_) => {
+                self.forget_region_tree().await;
+                self.region(code.as_str()).await
+            }
         }
     }
 
@@ -334,6 +337,7 @@ impl Store {
             });
         }
         sqlx::query("DELETE FROM regions WHERE code = $1").bind(code.to_owned()).execute(&self.pool).await?;
+        self.forget_region_tree().await;
         Ok(())
     }
 

@@ -154,3 +154,83 @@ pub fn today(state: &crate::AppState) -> NaiveDate {
 pub fn bad_param(e: FieldError, lang: Lang) -> crate::error::ApiError {
     crate::error::ApiError::bad_request(&e.field, e.message_in(lang.code()).to_owned())
 }
+
+/// How many registered units match a unit list's filter, counted by the coverage index in memory —
+/// or `None` when the filter has a text search (which the index does not hold) or the index cannot
+/// answer it, and the list must count in the database. A `COUNT(*)` over a province's or a sector's
+/// hundreds of thousands of units is what made deep lists slow; the index holds the same units with
+/// the same scopes.
+pub async fn registered_total(
+    state: &crate::AppState,
+    actor: &Actor,
+    f: &dangjian_store::entities::EntityFilter,
+) -> Option<i64> {
+    if f.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        return None;
+    }
+    let index = state.coverage.read().await.ok()?;
+    let visible = visibility(&index, actor);
+    let filter = Filter { region: f.region.clone(), sector: f.sector.clone(), tier: f.kind, chain: f.root };
+    index.count_registered(&filter, f.closed, &visible).ok().and_then(|n| i64::try_from(n).ok())
+}
+
+/// How many units of each tier lie below platform `root` in its chain that the reader may see, counted
+/// by the coverage index — `None` for a unit that does not head a chain (its subtree is counted in the
+/// database) or when the index cannot answer.
+pub async fn chain_tier_counts(
+    state: &crate::AppState,
+    actor: &Actor,
+    root: i64,
+) -> Option<Vec<dangjian_store::entities::TierCount>> {
+    let index = state.coverage.read().await.ok()?;
+    let visible = visibility(&index, actor);
+    let mut out = Vec::new();
+    for tier in EntityKind::ALL.into_iter().filter(|k| *k != EntityKind::Platform) {
+        let f = Filter { chain: Some(root), tier: Some(tier), ..Default::default() };
+        let count = i64::try_from(index.count_registered(&f, None, &visible).ok()?).ok()?;
+        if count > 0 {
+            out.push(dangjian_store::entities::TierCount { tier, count });
+        }
+    }
+    Some(out)
+}
+
+/// Trends already computed, each with the state of the index it was computed from. A trend is a pass
+/// over the scope's units for every month (tens of milliseconds for the nation); until a change reaches
+/// the index the same question gets the same answer, so dashboards opened again need not pay for it.
+#[derive(Debug, Default, Clone)]
+pub struct TrendCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CachedTrend>>>);
+
+type CachedTrend = (dangjian_store::coverage::IndexVersion, Vec<dangjian_domain::coverage::index::TrendPoint>);
+
+/// Distinct trends kept at most; past it the cache starts afresh.
+const TREND_CACHE_ENTRIES: usize = 512;
+
+impl TrendCache {
+    /// The trend for `key` computed from the index at `version`, if there is one.
+    pub fn get(
+        &self,
+        key: &str,
+        version: dangjian_store::coverage::IndexVersion,
+    ) -> Option<Vec<dangjian_domain::coverage::index::TrendPoint>> {
+        let map = self.0.lock().ok()?;
+        map.get(key).filter(|(v, _)| *v == version).map(|(_, points)| points.clone())
+    }
+
+    pub fn put(
+        &self,
+        key: String,
+        version: dangjian_store::coverage::IndexVersion,
+        points: Vec<dangjian_domain::coverage::index::TrendPoint>,
+    ) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= TREND_CACHE_ENTRIES || map.values().any(|(v, _)| *v != version) {
+                map.retain(|_, (v, _)| *v == version);
+                if map.len() >= TREND_CACHE_ENTRIES {
+                    map.clear();
+                }
+            }
+            map.insert(key, (version, points));
+        }
+    }
+}

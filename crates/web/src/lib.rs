@@ -45,6 +45,8 @@ pub struct AppState {
     pub coverage: dangjian_store::coverage::Coverage,
     /// The nearest-station index, kept current by the station counter.
     pub stations: dangjian_store::stations::finder::Finder,
+    /// Coverage trends computed from the index as it is now ([`coverage::TrendCache`]).
+    pub trends: coverage::TrendCache,
 }
 
 impl AppState {
@@ -60,7 +62,16 @@ impl AppState {
         let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
         let coverage = dangjian_store::coverage::Coverage::new(store.clone());
         let stations = dangjian_store::stations::finder::Finder::new(store.clone());
-        Self { store, keys, clock, rate_limits, security: Default::default(), coverage, stations }
+        Self {
+            store,
+            keys,
+            clock,
+            rate_limits,
+            security: Default::default(),
+            coverage,
+            stations,
+            trends: Default::default(),
+        }
     }
 
     /// The same state with other rate limits (trusted proxies, or looser limits for a load test).

@@ -32,6 +32,19 @@ impl RouteTable {
     }
 }
 
+/// The path templates of every GET route of the tables (the API's, the pages', the app's own), sorted:
+/// what `dangjian bench pages` times.
+pub fn get_routes() -> Vec<String> {
+    let (_, openapi) = crate::api::router().split_for_parts();
+    let mut out: Vec<String> =
+        openapi.paths.paths.iter().filter(|(_, item)| item.get.is_some()).map(|(p, _)| p.clone()).collect();
+    out.extend(crate::pages::page_routes().iter().filter(|(m, _)| *m == "GET").map(|(_, p)| (*p).to_owned()));
+    out.extend(APP_ROUTES.iter().filter(|(m, _)| *m == "GET").map(|(_, p)| (*p).to_owned()));
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Refuses a request that matched a route missing from every table.
 pub async fn guard(State(table): State<RouteTable>, req: Request, next: Next) -> Response {
     if let Some(matched) = req.extensions().get::<MatchedPath>() {

@@ -439,6 +439,13 @@ async fn coverage_figures_trends_and_gaps_follow_every_write() {
         let site_gap = g["items"].as_array().unwrap().iter().find(|i| i["unit_id"] == site).unwrap().clone();
         assert_eq!(site_gap["rule"], "not_in_joint_branch");
 
+        // The trend before the branch exists (and kept by the server until a change reaches the index).
+        let trend_own = |tr: &Value| -> Vec<u64> {
+            tr["points"].as_array().unwrap().iter().map(|p| p["figures"]["own"].as_u64().unwrap()).collect()
+        };
+        let (_, tr) = app.get("/api/v1/coverage/trend?region=44&months=3&date=2025-04-15").await;
+        assert_eq!(trend_own(&tr), vec![0, 0, 0]);
+
         // The franchisee's branch, which also covers the site through the chain.
         let (s, o) = app
             .post(
@@ -460,9 +467,7 @@ async fn coverage_figures_trends_and_gaps_follow_every_write() {
         // A monthly trend shows the change.
         let (s, tr) = app.get("/api/v1/coverage/trend?region=44&months=3&date=2025-04-15").await;
         assert_eq!(s, StatusCode::OK, "{tr}");
-        let own: Vec<u64> =
-            tr["points"].as_array().unwrap().iter().map(|p| p["figures"]["own"].as_u64().unwrap()).collect();
-        assert_eq!(own, vec![0, 1, 1]);
+        assert_eq!(trend_own(&tr), vec![0, 1, 1], "the trend computed before the branch is not served again");
         assert_eq!(tr["points"][0]["date"], "2025-02-28");
         // Filters by sector, tier and chain; the chain of a unit that is no platform is refused.
         let (_, c) = app.get(&format!("/api/v1/coverage?chain={platform}&tier=site")).await;

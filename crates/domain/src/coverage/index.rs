@@ -317,6 +317,34 @@ pub struct Rollup {
     pub chains: Vec<ChainFigures>,
 }
 
+/// Registered units, whatever their dates ([`CoverageIndex::registered_units`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registered {
+    pub total: u64,
+    /// Every tier, in `EntityKind::ALL` order.
+    pub by_tier: Vec<(EntityKind, u64)>,
+    /// The regions one level down with any unit, by code.
+    pub children: Vec<(String, u64)>,
+}
+
+/// A gap as the paged list first finds it: enough to order it, and where to find the rest.
+#[derive(Debug, Clone, Copy)]
+struct GapKey {
+    rule: GapRule,
+    members: u32,
+    unit_id: i64,
+    unit: u32,
+    /// The organization's slot for an organization rule, else `NONE`.
+    org: u32,
+}
+
+impl GapKey {
+    /// Unit rules come before organization rules of the same unit, as the full list found them.
+    fn found_before(&self, other: &GapKey) -> std::cmp::Ordering {
+        (self.org != NONE, self.org).cmp(&(other.org != NONE, other.org))
+    }
+}
+
 /// One point of a trend.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
@@ -1091,12 +1119,31 @@ impl CoverageIndex {
         rule: Option<GapRule>,
         order: GapOrder,
     ) -> Result<Vec<GapRow>, FilterError> {
+        Ok(self.gaps_page(filter, date, visible, rule, order, 0, usize::MAX)?.1)
+    }
+
+    /// One page of [`CoverageIndex::gaps`] — the rows `offset .. offset + limit` in the same order — and
+    /// how many rows there are in all. The rows are found as small keys, only the page's are ordered
+    /// in full (a selection, not a sort of every gap) and only they become [`GapRow`]s, so a page of a
+    /// national list of hundreds of thousands of gaps costs about one pass over the units.
+    #[expect(clippy::too_many_arguments, reason = "the gap list's filter, date, scope, rule, order and page")]
+    pub fn gaps_page(
+        &self,
+        filter: &Filter,
+        date: NaiveDate,
+        visible: &Visibility,
+        rule: Option<GapRule>,
+        order: GapOrder,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Vec<GapRow>), FilterError> {
         let c = self.candidates(filter, visible)?;
         let day = day_of(date);
         let t = self.rules.at(day);
-        let mut rows = Vec::new();
+        let wanted = |g: GapRule| rule.is_none_or(|r| r == g);
+        let mut keys: Vec<GapKey> = Vec::new();
         let mut orgs_to_check: Vec<u32> = Vec::new();
-        c.each(|_, u| {
+        c.each(|slot, u| {
             if !operating(u.established, u.closed, day) {
                 return;
             }
@@ -1107,9 +1154,8 @@ impl CoverageIndex {
                 .filter(|l| l.kind == LinkKind::Own && l.active(day))
                 .map(|l| self.orgs[l.source as usize].kind)
                 .max_by_key(|k| Requirement::met_by(*k));
-            let requirement = t.required(u.members);
-            if let Some(g) = unit_gap(u.members, state, own_kind, t) {
-                rows.push(self.gap_row(u, None, g, requirement, state));
+            if let Some(g) = unit_gap(u.members, state, own_kind, t).filter(|g| wanted(*g)) {
+                keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org: NONE });
             }
             for l in self.links_of(u) {
                 if l.kind != LinkKind::Instructor && l.active(day) {
@@ -1129,21 +1175,41 @@ impl CoverageIndex {
                 continue;
             }
             for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
+                if wanted(g) {
+                    keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: home, org: slot });
+                }
+            }
+        }
+        let total = keys.len();
+        let cmp = |a: &GapKey, b: &GapKey| match order {
+            GapOrder::Rule => a.rule.cmp(&b.rule).then(b.members.cmp(&a.members)).then(a.unit_id.cmp(&b.unit_id)),
+            GapOrder::Members => b.members.cmp(&a.members).then(a.unit_id.cmp(&b.unit_id)),
+            GapOrder::Region => self.regions[self.units[a.unit as usize].region as usize]
+                .code
+                .cmp(&self.regions[self.units[b.unit as usize].region as usize].code)
+                .then(a.unit_id.cmp(&b.unit_id)),
+        };
+        let end = offset.saturating_add(limit).min(total);
+        if offset >= end {
+            return Ok((total, Vec::new()));
+        }
+        // Ties keep the order they were found in, as a stable sort of the whole list would.
+        let cmp = |a: &GapKey, b: &GapKey| cmp(a, b).then(a.found_before(b));
+        if end < total {
+            keys.select_nth_unstable_by(end, cmp);
+            keys.truncate(end);
+        }
+        keys.sort_unstable_by(cmp);
+        let rows = keys[offset..end]
+            .iter()
+            .map(|k| {
+                let u = &self.units[k.unit as usize];
+                let org = (k.org != NONE).then(|| self.orgs[k.org as usize].id);
                 let state = state_at(self.links_of(u), day);
-                rows.push(self.gap_row(u, Some(o.id), g, t.required(u.members), state));
-            }
-        }
-        if let Some(r) = rule {
-            rows.retain(|g| g.rule == r);
-        }
-        match order {
-            GapOrder::Rule => {
-                rows.sort_by(|a, b| a.rule.cmp(&b.rule).then(b.members.cmp(&a.members)).then(a.unit_id.cmp(&b.unit_id)))
-            }
-            GapOrder::Members => rows.sort_by(|a, b| b.members.cmp(&a.members).then(a.unit_id.cmp(&b.unit_id))),
-            GapOrder::Region => rows.sort_by(|a, b| a.region_code.cmp(&b.region_code).then(a.unit_id.cmp(&b.unit_id))),
-        }
-        Ok(rows)
+                self.gap_row(u, org, k.rule, t.required(u.members), state)
+            })
+            .collect();
+        Ok((total, rows))
     }
 
     fn gap_row(
@@ -1184,6 +1250,53 @@ impl CoverageIndex {
             .max_by_key(|k| Requirement::met_by(*k));
         let gap = if operating { unit_gap(u.members, state, own_kind, t) } else { None };
         Some(UnitCoverage { operating, state, requirement: t.required(u.members), gap })
+    }
+
+    /// Units registered (whatever their dates) in `region` (the nation when `None`) that `visible` lets
+    /// the reader see: how many in all, of each tier, and in each region one level below (those with
+    /// any, by code). For the pages that list the registry rather than the figures of a date.
+    pub fn registered_units(&self, region: Option<&str>, visible: &Visibility) -> Result<Registered, FilterError> {
+        let f = Filter { region: region.map(str::to_owned), ..Default::default() };
+        let c = self.candidates(&f, visible)?;
+        let mut tiers = [0u64; 4];
+        let mut by_child: HashMap<u32, u64> = HashMap::new();
+        let depth = c.child_depth;
+        c.each(|_, u| {
+            tiers[tier_index(u.tier)] += 1;
+            if let Some(d) = depth {
+                let child = self.lineage[u.region as usize][d];
+                if child != NONE {
+                    *by_child.entry(child).or_default() += 1;
+                }
+            }
+        });
+        let mut children: Vec<(String, u64)> =
+            by_child.into_iter().map(|(slot, n)| (self.regions[slot as usize].code.clone(), n)).collect();
+        children.sort();
+        Ok(Registered {
+            total: tiers.iter().sum(),
+            by_tier: EntityKind::ALL.into_iter().zip(tiers).collect(),
+            children,
+        })
+    }
+
+    /// How many units registered (whatever their dates) match `filter` and, when `closed` is given, have
+    /// (`Some(true)`) or have not (`Some(false)`) a closing date — of those `visible` lets the reader
+    /// see. The same number as a `COUNT(*)` of the registry list with those filters, from memory.
+    pub fn count_registered(
+        &self,
+        filter: &Filter,
+        closed: Option<bool>,
+        visible: &Visibility,
+    ) -> Result<u64, FilterError> {
+        let c = self.candidates(filter, visible)?;
+        let mut n = 0u64;
+        c.each(|_, u| {
+            if closed.is_none_or(|want| want == (u.closed != OPEN)) {
+                n += 1;
+            }
+        });
+        Ok(n)
     }
 
     /// The earliest establishment date among the units (for the default span of a trend).

@@ -170,7 +170,8 @@ pub fn parse_tracking_code(input: &str) -> Result<String, FieldError> {
             c => c,
         })
         .collect();
-    if cleaned.chars().count() != 9 {
+    // Only the code's own alphabet from here on, so that the byte positions below are characters.
+    if cleaned.len() != 9 || !cleaned.is_ascii() {
         return Err(bad());
     }
     let (body, check) = cleaned.split_at(8);
@@ -183,6 +184,15 @@ pub fn parse_tracking_code(input: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A multibyte character where the check character would be (`ABCDEFG中X`) is refused, not a panic.
+    #[test]
+    fn tracking_codes_with_multibyte_characters_are_refused() {
+        for input in ["ABCDEFG中X", "中BCDEFGHX", "ABCDEFGH中", "ＡBCDEFGHJ", "ABCD-EFG\u{0}X", "🙂🙂🙂🙂🙂🙂🙂🙂🙂"]
+        {
+            assert!(parse_tracking_code(input).is_err(), "{input}");
+        }
+    }
 
     #[test]
     fn the_life_cycle() {

@@ -543,7 +543,8 @@ impl Store {
         paging: Paging,
     ) -> StoreResult<Page<Case>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Cases);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Cases);
         if let Some(s) = filter.status {
             let n = w.text(s.as_str());
             w.cond(format!("c.status = ${n}"));

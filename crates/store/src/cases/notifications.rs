@@ -93,7 +93,8 @@ impl Store {
         limit: i64,
     ) -> StoreResult<(Vec<Notification>, i64)> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::CaseNotifications);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::CaseNotifications);
         let mut unread = w.clone();
         unread.cond("n.read_at IS NULL");
         let count_sql = format!("SELECT COUNT(*) AS n FROM case_notifications n{}", unread.sql());

@@ -235,7 +235,7 @@ fn chunks(ids: Option<&[i64]>) -> Vec<Option<&[i64]>> {
 }
 
 /// Where a process's index stands in the change feed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct FeedMark {
     /// Count and highest number of the feed's rows above `low`.
     count: i64,
@@ -275,6 +275,22 @@ pub enum Freshness {
 pub struct CoverageRead<'a> {
     guard: RwLockReadGuard<'a, Option<Loaded>>,
     pub freshness: Freshness,
+}
+
+/// Which state of the index a read saw: equal versions mean no change was applied in between, so an
+/// answer computed from one read holds for the other (for caches of costly answers, like trends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexVersion {
+    built_at: Instant,
+    low: i64,
+    mark: FeedMark,
+}
+
+impl CoverageRead<'_> {
+    /// The state of the index this read sees.
+    pub fn version(&self) -> Option<IndexVersion> {
+        self.guard.as_ref().map(|l| IndexVersion { built_at: l.built_at, low: l.low, mark: l.mark })
+    }
 }
 
 impl std::ops::Deref for CoverageRead<'_> {

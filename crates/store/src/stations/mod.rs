@@ -250,11 +250,12 @@ impl Store {
         access: &AccessFilter,
     ) -> StoreResult<Page<Station>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Stations);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Stations);
         if let Some(region) = &f.region {
-            let path = self.region_path_of(region, "region").await?;
-            let n = w.text(format!("{path}%"));
-            w.cond(format!("EXISTS (SELECT 1 FROM regions fr WHERE fr.code = s.region_code AND fr.path LIKE ${n})"));
+            let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
+            let c = crate::region_tree::subtree_cond(&tree, &mut w, "s.region_code", path);
+            w.cond(c);
         }
         if let Some(a) = f.amenity {
             let n = w.text(format!("%,{},%", a.as_str()));
@@ -385,7 +386,8 @@ impl Store {
     /// Every station inside `access`, by code (the export's stable order).
     pub async fn export_stations(&self, access: &AccessFilter) -> StoreResult<Vec<Station>> {
         let mut w = Where::default();
-        access.restrict(&mut w, Rows::Stations);
+        let tree = self.region_tree().await?;
+        access.restrict(&tree, &mut w, Rows::Stations);
         let sql = format!("{STATION_SELECT}{} ORDER BY s.code", w.sql());
         let rows = w.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter().map(station_from_row).collect()
@@ -404,14 +406,15 @@ impl Store {
     /// The middle of the active stations in a region's subtree (the finder's starting point for a typed
     /// district), or `None` when it has none.
     pub async fn station_centroid(&self, region_code: &str) -> StoreResult<Option<LatLng>> {
-        let path = self.region_path_of(region_code, "district").await?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, AVG(s.latitude) AS lat, AVG(s.longitude) AS lng FROM stations s \
-             JOIN regions r ON r.code = s.region_code WHERE s.status = 'active' AND r.path LIKE $1",
-        )
-        .bind(format!("{path}%"))
-        .fetch_one(&self.pool)
-        .await?;
+        let tree = self.region_tree().await?;
+        let path = tree.path_of(region_code).ok_or_else(|| crate::regions::unknown_region(region_code, "district"))?;
+        let mut w = Where::default();
+        w.cond("s.status = 'active'");
+        let c = crate::region_tree::subtree_cond(&tree, &mut w, "s.region_code", path);
+        w.cond(c);
+        let sql =
+            format!("SELECT COUNT(*) AS n, AVG(s.latitude) AS lat, AVG(s.longitude) AS lng FROM stations s{}", w.sql());
+        let row = w.apply(sqlx::query(&sql)).fetch_one(&self.pool).await?;
         let n: i64 = row.try_get("n")?;
         if n == 0 {
             return Ok(None);

@@ -26,6 +26,7 @@ use dangjian_ingest::write::{write_csv, write_xlsx_typed, ExportColumn};
 use dangjian_ingest::CellType;
 use dangjian_store::coverage::labels::Label;
 use dangjian_store::regions::Region;
+use dangjian_store::Paging;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -202,8 +203,17 @@ pub async fn trend_points(
 ) -> Result<Vec<TrendPoint>, ApiError> {
     let dates = month_ends(p.date, months);
     let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let key = format!("{:?}|{dates:?}|{:?}", p.filter, crate::scope::filter(actor, Action::Read).scopes());
+    let version = index.version();
+    if let Some(points) = version.and_then(|v| s.trends.get(&key, v)) {
+        return Ok(points);
+    }
     let visible = visibility(&index, actor);
-    index.trend(&p.filter, &dates, &visible).map_err(|e| bad_filter(e, lang))
+    let points = index.trend(&p.filter, &dates, &visible).map_err(|e| bad_filter(e, lang))?;
+    if let Some(v) = version {
+        s.trends.put(key, v, points.clone());
+    }
+    Ok(points)
 }
 
 /// The gap list: every rule a unit or organization in scope breaks on the date, and its fix.
@@ -218,12 +228,11 @@ async fn gaps(
 ) -> Result<Json<ListResponse<GapItem>>, ApiError> {
     let p = prepare(&s, &actor, &q, lang, "gaps.read").await?;
     let (rule, order) = gap_options(&g, lang)?;
-    let per_page = g.per_page.unwrap_or(50).clamp(1, 500);
-    let page = g.page.unwrap_or(1).max(1);
-    let rows = gap_rows(&s, &actor, &p, rule, order, lang).await?;
-    let total = rows.len() as i64;
-    let start = ((page - 1) * per_page) as usize;
-    let shown: Vec<GapRow> = rows.into_iter().skip(start).take(per_page as usize).collect();
+    let paging = Paging::new(g.page, g.per_page);
+    let (page, per_page) = (paging.page, paging.per_page);
+    let start = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
+    let (total, shown) = gap_page(&s, &actor, &p, rule, order, start, per_page as usize, lang).await?;
+    let total = total as i64;
     let items = gap_items(&s, shown, lang).await?;
     Ok(Json(ListResponse { items, meta: ListMeta { total, page, per_page } }))
 }
@@ -244,6 +253,23 @@ pub async fn gap_rows(
     let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
     let visible = visibility(&index, actor);
     index.gaps(&p.filter, p.date, &visible, rule, order).map_err(|e| bad_filter(e, lang))
+}
+
+/// One page of the gap list (`offset`, at most `limit` rows) and how many gaps there are in all.
+#[expect(clippy::too_many_arguments, reason = "the gap list's query, order and page")]
+pub async fn gap_page(
+    s: &AppState,
+    actor: &Actor,
+    p: &Prepared,
+    rule: Option<GapRule>,
+    order: GapOrder,
+    offset: usize,
+    limit: usize,
+    lang: Lang,
+) -> Result<(usize, Vec<GapRow>), ApiError> {
+    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let visible = visibility(&index, actor);
+    index.gaps_page(&p.filter, p.date, &visible, rule, order, offset, limit).map_err(|e| bad_filter(e, lang))
 }
 
 /// Gap rows with the names and codes of their units and organizations.

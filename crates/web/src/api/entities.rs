@@ -15,7 +15,7 @@ use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::{EntityDraft, EntityKind};
-use dangjian_store::entities::{Chain, Entity, EntityFilter};
+use dangjian_store::entities::{Chain, ChainFilter, Entity, EntityFilter};
 use dangjian_store::Paging;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -82,8 +82,15 @@ pub struct EntityUpdate {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ChainQuery {
-    /// At most this many descendants (default 500).
+    /// Descendants per page (1–500, default 50); `limit` is the older name.
+    pub per_page: Option<i64>,
     pub limit: Option<i64>,
+    /// Page of the descendants (from 1).
+    pub page: Option<i64>,
+    /// Only descendants of this tier: `franchisee`, `partner` or `site`.
+    pub tier: Option<String>,
+    /// Only descendants whose name, code or address contains this.
+    pub q: Option<String>,
 }
 
 pub(crate) fn etag(version: i64) -> [(header::HeaderName, String); 1] {
@@ -102,9 +109,10 @@ async fn list_entities(
 ) -> Result<Json<ListResponse<Entity>>, ApiError> {
     let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
+    let total = crate::coverage::registered_total(&s, &actor, &filter).await;
     let page = s
         .store
-        .list_entities(&filter, Paging::new(q.page, q.per_page), &access)
+        .list_entities_counted(&filter, Paging::new(q.page, q.per_page), &access, total)
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))
@@ -195,8 +203,18 @@ async fn entity_chain(
 ) -> Result<Json<Chain>, ApiError> {
     let access =
         scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
-    let c =
-        s.store.entity_chain(id, q.limit.unwrap_or(500), &access).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let tier = match q.tier.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message_in(lang.code())))?),
+        None => None,
+    };
+    let filter = ChainFilter { tier, q: q.q.clone() };
+    let paging = Paging::new(q.page, q.per_page.or(q.limit));
+    let counts = crate::coverage::chain_tier_counts(&s, &actor, id).await;
+    let c = s
+        .store
+        .entity_chain_page(id, &filter, paging, &access, counts)
+        .await
+        .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(c))
 }
 

@@ -1,17 +1,13 @@
-//! `/`: the way in — search, the provinces of the region tree, and the registry's counts.
+//! `/`: the way in — search, the registry's counts and today's coverage in the viewer's scope, and the
+//! provinces of the region tree. The counts come from the coverage index (one pass in memory), not
+//! from a `COUNT(*)` per figure over the registry.
 
-use super::lists::count_entities;
 use super::{Failed, PageCtx};
 use crate::auth::Actor;
-use crate::scope;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use dangjian_domain::access::Action;
-use dangjian_domain::EntityKind;
-use dangjian_store::entities::EntityFilter;
-use dangjian_store::instructors::InstructorFilter;
-use dangjian_store::organizations::OrgFilter;
+use dangjian_domain::coverage::index::Filter;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::Paging;
 use minijinja::context;
@@ -20,33 +16,31 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct KindCount {
     kind: &'static str,
-    count: i64,
+    count: u64,
 }
 
 /// The counts are of the records the viewer may read (none for the administrators).
 pub async fn show(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
     let err = ctx.store_err();
-    let access = scope::filter(&actor, Action::Read);
-    let mut by_kind = Vec::new();
-    for k in EntityKind::ALL {
-        let count = count_entities(&s.store, &EntityFilter { kind: Some(k), ..Default::default() }, &access)
-            .await
-            .map_err(&err)?;
-        by_kind.push(KindCount { kind: k.as_str(), count });
-    }
-    let one = Paging::new(Some(1), Some(1));
-    let units = count_entities(&s.store, &EntityFilter::default(), &access).await.map_err(&err)?;
-    let operating = count_entities(&s.store, &EntityFilter { closed: Some(false), ..Default::default() }, &access)
-        .await
-        .map_err(&err)?;
-    let organizations = s
-        .store
-        .list_organizations(&OrgFilter { dissolved: Some(false), ..Default::default() }, one, &access)
-        .await
-        .map_err(&err)?
-        .total;
-    let instructors = s.store.list_instructors(&InstructorFilter::default(), one, &access).await.map_err(&err)?.total;
+    let today = crate::coverage::today(&s);
+    let (registered, rollup) = {
+        let index = s.coverage.read().await.map_err(&err)?;
+        let visible = crate::coverage::visibility(&index, &actor);
+        let registered = index.registered_units(None, &visible).map_err(|_| ctx.not_found())?;
+        let rollup = index.rollup(&Filter::default(), today, &visible).map_err(|_| ctx.not_found())?;
+        (registered, rollup)
+    };
+    let by_kind: Vec<KindCount> =
+        registered.by_tier.iter().map(|(k, n)| KindCount { kind: k.as_str(), count: *n }).collect();
+    let totals = rollup.totals;
     let provinces =
         s.store.list_regions(&RegionFilter::default(), Paging::new(Some(1), Some(100))).await.map_err(&err)?.items;
-    Ok(ctx.render("home.html", context! { by_kind, units, operating, organizations, instructors, provinces }))
+    Ok(ctx.render(
+        "home.html",
+        context! {
+            by_kind, units => registered.total, operating => totals.units,
+            organizations => totals.organizations.unwrap_or(0), instructors => totals.instructors.unwrap_or(0),
+            coverage_rate => totals.coverage_rate, work_coverage_rate => totals.work_coverage_rate, provinces
+        },
+    ))
 }

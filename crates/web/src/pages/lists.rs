@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use dangjian_domain::EntityKind;
 use dangjian_store::entities::EntityFilter;
-use dangjian_store::{AccessFilter, Page, Paging, Store, StoreResult};
+use dangjian_store::{Page, Paging, Store, StoreResult};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -91,11 +91,6 @@ impl Pager {
             next: (p.page < pages).then_some(p.page + 1),
         }
     }
-}
-
-/// How many units inside `access` match a filter.
-pub async fn count_entities(store: &Store, f: &EntityFilter, access: &AccessFilter) -> StoreResult<i64> {
-    Ok(store.list_entities(f, Paging::new(Some(1), Some(1)), access).await?.total)
 }
 
 /// A sector for selects and labels, named in the page's language.

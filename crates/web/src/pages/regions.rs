@@ -1,7 +1,8 @@
 //! `/regions` and `/regions/{code}`: the region tree — lineage, children with the number of units
-//! registered below each, and the units of the subtree with the list filters.
+//! registered below each (counted by the coverage index), and the units of the subtree with the list
+//! filters.
 
-use super::lists::{count_entities, entity_filter, entity_kinds, sectors, PageQuery, Pager};
+use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx};
 use crate::auth::Actor;
 use crate::scope;
@@ -9,11 +10,11 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use dangjian_domain::access::Action;
-use dangjian_store::entities::EntityFilter;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::{Paging, StoreError};
 use minijinja::context;
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Serialize)]
 struct Child {
@@ -21,8 +22,8 @@ struct Child {
     region: Region,
     /// Regions directly below it.
     children: i64,
-    /// Units registered in its subtree.
-    units: i64,
+    /// Units registered in its subtree (that the viewer may read).
+    units: u64,
 }
 
 pub(super) async fn index(
@@ -65,15 +66,27 @@ async fn tree(
         s.store.list_regions(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(&err)?;
     let codes: Vec<String> = regions.items.iter().map(|r| r.code.clone()).collect();
     let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
-    let mut children = Vec::with_capacity(regions.items.len());
-    for region in regions.items {
-        let f = EntityFilter { region: Some(region.code.clone()), ..Default::default() };
-        let units = count_entities(&s.store, &f, &access).await.map_err(&err)?;
-        children.push(Child { children: child_counts.get(&region.code).copied().unwrap_or(0), units, region });
-    }
+    // Units per sub-region from the coverage index: one pass over the region's units in memory, not a
+    // COUNT per sub-region.
+    let registered = {
+        let index = s.coverage.read().await.map_err(&err)?;
+        let visible = crate::coverage::visibility(&index, &actor);
+        index.registered_units(code.as_deref(), &visible).map_err(|_| ctx.not_found())?
+    };
+    let units_in: HashMap<&str, u64> = registered.children.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+    let children: Vec<Child> = regions
+        .items
+        .into_iter()
+        .map(|region| Child {
+            children: child_counts.get(&region.code).copied().unwrap_or(0),
+            units: units_in.get(region.code.as_str()).copied().unwrap_or(0),
+            region,
+        })
+        .collect();
     let mut filter = entity_filter(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
     filter.region = code.clone();
-    let page = s.store.list_entities(&filter, q.paging(), &access).await.map_err(|e| match e {
+    let known_total = crate::coverage::registered_total(&s, &actor, &filter).await;
+    let page = s.store.list_entities_counted(&filter, q.paging(), &access, known_total).await.map_err(|e| match e {
         StoreError::Invalid(_) => ctx.not_found(),
         e => err(e),
     })?;

@@ -334,6 +334,82 @@ fn random_registries_agree_with_the_reference_and_trends_with_rollups() {
             );
             let by_children: u64 = r.children.iter().map(|c| c.figures.units).sum();
             assert_eq!(by_children, t.units);
+            assert_gap_pages_match_a_full_sort(&ix, *date);
         }
     }
+}
+
+/// Every page of the paged gap list, in every order and for every rule, equals the same slice of the
+/// whole list sorted the plain way.
+fn assert_gap_pages_match_a_full_sort(ix: &CoverageIndex, date: NaiveDate) {
+    let all = |order| ix.gaps_page(&nation(), date, &Visibility::All, None, order, 0, usize::MAX).unwrap();
+    let (total, base) = all(GapOrder::Rule);
+    assert_eq!(total, base.len());
+    for order in [GapOrder::Rule, GapOrder::Members, GapOrder::Region] {
+        let mut expected = base.clone();
+        match order {
+            GapOrder::Rule => expected
+                .sort_by(|a, b| a.rule.cmp(&b.rule).then(b.members.cmp(&a.members)).then(a.unit_id.cmp(&b.unit_id))),
+            GapOrder::Members => expected.sort_by(|a, b| b.members.cmp(&a.members).then(a.unit_id.cmp(&b.unit_id))),
+            GapOrder::Region => {
+                expected.sort_by(|a, b| a.region_code.cmp(&b.region_code).then(a.unit_id.cmp(&b.unit_id)))
+            }
+        }
+        assert_eq!(all(order).1, expected, "{order:?} on {date}");
+        for rule in [None, expected.first().map(|g| g.rule)] {
+            let want: Vec<GapRow> = expected.iter().filter(|g| rule.is_none_or(|r| r == g.rule)).cloned().collect();
+            for per_page in [1, 3, 7] {
+                let mut pages = Vec::new();
+                for offset in (0..want.len() + per_page).step_by(per_page) {
+                    let (n, rows) =
+                        ix.gaps_page(&nation(), date, &Visibility::All, rule, order, offset, per_page).unwrap();
+                    assert_eq!(n, want.len());
+                    assert!(rows.len() <= per_page);
+                    pages.extend(rows);
+                }
+                assert_eq!(pages, want, "{order:?} {rule:?} by {per_page} on {date}");
+            }
+        }
+    }
+}
+
+#[test]
+fn registered_units_count_every_unit_whatever_its_dates_by_sub_region_and_scope() {
+    let mut ix = index();
+    // A unit closed long ago and one not yet established still count as registered.
+    let mut closed = unit(20, "110105", EntityKind::Site, 1, &["food_delivery"], 0);
+    closed.closed = Some(d("2021-01-01"));
+    ix.upsert_unit(closed);
+    let mut future = unit(21, "110108", EntityKind::Site, 1, &["food_delivery"], 0);
+    future.established = Some(d("2099-01-01"));
+    ix.upsert_unit(future);
+    ix.remove_unit(4);
+    let pair = |c: &str, n: u64| (c.to_owned(), n);
+
+    let r = ix.registered_units(None, &Visibility::All).unwrap();
+    assert_eq!(r.total, 9);
+    assert_eq!(r.children, vec![pair("11", 7), pair("31", 2)]);
+    use EntityKind::*;
+    assert_eq!(r.by_tier, vec![(Platform, 2), (Franchisee, 1), (Partner, 0), (Site, 6)]);
+    let r = ix.registered_units(Some("1101"), &Visibility::All).unwrap();
+    assert_eq!(r.total, 7);
+    assert_eq!(r.children, vec![pair("110105", 5), pair("110108", 2)]);
+    let r = ix.registered_units(Some("110105"), &Visibility::All).unwrap();
+    assert_eq!((r.total, r.children.len()), (5, 0));
+
+    // A chain scope sees its own units only, wherever they are.
+    let chain = ix.visibility(false, &[Scope::Chain { root_id: 10 }]);
+    let r = ix.registered_units(None, &chain).unwrap();
+    assert_eq!(r.total, 2);
+    assert_eq!(r.children, vec![pair("31", 2)]);
+    assert!(matches!(ix.registered_units(Some("99"), &Visibility::All), Err(FilterError::UnknownRegion(_))));
+
+    let count = |f: Filter, closed| ix.count_registered(&f, closed, &Visibility::All).unwrap();
+    assert_eq!(count(nation(), None), 9);
+    assert_eq!(count(nation(), Some(true)), 1);
+    assert_eq!(count(nation(), Some(false)), 8);
+    assert_eq!(count(Filter { sector: Some("courier".into()), ..nation() }, None), 2);
+    assert_eq!(count(Filter { tier: Some(Site), region: Some("110105".into()), ..nation() }, None), 4);
+    assert_eq!(count(Filter { chain: Some(1), ..nation() }, Some(false)), 6);
+    assert_eq!(ix.count_registered(&nation(), None, &chain).unwrap(), 2);
 }

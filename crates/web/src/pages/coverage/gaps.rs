@@ -2,7 +2,7 @@
 //! unit, with the rule it breaks and the fix; the same list as a spreadsheet through the API's export.
 
 use super::{failed, is_bad_query, tiers};
-use crate::api::coverage::{gap_items, gap_options, gap_rows, prepare, GapItem};
+use crate::api::coverage::{gap_items, gap_options, gap_page, prepare, GapItem};
 use crate::auth::Actor;
 use crate::coverage::{CoverageParams, GapParams};
 use crate::error::ApiError;
@@ -16,7 +16,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use dangjian_domain::access::Action;
 use dangjian_domain::coverage::gaps::GapRule;
-use dangjian_store::Page;
+use dangjian_store::{Page, Paging};
 use minijinja::context;
 use serde::Serialize;
 
@@ -48,12 +48,17 @@ async fn load(s: &AppState, actor: &Actor, q: &PageQuery, lang: Lang) -> Result<
     let options = GapParams { rule: q.get("rule"), sort: q.get("sort"), page: None, per_page: None };
     let p = prepare(s, actor, &params, lang, "gaps.read").await?;
     let (rule, order) = gap_options(&options, lang)?;
-    let rows = gap_rows(s, actor, &p, rule, order, lang).await?;
-    let total = rows.len() as i64;
+    // The asked-for page, or the last one when it is past the end.
+    let asked = Paging::new(q.id("page"), Some(PER_PAGE));
+    let offset = usize::try_from(asked.offset()).unwrap_or(usize::MAX);
+    let (total, mut shown) = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize, lang).await?;
+    let total = total as i64;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let page = q.id("page").unwrap_or(1).clamp(1, pages);
-    let start = usize::try_from((page - 1) * PER_PAGE).unwrap_or(0);
-    let shown = rows.into_iter().skip(start).take(PER_PAGE as usize).collect();
+    let page = asked.page.min(pages);
+    if page < asked.page {
+        let offset = usize::try_from((page - 1) * PER_PAGE).unwrap_or(0);
+        shown = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize, lang).await?.1;
+    }
     let items = gap_items(s, shown, lang).await?;
     let pager = Pager::of(&Page { items: Vec::<()>::new(), total, page, per_page: PER_PAGE });
     Ok(GapPage { date: p.date, items, pager })

@@ -2,7 +2,7 @@
 //! with names, the trend, the gap list — shaped for the templates, with the charts drawn.
 
 use super::super::charts::{self, Bar, Series};
-use crate::api::coverage::{coverage_response, gap_items, gap_rows, prepare, trend_points, GapItem, NamedChain};
+use crate::api::coverage::{coverage_response, gap_items, gap_page, prepare, trend_points, GapItem, NamedChain};
 use crate::auth::Actor;
 use crate::coverage::CoverageParams;
 use crate::error::ApiError;
@@ -66,9 +66,8 @@ pub async fn dashboard(
         None => Vec::new(),
     };
     let points = trend_points(s, actor, &p, TREND_MONTHS, lang).await?;
-    let rows = gap_rows(s, actor, &p, None, GapOrder::Rule, lang).await?;
-    let gap_total = rows.len();
-    let gaps = gap_items(s, rows.into_iter().take(DASHBOARD_GAPS).collect(), lang).await?;
+    let (gap_total, rows) = gap_page(s, actor, &p, None, GapOrder::Rule, 0, DASHBOARD_GAPS, lang).await?;
+    let gaps = gap_items(s, rows, lang).await?;
     let tiers: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
     let tier_totals = tiers.iter().map(|t| r.by_tier.iter().find(|(k, _)| k == t).map(|(_, f)| f.clone())).collect();
     let sectors = r

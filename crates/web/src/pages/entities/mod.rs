@@ -13,13 +13,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use dangjian_domain::access::Action;
+use dangjian_domain::EntityKind;
+use dangjian_store::entities::{ChainFilter, TierPage};
 use dangjian_store::instructors::InstructorFilter;
 use dangjian_store::organizations::OrgFilter;
-use dangjian_store::{Paging, StoreError};
+use dangjian_store::{Page, Paging, StoreError};
 use minijinja::context;
 
-/// Descendants shown on a unit's page; the rest are reachable through the list filtered by chain.
-const CHAIN_LIMIT: i64 = 200;
+/// Units of each tier below a unit shown on its page; the rest are a search or a tier's pages away.
+const CHAIN_PREVIEW: i64 = 10;
 
 pub(super) async fn list(
     State(s): State<AppState>,
@@ -32,7 +34,11 @@ pub(super) async fn list(
     let (sector_options, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
     let filter = entity_filter(&q, ctx.lang);
     let (page, problem) = match filter {
-        Ok(f) => match s.store.list_entities(&f, q.paging(), &access).await {
+        Ok(f) => match s
+            .store
+            .list_entities_counted(&f, q.paging(), &access, crate::coverage::registered_total(&s, &actor, &f).await)
+            .await
+        {
             Ok(p) => (Some(p), None),
             Err(StoreError::Invalid(e)) => (
                 None,
@@ -64,7 +70,27 @@ pub(super) async fn show(
         .await
         .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
-    let chain = s.store.entity_chain(id, CHAIN_LIMIT, &access).await.map_err(&err)?;
+    let tier = match q.get("tier").filter(|t| !t.trim().is_empty()) {
+        Some(t) => {
+            Some(EntityKind::parse(t.trim()).map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).into()))?)
+        }
+        None => None,
+    };
+    let text = q.get("q").filter(|t| !t.trim().is_empty());
+    // A search or one tier: a paged list; otherwise each tier's first units.
+    let (ancestors, entity, tiers, below) = if tier.is_some() || text.is_some() {
+        let f = ChainFilter { tier, q: text };
+        let counts = crate::coverage::chain_tier_counts(&s, &actor, id).await;
+        let c = s.store.entity_chain_page(id, &f, q.paging(), &access, counts).await.map_err(&err)?;
+        let page = Page { items: Vec::<()>::new(), total: c.descendants_total, page: c.page, per_page: c.per_page };
+        let tiers = c.by_tier.iter().map(|t| TierPage { tier: t.tier, count: t.count, items: Vec::new() }).collect();
+        let items: Vec<_> = c.descendants.into_iter().map(|m| m.entity).collect();
+        (c.ancestors, c.entity, tiers, Some((items, Pager::of(&page))))
+    } else {
+        let counts = crate::coverage::chain_tier_counts(&s, &actor, id).await;
+        let o = s.store.entity_chain_overview(id, CHAIN_PREVIEW, &access, counts).await.map_err(&err)?;
+        (o.ancestors, o.entity, o.tiers, None)
+    };
     let all = Paging::new(Some(1), Some(Paging::MAX_PER_PAGE));
     let organizations = s
         .store
@@ -78,13 +104,13 @@ pub(super) async fn show(
         .map_err(&err)?;
     let instructors: Vec<InstructorView> = instructors.items.iter().map(InstructorView::new).collect();
     let (_, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
+    let descendants_total: i64 = tiers.iter().map(|t| t.count).sum();
+    let (found, pager) = below.map_or((None, None), |(items, pager)| (Some(items), Some(pager)));
     Ok(ctx.render(
         "entities/show.html",
         context! {
-            entity => chain.entity,
-            ancestors => chain.ancestors,
-            descendants => chain.descendants,
-            descendants_total => chain.descendants_total,
+            entity, ancestors, tiers, descendants_total, found, pager,
+            chain_query => q.0.clone(), query => q.0,
             organizations => organizations.items,
             instructors,
             sector_names,

@@ -81,6 +81,7 @@ pub struct EntityUpdate {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChainQuery {
     /// Descendants per page (1–500, default 50); `limit` is the older name.
     pub per_page: Option<i64>,

@@ -660,7 +660,7 @@ impl CoverageIndex {
     /// Adds many units, in region order: a region's units then sit side by side in memory, so that a
     /// roll-up reads them in sequence.
     pub fn load_units(&mut self, mut units: Vec<UnitInput>) {
-        units.sort_by_key(|u| (self.region_slot.get(&u.region_code).copied().unwrap_or(NONE), u.id));
+        units.sort_by_cached_key(|u| (self.region_slot.get(&u.region_code).copied().unwrap_or(NONE), u.id));
         self.units.reserve(units.len());
         self.cold.reserve(units.len());
         for u in units {

@@ -25,6 +25,7 @@ use dangjian_domain::coverage::state::CoverageState;
 use dangjian_ingest::write::{write_csv, write_xlsx_typed, ExportColumn};
 use dangjian_ingest::CellType;
 use dangjian_store::coverage::labels::Label;
+use dangjian_store::coverage::{CoverageRead, ReadIfReady};
 use dangjian_store::regions::Region;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -118,13 +119,22 @@ pub async fn prepare(
     Ok(Prepared { filter, date })
 }
 
+/// The coverage index, current — or a 503 with `Retry-After` while it is being built (the other pages
+/// answer meanwhile; docs/coverage.md, "Start-up").
+pub async fn coverage_index(s: &AppState, lang: Lang) -> Result<CoverageRead<'_>, ApiError> {
+    match s.coverage.read_if_ready().await.map_err(|e| store_error(e, lang))? {
+        ReadIfReady::Ready(read) => Ok(read),
+        ReadIfReady::Building { retry_after } => Err(ApiError::coverage_building(retry_after, lang)),
+    }
+}
+
 fn store_error(e: dangjian_store::StoreError, lang: Lang) -> ApiError {
     ApiError::from_store(e, lang)
 }
 
 /// The figures for a region (or the nation) × sector × tier × platform chain on a date.
 #[utoipa::path(get, path = "/api/v1/coverage", tag = "coverage", params(CoverageParams),
-    responses((status = 200, body = CoverageResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = CoverageResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn coverage(
     State(s): State<AppState>,
     actor: Actor,
@@ -143,7 +153,7 @@ pub async fn coverage_response(
     lang: Lang,
 ) -> Result<CoverageResponse, ApiError> {
     let rollup = {
-        let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+        let index = coverage_index(s, lang).await?;
         let visible = visibility(&index, actor);
         index.rollup(&p.filter, p.date, &visible).map_err(|e| bad_filter(e, lang))?
     };
@@ -179,7 +189,7 @@ pub async fn coverage_response(
 
 /// The monthly trend ending on the date (default 24 months).
 #[utoipa::path(get, path = "/api/v1/coverage/trend", tag = "coverage", params(CoverageParams, TrendParams),
-    responses((status = 200, body = TrendResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = TrendResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn trend(
     State(s): State<AppState>,
     actor: Actor,
@@ -201,14 +211,14 @@ pub async fn trend_points(
     lang: Lang,
 ) -> Result<Vec<TrendPoint>, ApiError> {
     let dates = month_ends(p.date, months);
-    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let index = coverage_index(s, lang).await?;
     let visible = visibility(&index, actor);
     index.trend(&p.filter, &dates, &visible).map_err(|e| bad_filter(e, lang))
 }
 
 /// The gap list: every rule a unit or organization in scope breaks on the date, and its fix.
 #[utoipa::path(get, path = "/api/v1/gaps", tag = "coverage", params(CoverageParams, GapParams),
-    responses((status = 200, body = ListResponse<GapItem>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = ListResponse<GapItem>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn gaps(
     State(s): State<AppState>,
     actor: Actor,
@@ -241,7 +251,7 @@ pub async fn gap_rows(
     order: GapOrder,
     lang: Lang,
 ) -> Result<Vec<GapRow>, ApiError> {
-    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let index = coverage_index(s, lang).await?;
     let visible = visibility(&index, actor);
     index.gaps(&p.filter, p.date, &visible, rule, order).map_err(|e| bad_filter(e, lang))
 }
@@ -284,7 +294,7 @@ pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Ve
 /// The gap list as a spreadsheet with Chinese headers (XLSX by default, or CSV).
 #[utoipa::path(get, path = "/api/v1/gaps/export", tag = "coverage", params(CoverageParams, GapParams, GapExportParams),
     responses((status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn export_gaps(
     State(s): State<AppState>,
     actor: Actor,

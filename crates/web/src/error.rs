@@ -63,14 +63,8 @@ impl ApiError {
     /// The coverage index is being built (at start-up, or after a bulk load): 503 with `Retry-After`.
     pub fn coverage_building(retry_after: std::time::Duration, lang: Lang) -> Self {
         let secs = retry_after.as_secs().max(1);
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "coverage_building",
-            lang.pick(
-                &format!("覆盖率数据正在准备中，请约 {secs} 秒后再试。"),
-                &format!("The coverage figures are still being prepared; please try again in about {secs} s."),
-            ),
-        );
+        let mut e =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "coverage_building", coverage_building_message(secs, lang));
         e.retry_after = Some(secs);
         e
     }
@@ -166,6 +160,14 @@ fn field_detail(f: &FieldError, lang: Lang) -> ErrorDetail {
         row: None,
         column: None,
     }
+}
+
+/// "Still building, try again in about `secs` s", for the API and the pages.
+pub fn coverage_building_message(secs: u64, lang: Lang) -> String {
+    lang.pick(
+        &format!("覆盖率数据正在准备中，请约 {secs} 秒后再试。"),
+        &format!("The coverage figures are still being prepared; please try again in about {secs} s."),
+    )
 }
 
 impl IntoResponse for ApiError {

@@ -195,10 +195,12 @@ impl PageCtx {
             PageError::Forbidden => (StatusCode::FORBIDDEN, self.lang.t("error.forbidden", &[])),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
-            PageError::Unavailable { message, .. } => (StatusCode::SERVICE_UNAVAILABLE, message.clone()),
+            PageError::Unavailable { retry_after } => {
+                (StatusCode::SERVICE_UNAVAILABLE, crate::error::coverage_building_message(*retry_after, self.lang))
+            }
         };
         let mut r = self.render_status(status, "error.html", context! { status => status.as_u16(), message });
-        if let PageError::Unavailable { retry_after, .. } = e {
+        if let PageError::Unavailable { retry_after } = e {
             r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after));
         }
         r
@@ -218,10 +220,7 @@ pub enum PageError {
     BadRequest(String),
     Internal,
     /// Not yet: the coverage index is being built (503 with `Retry-After` in seconds).
-    Unavailable {
-        message: String,
-        retry_after: u64,
-    },
+    Unavailable { retry_after: u64 },
 }
 
 impl PageError {

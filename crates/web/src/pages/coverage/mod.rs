@@ -51,9 +51,7 @@ fn failed(ctx: &PageCtx, e: ApiError) -> Failed {
     let kind = match e.status {
         StatusCode::NOT_FOUND => PageError::NotFound,
         StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => PageError::Forbidden,
-        StatusCode::SERVICE_UNAVAILABLE => {
-            PageError::Unavailable { message: e.body.message, retry_after: e.retry_after.unwrap_or(5) }
-        }
+        StatusCode::SERVICE_UNAVAILABLE => PageError::Unavailable { retry_after: e.retry_after.unwrap_or(5) },
         s if s.is_client_error() => PageError::BadRequest(e.body.message),
         _ => PageError::Internal,
     };

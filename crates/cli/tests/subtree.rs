@@ -168,7 +168,8 @@ async fn below_by_walking(store: &Store, id: i64) -> BTreeSet<i64> {
     let mut out = BTreeSet::new();
     let mut frontier = vec![id];
     while let Some(p) = frontier.pop() {
-        let rows = sqlx::query("SELECT id FROM entities WHERE parent_id = $1").bind(p).fetch_all(store.pool()).await.unwrap();
+        let rows =
+            sqlx::query("SELECT id FROM entities WHERE parent_id = $1").bind(p).fetch_all(store.pool()).await.unwrap();
         for r in rows {
             let c: i64 = r.try_get("id").unwrap();
             if out.insert(c) {
@@ -187,19 +188,22 @@ async fn the_paged_chain_equals_the_whole_chain() {
         let TestDb { store, url, .. } = &db;
         generate(url);
         let all = &AccessFilter::unrestricted();
-        let largest: i64 = sqlx::query("SELECT root_id FROM entities WHERE root_id IS NOT NULL GROUP BY root_id ORDER BY COUNT(*) DESC LIMIT 1")
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap();
-        let middles: Vec<i64> = sqlx::query("SELECT id FROM entities WHERE kind IN ('franchisee', 'partner') ORDER BY id LIMIT 5")
-            .fetch_all(store.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get(0).unwrap())
-            .collect();
+        let largest: i64 = sqlx::query(
+            "SELECT root_id FROM entities WHERE root_id IS NOT NULL GROUP BY root_id ORDER BY COUNT(*) DESC LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        let middles: Vec<i64> =
+            sqlx::query("SELECT id FROM entities WHERE kind IN ('franchisee', 'partner') ORDER BY id LIMIT 5")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get(0).unwrap())
+                .collect();
         for id in std::iter::once(largest).chain(middles) {
             let want = below_by_walking(store, id).await;
             let f = &ChainFilter::default();

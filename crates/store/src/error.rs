@@ -23,6 +23,9 @@ pub enum StoreError {
     ImportRows(Vec<(usize, FieldError)>),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A background task of the store (e.g. building the coverage index) stopped without an answer.
+    #[error("background task failed: {0}")]
+    Task(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]

@@ -156,8 +156,8 @@ pub fn bad_param(e: FieldError, lang: Lang) -> crate::error::ApiError {
 }
 
 /// How many registered units match a unit list's filter, counted by the coverage index in memory —
-/// or `None` when the filter has a text search (which the index does not hold) or the index cannot
-/// answer it, and the list must count in the database. A `COUNT(*)` over a province's or a sector's
+/// or `None` when the filter has a text search (which the index does not hold), the index cannot
+/// answer it or is still being built, and the list must count in the database. A `COUNT(*)` over a province's or a sector's
 /// hundreds of thousands of units is what made deep lists slow; the index holds the same units with
 /// the same scopes.
 pub async fn registered_total(
@@ -168,7 +168,9 @@ pub async fn registered_total(
     if f.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
         return None;
     }
-    let index = state.coverage.read().await.ok()?;
+    let dangjian_store::coverage::ReadIfReady::Ready(index) = state.coverage.read_if_ready().await.ok()? else {
+        return None;
+    };
     let visible = visibility(&index, actor);
     let filter = Filter { region: f.region.clone(), sector: f.sector.clone(), tier: f.kind, chain: f.root };
     index.count_registered(&filter, f.closed, &visible).ok().and_then(|n| i64::try_from(n).ok())
@@ -182,7 +184,9 @@ pub async fn chain_tier_counts(
     actor: &Actor,
     root: i64,
 ) -> Option<Vec<dangjian_store::entities::TierCount>> {
-    let index = state.coverage.read().await.ok()?;
+    let dangjian_store::coverage::ReadIfReady::Ready(index) = state.coverage.read_if_ready().await.ok()? else {
+        return None;
+    };
     let visible = visibility(&index, actor);
     let mut out = Vec::new();
     for tier in EntityKind::ALL.into_iter().filter(|k| *k != EntityKind::Platform) {

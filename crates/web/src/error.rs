@@ -47,6 +47,8 @@ pub struct ErrorEnvelope {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for a `Retry-After` header (503 while the coverage index builds).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -54,7 +56,17 @@ impl ApiError {
         Self {
             status,
             body: ErrorBody { code: code.into(), message: message.into(), field: None, details: Vec::new() },
+            retry_after: None,
         }
+    }
+
+    /// The coverage index is being built (at start-up, or after a bulk load): 503 with `Retry-After`.
+    pub fn coverage_building(retry_after: std::time::Duration, lang: Lang) -> Self {
+        let secs = retry_after.as_secs().max(1);
+        let mut e =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "coverage_building", coverage_building_message(secs, lang));
+        e.retry_after = Some(secs);
+        e
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -129,6 +141,7 @@ impl ApiError {
             StoreError::UnsupportedUrl(_)
             | StoreError::Db(_)
             | StoreError::Migrate(_)
+            | StoreError::Task(_)
             | StoreError::NoKeys
             | StoreError::FieldCipher { .. } => {
                 tracing::error!(error = %e, "storage failure");
@@ -149,8 +162,20 @@ fn field_detail(f: &FieldError, lang: Lang) -> ErrorDetail {
     }
 }
 
+/// "Still building, try again in about `secs` s", for the API and the pages.
+pub fn coverage_building_message(secs: u64, lang: Lang) -> String {
+    lang.pick(
+        &format!("覆盖率数据正在准备中，请约 {secs} 秒后再试。"),
+        &format!("The coverage figures are still being prepared; please try again in about {secs} s."),
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(ErrorEnvelope { error: self.body })).into_response()
+        let mut r = (self.status, axum::Json(ErrorEnvelope { error: self.body })).into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        r
     }
 }

@@ -60,7 +60,9 @@ impl AppState {
         let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(keys));
         let store = store.with_keys(keys.clone());
         let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
-        let coverage = dangjian_store::coverage::Coverage::new(store.clone());
+        let today_clock = clock.clone();
+        let coverage = dangjian_store::coverage::Coverage::new(store.clone())
+            .with_today(move || (today_clock.now() + chrono::Duration::hours(8)).date_naive());
         let stations = dangjian_store::stations::finder::Finder::new(store.clone());
         Self {
             store,
@@ -181,13 +183,9 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     tokio::spawn(purge_audit_daily(state.clone()));
     tokio::spawn(api::cases::deadline_job(state.clone()));
-    // Build the coverage index now rather than at the first dashboard request.
-    let coverage = state.coverage.clone();
-    tokio::spawn(async move {
-        if let Err(e) = coverage.catch_up().await {
-            tracing::error!(error = %e, "building the coverage index failed; it is retried at the next read");
-        }
-    });
+    // Build the coverage index in the background while the server answers: coverage pages and API
+    // answer 503 with Retry-After until it is done, every other page at once.
+    state.coverage.start_building();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())

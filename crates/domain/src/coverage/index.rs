@@ -11,6 +11,7 @@ use super::state::{operating, state_at, CoverageState, Link, LinkKind, ALWAYS, O
 use super::{date_of, day_of, Day};
 use crate::access::Scope;
 use crate::{EntityKind, OrgKind, RegionLevel};
+use aggregate::Sign;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -242,6 +243,15 @@ impl Acc {
         self.needing += u32::from(needs_own);
     }
 
+    fn take(&mut self, o: &Acc) {
+        for (a, b) in self.states.iter_mut().zip(o.states) {
+            *a -= b;
+        }
+        self.members -= o.members;
+        self.workers -= o.workers;
+        self.needing -= o.needing;
+    }
+
     fn merge(&mut self, o: &Acc) {
         for (a, b) in self.states.iter_mut().zip(o.states) {
             *a += b;
@@ -318,7 +328,7 @@ pub struct Rollup {
 }
 
 /// Registered units, whatever their dates ([`CoverageIndex::registered_units`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Registered {
     pub total: u64,
     /// Every tier, in `EntityKind::ALL` order.
@@ -414,6 +424,10 @@ pub struct CoverageIndex {
     instructor_slot: HashMap<i64, u32>,
     /// Units waiting for a region the index does not know (none in a consistent database).
     pub skipped: u64,
+    /// Partial sums for one day ([`CoverageIndex::prepare_day`]).
+    aggregate: Option<aggregate::DayAggregate>,
+    /// Whether the regions' parents agree with their paths (else no partial sums are kept).
+    lineage_ok: bool,
 }
 
 fn day_or(d: Option<NaiveDate>, default: Day) -> Day {
@@ -531,7 +545,7 @@ impl CoverageIndex {
         }
         let n = nodes.len();
         let lineage = nodes.iter().map(|r| r.lineage).collect();
-        Self {
+        let mut index = Self {
             rules,
             lineage,
             regions: nodes,
@@ -551,15 +565,23 @@ impl CoverageIndex {
             orgs_by_region: vec![Vec::new(); n],
             instructor_slot: HashMap::new(),
             skipped: 0,
-        }
+            aggregate: None,
+            lineage_ok: false,
+        };
+        index.lineage_ok = index.lineage_matches_paths();
+        index
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
 
+    /// Replaces the rules (partial sums kept for a day are recomputed under them).
     pub fn set_rules(&mut self, rules: RuleSet) {
         self.rules = rules;
+        if let Some(day) = self.prepared_day() {
+            self.prepare_day(day);
+        }
     }
 
     /// The day an organization's term ends (the recorded end, else its start plus the term of its kind
@@ -608,6 +630,7 @@ impl CoverageIndex {
         let closed = day_or(u.closed, OPEN);
         match self.unit_slot.get(&u.id).copied() {
             Some(slot) => {
+                self.agg_unit(slot, Sign::Remove);
                 let rec = &mut self.units[slot as usize];
                 let (old_region, old_root, was_alive) = (rec.region, rec.root, rec.alive);
                 rec.region = region;
@@ -634,6 +657,7 @@ impl CoverageIndex {
                     }
                     self.chains.entry(root).or_default().push(slot);
                 }
+                self.agg_unit(slot, Sign::Add);
             }
             None => {
                 let slot = self.units.len() as u32;
@@ -656,6 +680,7 @@ impl CoverageIndex {
                 self.unit_slot.insert(u.id, slot);
                 self.units_by_region[region as usize].push(slot);
                 self.chains.entry(root).or_default().push(slot);
+                self.agg_unit(slot, Sign::Add);
             }
         }
     }
@@ -663,7 +688,7 @@ impl CoverageIndex {
     /// Adds many units, in region order: a region's units then sit side by side in memory, so that a
     /// roll-up reads them in sequence.
     pub fn load_units(&mut self, mut units: Vec<UnitInput>) {
-        units.sort_by_key(|u| (self.region_slot.get(&u.region_code).copied().unwrap_or(NONE), u.id));
+        units.sort_by_cached_key(|u| (self.region_slot.get(&u.region_code).copied().unwrap_or(NONE), u.id));
         self.units.reserve(units.len());
         self.cold.reserve(units.len());
         for u in units {
@@ -692,10 +717,11 @@ impl CoverageIndex {
     /// Removes a unit (deleted from the registry).
     pub fn remove_unit(&mut self, id: i64) {
         let Some(&slot) = self.unit_slot.get(&id) else { return };
-        let rec = &mut self.units[slot as usize];
-        if !rec.alive {
+        if !self.units[slot as usize].alive {
             return;
         }
+        self.agg_unit(slot, Sign::Remove);
+        let rec = &mut self.units[slot as usize];
         rec.alive = false;
         let (region, root) = (rec.region, rec.root);
         remove_value(&mut self.units_by_region[region as usize], slot);
@@ -799,6 +825,7 @@ impl CoverageIndex {
         for &(inst, from, to) in &self.cold[slot as usize].assignments {
             links.push(Link { kind: LinkKind::Instructor, from, to, source: inst });
         }
+        self.agg_unit(slot, Sign::Remove);
         let rec = &mut self.units[slot as usize];
         let (start, old_len) = (rec.link_start as usize, rec.link_len as usize);
         if links.len() <= old_len {
@@ -808,6 +835,7 @@ impl CoverageIndex {
             self.link_pool.extend_from_slice(&links);
         }
         rec.link_len = links.len() as u32;
+        self.agg_unit(slot, Sign::Add);
     }
 
     /// Resolves access scopes against the index (unknown paths see nothing).
@@ -902,9 +930,30 @@ impl CoverageIndex {
         Ok(Candidates { index: self, range, sector_bit, tier: f.tier, chain: f.chain, visible, child_depth })
     }
 
-    /// The roll-up for `filter` on `date`, over what `visible` lets the reader see.
+    /// The roll-up for `filter` on `date`, over what `visible` lets the reader see: from the day's
+    /// partial sums when the index keeps them for `date` and the query is one they answer (see
+    /// [`CoverageIndex::prepare_day`]), else by a scan. Both give the same numbers.
     pub fn rollup(&self, filter: &Filter, date: NaiveDate, visible: &Visibility) -> Result<Rollup, FilterError> {
         let c = self.candidates(filter, visible)?;
+        if let Some(r) = self.rollup_from_aggregate(&c, filter, date) {
+            return Ok(r);
+        }
+        Ok(self.scan_rollup(&c, date))
+    }
+
+    /// The roll-up by a scan over every candidate unit, whatever partial sums the index keeps (the
+    /// obvious way, kept for the benchmark and the tests that check the sums against it).
+    pub fn rollup_by_scan(
+        &self,
+        filter: &Filter,
+        date: NaiveDate,
+        visible: &Visibility,
+    ) -> Result<Rollup, FilterError> {
+        let c = self.candidates(filter, visible)?;
+        Ok(self.scan_rollup(&c, date))
+    }
+
+    fn scan_rollup(&self, c: &Candidates<'_>, date: NaiveDate) -> Rollup {
         let day = day_of(date);
         let t = self.rules.at(day);
         let need = t.own_organization_min;
@@ -971,13 +1020,31 @@ impl CoverageIndex {
                 }
             }
         });
+        let children: Vec<(u32, Acc, u64, u64)> =
+            children.into_iter().map(|(slot, acc, orgs, insts)| (slot, acc, orgs.len(), insts.len())).collect();
+        let chains = chains.into_iter().enumerate().map(|(i, a)| (i as u32, a));
+        self.assemble(date, &by_tier, &table, (org_seen.len(), inst_seen.len()), children, chains)
+    }
+
+    /// The roll-up from its sums: by tier, sector × tier, (organizations, instructors) in the totals,
+    /// sub-regions with their distinct counts, and chains by dense chain number.
+    fn assemble(
+        &self,
+        date: NaiveDate,
+        by_tier: &[Acc; 4],
+        table: &[Acc],
+        distinct: (u64, u64),
+        children: Vec<(u32, Acc, u64, u64)>,
+        chains: impl Iterator<Item = (u32, Acc)>,
+    ) -> Rollup {
+        let n_sectors = self.sectors.len().min(64);
         let mut total = Acc::default();
-        for a in &by_tier {
+        for a in by_tier {
             total.merge(a);
         }
         let mut totals = total.figures();
-        totals.organizations = Some(org_seen.len());
-        totals.instructors = Some(inst_seen.len());
+        totals.organizations = Some(distinct.0);
+        totals.instructors = Some(distinct.1);
         let mut by_sector = Vec::new();
         let mut cells = Vec::new();
         for (s, code) in self.sectors.iter().enumerate().take(n_sectors) {
@@ -1004,8 +1071,8 @@ impl CoverageIndex {
             .into_iter()
             .map(|(slot, acc, orgs, insts)| {
                 let mut f = acc.figures();
-                f.organizations = Some(orgs.len());
-                f.instructors = Some(insts.len());
+                f.organizations = Some(orgs);
+                f.instructors = Some(insts);
                 f.finish();
                 let r = &self.regions[slot as usize];
                 RegionFigures { code: r.code.clone(), name: r.name.clone(), level: r.level, figures: f }
@@ -1013,13 +1080,11 @@ impl CoverageIndex {
             .collect();
         children.sort_by(|a, b| a.code.cmp(&b.code));
         let mut chains: Vec<ChainFigures> = chains
-            .into_iter()
-            .enumerate()
-            .filter(|(i, a)| self.chain_roots[*i] != 0 && a.units() > 0)
-            .map(|(i, a)| ChainFigures { root_id: self.chain_roots[i], figures: a.figures() })
+            .filter(|(i, a)| self.chain_roots[*i as usize] != 0 && a.units() > 0)
+            .map(|(i, a)| ChainFigures { root_id: self.chain_roots[i as usize], figures: a.figures() })
             .collect();
         chains.sort_by(|a, b| b.figures.units.cmp(&a.figures.units).then(a.root_id.cmp(&b.root_id)));
-        Ok(Rollup { date, totals, by_sector, by_tier, table: cells, children, chains })
+        Rollup { date, totals, by_sector, by_tier, table: cells, children, chains }
     }
 
     /// The totals on each of `dates` (any order; answered in that order). Distinct organization and
@@ -1327,5 +1392,6 @@ fn tier_index(k: EntityKind) -> usize {
     }
 }
 
+mod aggregate;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,7 @@ use dangjian_domain::coverage::state::CoverageState;
 use dangjian_ingest::write::{write_csv, write_xlsx_typed, ExportColumn};
 use dangjian_ingest::CellType;
 use dangjian_store::coverage::labels::Label;
+use dangjian_store::coverage::{CoverageRead, ReadIfReady};
 use dangjian_store::regions::Region;
 use dangjian_store::Paging;
 use serde::{Deserialize, Serialize};
@@ -119,13 +120,22 @@ pub async fn prepare(
     Ok(Prepared { filter, date })
 }
 
+/// The coverage index, current — or a 503 with `Retry-After` while it is being built (the other pages
+/// answer meanwhile; docs/coverage.md, "Start-up").
+pub async fn coverage_index(s: &AppState, lang: Lang) -> Result<CoverageRead<'_>, ApiError> {
+    match s.coverage.read_if_ready().await.map_err(|e| store_error(e, lang))? {
+        ReadIfReady::Ready(read) => Ok(read),
+        ReadIfReady::Building { retry_after } => Err(ApiError::coverage_building(retry_after, lang)),
+    }
+}
+
 fn store_error(e: dangjian_store::StoreError, lang: Lang) -> ApiError {
     ApiError::from_store(e, lang)
 }
 
 /// The figures for a region (or the nation) × sector × tier × platform chain on a date.
 #[utoipa::path(get, path = "/api/v1/coverage", tag = "coverage", params(CoverageParams),
-    responses((status = 200, body = CoverageResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = CoverageResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn coverage(
     State(s): State<AppState>,
     actor: Actor,
@@ -144,7 +154,7 @@ pub async fn coverage_response(
     lang: Lang,
 ) -> Result<CoverageResponse, ApiError> {
     let rollup = {
-        let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+        let index = coverage_index(s, lang).await?;
         let visible = visibility(&index, actor);
         index.rollup(&p.filter, p.date, &visible).map_err(|e| bad_filter(e, lang))?
     };
@@ -180,7 +190,7 @@ pub async fn coverage_response(
 
 /// The monthly trend ending on the date (default 24 months).
 #[utoipa::path(get, path = "/api/v1/coverage/trend", tag = "coverage", params(CoverageParams, TrendParams),
-    responses((status = 200, body = TrendResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = TrendResponse), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn trend(
     State(s): State<AppState>,
     actor: Actor,
@@ -202,7 +212,7 @@ pub async fn trend_points(
     lang: Lang,
 ) -> Result<Vec<TrendPoint>, ApiError> {
     let dates = month_ends(p.date, months);
-    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let index = coverage_index(s, lang).await?;
     let key = format!("{:?}|{dates:?}|{:?}", p.filter, crate::scope::filter(actor, Action::Read).scopes());
     let version = index.version();
     if let Some(points) = version.and_then(|v| s.trends.get(&key, v)) {
@@ -218,7 +228,7 @@ pub async fn trend_points(
 
 /// The gap list: every rule a unit or organization in scope breaks on the date, and its fix.
 #[utoipa::path(get, path = "/api/v1/gaps", tag = "coverage", params(CoverageParams, GapParams),
-    responses((status = 200, body = ListResponse<GapItem>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = ListResponse<GapItem>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn gaps(
     State(s): State<AppState>,
     actor: Actor,
@@ -250,7 +260,7 @@ pub async fn gap_rows(
     order: GapOrder,
     lang: Lang,
 ) -> Result<Vec<GapRow>, ApiError> {
-    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let index = coverage_index(s, lang).await?;
     let visible = visibility(&index, actor);
     index.gaps(&p.filter, p.date, &visible, rule, order).map_err(|e| bad_filter(e, lang))
 }
@@ -267,7 +277,7 @@ pub async fn gap_page(
     limit: usize,
     lang: Lang,
 ) -> Result<(usize, Vec<GapRow>), ApiError> {
-    let index = s.coverage.read().await.map_err(|e| store_error(e, lang))?;
+    let index = coverage_index(s, lang).await?;
     let visible = visibility(&index, actor);
     index.gaps_page(&p.filter, p.date, &visible, rule, order, offset, limit).map_err(|e| bad_filter(e, lang))
 }
@@ -310,7 +320,7 @@ pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Ve
 /// The gap list as a spreadsheet with Chinese headers (XLSX by default, or CSV).
 #[utoipa::path(get, path = "/api/v1/gaps/export", tag = "coverage", params(CoverageParams, GapParams, GapExportParams),
     responses((status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn export_gaps(
     State(s): State<AppState>,
     actor: Actor,

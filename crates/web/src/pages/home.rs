@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use dangjian_domain::coverage::index::Filter;
+use dangjian_store::coverage::ReadIfReady;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::Paging;
 use minijinja::context;
@@ -19,22 +20,27 @@ struct KindCount {
     count: u64,
 }
 
-/// The counts are of the records the viewer may read (none for the administrators).
+/// The counts are of the records the viewer may read (none for the administrators). While the coverage
+/// index is first built the page still answers, without the counts.
 pub async fn show(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
     let err = ctx.store_err();
     let today = crate::coverage::today(&s);
-    let (registered, rollup) = {
-        let index = s.coverage.read().await.map_err(&err)?;
-        let visible = crate::coverage::visibility(&index, &actor);
-        let registered = index.registered_units(None, &visible).map_err(|_| ctx.not_found())?;
-        let rollup = index.rollup(&Filter::default(), today, &visible).map_err(|_| ctx.not_found())?;
-        (registered, rollup)
+    let counts = match s.coverage.read_if_ready().await.map_err(&err)? {
+        ReadIfReady::Ready(index) => {
+            let visible = crate::coverage::visibility(&index, &actor);
+            let registered = index.registered_units(None, &visible).map_err(|_| ctx.not_found())?;
+            let rollup = index.rollup(&Filter::default(), today, &visible).map_err(|_| ctx.not_found())?;
+            Some((registered, rollup.totals))
+        }
+        ReadIfReady::Building { .. } => None,
+    };
+    let provinces =
+        s.store.list_regions(&RegionFilter::default(), Paging::new(Some(1), Some(100))).await.map_err(&err)?.items;
+    let Some((registered, totals)) = counts else {
+        return Ok(ctx.render("home.html", context! { building => true, provinces }));
     };
     let by_kind: Vec<KindCount> =
         registered.by_tier.iter().map(|(k, n)| KindCount { kind: k.as_str(), count: *n }).collect();
-    let totals = rollup.totals;
-    let provinces =
-        s.store.list_regions(&RegionFilter::default(), Paging::new(Some(1), Some(100))).await.map_err(&err)?.items;
     Ok(ctx.render(
         "home.html",
         context! {

@@ -195,8 +195,15 @@ impl PageCtx {
             PageError::Forbidden => (StatusCode::FORBIDDEN, self.lang.t("error.forbidden", &[])),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
+            PageError::Unavailable { retry_after } => {
+                (StatusCode::SERVICE_UNAVAILABLE, crate::error::coverage_building_message(*retry_after, self.lang))
+            }
         };
-        self.render_status(status, "error.html", context! { status => status.as_u16(), message })
+        let mut r = self.render_status(status, "error.html", context! { status => status.as_u16(), message });
+        if let PageError::Unavailable { retry_after } = e {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after));
+        }
+        r
     }
 
     pub fn t(&self, key: &str) -> String {
@@ -212,6 +219,10 @@ pub enum PageError {
     Forbidden,
     BadRequest(String),
     Internal,
+    /// Not yet: the coverage index is being built (503 with `Retry-After` in seconds).
+    Unavailable {
+        retry_after: u64,
+    },
 }
 
 impl PageError {

@@ -10,6 +10,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use dangjian_domain::access::Action;
+use dangjian_store::coverage::ReadIfReady;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::{Paging, StoreError};
 use minijinja::context;
@@ -68,11 +69,16 @@ async fn tree(
     let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
     // Units per sub-region from the coverage index: one pass over the region's units in memory, not a
     // COUNT per sub-region.
-    let registered = {
-        let index = s.coverage.read().await.map_err(&err)?;
-        let visible = crate::coverage::visibility(&index, &actor);
-        index.registered_units(code.as_deref(), &visible).map_err(|_| ctx.not_found())?
+    // While the coverage index is first built the page still answers, without the counts.
+    let registered = match s.coverage.read_if_ready().await.map_err(&err)? {
+        ReadIfReady::Ready(index) => {
+            let visible = crate::coverage::visibility(&index, &actor);
+            Some(index.registered_units(code.as_deref(), &visible).map_err(|_| ctx.not_found())?)
+        }
+        ReadIfReady::Building { .. } => None,
     };
+    let counted = registered.is_some();
+    let registered = registered.unwrap_or_default();
     let units_in: HashMap<&str, u64> = registered.children.iter().map(|(c, n)| (c.as_str(), *n)).collect();
     let children: Vec<Child> = regions
         .items
@@ -96,7 +102,7 @@ async fn tree(
         "regions.html",
         context! {
             region, lineage, children,
-            units => page.items, pager => Pager::of(&page),
+            units => page.items, pager => Pager::of(&page), counted,
             query => q.0, sector_options, sector_names, kinds => entity_kinds(),
         },
     ))

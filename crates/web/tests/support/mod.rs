@@ -113,8 +113,11 @@ pub async fn serve(store: Store) -> String {
     serve_state(AppState::new(store, dangjian_security::field_cipher::Keyring::generate())).await
 }
 
-/// Serves the real app with `state` on a random local port; returns its base URL.
-pub async fn serve_state(state: AppState) -> String {
+/// Serves the real app with `state` on a random local port; returns its base URL. Coverage reads wait
+/// up to 30 s for the index's first build (a loaded test machine can take longer than the server's 2 s;
+/// `coverage_startup.rs` tests the 503 answered after that).
+pub async fn serve_state(mut state: AppState) -> String {
+    state.coverage = state.coverage.clone().with_build_patience(std::time::Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app(state);

@@ -373,6 +373,126 @@ fn assert_gap_pages_match_a_full_sort(ix: &CoverageIndex, date: NaiveDate) {
     }
 }
 
+/// Every roll-up the partial sums answer, checked against a scan; `day` is the prepared day.
+fn assert_sums_match_scan(ix: &CoverageIndex, day: NaiveDate, context: &str) {
+    assert_eq!(ix.prepared_day(), Some(day), "{context}");
+    let scopes = [
+        Visibility::All,
+        ix.visibility(false, &[Scope::Region { path: "/11/".into() }]),
+        ix.visibility(false, &[Scope::Region { path: "/11/1101/".into() }, Scope::Chain { root_id: 1 }]),
+    ];
+    for region in [None, Some("11"), Some("31"), Some("1101"), Some("3101")] {
+        let f = Filter { region: region.map(Into::into), ..Default::default() };
+        for (i, v) in scopes.iter().enumerate() {
+            let scan = ix.rollup_by_scan(&f, day, v).unwrap_or_else(|e| panic!("{e}"));
+            let c = ix.candidates(&f, v).unwrap_or_else(|e| panic!("{e}"));
+            match ix.rollup_from_aggregate(&c, &f, day) {
+                Some(sums) => assert_eq!(sums, scan, "{context}: region {region:?}, scope {i}"),
+                None => assert!(i > 0, "{context}: region {region:?} should be answered from the sums"),
+            }
+            assert_eq!(ix.rollup(&f, day, v).as_ref(), Ok(&scan), "{context}: region {region:?}, scope {i}");
+        }
+    }
+    // Counties, filters and other days are scanned.
+    let county = Filter { region: Some("110105".into()), ..Default::default() };
+    let c = ix.candidates(&county, &Visibility::All).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ix.rollup_from_aggregate(&c, &county, day).is_none());
+    let sector = Filter { sector: Some("courier".into()), ..Default::default() };
+    let c = ix.candidates(&sector, &Visibility::All).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ix.rollup_from_aggregate(&c, &sector, day).is_none());
+    let c = ix.candidates(&nation(), &Visibility::All).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ix.rollup_from_aggregate(&c, &nation(), day + chrono::Duration::days(1)).is_none());
+}
+
+#[test]
+fn partial_sums_equal_a_scan_after_any_sequence_of_changes() {
+    let counties = ["110105", "110108", "310101", "11", "1101"];
+    let sectors = ["courier", "food_delivery"];
+    for seed in 1..=30u64 {
+        let mut rng = Rng(seed * 104_729 + 3);
+        let mut ix = CoverageIndex::new(regions(), sectors.iter().map(|s| s.to_string()).collect(), RuleSet::default());
+        let day = rng.date();
+        let random_unit = |rng: &mut Rng, id: i64| {
+            let kind = [EntityKind::Platform, EntityKind::Franchisee, EntityKind::Partner, EntityKind::Site]
+                [rng.next(4) as usize];
+            let picked: Vec<&str> = sectors.iter().copied().filter(|_| rng.next(2) == 0).collect();
+            let mut u =
+                unit(id, counties[rng.next(5) as usize], kind, 1 + rng.next(3) as i64, &picked, rng.next(6) as u32);
+            u.established = (rng.next(4) > 0).then(|| rng.date());
+            u.closed = (rng.next(4) == 0).then(|| rng.date());
+            u
+        };
+        let random_org = |rng: &mut Rng, id: i64| {
+            let kind = [OrgKind::Branch, OrgKind::JointBranch, OrgKind::GeneralBranch][rng.next(3) as usize];
+            let units: Vec<(i64, bool)> =
+                (0..1 + rng.next(4)).map(|i| (1 + rng.next(30) as i64, i > 0 && !kind.is_joint())).collect();
+            let mut o = org(id, kind, counties[rng.next(5) as usize], &units, "2020-01-01");
+            o.established = (rng.next(5) > 0).then(|| rng.date());
+            o.dissolved = (rng.next(3) == 0).then(|| rng.date());
+            o
+        };
+        for id in 1..=20 {
+            let u = random_unit(&mut rng, id);
+            ix.upsert_unit(u);
+        }
+        // Half the seeds prepare the day before the organizations arrive, half after.
+        if seed % 2 == 0 {
+            ix.prepare_day(day);
+        }
+        for id in 100..110 {
+            let o = random_org(&mut rng, id);
+            ix.upsert_org(o);
+        }
+        ix.prepare_day(day);
+        assert_sums_match_scan(&ix, day, &format!("seed {seed}, start"));
+        for step in 0..80 {
+            match rng.next(9) {
+                0 | 1 => {
+                    let id = 1 + rng.next(30) as i64;
+                    let u = random_unit(&mut rng, id);
+                    ix.upsert_unit(u);
+                }
+                2 => ix.remove_unit(1 + rng.next(30) as i64),
+                3 | 4 => {
+                    let id = 100 + rng.next(14) as i64;
+                    let o = random_org(&mut rng, id);
+                    ix.upsert_org(o);
+                }
+                5 => ix.remove_org(100 + rng.next(14) as i64),
+                6 => {
+                    let entity_id = 1 + rng.next(30) as i64;
+                    let list: Vec<AssignmentInput> = (0..rng.next(3))
+                        .map(|_| {
+                            let start = rng.date();
+                            AssignmentInput {
+                                instructor_id: rng.next(4) as i64,
+                                entity_id,
+                                start,
+                                end: (rng.next(2) == 0).then(|| start + chrono::Duration::days(rng.next(900) as i64)),
+                            }
+                        })
+                        .collect();
+                    ix.set_assignments(entity_id, &list);
+                }
+                7 => ix.compact_links(),
+                _ => {
+                    let mut rules = RuleSet::default();
+                    for v in &mut rules.versions {
+                        v.thresholds.own_organization_min = 1 + rng.next(4) as u32;
+                    }
+                    ix.set_rules(rules);
+                }
+            }
+            assert_sums_match_scan(&ix, day, &format!("seed {seed}, step {step}"));
+        }
+        // Sums kept through the changes equal sums made afresh.
+        let mut fresh = ix.clone();
+        fresh.prepare_day(day);
+        let kept = ix.rollup(&nation(), day, &Visibility::All).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fresh.rollup(&nation(), day, &Visibility::All).as_ref(), Ok(&kept), "seed {seed}");
+    }
+}
+
 #[test]
 fn registered_units_count_every_unit_whatever_its_dates_by_sub_region_and_scope() {
     let mut ix = index();
@@ -412,4 +532,20 @@ fn registered_units_count_every_unit_whatever_its_dates_by_sub_region_and_scope(
     assert_eq!(count(Filter { tier: Some(Site), region: Some("110105".into()), ..nation() }, None), 4);
     assert_eq!(count(Filter { chain: Some(1), ..nation() }, Some(false)), 6);
     assert_eq!(ix.count_registered(&nation(), None, &chain).unwrap(), 2);
+}
+
+#[test]
+fn regions_whose_parents_disagree_with_their_paths_are_always_scanned() {
+    let mut bad = regions();
+    // 海淀 claims 上海's prefecture as its parent while its path puts it under 北京.
+    if let Some(r) = bad.iter_mut().find(|r| r.code == "110108") {
+        r.parent_code = Some("3101".into());
+    }
+    let mut ix = CoverageIndex::new(bad, vec!["courier".into()], RuleSet::default());
+    ix.upsert_unit(unit(1, "110108", EntityKind::Platform, 1, &["courier"], 3));
+    ix.prepare_day(d("2024-06-30"));
+    assert_eq!(ix.prepared_day(), None);
+    let r = ix.rollup(&nation(), d("2024-06-30"), &Visibility::All).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.totals.units, 1);
+    assert!(index().lineage_matches_paths());
 }

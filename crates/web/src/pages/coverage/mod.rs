@@ -1,7 +1,8 @@
 //! `/coverage`: the coverage dashboard of a region, `/coverage/platforms/{id}` the same over a platform's
 //! chain, `/coverage/gaps` the whole gap list. The figures come from the API's functions over the
 //! reader's scope; a query the engine cannot answer (a bad date, an unknown region) shows its message
-//! above the filters, with a 400.
+//! above the filters, with a 400. While the coverage index is being built they answer 503 with
+//! `Retry-After` and a page saying when to come back.
 
 mod gaps;
 mod view;
@@ -50,6 +51,7 @@ fn failed(ctx: &PageCtx, e: ApiError) -> Failed {
     let kind = match e.status {
         StatusCode::NOT_FOUND => PageError::NotFound,
         StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => PageError::Forbidden,
+        StatusCode::SERVICE_UNAVAILABLE => PageError::Unavailable { retry_after: e.retry_after.unwrap_or(5) },
         s if s.is_client_error() => PageError::BadRequest(e.body.message),
         _ => PageError::Internal,
     };

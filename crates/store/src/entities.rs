@@ -4,13 +4,14 @@
 use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::query::{contains_pattern, Where};
+use crate::query::Where;
+use crate::search::SearchMethod;
 use crate::regions::unknown_region;
 use crate::sectors::{resolve_sector_names, Sector};
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
-use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors};
+use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -95,8 +96,8 @@ pub struct EntityFilter {
     pub kind: Option<EntityKind>,
     /// Chain root: the platform's id; lists the platform and everything below it.
     pub root: Option<i64>,
-    /// Name, code or address contains.
-    pub q: Option<String>,
+    /// Name, address, USCC or site code contains (codes compared upper-cased).
+    pub q: Option<SearchTerm>,
     /// `Some(true)`: only closed; `Some(false)`: only operating; `None`: both.
     pub closed: Option<bool>,
 }
@@ -528,12 +529,23 @@ impl Store {
         Ok(())
     }
 
-    /// Units matching `f`, of those inside `access`.
+    /// Units matching `f`, of those inside `access`, in id order.
     pub async fn list_entities(
         &self,
         f: &EntityFilter,
         paging: Paging,
         access: &AccessFilter,
+    ) -> StoreResult<Page<Entity>> {
+        self.list_entities_by(f, paging, access, SearchMethod::Index).await
+    }
+
+    /// [`Store::list_entities`] with the text search done by `method` (the same rows either way).
+    pub async fn list_entities_by(
+        &self,
+        f: &EntityFilter,
+        paging: Paging,
+        access: &AccessFilter,
+        method: SearchMethod,
     ) -> StoreResult<Page<Entity>> {
         let mut w = Where::default();
         access.restrict(&mut w, Rows::Entities);
@@ -556,19 +568,21 @@ impl Store {
             let n = w.int(root);
             w.cond(format!("e.root_id = ${n}"));
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let n1 = w.text(contains_pattern(q));
-            let n2 = w.text(contains_pattern(&q.to_uppercase()));
-            w.cond(format!(
-                "(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"
-            ));
-        }
         match f.closed {
             Some(true) => w.cond("e.closed_on IS NOT NULL"),
             Some(false) => w.cond("e.closed_on IS NULL"),
             None => {}
         }
-        let mut page = self.fetch_page(ENTITY_SELECT, "entities e", &w, "e.id", paging, entity_from_row).await?;
+        let (join, order) = match &f.q {
+            Some(q) => {
+                let s = self.entity_text_search(&mut w, q, method).await?;
+                (s.join, s.order)
+            }
+            None => ("", "e.id"),
+        };
+        let mut page = self
+            .fetch_page(&format!("{ENTITY_SELECT}{join}"), &format!("entities e{join}"), &w, order, paging, entity_from_row)
+            .await?;
         self.fill_sectors(&mut page.items).await?;
         Ok(page)
     }

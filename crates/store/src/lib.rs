@@ -17,6 +17,7 @@ pub mod organizations;
 pub mod personal;
 mod query;
 pub mod regions;
+pub mod search;
 pub mod sectors;
 pub mod stations;
 #[cfg(feature = "testing")]

@@ -321,6 +321,21 @@ pub enum BenchCommand {
     /// Times filing cases through the store and over HTTP (in-process server), concurrency 1 and 8, with
     /// and without a contact (writes cases: use a scratch database).
     Cases(BenchCasesArgs),
+    /// Times the unit list's text search through its index and through the LIKE scan, checking that both
+    /// find the same units (reads only).
+    Search(BenchSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSearchArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Timed runs per term through the index.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// Timed runs per term through the LIKE scan (each reads every unit).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=1_000))]
+    pub scan_runs: u32,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,8 @@ use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::query::Where;
-use crate::search::SearchMethod;
 use crate::regions::unknown_region;
+use crate::search::SearchMethod;
 use crate::sectors::{resolve_sector_names, Sector};
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
@@ -581,7 +581,14 @@ impl Store {
             None => ("", "e.id"),
         };
         let mut page = self
-            .fetch_page(&format!("{ENTITY_SELECT}{join}"), &format!("entities e{join}"), &w, order, paging, entity_from_row)
+            .fetch_page(
+                &format!("{ENTITY_SELECT}{join}"),
+                &format!("entities e{join}"),
+                &w,
+                order,
+                paging,
+                entity_from_row,
+            )
             .await?;
         self.fill_sectors(&mut page.items).await?;
         Ok(page)

@@ -108,12 +108,10 @@ impl Store {
                     w.cond("1 = 0");
                     return Ok(NO_JOIN);
                 }
-                let terms =
-                    rows.iter().map(|r| r.try_get::<String, _>("term").map(|t| fts_string(&t))).collect::<Result<
-                        Vec<_>,
-                        _,
-                    >>(
-                    )?;
+                let terms = rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("term").map(|t| fts_string(&t)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let n = w.text(terms.join(" OR "));
                 w.cond(format!("entity_search MATCH ${n}"));
                 Ok(indexed_join())
@@ -139,7 +137,11 @@ pub(crate) async fn rebuild_sqlite_entity_search(tx: &mut WriteTx) -> StoreResul
 /// The join to SQLite's index table; ordering by its rowid lets FTS5 hand out matches in id order, so a
 /// page reads only as many candidates as it shows (ordering by `e.id` would sort all of them first).
 fn indexed_join() -> TextSearch {
-    TextSearch { join: " JOIN entity_search ON entity_search.rowid = e.id", order: "entity_search.rowid", indexed: true }
+    TextSearch {
+        join: " JOIN entity_search ON entity_search.rowid = e.id",
+        order: "entity_search.rowid",
+        indexed: true,
+    }
 }
 
 #[cfg(test)]

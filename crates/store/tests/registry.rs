@@ -111,7 +111,10 @@ async fn chain_rules_are_enforced_by_the_registry() {
         assert_eq!(list(EntityFilter { region: Some("66".into()), ..Default::default() }).await, vec![site]);
         assert_eq!(list(EntityFilter { region: Some("65".into()), ..Default::default() }).await, Vec::<i64>::new());
         assert_eq!(list(EntityFilter { root: Some(p), ..Default::default() }).await, vec![p, f, site]);
-        assert_eq!(list(EntityFilter { q: SearchTerm::parse("s-1", "q").unwrap(), ..Default::default() }).await, vec![site]);
+        assert_eq!(
+            list(EntityFilter { q: SearchTerm::parse("s-1", "q").unwrap(), ..Default::default() }).await,
+            vec![site]
+        );
         db.cleanup().await;
     }
 }

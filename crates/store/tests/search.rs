@@ -66,7 +66,8 @@ fn registry() -> (Rows, Vec<String>) {
         let address = (rng.next(5) > 0).then(|| format!("{}{}号", ROADS[rng.next(ROADS.len())], rng.next(900) + 1));
         let mut code: String = (0..16).map(|_| CODE_CHARS[rng.next(CODE_CHARS.len())] as char).collect();
         code.insert_str(0, "91");
-        let (uscc, site) = if id % 3 == 0 { (None, Some(format!("P{:03}-{id:07}", id % 200))) } else { (Some(code), None) };
+        let (uscc, site) =
+            if id % 3 == 0 { (None, Some(format!("P{:03}-{id:07}", id % 200))) } else { (Some(code), None) };
         codes.push(uscc.clone().or(site.clone()).unwrap());
         rows.push([
             id.into(),
@@ -94,10 +95,58 @@ fn registry() -> (Rows, Vec<String>) {
 /// and in part, mixed case, and terms nothing contains.
 fn terms(codes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = [
-        "快", "递", "号", "%", "_", "\\", "a", "E", "é", "1", "快递", "外卖", "骑手", "配送", "送站", "递网", "城东", "a_",
-        "_b", "0%", "%_", "_%", "mg", "MG", "Mg", "él", "ÉL", "和平", "号x", "无有", "快递网", "有限公司", "100_%",
-        "0_%", "x_y%z", "y%z街", "和平路1", "顺丰城东快递", "美团北区外卖服务站", "Élan", "élan", "a_b骑", "人民大道",
-        "P00", "P012-", "-000", "91", "9x", "不存在的单位", "ab", "a%b", "50%速",
+        "快",
+        "递",
+        "号",
+        "%",
+        "_",
+        "\\",
+        "a",
+        "E",
+        "é",
+        "1",
+        "快递",
+        "外卖",
+        "骑手",
+        "配送",
+        "送站",
+        "递网",
+        "城东",
+        "a_",
+        "_b",
+        "0%",
+        "%_",
+        "_%",
+        "mg",
+        "MG",
+        "Mg",
+        "él",
+        "ÉL",
+        "和平",
+        "号x",
+        "无有",
+        "快递网",
+        "有限公司",
+        "100_%",
+        "0_%",
+        "x_y%z",
+        "y%z街",
+        "和平路1",
+        "顺丰城东快递",
+        "美团北区外卖服务站",
+        "Élan",
+        "élan",
+        "a_b骑",
+        "人民大道",
+        "P00",
+        "P012-",
+        "-000",
+        "91",
+        "9x",
+        "不存在的单位",
+        "ab",
+        "a%b",
+        "50%速",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -221,7 +270,10 @@ async fn every_write_is_searchable_at_once() {
         assert_eq!(ids(store, "外卖").await, [a.id]);
         assert_eq!(ids(store, "人民路2").await, [a.id]);
         // Closing changes no text; the unit is still found.
-        store.close_entity(a.id, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), b.version, &all()).await.unwrap();
+        store
+            .close_entity(a.id, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), b.version, &all())
+            .await
+            .unwrap();
         assert_eq!(ids(store, "外卖配送").await, [a.id]);
         // Import: a new unit and a changed one.
         let rows = vec![

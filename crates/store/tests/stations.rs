@@ -94,7 +94,10 @@ async fn create_update_close_list_with_versions() {
         assert_eq!(codes(list(StationFilter { amenity: Some(Amenity::Toilet), ..Default::default() }).await), ["SZ-1"]);
         let active = StationFilter { status: Some(StationStatus::Active), ..Default::default() };
         assert_eq!(codes(list(active).await), ["SZ-1"]);
-        assert_eq!(codes(list(StationFilter { q: SearchTerm::parse("SZ", "q").unwrap(), ..Default::default() }).await), ["SZ-1"]);
+        assert_eq!(
+            codes(list(StationFilter { q: SearchTerm::parse("SZ", "q").unwrap(), ..Default::default() }).await),
+            ["SZ-1"]
+        );
         db.cleanup().await;
     }
 }

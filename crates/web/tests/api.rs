@@ -224,7 +224,11 @@ async fn bad_input_names_the_field() {
         for list in ["entities", "organizations", "instructors", "stations", "regions"] {
             for q in [long.as_str(), "a%00b", "a%0Ab", "x%1Fy"] {
                 let (s, e) = app.get(&format!("/api/v1/{list}?q={q}")).await;
-                assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("q")), "{list}?q={q}: {e}");
+                assert_eq!(
+                    (s, e["error"]["field"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some("q")),
+                    "{list}?q={q}: {e}"
+                );
             }
             let (s, _) = app.get(&format!("/api/v1/{list}?q={}", "%E5%BF%AB".repeat(100))).await;
             assert_eq!(s, StatusCode::OK, "{list}: 100 characters are fine");

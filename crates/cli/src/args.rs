@@ -326,6 +326,9 @@ pub enum BenchCommand {
     /// loaded with `generate` (adds benchmark users, sessions, a department and a case: use a scratch
     /// database).
     Pages(BenchPagesArgs),
+    /// Times the unit list's text search through its index and through the LIKE scan, checking that both
+    /// find the same units (reads only).
+    Search(BenchSearchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +354,18 @@ pub struct BenchPagesArgs {
     /// Concurrent connections of the mixed load.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub load_connections: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSearchArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Timed runs per term through the index.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// Timed runs per term through the LIKE scan (each reads every unit).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=1_000))]
+    pub scan_runs: u32,
 }
 
 #[derive(Debug, Args)]

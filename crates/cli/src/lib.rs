@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_cases;
 pub mod bench_coverage;
 pub mod bench_pages;
+pub mod bench_search;
 pub mod bench_stations;
 pub mod codes;
 pub mod commands;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Stations(a)) => bench_stations::run(&a)?,
         Command::Bench(BenchCommand::Cases(a)) => bench_cases::run(&a, lang).await?,
         Command::Bench(BenchCommand::Pages(a)) => bench_pages::run(&a, lang).await?,
+        Command::Bench(BenchCommand::Search(a)) => bench_search::run(&a, lang).await?,
         Command::Open311(cmd) => open311::run(&cmd, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;

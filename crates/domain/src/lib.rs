@@ -13,6 +13,7 @@ pub mod error;
 pub mod instructor;
 pub mod org;
 pub mod region;
+pub mod search;
 pub mod sector;
 pub mod services;
 
@@ -23,4 +24,5 @@ pub use error::{FieldError, FieldErrors};
 pub use instructor::{AssignmentDraft, InstructorDraft};
 pub use org::{OrgKind, OrganizationDraft};
 pub use region::{RegionCode, RegionLevel, XPCC_CODE};
+pub use search::SearchTerm;
 pub use sector::{SectorCode, SectorStage, BUILTIN_SECTORS};

@@ -5,7 +5,9 @@
 //! second at best); a national dataset of a million units needs hundreds of thousands, so here the rows
 //! go in chunks of up to [`MAX_ROWS_PER_STATEMENT`], each chunk one statement. The coverage change feed
 //! (`coverage_changes`, written by triggers) is suspended during the load and, at the end, replaced by a
-//! single "rebuild everything" row, which is what the coverage engine would have to do anyway.
+//! single "rebuild everything" row, which is what the coverage engine would have to do anyway. The text
+//! search index of units is suspended too (SQLite: its triggers; PostgreSQL: the index) and built whole at
+//! the end, which is several times faster than keeping it up to date row by row.
 
 use crate::db::WriteTx;
 use crate::error::{StoreError, StoreResult};
@@ -143,24 +145,28 @@ impl Store {
     }
 }
 
-/// A trigger taken off a table for the duration of a load, and how to put it back.
+/// A trigger or index taken off a table for the duration of a load, and how to put it back.
 #[derive(Debug)]
 enum Suspended {
     /// SQLite cannot disable a trigger: it is dropped and re-created from its stored definition.
     SqliteTrigger { sql: String },
     /// PostgreSQL disables it in place.
     PgTrigger { table: String, name: String },
+    /// A PostgreSQL index dropped for the load and built again from its definition at the end.
+    PgIndex { sql: String },
 }
 
-/// Takes the coverage triggers (`cov_*`) off the loaded tables, inside the load's transaction, so that a
-/// failed load puts them back by rolling back.
+/// Takes the coverage triggers (`cov_*`) and the text search's triggers (`search_*`, SQLite) or index
+/// (`entities_search`, PostgreSQL) off the loaded tables, inside the load's transaction, so that a failed
+/// load puts them back by rolling back.
 async fn suspend_change_feed(tx: &mut WriteTx, kind: DbKind) -> StoreResult<Vec<Suspended>> {
     let tables = LOADED_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
     match kind {
         DbKind::Sqlite => {
             let rows = sqlx::query(&format!(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'cov\\_%' ESCAPE '\\' \
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' \
+                 AND (name LIKE 'cov\\_%' ESCAPE '\\' OR name LIKE 'search\\_%' ESCAPE '\\') \
                  AND tbl_name IN ({tables}) ORDER BY name"
             ))
             .fetch_all(&mut *tx.tx)
@@ -187,6 +193,18 @@ async fn suspend_change_feed(tx: &mut WriteTx, kind: DbKind) -> StoreResult<Vec<
                     .execute(&mut *tx.tx)
                     .await?;
                 out.push(Suspended::PgTrigger { table, name });
+            }
+            let rows = sqlx::query(
+                "SELECT CAST(indexname AS TEXT) AS name, indexdef FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND indexname IN ('entities_search') ORDER BY indexname",
+            )
+            .fetch_all(&mut *tx.tx)
+            .await?;
+            for row in rows {
+                let name: String = row.try_get("name")?;
+                let sql: String = row.try_get("indexdef")?;
+                sqlx::query(&format!("DROP INDEX \"{name}\"")).execute(&mut *tx.tx).await?;
+                out.push(Suspended::PgIndex { sql });
             }
         }
     }
@@ -258,13 +276,20 @@ impl BulkLoad {
         Ok(total as u64)
     }
 
-    /// Ends the load: puts the coverage triggers back, moves PostgreSQL's id sequences past the ids
-    /// written, replaces the change feed with one full-rebuild request (both ids NULL), commits, then
-    /// analyzes the tables (PostgreSQL) or checkpoints the write-ahead log into the database file (SQLite).
+    /// Ends the load: rebuilds the text search index from every unit (SQLite) and puts the suspended
+    /// triggers and indexes back, moves PostgreSQL's id sequences past the ids written, replaces the change
+    /// feed with one full-rebuild request (both ids NULL), commits, then analyzes the tables (PostgreSQL) or
+    /// checkpoints the write-ahead log into the database file (SQLite).
     pub async fn finish(mut self) -> StoreResult<u64> {
+        if self.kind == DbKind::Sqlite {
+            crate::search::rebuild_sqlite_entity_search(&mut self.tx).await?;
+        } else {
+            // A GIN index builds faster with more memory than the default 64 MB (this transaction only).
+            sqlx::query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut *self.tx.tx).await?;
+        }
         for s in std::mem::take(&mut self.suspended) {
             let sql = match s {
-                Suspended::SqliteTrigger { sql } => sql,
+                Suspended::SqliteTrigger { sql } | Suspended::PgIndex { sql } => sql,
                 Suspended::PgTrigger { table, name } => format!("ALTER TABLE \"{table}\" ENABLE TRIGGER \"{name}\""),
             };
             sqlx::query(&sql).execute(&mut *self.tx.tx).await?;

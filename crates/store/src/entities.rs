@@ -4,13 +4,14 @@
 use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::query::{contains_pattern, Where};
+use crate::query::Where;
 use crate::regions::unknown_region;
+use crate::search::SearchMethod;
 use crate::sectors::{resolve_sector_names, Sector};
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
-use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors};
+use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -95,8 +96,8 @@ pub struct EntityFilter {
     pub kind: Option<EntityKind>,
     /// Chain root: the platform's id; lists the platform and everything below it.
     pub root: Option<i64>,
-    /// Name, code or address contains.
-    pub q: Option<String>,
+    /// Name, address, USCC or site code contains (codes compared upper-cased).
+    pub q: Option<SearchTerm>,
     /// `Some(true)`: only closed; `Some(false)`: only operating; `None`: both.
     pub closed: Option<bool>,
 }
@@ -146,7 +147,7 @@ pub struct TierCount {
 pub struct ChainFilter {
     pub tier: Option<EntityKind>,
     /// Name, code or address contains.
-    pub q: Option<String>,
+    pub q: Option<SearchTerm>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -565,14 +566,14 @@ impl Store {
         Ok(())
     }
 
-    /// Units matching `f`, of those inside `access`.
+    /// Units matching `f`, of those inside `access`, in id order.
     pub async fn list_entities(
         &self,
         f: &EntityFilter,
         paging: Paging,
         access: &AccessFilter,
     ) -> StoreResult<Page<Entity>> {
-        self.list_entities_counted(f, paging, access, None).await
+        self.list_entities_full(f, paging, access, SearchMethod::Index, None).await
     }
 
     /// As [`Store::list_entities`], with the number of matching units already known (the coverage
@@ -582,6 +583,28 @@ impl Store {
         f: &EntityFilter,
         paging: Paging,
         access: &AccessFilter,
+        total: Option<i64>,
+    ) -> StoreResult<Page<Entity>> {
+        self.list_entities_full(f, paging, access, SearchMethod::Index, total).await
+    }
+
+    /// [`Store::list_entities`] with the text search done by `method` (the same rows either way).
+    pub async fn list_entities_by(
+        &self,
+        f: &EntityFilter,
+        paging: Paging,
+        access: &AccessFilter,
+        method: SearchMethod,
+    ) -> StoreResult<Page<Entity>> {
+        self.list_entities_full(f, paging, access, method, None).await
+    }
+
+    async fn list_entities_full(
+        &self,
+        f: &EntityFilter,
+        paging: Paging,
+        access: &AccessFilter,
+        method: SearchMethod,
         total: Option<i64>,
     ) -> StoreResult<Page<Entity>> {
         let mut w = Where::default();
@@ -606,13 +629,6 @@ impl Store {
             let n = w.int(root);
             w.cond(format!("e.root_id = ${n}"));
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let n1 = w.text(contains_pattern(q));
-            let n2 = w.text(contains_pattern(&q.to_uppercase()));
-            w.cond(format!(
-                "(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"
-            ));
-        }
         match f.closed {
             Some(true) => w.cond("e.closed_on IS NOT NULL"),
             Some(false) => w.cond("e.closed_on IS NULL"),
@@ -621,9 +637,25 @@ impl Store {
         // Under a region condition the list goes in region order: the `region_code` index then gives
         // the rows in order, and a page stops after its rows instead of sorting the whole subtree.
         let by_region = f.region.is_some() || access.limits_by_region();
-        let order = if by_region { "e.region_code, e.id" } else { "e.id" };
-        let mut page =
-            self.fetch_page_counted(ENTITY_SELECT, "entities e", &w, order, paging, total, entity_from_row).await?;
+        let (join, order) = match &f.q {
+            Some(q) => {
+                let s = self.entity_text_search(&mut w, q, method).await?;
+                (s.join, s.order)
+            }
+            None if by_region => ("", "e.region_code, e.id"),
+            None => ("", "e.id"),
+        };
+        let mut page = self
+            .fetch_page_counted(
+                &format!("{ENTITY_SELECT}{join}"),
+                &format!("entities e{join}"),
+                &w,
+                order,
+                paging,
+                total,
+                entity_from_row,
+            )
+            .await?;
         self.fill_sectors(&mut page.items).await?;
         Ok(page)
     }
@@ -660,14 +692,12 @@ impl Store {
             let n = w.text(k.as_str());
             w.cond(format!("e.kind = ${n}"));
         }
-        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        if let Some(q) = q {
-            let n1 = w.text(contains_pattern(q));
-            let n2 = w.text(contains_pattern(&q.to_uppercase()));
-            w.cond(format!(
-                "(e.name LIKE ${n1} OR e.address LIKE ${n1} OR e.uscc LIKE ${n2} OR e.site_code LIKE ${n2})"
-            ));
-        }
+        let search = match &f.q {
+            Some(term) => Some(self.entity_text_search(&mut w, term, SearchMethod::Index).await?),
+            None => None,
+        };
+        let join = search.as_ref().map_or("", |s| s.join);
+        let q = f.q.as_ref();
         // Without a text search the total is already counted.
         let known = match (q, f.tier) {
             (Some(_), _) => None,
@@ -675,7 +705,15 @@ impl Store {
             (None, None) => Some(all_below),
         };
         let page = self
-            .fetch_page_counted(ENTITY_SELECT, "entities e", &w, "e.kind, e.id", paging, known, entity_from_row)
+            .fetch_page_counted(
+                &format!("{ENTITY_SELECT}{join}"),
+                &format!("entities e{join}"),
+                &w,
+                "e.kind, e.id",
+                paging,
+                known,
+                entity_from_row,
+            )
             .await?;
         let mut entities = page.items;
         self.fill_sectors(&mut entities).await?;

@@ -8,10 +8,10 @@ use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::organizations::stale_or_missing;
 use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
-use crate::query::{contains_pattern, Where};
+use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
-use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile};
+use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile, SearchTerm};
 use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -100,7 +100,8 @@ pub struct InstructorFilter {
     pub unit: Option<i64>,
     /// Instructors assigned to any unit of this platform's chain.
     pub root: Option<i64>,
-    pub q: Option<String>,
+    /// Name or dispatching organization contains.
+    pub q: Option<SearchTerm>,
 }
 
 struct ResolvedAssignment {
@@ -336,9 +337,9 @@ impl Store {
                 "i.id IN (SELECT a.instructor_id FROM instructor_assignments a JOIN entities e ON e.id = a.entity_id WHERE e.root_id = ${n})"
             ));
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let n = w.text(contains_pattern(q));
-            w.cond(format!("(i.name LIKE ${n} OR i.dispatching_org LIKE ${n})"));
+        if let Some(q) = &f.q {
+            let n = w.text(q.contains_pattern());
+            w.cond(format!("(i.name LIKE ${n} ESCAPE '\\' OR i.dispatching_org LIKE ${n} ESCAPE '\\')"));
         }
         let keys = self.keyring()?;
         let mut page =

@@ -18,6 +18,7 @@ pub mod personal;
 mod query;
 pub mod region_tree;
 pub mod regions;
+pub mod search;
 pub mod sectors;
 pub mod stations;
 #[cfg(feature = "testing")]

@@ -4,11 +4,11 @@ use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::query::{contains_pattern, Where};
+use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::org::{check_parent_org_kind, OrgRef};
-use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft};
+use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -97,7 +97,8 @@ pub struct OrgFilter {
     pub sector: Option<String>,
     /// Direct sub-organizations of this one.
     pub parent: Option<i64>,
-    pub q: Option<String>,
+    /// Name, secretary or code contains (the code compared upper-cased).
+    pub q: Option<SearchTerm>,
     pub dissolved: Option<bool>,
 }
 
@@ -466,10 +467,12 @@ impl Store {
             let n = w.int(p);
             w.cond(format!("o.parent_id = ${n}"));
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let n1 = w.text(contains_pattern(q));
-            let n2 = w.text(contains_pattern(&q.to_uppercase()));
-            w.cond(format!("(o.name LIKE ${n1} OR o.secretary LIKE ${n1} OR o.code LIKE ${n2})"));
+        if let Some(q) = &f.q {
+            let n1 = w.text(q.contains_pattern());
+            let n2 = w.text(q.upper_contains_pattern());
+            w.cond(format!(
+                "(o.name LIKE ${n1} ESCAPE '\\' OR o.secretary LIKE ${n1} ESCAPE '\\' OR o.code LIKE ${n2} ESCAPE '\\')"
+            ));
         }
         match f.dissolved {
             Some(true) => w.cond("o.dissolved_on IS NOT NULL"),

@@ -60,11 +60,6 @@ impl Where {
     }
 }
 
-/// A LIKE pattern for "contains", with the wildcard characters of the input removed.
-pub(crate) fn contains_pattern(q: &str) -> String {
-    format!("%{}%", q.trim().replace(['%', '_'], ""))
-}
-
 impl Store {
     /// Runs `SELECT COUNT(*) FROM {from}{where}` and `{select}{where} ORDER BY {order} LIMIT/OFFSET`.
     pub(crate) async fn fetch_page<T>(

@@ -4,7 +4,7 @@
 use crate::error::{StoreError, StoreResult};
 use crate::{Page, Paging, Store};
 use dangjian_domain::region::{region_path, XPCC_CITIES_PREFECTURE};
-use dangjian_domain::{FieldError, RegionCode, RegionLevel, XPCC_CODE};
+use dangjian_domain::{FieldError, RegionCode, RegionLevel, SearchTerm, XPCC_CODE};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -128,7 +128,7 @@ pub struct RegionFilter {
     pub within: Option<String>,
     pub level: Option<RegionLevel>,
     /// Name or code contains.
-    pub q: Option<String>,
+    pub q: Option<SearchTerm>,
 }
 
 impl Store {
@@ -154,7 +154,9 @@ impl Store {
     /// Regions whose name or code contains `text`, best first: the exact name, then counties before
     /// other levels and provinces last, then by code; at most 50. For places people type by name.
     pub async fn regions_named(&self, text: &str) -> StoreResult<Vec<Region>> {
-        let filter = RegionFilter { q: Some(text.to_owned()), ..Default::default() };
+        // A blank, over-long or unprintable text names no region.
+        let Ok(Some(q)) = SearchTerm::parse(text, "q") else { return Ok(Vec::new()) };
+        let filter = RegionFilter { q: Some(q), ..Default::default() };
         let mut found = self.list_regions(&filter, Paging::new(Some(1), Some(50))).await?.items;
         found.sort_by_key(|r| {
             (r.name != text, r.level != RegionLevel::County, r.level == RegionLevel::Province, r.code.clone())
@@ -199,9 +201,9 @@ impl Store {
             binds.push(l.as_str().to_owned());
             conds.push(format!("level = ${}", binds.len()));
         }
-        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            binds.push(format!("%{q}%"));
-            conds.push(format!("(name LIKE ${n} OR code LIKE ${n})", n = binds.len()));
+        if let Some(q) = &filter.q {
+            binds.push(q.contains_pattern());
+            conds.push(format!("(name LIKE ${n} ESCAPE '\\' OR code LIKE ${n} ESCAPE '\\')", n = binds.len()));
         }
         let where_sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
         let count_sql = format!("SELECT COUNT(*) AS n FROM regions {where_sql}");

@@ -5,7 +5,7 @@
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft, RegionLevel};
+use dangjian_domain::{EntityDraft, InstructorDraft, OrganizationDraft, RegionLevel, SearchTerm};
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::testing::all_backends;
@@ -111,7 +111,10 @@ async fn chain_rules_are_enforced_by_the_registry() {
         assert_eq!(list(EntityFilter { region: Some("66".into()), ..Default::default() }).await, vec![site]);
         assert_eq!(list(EntityFilter { region: Some("65".into()), ..Default::default() }).await, Vec::<i64>::new());
         assert_eq!(list(EntityFilter { root: Some(p), ..Default::default() }).await, vec![p, f, site]);
-        assert_eq!(list(EntityFilter { q: Some("s-1".into()), ..Default::default() }).await, vec![site]);
+        assert_eq!(
+            list(EntityFilter { q: SearchTerm::parse("s-1", "q").unwrap(), ..Default::default() }).await,
+            vec![site]
+        );
         db.cleanup().await;
     }
 }

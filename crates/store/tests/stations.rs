@@ -8,7 +8,7 @@ use dangjian_domain::access::Scope;
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::services::finder::{brute_force_nearest, FinderQuery, FinderStation};
 use dangjian_domain::services::stations::{Amenity, AmenitySet, LatLng, StationDraft, StationInput, StationStatus};
-use dangjian_domain::EntityDraft;
+use dangjian_domain::{EntityDraft, SearchTerm};
 use dangjian_store::stations::finder::Finder;
 use dangjian_store::stations::StationFilter;
 use dangjian_store::testing::all_backends;
@@ -94,7 +94,10 @@ async fn create_update_close_list_with_versions() {
         assert_eq!(codes(list(StationFilter { amenity: Some(Amenity::Toilet), ..Default::default() }).await), ["SZ-1"]);
         let active = StationFilter { status: Some(StationStatus::Active), ..Default::default() };
         assert_eq!(codes(list(active).await), ["SZ-1"]);
-        assert_eq!(codes(list(StationFilter { q: Some("SZ".into()), ..Default::default() }).await), ["SZ-1"]);
+        assert_eq!(
+            codes(list(StationFilter { q: SearchTerm::parse("SZ", "q").unwrap(), ..Default::default() }).await),
+            ["SZ-1"]
+        );
         db.cleanup().await;
     }
 }

@@ -165,7 +165,7 @@ pub async fn registered_total(
     actor: &Actor,
     f: &dangjian_store::entities::EntityFilter,
 ) -> Option<i64> {
-    if f.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+    if f.q.is_some() {
         return None;
     }
     let dangjian_store::coverage::ReadIfReady::Ready(index) = state.coverage.read_if_ready().await.ok()? else {

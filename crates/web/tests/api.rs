@@ -219,6 +219,27 @@ async fn bad_input_names_the_field() {
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("kind")));
         let (s, e) = app.get("/api/v1/entities/abc").await;
         assert_eq!((s, e["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+        // A search term of more than 100 characters, or with NUL or another control character, on every list.
+        let long = "%E5%BF%AB".repeat(101);
+        for list in ["entities", "organizations", "instructors", "stations", "regions"] {
+            for q in [long.as_str(), "a%00b", "a%0Ab", "x%1Fy"] {
+                let (s, e) = app.get(&format!("/api/v1/{list}?q={q}")).await;
+                assert_eq!(
+                    (s, e["error"]["field"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some("q")),
+                    "{list}?q={q}: {e}"
+                );
+            }
+            let (s, _) = app.get(&format!("/api/v1/{list}?q={}", "%E5%BF%AB".repeat(100))).await;
+            assert_eq!(s, StatusCode::OK, "{list}: 100 characters are fine");
+        }
+        // `%` and `_` are matched literally: no unit has them in its name, address or code.
+        for q in ["%25", "_", "%25%25", "SD_NS"] {
+            let (s, list) = app.get(&format!("/api/v1/entities?q={q}")).await;
+            assert_eq!((s, list["meta"]["total"].as_i64()), (StatusCode::OK, Some(0)), "{q}");
+        }
+        let (_, list) = app.get("/api/v1/entities?q=sd-ns").await;
+        assert_eq!(list["meta"]["total"], 1);
         let (s, e) = app.get("/api/v1/entities?region=999999").await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("region")));
         let r = app.http.post(format!("{}/api/v1/entities", app.base)).body("name=x").send().await.unwrap();

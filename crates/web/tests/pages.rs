@@ -280,6 +280,17 @@ async fn unknown_records_get_a_not_found_page() {
         assert!(bad.body.contains("data-testid=\"filter-problem\"") && bad.body.contains("bogus"));
         let bad_region = app.get("/entities?region=999999", L::Zh).await;
         assert_eq!(bad_region.status, StatusCode::BAD_REQUEST);
+        // An over-long search term or one with a control character: the form says so, in the page's language.
+        let long = format!("/entities?q={}", "%E5%BF%AB".repeat(101));
+        for (path, lang, text) in [
+            (long.as_str(), L::Zh, "搜索词不能超过100个字符"),
+            ("/organizations?q=a%00b", L::En, "control characters"),
+            ("/instructors?q=a%07b", L::Zh, "控制字符"),
+        ] {
+            let p = app.get(path, lang).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{path}");
+            assert!(p.body.contains(text), "{path}: {}", p.body);
+        }
         app.db.cleanup().await;
     }
 }

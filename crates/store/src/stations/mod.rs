@@ -9,12 +9,12 @@ use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::organizations::stale_or_missing;
-use crate::query::{contains_pattern, Where};
+use crate::query::Where;
 use crate::{now_text, ImportSummary, Outcome, Page, Paging, Store};
 use dangjian_domain::services::finder::FinderStation;
 use dangjian_domain::services::hours::OpeningHours;
 use dangjian_domain::services::stations::{Amenity, AmenitySet, LatLng, Operator, StationDraft, StationStatus};
-use dangjian_domain::FieldError;
+use dangjian_domain::{FieldError, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -111,7 +111,7 @@ pub struct StationFilter {
     pub amenity: Option<Amenity>,
     pub status: Option<StationStatus>,
     /// Code, name, address or operator contains.
-    pub q: Option<String>,
+    pub q: Option<SearchTerm>,
 }
 
 /// The operating unit's id, resolved inside the write (or `None` for a department).
@@ -265,10 +265,11 @@ impl Store {
             let n = w.text(st.as_str());
             w.cond(format!("s.status = ${n}"));
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let n = w.text(contains_pattern(q));
+        if let Some(q) = &f.q {
+            let n = w.text(q.contains_pattern());
             w.cond(format!(
-                "(s.code LIKE ${n} OR s.name LIKE ${n} OR s.address LIKE ${n} OR s.operator_department LIKE ${n})"
+                "(s.code LIKE ${n} ESCAPE '\\' OR s.name LIKE ${n} ESCAPE '\\' OR s.address LIKE ${n} ESCAPE '\\' \
+                 OR s.operator_department LIKE ${n} ESCAPE '\\')"
             ));
         }
         self.fetch_page(STATION_SELECT, "stations s", &w, "s.id", paging, station_from_row).await

@@ -31,7 +31,8 @@ pub struct EntityQuery {
     pub kind: Option<String>,
     /// Chain root: a platform's id.
     pub root: Option<i64>,
-    /// Name, USCC, site code or address contains.
+    /// Name, USCC, site code or address contains, literally (`%` and `_` are no wildcards); at most 100
+    /// characters.
     pub q: Option<String>,
     /// `operating`, `closed` or `all` (default).
     pub status: Option<String>,
@@ -65,7 +66,7 @@ impl EntityQuery {
             sector: nonempty(&self.sector),
             kind,
             root: self.root,
-            q: nonempty(&self.q),
+            q: super::search_term(self.q.as_deref(), lang)?,
             closed,
         })
     }
@@ -208,7 +209,7 @@ async fn entity_chain(
         Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message_in(lang.code())))?),
         None => None,
     };
-    let filter = ChainFilter { tier, q: q.q.clone() };
+    let filter = ChainFilter { tier, q: super::search_term(q.q.as_deref(), lang)? };
     let paging = Paging::new(q.page, q.per_page.or(q.limit));
     let counts = crate::coverage::chain_tier_counts(&s, &actor, id).await;
     let c = s

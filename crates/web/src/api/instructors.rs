@@ -36,9 +36,15 @@ pub struct InstructorQuery {
 }
 
 impl InstructorQuery {
-    pub fn to_filter(&self) -> InstructorFilter {
+    /// The store's filter; a bad `q` is a 400 naming it.
+    pub fn to_filter(&self, lang: Lang) -> Result<InstructorFilter, ApiError> {
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
-        InstructorFilter { region: nonempty(&self.region), unit: self.unit, root: self.root, q: nonempty(&self.q) }
+        Ok(InstructorFilter {
+            region: nonempty(&self.region),
+            unit: self.unit,
+            root: self.root,
+            q: super::search_term(self.q.as_deref(), lang)?,
+        })
     }
 }
 
@@ -60,9 +66,10 @@ async fn list_instructors(
     ApiQuery(q): ApiQuery<InstructorQuery>,
 ) -> Result<Json<ListResponse<Instructor>>, ApiError> {
     let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.api(lang))?;
+    let filter = q.to_filter(lang)?;
     let page = s
         .store
-        .list_instructors(&q.to_filter(), Paging::new(q.page, q.per_page), &access)
+        .list_instructors(&filter, Paging::new(q.page, q.per_page), &access)
         .await
         .map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(page.into()))

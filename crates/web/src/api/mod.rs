@@ -17,7 +17,9 @@ mod sectors;
 pub mod stations;
 mod transfer;
 
+use crate::error::ApiError;
 use crate::AppState;
+use dangjian_domain::SearchTerm;
 use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,6 +73,12 @@ impl<T> From<dangjian_store::Page<T>> for ListResponse<T> {
     fn from(p: dangjian_store::Page<T>) -> Self {
         Self { items: p.items, meta: ListMeta { total: p.total, page: p.page, per_page: p.per_page } }
     }
+}
+
+/// The `q` parameter of a list: blank is none; an over-long term or one with control characters is a 400
+/// naming `q`.
+pub(crate) fn search_term(q: Option<&str>, lang: crate::i18n::Lang) -> Result<Option<SearchTerm>, ApiError> {
+    SearchTerm::parse(q.unwrap_or_default(), "q").map_err(|e| ApiError::bad_request("q", e.message_in(lang.code())))
 }
 
 /// `?version=` for deletes and closes (optimistic concurrency).

@@ -68,7 +68,7 @@ impl OrgQuery {
             root: self.root,
             sector: nonempty(&self.sector),
             parent: self.parent,
-            q: nonempty(&self.q),
+            q: super::search_term(self.q.as_deref(), lang)?,
             dissolved,
         })
     }

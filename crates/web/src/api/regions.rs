@@ -73,7 +73,7 @@ async fn list_regions(
         parent: q.parent.clone(),
         within: q.within.clone().filter(|w| !w.is_empty()),
         level,
-        q: q.q.clone(),
+        q: super::search_term(q.q.as_deref(), lang)?,
     };
     let page = s
         .store

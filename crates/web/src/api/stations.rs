@@ -60,7 +60,12 @@ impl StationQuery {
             }
             _ => None,
         };
-        Ok(StationFilter { region: nonempty(&self.region), amenity, status, q: nonempty(&self.q) })
+        Ok(StationFilter {
+            region: nonempty(&self.region),
+            amenity,
+            status,
+            q: super::search_term(self.q.as_deref(), lang)?,
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use super::PageCtx;
 use crate::i18n::Lang;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use dangjian_domain::EntityKind;
+use dangjian_domain::{EntityKind, SearchTerm};
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::{Page, Paging, Store, StoreResult};
 use serde::Serialize;
@@ -65,9 +65,14 @@ pub fn entity_filter(q: &PageQuery, lang: Lang) -> Result<EntityFilter, String> 
         sector: q.get("sector"),
         kind,
         root: q.id("root"),
-        q: q.get("q"),
+        q: search_term(q, lang)?,
         closed,
     })
+}
+
+/// The page's search term (`q`), or the message saying what is wrong with it (too long, control characters).
+pub fn search_term(q: &PageQuery, lang: Lang) -> Result<Option<SearchTerm>, String> {
+    SearchTerm::parse(&q.get("q").unwrap_or_default(), "q").map_err(|e| e.message_in(lang.code()).to_owned())
 }
 
 /// Paging facts for the template's pager.

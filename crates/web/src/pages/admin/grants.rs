@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::{Action, Grant, Role, Scope};
-use dangjian_domain::{FieldError, FieldErrors};
+use dangjian_domain::{FieldError, FieldErrors, SearchTerm};
 use dangjian_store::access::AccessFilter;
 use dangjian_store::accounts::Holder;
 use dangjian_store::organizations::OrgFilter;
@@ -138,7 +138,10 @@ async fn organization(store: &Store, code: &str) -> Result<i64, FieldErrors> {
             return Ok(o.id);
         }
     }
-    let filter = OrgFilter { q: Some(code.to_owned()), ..Default::default() };
+    let Ok(Some(q)) = SearchTerm::parse(code, "q") else {
+        return Err(field("unknown_organization", "no organization has this code or id", "没有该代码或编号的党组织"));
+    };
+    let filter = OrgFilter { q: Some(q), ..Default::default() };
     let page = store
         .list_organizations(&filter, Paging::new(Some(1), Some(50)), &AccessFilter::unrestricted())
         .await

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use dangjian_domain::access::Action;
-use dangjian_domain::EntityKind;
+use dangjian_domain::{EntityKind, SearchTerm};
 use dangjian_store::entities::{ChainFilter, TierPage};
 use dangjian_store::instructors::InstructorFilter;
 use dangjian_store::organizations::OrgFilter;
@@ -76,7 +76,8 @@ pub(super) async fn show(
         }
         None => None,
     };
-    let text = q.get("q").filter(|t| !t.trim().is_empty());
+    let text = SearchTerm::parse(&q.get("q").unwrap_or_default(), "q")
+        .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).into()))?;
     // A search or one tier: a paged list; otherwise each tier's first units.
     let (ancestors, entity, tiers, below) = if tier.is_some() || text.is_some() {
         let f = ChainFilter { tier, q: text };

@@ -51,7 +51,8 @@ pub(super) async fn list(
     q: PageQuery,
 ) -> Result<Response, Failed> {
     let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.page(&ctx))?;
-    let filter = InstructorFilter { region: q.get("region"), unit: q.id("unit"), root: q.id("root"), q: q.get("q") };
+    let term = super::lists::search_term(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
+    let filter = InstructorFilter { region: q.get("region"), unit: q.id("unit"), root: q.id("root"), q: term };
     let page = s.store.list_instructors(&filter, q.paging(), &access).await.map_err(ctx.store_err())?;
     let instructors: Vec<InstructorView> = page.items.iter().map(InstructorView::new).collect();
     Ok(ctx.render("instructors/list.html", context! { instructors, pager => Pager::of(&page), query => q.0 }))

@@ -36,7 +36,7 @@ fn org_filter(q: &PageQuery, lang: Lang) -> Result<OrgFilter, String> {
         root: q.id("root"),
         sector: q.get("sector"),
         parent: q.id("parent"),
-        q: q.get("q"),
+        q: super::lists::search_term(q, lang)?,
         dissolved,
     })
 }

@@ -9,8 +9,8 @@ use dangjian_cli::bench::{county_codes, generate_entities_csv, Shape};
 use dangjian_domain::coverage::index::{Filter, Visibility};
 use dangjian_domain::coverage::rules::RuleSet;
 use dangjian_domain::MAX_REPORTED_ERRORS;
-use dangjian_store::coverage::Coverage;
 use dangjian_ingest::Kind;
+use dangjian_store::coverage::Coverage;
 use dangjian_store::testing::{self, TestDb};
 use dangjian_store::{AccessFilter, Disclosure, ImportSummary, Store};
 use dangjian_web::transfer::{export_file, import_file, ExportFormat, ImportFailure};
@@ -81,8 +81,11 @@ fn check(name: &str, got: &str, backend: &str) {
         return;
     }
     let want = std::fs::read_to_string(&path).unwrap();
-    assert!(got == want, "{backend}: {name} differs from the row-by-row import's (first difference at line {})",
-        got.lines().zip(want.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1));
+    assert!(
+        got == want,
+        "{backend}: {name} differs from the row-by-row import's (first difference at line {})",
+        got.lines().zip(want.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1)
+    );
 }
 
 #[tokio::test]
@@ -226,7 +229,8 @@ async fn a_file_of_many_bad_rows_reports_the_first_errors_and_counts_them_all() 
             assert!(errs.errors.iter().any(|e| e.code == "unknown_region"));
             assert!(errs.errors.iter().any(|e| e.field.as_deref() == Some("name")));
             let last = *rows.last().unwrap();
-            let bad_rows_up_to_last = (2..=last).filter(|&line| lines[line - 1].split(',').nth(3) == Some("站点")).count();
+            let bad_rows_up_to_last =
+                (2..=last).filter(|&line| lines[line - 1].split(',').nth(3) == Some("站点")).count();
             assert_eq!(bad_rows_up_to_last, MAX_REPORTED_ERRORS, "none skipped before the last listed");
         }
         other => panic!("{other:?}"),

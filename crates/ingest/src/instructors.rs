@@ -4,7 +4,7 @@
 use crate::columns::Kind;
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{Checked, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::{FieldError, InstructorDraft};
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{Checked, duplicate_error, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::OrganizationDraft;
 use std::collections::HashMap;
@@ -51,7 +51,11 @@ pub fn validate_organizations(table: &Table, lang: &str) -> Result<Sheet<Organiz
 
 /// The import's first step for organizations: the rows that pass every check that needs no database, and the
 /// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
-pub fn check_organizations(table: &Table, lang: &str, cap: usize) -> Result<Checked<OrganizationDraft>, Vec<ImportError>> {
+pub fn check_organizations(
+    table: &Table,
+    lang: &str,
+    cap: usize,
+) -> Result<Checked<OrganizationDraft>, Vec<ImportError>> {
     Ok(map_organizations(table, lang)?.check_rows(OrganizationDraft::parse, lang, cap))
 }
 

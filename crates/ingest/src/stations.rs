@@ -3,7 +3,7 @@
 use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{Checked, duplicate_error, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::services::stations::{StationDraft, StationInput};
 use std::collections::HashMap;
 

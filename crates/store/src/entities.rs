@@ -2,13 +2,13 @@
 //! close, import) through one resolver so the same rules hold everywhere.
 
 use crate::access::{AccessFilter, Rows};
+use crate::bulk::{insert_rows, Rows as BulkRows, Table};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::import::{param_list, ImportKind, CHUNK_ROWS};
 use crate::query::{contains_pattern, Where};
 use crate::regions::unknown_region;
 use crate::sectors::{resolve_sector_names, Sector};
-use crate::bulk::{insert_rows, Rows as BulkRows, Table};
-use crate::import::{param_list, ImportKind, CHUNK_ROWS};
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
@@ -995,8 +995,10 @@ impl ImportKind for EntityImport {
             .filter_map(|(d, _)| d.site_code.as_ref().map(|c| c.as_str().to_owned()))
             .collect();
         if !sites.is_empty() {
-            let sql =
-                format!("SELECT id, site_code FROM entities WHERE site_code IN ({})", param_list(self.db, 1, sites.len()));
+            let sql = format!(
+                "SELECT id, site_code FROM entities WHERE site_code IN ({})",
+                param_list(self.db, 1, sites.len())
+            );
             let mut q = sqlx::query(&sql);
             for s in sites {
                 q = q.bind(s);

@@ -100,6 +100,9 @@ pub(crate) fn param_list(db: DbKind, first: usize, n: usize) -> String {
     }
 }
 
+/// A row of a chunk: its number, its draft, and the stored record its key found.
+type Row<'a, K> = (usize, &'a <K as ImportKind>::Draft, Option<&'a <K as ImportKind>::Current>);
+
 /// The key of a row that appeared already (rows are keyed by their record's code).
 fn duplicate_in_file(field: &str, code: &str, first: usize) -> FieldError {
     FieldError::new(
@@ -139,9 +142,8 @@ impl Store {
                 match kind.key(draft) {
                     Err(e) => errors.push(*line, (*line, e)),
                     Ok(key) => match seen.get(&key) {
-                        Some(first) => {
-                            errors.push(*line, (*line, duplicate_in_file(kind.key_field(draft), K::shown(&key), *first)))
-                        }
+                        Some(first) => errors
+                            .push(*line, (*line, duplicate_in_file(kind.key_field(draft), K::shown(&key), *first))),
                         None => {
                             seen.insert(key.clone(), *line);
                             chunk.push((*line, draft, key));
@@ -153,7 +155,7 @@ impl Store {
             let current = kind.load(&mut tx, &keys).await?;
             let found: Vec<i64> = current.values().map(K::id_of).collect();
             let visible = access.admitted_in(&mut tx, K::ROWS, &found).await?;
-            let mut rows: Vec<(usize, &K::Draft, Option<&K::Current>)> = Vec::with_capacity(chunk.len());
+            let mut rows: Vec<Row<'_, K>> = Vec::with_capacity(chunk.len());
             for (line, draft, key) in &chunk {
                 let c = current.get(key);
                 if c.is_some_and(|c| !visible.contains(&K::id_of(c))) {

@@ -347,7 +347,9 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
         let orgs =
             vec![(2, org("OB", "branch", None, &["SB"], "110105")), (3, org("ON", "branch", None, &[], "440305"))];
         match s.import_organizations(&orgs, true, &gd).await {
-            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2]),
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
+                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2])
+            }
             other => panic!("{other:?}"),
         }
         let people = vec![(2, instructor("乙", "13800000002", "110105", &["SB"]))];

@@ -152,7 +152,9 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
         assert_eq!(s.export_stations(&all()).await.unwrap().len(), 2, "nothing of the bad file was written");
         let beijing_only = AccessFilter::new([Scope::Region { path: "/44/".into() }]);
         match s.import_stations(&rows, true, &beijing_only).await {
-            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => assert!(errs.iter().all(|(_, e)| e.code == "out_of_scope")),
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
+                assert!(errs.iter().all(|(_, e)| e.code == "out_of_scope"))
+            }
             other => panic!("{other:?}"),
         }
         db.cleanup().await;

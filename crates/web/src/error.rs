@@ -2,10 +2,10 @@
 //! `{"error": {"code", "message", "field", "details": [...]}}`.
 
 use crate::i18n::Lang;
+use crate::transfer::RowFailures;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dangjian_domain::{FieldError, FieldErrors};
-use crate::transfer::RowFailures;
 use dangjian_store::StoreError;
 use serde::Serialize;
 
@@ -91,7 +91,10 @@ impl ApiError {
                 &format!("the file has {total} errors; nothing was imported; the first {listed} are listed"),
             )
         } else {
-            lang.pick(&format!("文件有{total}处错误，未导入任何数据"), &format!("the file has {total} errors; nothing was imported"))
+            lang.pick(
+                &format!("文件有{total}处错误，未导入任何数据"),
+                &format!("the file has {total} errors; nothing was imported"),
+            )
         };
         let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "import_failed", message);
         e.body.details = failures

@@ -371,7 +371,10 @@ async fn import_gbk_csv_reports_every_bad_row_and_round_trips() {
         // Every error at once: the rows' own (4, 5) and the one only the database finds (3, an unknown parent).
         assert_eq!(located, vec!["3:F(parent_uscc)", "4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
         let message = e["error"]["message"].as_str().unwrap();
-        assert!(["the file has 4 errors; nothing was imported", "文件有4处错误，未导入任何数据"].contains(&message), "{e}");
+        assert!(
+            ["the file has 4 errors; nothing was imported", "文件有4处错误，未导入任何数据"].contains(&message),
+            "{e}"
+        );
         // Errors only the database finds.
         let bad_refs = format!(
             "uscc,site_code,name,kind,sector,parent_uscc,region_code\n\

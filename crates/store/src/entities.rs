@@ -62,6 +62,14 @@ const ENTITY_SELECT: &str =
      e.established_on, e.closed_on, e.version, e.created_at, e.updated_at \
      FROM entities e JOIN regions r ON r.code = e.region_code LEFT JOIN entities p ON p.id = e.parent_id";
 
+/// [`ENTITY_SELECT`] without the names of the region and the parent, which an import does not compare:
+/// a look-up by a list of codes that touches only the unit rows (joining the regions made PostgreSQL hash
+/// the whole regions table for every chunk).
+const IMPORT_SELECT: &str =
+    "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, CAST(NULL AS TEXT) AS parent_name, e.root_id, \
+     e.region_code, '' AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
+     e.established_on, e.closed_on, e.version, e.created_at, e.updated_at FROM entities e";
+
 fn entity_from_row(r: &AnyRow) -> StoreResult<Entity> {
     let kind: String = r.try_get("kind")?;
     Ok(Entity {
@@ -821,6 +829,10 @@ impl EntityImport {
         r.load_all_regions(tx).await?;
         let next_sqlite_id = match db {
             DbKind::Sqlite => {
+                // The unique indexes on codes are written and read at random places: with SQLite's
+                // default 2 MB page cache a large import reads most index pages from the OS again and
+                // again. The connection keeps the larger cache (64 MB at most, used as needed).
+                sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx.tx).await?;
                 let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM entities").fetch_one(&mut *tx.tx).await?;
                 row.try_get::<i64, _>("m")? + 1
             }
@@ -947,7 +959,7 @@ impl ImportKind for EntityImport {
             if codes.is_empty() {
                 continue;
             }
-            let sql = format!("{ENTITY_SELECT} WHERE e.{col} IN ({})", param_list(self.db, 1, codes.len()));
+            let sql = format!("{IMPORT_SELECT} WHERE e.{col} IN ({})", param_list(self.db, 1, codes.len()));
             let mut q = sqlx::query(&sql);
             for c in &codes {
                 q = q.bind((*c).to_owned());

@@ -136,7 +136,7 @@ fn holds_units(county: &str) -> bool {
 /// Every county-level region code in the database that a unit can be registered at. The NBS rows of
 /// prefecture-level cities without counties (东莞 441900, 中山 442000, 儋州 460400) end in `00` and parse
 /// as their prefecture, so units there are registered at a township; the generator leaves them out.
-async fn county_codes(store: &Store) -> anyhow::Result<Vec<String>> {
+pub async fn county_codes(store: &Store) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     let filter = RegionFilter { level: Some(RegionLevel::County), ..Default::default() };
     for page in 1.. {
@@ -171,8 +171,8 @@ async fn timed_import(
     match import_file(store, Kind::Entities, name, bytes, false, lang.code(), &AccessFilter::unrestricted()).await {
         Ok(s) => Ok((s, t.elapsed())),
         Err(ImportFailure::Rows(errs)) => {
-            let first: Vec<String> = errs.iter().take(20).map(ToString::to_string).collect();
-            bail!("the generated file was rejected ({} errors):\n{}", errs.len(), first.join("\n"))
+            let first: Vec<String> = errs.errors.iter().take(20).map(ToString::to_string).collect();
+            bail!("the generated file was rejected ({} errors):\n{}", errs.total, first.join("\n"))
         }
         Err(ImportFailure::Unreadable(e)) => bail!("{}", e.localized(lang.code())),
         Err(ImportFailure::Store(e)) => Err(e.into()),

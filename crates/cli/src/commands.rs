@@ -288,12 +288,14 @@ pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(ImportFailure::Rows(errs)) => {
-            let n = errs.len();
-            let closing = match lang {
-                Lang::Zh => format!("{file}：共 {n} 处错误，未导入任何数据。"),
-                Lang::En => format!("{file}: {n} errors; nothing was imported."),
+            let (n, listed) = (errs.total, errs.errors.len());
+            let closing = match (lang, errs.is_truncated()) {
+                (Lang::Zh, false) => format!("{file}：共 {n} 处错误，未导入任何数据。"),
+                (Lang::En, false) => format!("{file}: {n} errors; nothing was imported."),
+                (Lang::Zh, true) => format!("{file}：共 {n} 处错误（以上为前 {listed} 处），未导入任何数据。"),
+                (Lang::En, true) => format!("{file}: {n} errors (the first {listed} above); nothing was imported."),
             };
-            print_errors(errs.iter().map(ToString::to_string).chain([closing]));
+            print_errors(errs.errors.iter().map(ToString::to_string).chain([closing]));
             Ok(ExitCode::from(EXIT_REJECTED))
         }
         Err(ImportFailure::Unreadable(e)) => {

@@ -176,7 +176,7 @@ fn store_failure(file: &str, e: StoreError, line_of: impl Fn(usize) -> usize) ->
     match e {
         StoreError::ImportRows(rows) => {
             let lines: Vec<String> =
-                rows.iter().map(|(line, fe)| format!("demo/{file}:{}: {fe}", line_of(*line))).collect();
+                rows.errors.iter().map(|(line, fe)| format!("demo/{file}:{}: {fe}", line_of(*line))).collect();
             anyhow!("the demo dataset does not pass the registry's checks:\n{}", lines.join("\n"))
         }
         e => anyhow::Error::new(e).context(format!("loading demo/{file}")),

@@ -3,7 +3,7 @@
 use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::EntityDraft;
 use std::collections::HashMap;
@@ -50,6 +50,12 @@ pub fn map_entities(table: &Table, lang: &str) -> Result<Sheet<EntityInput>, Vec
 /// the drafts if there is none.
 pub fn validate_entities(table: &Table, lang: &str) -> Result<Sheet<EntityDraft>, Vec<ImportError>> {
     map_entities(table, lang)?.parse_all(EntityDraft::parse, lang)
+}
+
+/// The import's first step for entities: the rows that pass every check that needs no database, and the
+/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
+pub fn check_entities(table: &Table, lang: &str, cap: usize) -> Result<Checked<EntityDraft>, Vec<ImportError>> {
+    Ok(map_entities(table, lang)?.check_rows(EntityDraft::parse, lang, cap))
 }
 
 /// The export row of a unit, in [`Kind::Entities`] column order (sectors joined with `、`; the parent

@@ -4,7 +4,7 @@
 use crate::columns::Kind;
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::{FieldError, InstructorDraft};
 use std::collections::HashMap;
@@ -72,6 +72,12 @@ pub fn map_instructors(table: &Table, lang: &str) -> Result<Sheet<InstructorInpu
 /// sorted by row, or the drafts if there is none.
 pub fn validate_instructors(table: &Table, lang: &str) -> Result<Sheet<InstructorDraft>, Vec<ImportError>> {
     map_instructors(table, lang)?.parse_all(InstructorDraft::parse, lang)
+}
+
+/// The import's first step for instructors: the rows that pass every check that needs no database, and the
+/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
+pub fn check_instructors(table: &Table, lang: &str, cap: usize) -> Result<Checked<InstructorDraft>, Vec<ImportError>> {
+    Ok(map_instructors(table, lang)?.check_rows(InstructorDraft::parse, lang, cap))
 }
 
 /// The export rows of an instructor, in [`Kind::Instructors`] column order: one per assignment (by unit

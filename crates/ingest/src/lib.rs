@@ -22,13 +22,13 @@ mod stations;
 pub mod write;
 
 pub use columns::{CellType, ColumnMap, ColumnSpec, Kind};
-pub use entities::{entity_row, map_entities, validate_entities};
+pub use entities::{check_entities, entity_row, map_entities, validate_entities};
 pub use error::{ImportError, IngestError};
-pub use instructors::{instructor_rows, map_instructors, validate_instructors};
-pub use organizations::{map_organizations, organization_row, validate_organizations};
+pub use instructors::{check_instructors, instructor_rows, map_instructors, validate_instructors};
+pub use organizations::{check_organizations, map_organizations, organization_row, validate_organizations};
 pub use read::{read_table, read_table_with_limits, Limits, Table, TableRow, MAX_FILE_BYTES, MAX_UNCOMPRESSED_BYTES};
-pub use sheet::{Located, Sheet};
-pub use stations::{map_stations, station_row, validate_stations};
+pub use sheet::{push_error, Checked, ErrorList, Located, Sheet};
+pub use stations::{check_stations, map_stations, station_row, validate_stations};
 pub use write::{
     escape_formula, export_columns, unescape_formula, write_csv, write_xlsx, write_xlsx_typed, write_xlsx_workbook,
     ExportColumn, ExportSheet,

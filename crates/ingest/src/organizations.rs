@@ -3,7 +3,7 @@
 use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::org::OrganizationInput;
 use dangjian_domain::OrganizationDraft;
 use std::collections::HashMap;
@@ -47,6 +47,16 @@ pub fn map_organizations(table: &Table, lang: &str) -> Result<Sheet<Organization
 /// or the drafts if there is none.
 pub fn validate_organizations(table: &Table, lang: &str) -> Result<Sheet<OrganizationDraft>, Vec<ImportError>> {
     map_organizations(table, lang)?.parse_all(OrganizationDraft::parse, lang)
+}
+
+/// The import's first step for organizations: the rows that pass every check that needs no database, and the
+/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
+pub fn check_organizations(
+    table: &Table,
+    lang: &str,
+    cap: usize,
+) -> Result<Checked<OrganizationDraft>, Vec<ImportError>> {
+    Ok(map_organizations(table, lang)?.check_rows(OrganizationDraft::parse, lang, cap))
 }
 
 /// The export row of an organization, in [`Kind::Organizations`] column order (units by code, joined

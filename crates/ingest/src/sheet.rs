@@ -4,7 +4,7 @@
 use crate::columns::{column_letter, label, normalize_header, ColumnMap, HeaderProblem, Kind, LIST_SEPARATORS};
 use crate::error::{sort_errors, ImportError};
 use crate::read::{Table, TableRow};
-use dangjian_domain::{FieldError, FieldErrors};
+use dangjian_domain::{FieldError, FieldErrors, Firsts};
 
 /// A value built from one or more spreadsheet rows.
 #[derive(Debug, Clone)]
@@ -75,24 +75,36 @@ impl<T> Sheet<T> {
         parse: impl Fn(&T) -> Result<U, FieldErrors>,
         lang: &str,
     ) -> (Sheet<U>, Vec<ImportError>) {
-        let mut errors = Vec::new();
+        let checked = self.check_rows(parse, lang, usize::MAX);
+        (checked.sheet, checked.errors.into_sorted())
+    }
+
+    /// Parses every row: the rows that parsed cleanly, and of the errors of the others the first `cap`
+    /// by row and column (and the count of all), in memory bounded by `cap` however many rows fail.
+    pub fn check_rows<U>(self, parse: impl Fn(&T) -> Result<U, FieldErrors>, lang: &str, cap: usize) -> Checked<U> {
+        let mut errors = Firsts::new(cap);
         let mut ok = Vec::new();
         for row in &self.rows {
-            let before = errors.len();
-            errors.extend(row.problems.iter().map(|(line, e)| self.error_at(*line, e, lang)));
+            let before = errors.total();
+            for (line, e) in &row.problems {
+                push_error(&mut errors, self.error_at(*line, e, lang));
+            }
             match parse(&row.value) {
-                Ok(value) if errors.len() == before => ok.push(Located {
+                Ok(value) if errors.total() == before => ok.push(Located {
                     line: row.line,
                     value,
                     assignment_lines: row.assignment_lines.clone(),
                     problems: Vec::new(),
                 }),
                 Ok(_) => {}
-                Err(errs) => errors.extend(errs.0.iter().map(|e| self.error_for(row, e, lang))),
+                Err(errs) => {
+                    for e in &errs.0 {
+                        push_error(&mut errors, self.error_for(row, e, lang));
+                    }
+                }
             }
         }
-        sort_errors(&mut errors);
-        (Sheet { file_name: self.file_name, columns: self.columns, rows: ok }, errors)
+        Checked { sheet: Sheet { file_name: self.file_name, columns: self.columns, rows: ok }, errors }
     }
 
     /// [`Self::parse_rows`], all or nothing: the parsed sheet only if no row has an error.
@@ -108,6 +120,22 @@ impl<T> Sheet<T> {
             Err(errors)
         }
     }
+}
+
+/// A file's rows after the checks that need no database: the rows that passed, and the first errors of
+/// the others (see [`Sheet::check_rows`]).
+#[derive(Debug, Clone)]
+pub struct Checked<T> {
+    pub sheet: Sheet<T>,
+    pub errors: ErrorList,
+}
+
+/// Import errors kept in bounded memory: the first by row and column, and the count of all.
+pub type ErrorList = Firsts<(usize, usize), ImportError>;
+
+/// Adds an error to `list` under its place in the file.
+pub fn push_error(list: &mut ErrorList, e: ImportError) {
+    list.push((e.line, e.column_index.unwrap_or(usize::MAX)), e);
 }
 
 /// Recognises the header row of `table` as `kind`, reporting every unknown, repeated or missing header,

@@ -3,7 +3,7 @@
 use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
-use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Located, Sheet};
+use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::services::stations::{StationDraft, StationInput};
 use std::collections::HashMap;
 
@@ -45,6 +45,12 @@ pub fn map_stations(table: &Table, lang: &str) -> Result<Sheet<StationInput>, Ve
 /// the drafts if there is none.
 pub fn validate_stations(table: &Table, lang: &str) -> Result<Sheet<StationDraft>, Vec<ImportError>> {
     map_stations(table, lang)?.parse_all(StationDraft::parse, lang)
+}
+
+/// The import's first step for stations: the rows that pass every check that needs no database, and the
+/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
+pub fn check_stations(table: &Table, lang: &str, cap: usize) -> Result<Checked<StationDraft>, Vec<ImportError>> {
+    Ok(map_stations(table, lang)?.check_rows(StationDraft::parse, lang, cap))
 }
 
 /// The export row of a station, in [`Kind::Stations`] column order (amenities by Chinese name, joined

@@ -225,7 +225,7 @@ pub struct BulkLoad {
 impl BulkLoad {
     /// Rows per statement for a table of `columns` columns on this backend.
     pub fn rows_per_statement(&self, columns: usize) -> usize {
-        (max_parameters(self.kind) / columns.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT)
+        rows_per_statement(self.kind, columns)
     }
 
     /// Rows written so far.
@@ -235,45 +235,9 @@ impl BulkLoad {
 
     /// Inserts `rows`, a statement per chunk. Ids are whatever the rows say: the caller assigns them.
     pub async fn insert(&mut self, rows: Rows) -> StoreResult<u64> {
-        let Rows { table, values } = rows;
-        let width = table.columns.len();
-        if width == 0 || values.len() % width != 0 {
-            return Err(StoreError::Conflict {
-                code: "bulk_row_width",
-                message: format!("rows of {} must give {width} values each", table.name),
-                message_zh: format!("{}的每行应有{width}个值", table.name),
-            });
-        }
-        let per_statement = self.rows_per_statement(width);
-        let total = values.len() / width;
-        let mut values = values.into_iter();
-        let mut done = 0;
-        while done < total {
-            let n = per_statement.min(total - done);
-            let sql = match self.statements.get(table.name) {
-                Some((rows, sql)) if *rows == n => sql.clone(),
-                _ => {
-                    let sql = insert_sql(&table, n, self.kind);
-                    if n == per_statement {
-                        self.statements.insert(table.name, (n, sql.clone()));
-                    }
-                    sql
-                }
-            };
-            let mut query = sqlx::query(&sql);
-            for value in values.by_ref().take(n * width) {
-                query = match value {
-                    Value::Int(v) => query.bind(v),
-                    Value::Text(v) => query.bind(v),
-                    Value::NullInt => query.bind(None::<i64>),
-                    Value::NullText => query.bind(None::<String>),
-                };
-            }
-            query.execute(&mut *self.tx.tx).await?;
-            done += n;
-        }
-        self.rows += total as u64;
-        Ok(total as u64)
+        let n = insert_rows(&mut self.tx, self.kind, rows, &mut self.statements).await?;
+        self.rows += n;
+        Ok(n)
     }
 
     /// Ends the load: rebuilds the text search index from every unit (SQLite) and puts the suspended
@@ -320,6 +284,59 @@ impl BulkLoad {
         }
         Ok(self.rows)
     }
+}
+
+/// Rows per statement for a table of `columns` columns on a backend.
+pub(crate) fn rows_per_statement(kind: DbKind, columns: usize) -> usize {
+    (max_parameters(kind) / columns.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT)
+}
+
+/// Inserts `rows` inside `tx`, one statement per chunk of [`rows_per_statement`] rows; `statements`
+/// keeps the SQL of a full chunk per table for the next call.
+pub(crate) async fn insert_rows(
+    tx: &mut WriteTx,
+    kind: DbKind,
+    rows: Rows,
+    statements: &mut HashMap<&'static str, (usize, String)>,
+) -> StoreResult<u64> {
+    let Rows { table, values } = rows;
+    let width = table.columns.len();
+    if width == 0 || values.len() % width != 0 {
+        return Err(StoreError::Conflict {
+            code: "bulk_row_width",
+            message: format!("rows of {} must give {width} values each", table.name),
+            message_zh: format!("{}的每行应有{width}个值", table.name),
+        });
+    }
+    let per_statement = rows_per_statement(kind, width);
+    let total = values.len() / width;
+    let mut values = values.into_iter();
+    let mut done = 0;
+    while done < total {
+        let n = per_statement.min(total - done);
+        let sql = match statements.get(table.name) {
+            Some((rows, sql)) if *rows == n => sql.clone(),
+            _ => {
+                let sql = insert_sql(&table, n, kind);
+                if n == per_statement {
+                    statements.insert(table.name, (n, sql.clone()));
+                }
+                sql
+            }
+        };
+        let mut query = sqlx::query(&sql);
+        for value in values.by_ref().take(n * width) {
+            query = match value {
+                Value::Int(v) => query.bind(v),
+                Value::Text(v) => query.bind(v),
+                Value::NullInt => query.bind(None::<i64>),
+                Value::NullText => query.bind(None::<String>),
+            };
+        }
+        query.execute(&mut *tx.tx).await?;
+        done += n;
+    }
+    Ok(total as u64)
 }
 
 /// `INSERT INTO table (columns) VALUES ($1, …), (…)` for `rows` rows — on SQLite with anonymous `?`

@@ -1,14 +1,16 @@
 //! Units of the platform chain: listing, the chain view, and every write path (create, update,
 //! close, import) through one resolver so the same rules hold everywhere.
 
-use crate::access::{not_yours, AccessFilter, Rows};
+use crate::access::{AccessFilter, Rows};
+use crate::bulk::{insert_rows, Rows as BulkRows, Table};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::import::{param_list, ImportKind, CHUNK_ROWS};
 use crate::query::Where;
 use crate::regions::unknown_region;
 use crate::search::SearchMethod;
 use crate::sectors::{resolve_sector_names, Sector};
-use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
+use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
 use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors, SearchTerm};
@@ -60,6 +62,14 @@ const ENTITY_SELECT: &str =
      e.region_code, r.name AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
      e.established_on, e.closed_on, e.version, e.created_at, e.updated_at \
      FROM entities e JOIN regions r ON r.code = e.region_code LEFT JOIN entities p ON p.id = e.parent_id";
+
+/// [`ENTITY_SELECT`] without the names of the region and the parent, which an import does not compare:
+/// a look-up by a list of codes that touches only the unit rows (joining the regions made PostgreSQL hash
+/// the whole regions table for every chunk).
+const IMPORT_SELECT: &str =
+    "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, CAST(NULL AS TEXT) AS parent_name, e.root_id, \
+     e.region_code, '' AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
+     e.established_on, e.closed_on, e.version, e.created_at, e.updated_at FROM entities e";
 
 fn entity_from_row(r: &AnyRow) -> StoreResult<Entity> {
     let kind: String = r.try_get("kind")?;
@@ -246,6 +256,11 @@ impl Resolver {
             }
         };
         let Some(row) = row else { return Ok(None) };
+        self.remember_row(&row).map(Some)
+    }
+
+    /// Remembers a unit read as `id, kind, parent_id, root_id, uscc, site_code`, under both its codes.
+    fn remember_row(&mut self, row: &AnyRow) -> StoreResult<UnitKey> {
         let kind: String = row.try_get("kind")?;
         let key = UnitKey {
             id: row.try_get("id")?,
@@ -255,8 +270,11 @@ impl Resolver {
         };
         let uscc: Option<String> = row.try_get("uscc")?;
         let site: Option<String> = row.try_get("site_code")?;
+        if let (Some(_), Some(site)) = (&uscc, &site) {
+            self.by_code.insert(site.clone(), key.clone());
+        }
         self.remember(uscc.as_deref().or(site.as_deref()), key.clone());
-        Ok(Some(key))
+        Ok(key)
     }
 
     /// Resolves a reference to an existing unit, or a field error naming `field`.
@@ -940,93 +958,21 @@ impl Store {
     }
 
     /// Imports units whole or not at all: upserts by USCC or site code, reports every row's errors
-    /// (row numbers as given), and changes nothing when any row fails or `dry_run` is set.
+    /// (row numbers as given; the first [`dangjian_domain::MAX_REPORTED_ERRORS`], and the count of all),
+    /// and changes nothing when any row fails or `dry_run` is set.
     /// Parents may come later in the file than their units: rows are applied platforms first.
     /// Every row must be inside `access`, before and after: a row that is not is an error that does
-    /// not say whether the unit exists.
+    /// not say whether the unit exists. New units go in with one multi-row statement per chunk.
     pub async fn import_entities(
         &self,
         rows: &[(usize, EntityDraft)],
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
-        let mut r = Resolver::new(self).await?;
+        let r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
-        r.load_all_regions(&mut tx).await?;
-        let mut order: Vec<&(usize, EntityDraft)> = rows.iter().collect();
-        order.sort_by_key(|(line, d)| (tier(d.kind), *line));
-        let mut summary = ImportSummary::default();
-        let mut errors: Vec<(usize, FieldError)> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (line, draft) in order {
-            let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
-            let Some(code) = code else {
-                errors.push((*line, FieldError::new("site_code", "required", "a code is required", "须填写代码")));
-                continue;
-            };
-            if let Some(first) = seen.insert(code.to_owned(), *line) {
-                errors.push((
-                    *line,
-                    FieldError::new(
-                        if draft.uscc.is_some() { "uscc" } else { "site_code" },
-                        "duplicate_in_file",
-                        format!("{code} appears already in row {first}"),
-                        format!("{code}已在第{first}行出现"),
-                    ),
-                ));
-                continue;
-            }
-            let code_field = if draft.uscc.is_some() { "uscc" } else { "site_code" };
-            let existing = self.existing_for_import(&mut tx, draft).await?;
-            if let Some(e) = &existing {
-                if !access.admits_in(&mut tx, Rows::Entities, e.id).await? {
-                    errors.push((*line, not_yours(code_field)));
-                    continue;
-                }
-            }
-            let outcome = match existing {
-                None => insert(&mut r, &mut tx, draft).await.map(|id| (id, Outcome::Created)),
-                Some(e) => match resolve(&mut r, &mut tx, draft, Some(e.id)).await {
-                    Ok(res) if same_as(&e, draft, res.parent_id, &res.sectors) => Ok((e.id, Outcome::Unchanged)),
-                    Ok(_) => update(&mut r, &mut tx, e.id, draft, None).await.map(|_| (e.id, Outcome::Updated)),
-                    Err(err) => Err(err),
-                },
-            };
-            match outcome {
-                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Entities, id).await? => {
-                    errors.push((*line, not_yours(code_field)));
-                }
-                Ok((_, o)) => summary.count(o),
-                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
-                Err(e) => return Err(e),
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_key(|(line, _)| *line);
-            return Err(StoreError::ImportRows(errors));
-        }
-        if !dry_run {
-            tx.commit().await?;
-        }
-        Ok(summary)
-    }
-
-    async fn existing_for_import(&self, tx: &mut WriteTx, draft: &EntityDraft) -> StoreResult<Option<Entity>> {
-        let (col, code) = match (&draft.uscc, &draft.site_code) {
-            (Some(u), _) => ("uscc", u.as_str().to_owned()),
-            (None, Some(c)) => ("site_code", c.as_str().to_owned()),
-            (None, None) => return Ok(None),
-        };
-        let row =
-            sqlx::query(&format!("{ENTITY_SELECT} WHERE e.{col} = $1")).bind(code).fetch_optional(&mut *tx.tx).await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut e = entity_from_row(&row)?;
-        let sectors = sqlx::query("SELECT sector_code FROM entity_sectors WHERE entity_id = $1 ORDER BY sector_code")
-            .bind(e.id)
-            .fetch_all(&mut *tx.tx)
-            .await?;
-        e.sectors = sectors.iter().map(|s| s.try_get("sector_code")).collect::<Result<_, _>>()?;
-        Ok(Some(e))
+        let mut kind = EntityImport::new(self.kind(), r, &mut tx).await?;
+        self.run_import(&mut kind, tx, rows, dry_run, access).await
     }
 
     /// Every unit inside `access`, in a stable order (chain tier, then code) for export.
@@ -1072,5 +1018,330 @@ fn tier(k: EntityKind) -> u8 {
         EntityKind::Platform => 0,
         EntityKind::Franchisee | EntityKind::Partner => 1,
         EntityKind::Site => 2,
+    }
+}
+
+const ENTITY_ROWS: Table = Table {
+    name: "entities",
+    columns: &[
+        "id",
+        "uscc",
+        "site_code",
+        "name",
+        "kind",
+        "parent_id",
+        "root_id",
+        "region_code",
+        "address",
+        "workers",
+        "party_members",
+        "probationary_members",
+        "established_on",
+        "closed_on",
+        "created_at",
+        "updated_at",
+    ],
+};
+
+const SECTOR_ROWS: Table = Table { name: "entity_sectors", columns: &["entity_id", "sector_code"] };
+
+/// Units in an import: keyed by USCC or else site code (`U:…`, `S:…`), platforms first, then franchisees
+/// and partners, then sites; new units and their sectors gathered into one multi-row statement each per
+/// chunk, with ids given here (so that a unit's parent may be pending in the same chunk).
+struct EntityImport {
+    r: Resolver,
+    db: DbKind,
+    /// Ids for new units, in order: on SQLite counted on from the largest (the write lock is held); on
+    /// PostgreSQL taken from the identity sequence, a chunk's worth at a time.
+    ids: std::collections::VecDeque<i64>,
+    next_sqlite_id: i64,
+    /// The unit holding each site code that a row of the chunk gives beside its USCC.
+    site_owner: HashMap<String, i64>,
+    /// Site codes of the rows applied so far.
+    site_codes: HashSet<String>,
+    pending: BulkRows,
+    pending_sectors: BulkRows,
+    statements: HashMap<&'static str, (usize, String)>,
+    now: String,
+}
+
+impl EntityImport {
+    async fn new(db: DbKind, r: Resolver, tx: &mut WriteTx) -> StoreResult<Self> {
+        let mut r = r;
+        r.load_all_regions(tx).await?;
+        let next_sqlite_id = match db {
+            DbKind::Sqlite => {
+                // The unique indexes on codes are written and read at random places: with SQLite's
+                // default 2 MB page cache a large import reads most index pages from the OS again and
+                // again. The connection keeps the larger cache (64 MB at most, used as needed).
+                sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx.tx).await?;
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM entities").fetch_one(&mut *tx.tx).await?;
+                row.try_get::<i64, _>("m")? + 1
+            }
+            DbKind::Postgres => 0,
+        };
+        Ok(Self {
+            r,
+            db,
+            ids: Default::default(),
+            next_sqlite_id,
+            site_owner: HashMap::new(),
+            site_codes: HashSet::new(),
+            pending: BulkRows::with_capacity(ENTITY_ROWS, CHUNK_ROWS),
+            pending_sectors: BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS),
+            statements: HashMap::new(),
+            now: now_text(),
+        })
+    }
+
+    fn next_id(&mut self) -> StoreResult<i64> {
+        match self.db {
+            DbKind::Sqlite => {
+                let id = self.next_sqlite_id;
+                self.next_sqlite_id += 1;
+                Ok(id)
+            }
+            DbKind::Postgres => self.ids.pop_front().ok_or(StoreError::Conflict {
+                code: "import_ids",
+                message: "the import ran out of reserved ids".into(),
+                message_zh: "导入预留的编号不足".into(),
+            }),
+        }
+    }
+
+    /// The error when a row's site code belongs to another unit, or to an earlier row of the file.
+    fn site_code_taken(&self, d: &EntityDraft, self_id: Option<i64>) -> Option<FieldError> {
+        let code = d.site_code.as_ref()?.as_str();
+        let other = self.site_owner.get(code).is_some_and(|owner| Some(*owner) != self_id);
+        (other || self.site_codes.contains(code)).then(|| {
+            FieldError::new("site_code", "duplicate", format!("{code} is registered already"), format!("{code}已登记"))
+        })
+    }
+
+    /// Loads in one query the units the rows' parent references name, that the resolver does not know.
+    async fn load_parents(&mut self, tx: &mut WriteTx, refs: Vec<&UnitRef>) -> StoreResult<()> {
+        let mut ids = Vec::new();
+        let mut codes = Vec::new();
+        for u in refs {
+            match u {
+                UnitRef::Id(id) if !self.r.by_id.contains_key(id) => ids.push(*id),
+                UnitRef::Uscc(c) if !self.r.by_code.contains_key(c.as_str()) => codes.push(c.as_str().to_owned()),
+                UnitRef::SiteCode(c) if !self.r.by_code.contains_key(c.as_str()) => codes.push(c.as_str().to_owned()),
+                _ => {}
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        codes.sort_unstable();
+        codes.dedup();
+        if ids.is_empty() && codes.is_empty() {
+            return Ok(());
+        }
+        let mut conds = Vec::new();
+        let mut n = 1;
+        if !codes.is_empty() {
+            conds.push(format!("uscc IN ({})", param_list(self.db, n, codes.len())));
+            n += codes.len();
+            conds.push(format!("site_code IN ({})", param_list(self.db, n, codes.len())));
+            n += codes.len();
+        }
+        if !ids.is_empty() {
+            conds.push(format!("id IN ({})", param_list(self.db, n, ids.len())));
+        }
+        let sql =
+            format!("SELECT id, kind, parent_id, root_id, uscc, site_code FROM entities WHERE {}", conds.join(" OR "));
+        let mut q = sqlx::query(&sql);
+        for c in codes.iter().chain(codes.iter()) {
+            q = q.bind(c.clone());
+        }
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *tx.tx).await? {
+            self.r.remember_row(&row)?;
+        }
+        Ok(())
+    }
+}
+
+impl ImportKind for EntityImport {
+    type Draft = EntityDraft;
+    type Current = Entity;
+    const ROWS: Rows = Rows::Entities;
+
+    fn tier(&self, d: &EntityDraft) -> u32 {
+        u32::from(tier(d.kind))
+    }
+
+    fn key(&self, d: &EntityDraft) -> Result<String, FieldError> {
+        match (&d.uscc, &d.site_code) {
+            (Some(u), _) => Ok(format!("U:{}", u.as_str())),
+            (None, Some(c)) => Ok(format!("S:{}", c.as_str())),
+            (None, None) => Err(FieldError::new("site_code", "required", "a code is required", "须填写代码")),
+        }
+    }
+
+    fn shown(key: &str) -> &str {
+        key.get(2..).unwrap_or(key)
+    }
+
+    fn key_field(&self, d: &EntityDraft) -> &'static str {
+        if d.uscc.is_some() {
+            "uscc"
+        } else {
+            "site_code"
+        }
+    }
+
+    async fn load(&mut self, tx: &mut WriteTx, keys: &[&str]) -> StoreResult<HashMap<String, Entity>> {
+        let usccs: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("U:")).collect();
+        let sites: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("S:")).collect();
+        let mut out: HashMap<String, Entity> = HashMap::with_capacity(keys.len());
+        for (col, prefix, codes) in [("uscc", "U:", usccs), ("site_code", "S:", sites)] {
+            if codes.is_empty() {
+                continue;
+            }
+            let sql = format!("{IMPORT_SELECT} WHERE e.{col} IN ({})", param_list(self.db, 1, codes.len()));
+            let mut q = sqlx::query(&sql);
+            for c in &codes {
+                q = q.bind((*c).to_owned());
+            }
+            for row in q.fetch_all(&mut *tx.tx).await? {
+                let e = entity_from_row(&row)?;
+                let code = if col == "uscc" { e.uscc.clone() } else { e.site_code.clone() };
+                if let Some(code) = code {
+                    out.insert(format!("{prefix}{code}"), e);
+                }
+            }
+        }
+        if !out.is_empty() {
+            let ids: Vec<i64> = out.values().map(|e| e.id).collect();
+            let sql = format!(
+                "SELECT entity_id, sector_code FROM entity_sectors WHERE entity_id IN ({}) ORDER BY sector_code",
+                param_list(self.db, 1, ids.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            let mut by_id: HashMap<i64, Vec<String>> = HashMap::new();
+            for row in q.fetch_all(&mut *tx.tx).await? {
+                by_id.entry(row.try_get("entity_id")?).or_default().push(row.try_get("sector_code")?);
+            }
+            for e in out.values_mut() {
+                e.sectors = by_id.remove(&e.id).unwrap_or_default();
+            }
+        }
+        Ok(out)
+    }
+
+    fn id_of(e: &Entity) -> i64 {
+        e.id
+    }
+
+    async fn prepare(&mut self, tx: &mut WriteTx, rows: &[(&EntityDraft, Option<&Entity>)]) -> StoreResult<()> {
+        self.load_parents(tx, rows.iter().filter_map(|(d, _)| d.parent.as_ref()).collect()).await?;
+        // Site codes given beside a USCC: who holds them now.
+        self.site_owner.clear();
+        let sites: Vec<String> = rows
+            .iter()
+            .filter(|(d, _)| d.uscc.is_some())
+            .filter_map(|(d, _)| d.site_code.as_ref().map(|c| c.as_str().to_owned()))
+            .collect();
+        if !sites.is_empty() {
+            let sql = format!(
+                "SELECT id, site_code FROM entities WHERE site_code IN ({})",
+                param_list(self.db, 1, sites.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for s in sites {
+                q = q.bind(s);
+            }
+            for row in q.fetch_all(&mut *tx.tx).await? {
+                self.site_owner.insert(row.try_get("site_code")?, row.try_get("id")?);
+            }
+        }
+        let new = rows.iter().filter(|(_, c)| c.is_none()).count();
+        if self.db == DbKind::Postgres && new > 0 {
+            let rows = sqlx::query(
+                "SELECT nextval(pg_get_serial_sequence('entities', 'id')) AS id FROM generate_series(1, $1)",
+            )
+            .bind(new as i64)
+            .fetch_all(&mut *tx.tx)
+            .await?;
+            let mut ids = rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            self.ids = ids.into();
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &mut WriteTx,
+        draft: &EntityDraft,
+        current: Option<&Entity>,
+    ) -> StoreResult<(i64, Outcome)> {
+        let taken = self.site_code_taken(draft, current.map(|e| e.id));
+        let resolved = resolve(&mut self.r, tx, draft, current.map(|e| e.id)).await;
+        let res = match (resolved, taken) {
+            (Ok(res), None) => res,
+            (Ok(_), Some(e)) => return Err(e.into()),
+            (Err(StoreError::Invalid(mut errs)), Some(e)) => {
+                errs.push(e);
+                return Err(errs.into());
+            }
+            (Err(e), _) => return Err(e),
+        };
+        if let Some(c) = &draft.site_code {
+            self.site_codes.insert(c.as_str().to_owned());
+        }
+        let Some(e) = current else {
+            let id = self.next_id()?;
+            let root_id = if draft.kind == EntityKind::Platform { Some(id) } else { res.root_id };
+            self.pending.push([
+                id.into(),
+                draft.uscc.as_ref().map(|u| u.as_str().to_owned()).into(),
+                draft.site_code.as_ref().map(|c| c.as_str().to_owned()).into(),
+                draft.name.clone().into(),
+                draft.kind.as_str().into(),
+                res.parent_id.into(),
+                root_id.into(),
+                draft.region_code.as_str().into(),
+                draft.address.clone().into(),
+                draft.workers.into(),
+                draft.party_members.into(),
+                draft.probationary_members.into(),
+                date_text(draft.established_on).into(),
+                date_text(draft.closed_on).into(),
+                self.now.clone().into(),
+                self.now.clone().into(),
+            ]);
+            for s in res.sectors {
+                self.pending_sectors.push([id.into(), s.into()]);
+            }
+            let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
+            self.r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id });
+            return Ok((id, Outcome::Created));
+        };
+        if same_as(e, draft, res.parent_id, &res.sectors) {
+            return Ok((e.id, Outcome::Unchanged));
+        }
+        // An update reads the table (children, the old chain): what is pending goes in first.
+        self.flush(tx).await?;
+        update(&mut self.r, tx, e.id, draft, None).await?;
+        Ok((e.id, Outcome::Updated))
+    }
+
+    async fn flush(&mut self, tx: &mut WriteTx) -> StoreResult<()> {
+        if !self.pending.is_empty() {
+            let rows = std::mem::replace(&mut self.pending, BulkRows::with_capacity(ENTITY_ROWS, CHUNK_ROWS));
+            insert_rows(tx, self.db, rows, &mut self.statements).await?;
+        }
+        if !self.pending_sectors.is_empty() {
+            let rows = std::mem::replace(&mut self.pending_sectors, BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS));
+            insert_rows(tx, self.db, rows, &mut self.statements).await?;
+        }
+        Ok(())
     }
 }

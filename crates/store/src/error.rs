@@ -18,9 +18,10 @@ pub enum StoreError {
     OutOfScope,
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
-    /// An import with row-level errors: every error with its 1-based row number in the file.
-    #[error("{} rows have errors", .0.len())]
-    ImportRows(Vec<(usize, FieldError)>),
+    /// An import with row-level errors: the first of them (each with its 1-based row number in the
+    /// file) and the count of all.
+    #[error("{} errors in the rows", .0.total)]
+    ImportRows(crate::RowErrors),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     /// A background task of the store (e.g. building the coverage index) stopped without an answer.

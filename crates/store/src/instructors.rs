@@ -2,14 +2,15 @@
 //! encrypted with a blind index ([`crate::personal`]), handed out masked, and in full only through
 //! [`Store::instructor_mobile`] and a [`Disclosure::Full`] export, both for callers that audit the read.
 
-use crate::access::{not_yours, AccessFilter, Rows};
+use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::import::{param_list, ImportKind};
 use crate::organizations::stale_or_missing;
 use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::Where;
-use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
+use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile, SearchTerm};
 use dangjian_security::field_cipher::Keyring;
@@ -415,63 +416,8 @@ impl Store {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
-        let mut summary = ImportSummary::default();
-        let mut errors: Vec<(usize, FieldError)> = Vec::new();
-        for (line, d) in rows {
-            let existing = sqlx::query(&format!("{INSTRUCTOR_SELECT} WHERE i.mobile_idx = $1"))
-                .bind(keys.blind_index(d.mobile.as_str()))
-                .fetch_optional(&mut *tx.tx)
-                .await?;
-            if let Some(row) = &existing {
-                let id: i64 = row.try_get("id")?;
-                if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
-                    errors.push((*line, not_yours("mobile")));
-                    continue;
-                }
-            }
-            let outcome = match existing {
-                None => insert_instructor(keys, &mut r, &mut tx, d).await.map(|id| (id, Outcome::Created)),
-                Some(row) => {
-                    let mut current = instructor_from_row(keys)(&row)?;
-                    let id = current.id;
-                    current.assignments = self.assignments_in(&mut tx, id).await?;
-                    match resolve_instructor(&mut r, &mut tx, d).await {
-                        Ok(list) if same_instructor(&current, d, &list) => Ok((id, Outcome::Unchanged)),
-                        Ok(_) => {
-                            update_instructor(keys, &mut r, &mut tx, id, d, None).await.map(|_| (id, Outcome::Updated))
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-            };
-            match outcome {
-                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Instructors, id).await? => {
-                    errors.push((*line, not_yours("mobile")));
-                }
-                Ok((_, o)) => summary.count(o),
-                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
-                Err(e) => return Err(e),
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_key(|(line, _)| *line);
-            return Err(StoreError::ImportRows(errors));
-        }
-        if !dry_run {
-            tx.commit().await?;
-        }
-        Ok(summary)
-    }
-
-    async fn assignments_in(&self, tx: &mut WriteTx, id: i64) -> StoreResult<Vec<Assignment>> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.entity_id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code, a.start_on, a.end_on \
-             FROM instructor_assignments a JOIN entities e ON e.id = a.entity_id WHERE a.instructor_id = $1",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx.tx)
-        .await?;
-        rows.iter().map(assignment_from_row).collect()
+        let mut kind = InstructorImport { keys, r, db: self.kind() };
+        self.run_import(&mut kind, tx, rows, dry_run, access).await
     }
 
     /// Every instructor for export, in a stable order (by mobile number), each with the mobile number as
@@ -503,5 +449,87 @@ impl Store {
                 ExportedInstructor { instructor, mobile }
             })
             .collect())
+    }
+}
+
+/// Instructors in an import, keyed by the blind index of their mobile number; each row checked and
+/// written as a single write would be, the current records read a chunk at a time.
+struct InstructorImport<'k> {
+    keys: &'k Keyring,
+    r: Resolver,
+    db: DbKind,
+}
+
+impl ImportKind for InstructorImport<'_> {
+    type Draft = InstructorDraft;
+    type Current = Instructor;
+    const ROWS: Rows = Rows::Instructors;
+
+    fn key(&self, d: &InstructorDraft) -> Result<String, FieldError> {
+        Ok(self.keys.blind_index(d.mobile.as_str()))
+    }
+
+    fn key_field(&self, _: &InstructorDraft) -> &'static str {
+        "mobile"
+    }
+
+    async fn load(&mut self, tx: &mut WriteTx, keys: &[&str]) -> StoreResult<HashMap<String, Instructor>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "{} WHERE i.mobile_idx IN ({})",
+            INSTRUCTOR_SELECT.replacen("SELECT ", "SELECT i.mobile_idx, ", 1),
+            param_list(self.db, 1, keys.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for k in keys {
+            q = q.bind((*k).to_owned());
+        }
+        let mut found: Vec<(String, Instructor)> = Vec::new();
+        for row in q.fetch_all(&mut *tx.tx).await? {
+            found.push((row.try_get("mobile_idx")?, instructor_from_row(self.keys)(&row)?));
+        }
+        if !found.is_empty() {
+            let sql = format!(
+                "SELECT a.instructor_id, a.id, a.entity_id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code, \
+                 a.start_on, a.end_on FROM instructor_assignments a JOIN entities e ON e.id = a.entity_id \
+                 WHERE a.instructor_id IN ({})",
+                param_list(self.db, 1, found.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (_, i) in &found {
+                q = q.bind(i.id);
+            }
+            let mut by_id: HashMap<i64, Vec<Assignment>> = HashMap::new();
+            for row in q.fetch_all(&mut *tx.tx).await? {
+                by_id.entry(row.try_get("instructor_id")?).or_default().push(assignment_from_row(&row)?);
+            }
+            for (_, i) in &mut found {
+                i.assignments = by_id.remove(&i.id).unwrap_or_default();
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    fn id_of(i: &Instructor) -> i64 {
+        i.id
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &mut WriteTx,
+        d: &InstructorDraft,
+        current: Option<&Instructor>,
+    ) -> StoreResult<(i64, Outcome)> {
+        let Some(i) = current else {
+            return insert_instructor(self.keys, &mut self.r, tx, d).await.map(|id| (id, Outcome::Created));
+        };
+        let list = resolve_instructor(&mut self.r, tx, d).await?;
+        if same_instructor(i, d, &list) {
+            return Ok((i.id, Outcome::Unchanged));
+        }
+        update_instructor(self.keys, &mut self.r, tx, i.id, d, None).await?;
+        Ok((i.id, Outcome::Updated))
     }
 }

@@ -11,6 +11,7 @@ pub mod coverage;
 mod db;
 pub mod entities;
 mod error;
+mod import;
 pub mod instructors;
 pub mod open311;
 pub mod organizations;
@@ -27,6 +28,7 @@ pub mod testing;
 pub use access::AccessFilter;
 pub use db::{DbKind, Store};
 pub use error::{StoreError, StoreResult};
+pub use import::RowErrors;
 pub use personal::Disclosure;
 
 use serde::Serialize;

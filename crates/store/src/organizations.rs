@@ -1,11 +1,12 @@
 //! Party organizations: the units they are attached to, how they nest, and every write path.
 
-use crate::access::{not_yours, AccessFilter, Rows};
+use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::import::{param_list, ImportKind};
 use crate::query::Where;
-use crate::{date_text, now_text, parse_date_text, ImportSummary, Outcome, Page, Paging, Store};
+use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::org::{check_parent_org_kind, OrgRef};
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft, SearchTerm};
@@ -372,15 +373,16 @@ fn same_org(o: &Organization, d: &OrganizationDraft, res: &ResolvedOrg) -> bool 
         && units == new_units
 }
 
-/// Orders drafts so that a parent defined in the same file comes before its children.
-fn parents_first(rows: &[(usize, OrganizationDraft)]) -> Vec<&(usize, OrganizationDraft)> {
+/// How many parents above each code of the file are defined in the same file, so that parents are
+/// written before their children.
+fn parent_depths(rows: &[(usize, OrganizationDraft)]) -> HashMap<String, u32> {
     let by_code: HashMap<&str, &OrganizationDraft> = rows.iter().map(|(_, d)| (d.code.as_str(), d)).collect();
     let depth = |d: &OrganizationDraft| {
-        let mut n = 0usize;
+        let mut n = 0u32;
         let mut cur = d;
         while let Some(OrgRef::Code(p)) = &cur.parent {
             match by_code.get(p.as_str()) {
-                Some(next) if n < rows.len() => {
+                Some(next) if (n as usize) < rows.len() => {
                     n += 1;
                     cur = next;
                 }
@@ -389,9 +391,86 @@ fn parents_first(rows: &[(usize, OrganizationDraft)]) -> Vec<&(usize, Organizati
         }
         n
     };
-    let mut order: Vec<&(usize, OrganizationDraft)> = rows.iter().collect();
-    order.sort_by_key(|(line, d)| (depth(d), *line));
-    order
+    rows.iter().map(|(_, d)| (d.code.as_str().to_owned(), depth(d))).collect()
+}
+
+/// Organizations in an import, keyed by code, parents first; each row checked and written as a single
+/// write would be, the current records read a chunk at a time.
+struct OrgImport {
+    r: Resolver,
+    db: DbKind,
+    depth: HashMap<String, u32>,
+}
+
+impl ImportKind for OrgImport {
+    type Draft = OrganizationDraft;
+    type Current = Organization;
+    const ROWS: Rows = Rows::Organizations;
+
+    fn tier(&self, d: &OrganizationDraft) -> u32 {
+        self.depth.get(d.code.as_str()).copied().unwrap_or(0)
+    }
+
+    fn key(&self, d: &OrganizationDraft) -> Result<String, FieldError> {
+        Ok(d.code.as_str().to_owned())
+    }
+
+    fn key_field(&self, _: &OrganizationDraft) -> &'static str {
+        "code"
+    }
+
+    async fn load(&mut self, tx: &mut WriteTx, keys: &[&str]) -> StoreResult<HashMap<String, Organization>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!("{ORG_SELECT} WHERE o.code IN ({})", param_list(self.db, 1, keys.len()));
+        let mut q = sqlx::query(&sql);
+        for k in keys {
+            q = q.bind((*k).to_owned());
+        }
+        let mut found = q.fetch_all(&mut *tx.tx).await?.iter().map(org_from_row).collect::<StoreResult<Vec<_>>>()?;
+        if !found.is_empty() {
+            let sql = format!(
+                "SELECT ou.organization_id, e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code \
+                 FROM organization_units ou JOIN entities e ON e.id = ou.entity_id \
+                 WHERE ou.organization_id IN ({}) ORDER BY e.id",
+                param_list(self.db, 1, found.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for o in &found {
+                q = q.bind(o.id);
+            }
+            let mut units: HashMap<i64, Vec<UnitSummary>> = HashMap::new();
+            for row in q.fetch_all(&mut *tx.tx).await? {
+                units.entry(row.try_get("organization_id")?).or_default().push(unit_summary_from_row(&row)?);
+            }
+            for o in &mut found {
+                o.units = units.remove(&o.id).unwrap_or_default();
+            }
+        }
+        Ok(found.into_iter().map(|o| (o.code.clone(), o)).collect())
+    }
+
+    fn id_of(o: &Organization) -> i64 {
+        o.id
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &mut WriteTx,
+        d: &OrganizationDraft,
+        current: Option<&Organization>,
+    ) -> StoreResult<(i64, Outcome)> {
+        let Some(o) = current else {
+            return insert_org(&mut self.r, tx, d).await.map(|id| (id, Outcome::Created));
+        };
+        let res = resolve_org(&mut self.r, tx, d, Some(o.id)).await?;
+        if same_org(o, d, &res) {
+            return Ok((o.id, Outcome::Unchanged));
+        }
+        update_org(&mut self.r, tx, o.id, d, None).await?;
+        Ok((o.id, Outcome::Updated))
+    }
 }
 
 impl Store {
@@ -567,76 +646,8 @@ impl Store {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
-        let mut summary = ImportSummary::default();
-        let mut errors: Vec<(usize, FieldError)> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (line, d) in parents_first(rows) {
-            if let Some(first) = seen.insert(d.code.as_str().to_owned(), *line) {
-                errors.push((
-                    *line,
-                    FieldError::new(
-                        "code",
-                        "duplicate_in_file",
-                        format!("{} appears already in row {first}", d.code.as_str()),
-                        format!("{}已在第{first}行出现", d.code.as_str()),
-                    ),
-                ));
-                continue;
-            }
-            let existing = sqlx::query("SELECT id FROM organizations WHERE code = $1")
-                .bind(d.code.as_str().to_owned())
-                .fetch_optional(&mut *tx.tx)
-                .await?
-                .map(|row| row.try_get::<i64, _>("id"))
-                .transpose()?;
-            if let Some(id) = existing {
-                if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
-                    errors.push((*line, not_yours("code")));
-                    continue;
-                }
-            }
-            let outcome = match existing {
-                None => insert_org(&mut r, &mut tx, d).await.map(|id| (id, Outcome::Created)),
-                Some(id) => {
-                    let current = self.organization_in(&mut tx, id).await?;
-                    match resolve_org(&mut r, &mut tx, d, Some(id)).await {
-                        Ok(res) if same_org(&current, d, &res) => Ok((id, Outcome::Unchanged)),
-                        Ok(_) => update_org(&mut r, &mut tx, id, d, None).await.map(|_| (id, Outcome::Updated)),
-                        Err(e) => Err(e),
-                    }
-                }
-            };
-            match outcome {
-                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Organizations, id).await? => {
-                    errors.push((*line, not_yours("code")));
-                }
-                Ok((_, o)) => summary.count(o),
-                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
-                Err(e) => return Err(e),
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_key(|(line, _)| *line);
-            return Err(StoreError::ImportRows(errors));
-        }
-        if !dry_run {
-            tx.commit().await?;
-        }
-        Ok(summary)
-    }
-
-    async fn organization_in(&self, tx: &mut WriteTx, id: i64) -> StoreResult<Organization> {
-        let row = sqlx::query(&format!("{ORG_SELECT} WHERE o.id = $1")).bind(id).fetch_one(&mut *tx.tx).await?;
-        let mut o = org_from_row(&row)?;
-        let units = sqlx::query(
-            "SELECT e.id, e.name, e.kind, COALESCE(e.uscc, e.site_code) AS code FROM organization_units ou \
-             JOIN entities e ON e.id = ou.entity_id WHERE ou.organization_id = $1 ORDER BY e.id",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx.tx)
-        .await?;
-        o.units = units.iter().map(unit_summary_from_row).collect::<StoreResult<_>>()?;
-        Ok(o)
+        let mut kind = OrgImport { r, db: self.kind(), depth: parent_depths(rows) };
+        self.run_import(&mut kind, tx, rows, dry_run, access).await
     }
 
     /// Every organization inside `access`, in a stable order (by code) for export.

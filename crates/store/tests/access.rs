@@ -323,7 +323,7 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
             (5, unit(None, Some("NEW-BJ"), "site", Some(PB), "110105", "courier")),
         ];
         match s.import_entities(&rows, false, &gd).await {
-            Err(StoreError::ImportRows(errs)) => {
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
                 let got: Vec<(usize, &str, &str)> =
                     errs.iter().map(|(l, e)| (*l, e.field.as_str(), e.code.as_str())).collect();
                 assert_eq!(
@@ -347,12 +347,14 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
         let orgs =
             vec![(2, org("OB", "branch", None, &["SB"], "110105")), (3, org("ON", "branch", None, &[], "440305"))];
         match s.import_organizations(&orgs, true, &gd).await {
-            Err(StoreError::ImportRows(errs)) => assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2]),
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
+                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2])
+            }
             other => panic!("{other:?}"),
         }
         let people = vec![(2, instructor("乙", "13800000002", "110105", &["SB"]))];
         match s.import_instructors(&people, true, &gd).await {
-            Err(StoreError::ImportRows(errs)) => {
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
                 assert_eq!((errs[0].0, errs[0].1.code.as_str()), (2, "out_of_scope"))
             }
             other => panic!("{other:?}"),

@@ -170,7 +170,7 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
             (4, entity("site", None, Some("S-3"), Some(PLATFORM), "110199")),
         ];
         match s.import_entities(&bad, false, &all()).await {
-            Err(StoreError::ImportRows(errs)) => {
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
                 let got: Vec<(usize, &str)> = errs.iter().map(|(l, e)| (*l, e.code.as_str())).collect();
                 assert_eq!(got, vec![(3, "unknown_parent"), (4, "unknown_region")]);
             }

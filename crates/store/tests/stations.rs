@@ -146,7 +146,7 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
         let bad =
             vec![(2, draft(&input("A-3", "110105", 39.9, 116.4))), (3, draft(&input("A-4", "999999", 39.9, 116.4)))];
         match s.import_stations(&bad, false, &all()).await {
-            Err(StoreError::ImportRows(errs)) => {
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
                 assert_eq!(errs.len(), 1);
                 assert_eq!((errs[0].0, errs[0].1.field.as_str()), (3, "region_code"));
             }
@@ -155,7 +155,9 @@ async fn imports_are_whole_or_nothing_and_idempotent() {
         assert_eq!(s.export_stations(&all()).await.unwrap().len(), 2, "nothing of the bad file was written");
         let beijing_only = AccessFilter::new([Scope::Region { path: "/44/".into() }]);
         match s.import_stations(&rows, true, &beijing_only).await {
-            Err(StoreError::ImportRows(errs)) => assert!(errs.iter().all(|(_, e)| e.code == "out_of_scope")),
+            Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
+                assert!(errs.iter().all(|(_, e)| e.code == "out_of_scope"))
+            }
             other => panic!("{other:?}"),
         }
         db.cleanup().await;

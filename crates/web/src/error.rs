@@ -2,10 +2,10 @@
 //! `{"error": {"code", "message", "field", "details": [...]}}`.
 
 use crate::i18n::Lang;
+use crate::transfer::RowFailures;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dangjian_domain::{FieldError, FieldErrors};
-use dangjian_ingest::ImportError;
 use dangjian_store::StoreError;
 use serde::Serialize;
 
@@ -93,13 +93,24 @@ impl ApiError {
     }
 
     /// The located errors of an import: 422 with every row's problem.
-    pub fn import_rows(errs: &[ImportError], lang: Lang) -> Self {
-        let message = lang.pick(
-            &format!("文件有{}处错误，未导入任何数据", errs.len()),
-            &format!("the file has {} errors; nothing was imported", errs.len()),
-        );
+    /// A rejected import: the errors listed (the first [`dangjian_domain::MAX_REPORTED_ERRORS`]) in
+    /// `details`, the count of all in the message.
+    pub fn import_rows(failures: &RowFailures, lang: Lang) -> Self {
+        let (total, listed) = (failures.total, failures.errors.len());
+        let message = if failures.is_truncated() {
+            lang.pick(
+                &format!("文件有{total}处错误，未导入任何数据；以下列出前{listed}处"),
+                &format!("the file has {total} errors; nothing was imported; the first {listed} are listed"),
+            )
+        } else {
+            lang.pick(
+                &format!("文件有{total}处错误，未导入任何数据"),
+                &format!("the file has {total} errors; nothing was imported"),
+            )
+        };
         let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "import_failed", message);
-        e.body.details = errs
+        e.body.details = failures
+            .errors
             .iter()
             .map(|ie| ErrorDetail {
                 code: ie.code.clone(),
@@ -135,7 +146,7 @@ impl ApiError {
             }
             StoreError::Invalid(errs) => Self::fields(&errs, lang),
             StoreError::ImportRows(rows) => {
-                let errs: Vec<FieldError> = rows.into_iter().map(|(_, e)| e).collect();
+                let errs: Vec<FieldError> = rows.errors.into_iter().map(|(_, e)| e).collect();
                 Self::fields(&FieldErrors(errs), lang)
             }
             StoreError::UnsupportedUrl(_)

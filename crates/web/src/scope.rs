@@ -259,9 +259,9 @@ pub async fn audit_import(
             ("ok", format!("created={} updated={} unchanged={} dry_run={dry_run}", s.created, s.updated, s.unchanged))
         }
         Err(ImportFailure::Rows(errs)) => {
-            let out_of_scope = errs.iter().filter(|e| e.code == "out_of_scope").count();
+            let out_of_scope = errs.errors.iter().filter(|e| e.code == "out_of_scope").count();
             let outcome = if out_of_scope > 0 { "denied" } else { "failed" };
-            (outcome, format!("rows_with_errors={} out_of_scope={out_of_scope} dry_run={dry_run}", errs.len()))
+            (outcome, format!("errors={} out_of_scope={out_of_scope} dry_run={dry_run}", errs.total))
         }
         Err(ImportFailure::Unreadable(_)) => ("failed", format!("unreadable dry_run={dry_run}")),
         Err(ImportFailure::Store(e)) => (failure_outcome(e), format!("{} dry_run={dry_run}", error_code(e))),

@@ -6,10 +6,11 @@ use dangjian_domain::access::{Action, Grant};
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::MAX_REPORTED_ERRORS;
 use dangjian_ingest::{
-    entity_row, export_columns, instructor_rows, organization_row, read_table, station_row, validate_entities,
-    validate_instructors, validate_organizations, validate_stations, write_csv, write_xlsx_typed, ImportError,
-    IngestError, Kind, Sheet,
+    check_entities, check_instructors, check_organizations, check_stations, entity_row, export_columns,
+    instructor_rows, organization_row, push_error, read_table, station_row, write_csv, write_xlsx_typed, Checked,
+    ErrorList, ImportError, IngestError, Kind, Sheet,
 };
 use dangjian_store::{AccessFilter, Disclosure, ImportSummary, Store, StoreError};
 use std::collections::HashMap;
@@ -20,11 +21,37 @@ pub enum ImportFailure {
     /// The file could not be read at all (format, encoding, size).
     #[error("{0}")]
     Unreadable(IngestError),
-    /// Rows with errors, every one of them, located `FILE:ROW:COLUMN`.
-    #[error("{} errors", .0.len())]
-    Rows(Vec<ImportError>),
+    /// Rows with errors, located `FILE:ROW:COLUMN`: those found reading the rows and those found in the
+    /// database, together (the first [`MAX_REPORTED_ERRORS`], and the count of all).
+    #[error("{} errors", .0.total)]
+    Rows(RowFailures),
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// The errors of a rejected file: the first [`MAX_REPORTED_ERRORS`] by row and column, and how many
+/// there were in all (`total` ≥ `errors.len()`).
+#[derive(Debug, Clone, Default)]
+pub struct RowFailures {
+    pub errors: Vec<ImportError>,
+    pub total: usize,
+}
+
+impl RowFailures {
+    fn from_list(list: ErrorList) -> Self {
+        let total = list.total();
+        Self { errors: list.into_sorted(), total }
+    }
+
+    /// Errors of the header row (a handful at most: one per column).
+    fn header(errors: Vec<ImportError>) -> ImportFailure {
+        ImportFailure::Rows(Self { total: errors.len(), errors })
+    }
+
+    /// Whether some errors were counted but not listed.
+    pub fn is_truncated(&self) -> bool {
+        self.total > self.errors.len()
+    }
 }
 
 /// Export file formats.
@@ -58,26 +85,38 @@ impl ExportFormat {
     }
 }
 
-fn locate_store_errors<T>(sheet: &Sheet<T>, e: StoreError, lang: &str) -> ImportFailure {
-    match e {
-        StoreError::ImportRows(rows) => {
+/// The outcome of an import whose rows were read into `sheet` with `errors` (the rows that failed are
+/// not in `sheet`, and when there were any the store ran a dry run): the store's errors located in the
+/// file and reported together with those found reading it.
+fn settle<T>(
+    sheet: &Sheet<T>,
+    mut errors: ErrorList,
+    result: Result<ImportSummary, StoreError>,
+    lang: &str,
+) -> Result<ImportSummary, ImportFailure> {
+    match result {
+        Ok(summary) if errors.is_empty() => Ok(summary),
+        Ok(_) => Err(ImportFailure::Rows(RowFailures::from_list(errors))),
+        Err(StoreError::ImportRows(rows)) => {
             let by_line: HashMap<usize, usize> = sheet.rows.iter().enumerate().map(|(i, r)| (r.line, i)).collect();
-            let mut errs: Vec<ImportError> = rows
-                .iter()
-                .map(|(line, fe)| match by_line.get(line) {
+            errors.count_more(rows.total.saturating_sub(rows.errors.len()));
+            for (line, fe) in &rows.errors {
+                let located = match by_line.get(line) {
                     Some(&i) => sheet.error_for(&sheet.rows[i], fe, lang),
                     None => sheet.error_at(*line, fe, lang),
-                })
-                .collect();
-            errs.sort_by_key(|e| (e.line, e.column_index()));
-            ImportFailure::Rows(errs)
+                };
+                push_error(&mut errors, located);
+            }
+            Err(ImportFailure::Rows(RowFailures::from_list(errors)))
         }
-        e => ImportFailure::Store(e),
+        Err(e) => Err(ImportFailure::Store(e)),
     }
 }
 
 /// Imports a file of `kind` whole or not at all; every row must lie inside `access` (the importer's
-/// scopes). `lang` chooses the language of error messages.
+/// scopes). `lang` chooses the language of error messages. Every error is reported at once: rows that
+/// fail the checks that need no database skip the database's, and the other rows are checked against
+/// the database in a dry run, so that both kinds of error come back together.
 pub async fn import_file(
     store: &Store,
     kind: Kind,
@@ -88,26 +127,32 @@ pub async fn import_file(
     access: &AccessFilter,
 ) -> Result<ImportSummary, ImportFailure> {
     let table = read_table(file_name, bytes).map_err(ImportFailure::Unreadable)?;
+    let cap = MAX_REPORTED_ERRORS;
     match kind {
         Kind::Entities => {
-            let sheet = validate_entities(&table, lang).map_err(ImportFailure::Rows)?;
+            let Checked { sheet, errors } = check_entities(&table, lang, cap).map_err(RowFailures::header)?;
+            drop(table);
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_entities(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_entities(&rows, dry_run || !errors.is_empty(), access).await;
+            settle(&sheet, errors, result, lang)
         }
         Kind::Organizations => {
-            let sheet = validate_organizations(&table, lang).map_err(ImportFailure::Rows)?;
+            let Checked { sheet, errors } = check_organizations(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_organizations(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_organizations(&rows, dry_run || !errors.is_empty(), access).await;
+            settle(&sheet, errors, result, lang)
         }
         Kind::Instructors => {
-            let sheet = validate_instructors(&table, lang).map_err(ImportFailure::Rows)?;
+            let Checked { sheet, errors } = check_instructors(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_instructors(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_instructors(&rows, dry_run || !errors.is_empty(), access).await;
+            settle(&sheet, errors, result, lang)
         }
         Kind::Stations => {
-            let sheet = validate_stations(&table, lang).map_err(ImportFailure::Rows)?;
+            let Checked { sheet, errors } = check_stations(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            store.import_stations(&rows, dry_run, access).await.map_err(|e| locate_store_errors(&sheet, e, lang))
+            let result = store.import_stations(&rows, dry_run || !errors.is_empty(), access).await;
+            settle(&sheet, errors, result, lang)
         }
     }
 }

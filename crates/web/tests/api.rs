@@ -389,8 +389,14 @@ async fn import_gbk_csv_reports_every_bad_row_and_round_trips() {
             .iter()
             .map(|d| format!("{}:{}", d["row"], d["column"].as_str().unwrap()))
             .collect();
-        assert_eq!(located, vec!["4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
-        // Domain errors stop before the database; fix them and the database's own errors show.
+        // Every error at once: the rows' own (4, 5) and the one only the database finds (3, an unknown parent).
+        assert_eq!(located, vec!["3:F(parent_uscc)", "4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(
+            ["the file has 4 errors; nothing was imported", "文件有4处错误，未导入任何数据"].contains(&message),
+            "{e}"
+        );
+        // Errors only the database finds.
         let bad_refs = format!(
             "uscc,site_code,name,kind,sector,parent_uscc,region_code\n\
              {PARTNER},,好运车队,partner,网约车,{PLATFORM},310115\n\

@@ -4,13 +4,14 @@
 
 pub mod finder;
 
-use crate::access::{not_yours, AccessFilter, Rows};
+use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
+use crate::import::{param_list, ImportKind};
 use crate::organizations::stale_or_missing;
 use crate::query::Where;
-use crate::{now_text, ImportSummary, Outcome, Page, Paging, Store};
+use crate::{now_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use dangjian_domain::services::finder::FinderStation;
 use dangjian_domain::services::hours::OpeningHours;
 use dangjian_domain::services::stations::{Amenity, AmenitySet, LatLng, Operator, StationDraft, StationStatus};
@@ -18,6 +19,7 @@ use dangjian_domain::{FieldError, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// A station as stored.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -341,47 +343,8 @@ impl Store {
         let mut r = Resolver::new(self).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
-        let mut summary = ImportSummary::default();
-        let mut errors: Vec<(usize, FieldError)> = Vec::new();
-        for (line, d) in rows {
-            let existing = sqlx::query(&format!("{STATION_SELECT} WHERE s.code = $1"))
-                .bind(d.code.clone())
-                .fetch_optional(&mut *tx.tx)
-                .await?
-                .as_ref()
-                .map(station_from_row)
-                .transpose()?;
-            if let Some(s) = &existing {
-                if !access.admits_in(&mut tx, Rows::Stations, s.id).await? {
-                    errors.push((*line, not_yours("code")));
-                    continue;
-                }
-            }
-            let outcome = match existing {
-                None => insert_station(&mut r, &mut tx, d).await.map(|id| (id, Outcome::Created)),
-                Some(s) => match resolve_station(&mut r, &mut tx, d).await {
-                    Ok(unit) if same_station(&s, d, unit) => Ok((s.id, Outcome::Unchanged)),
-                    Ok(_) => update_station(&mut r, &mut tx, s.id, d, None).await.map(|_| (s.id, Outcome::Updated)),
-                    Err(e) => Err(e),
-                },
-            };
-            match outcome {
-                Ok((id, _)) if !access.admits_in(&mut tx, Rows::Stations, id).await? => {
-                    errors.push((*line, not_yours("code")));
-                }
-                Ok((_, o)) => summary.count(o),
-                Err(StoreError::Invalid(errs)) => errors.extend(errs.0.into_iter().map(|e| (*line, e))),
-                Err(e) => return Err(e),
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_key(|(line, _)| *line);
-            return Err(StoreError::ImportRows(errors));
-        }
-        if !dry_run {
-            tx.commit().await?;
-        }
-        Ok(summary)
+        let mut kind = StationImport { r, db: self.kind() };
+        self.run_import(&mut kind, tx, rows, dry_run, access).await
     }
 
     /// Every station inside `access`, by code (the export's stable order).
@@ -427,5 +390,60 @@ impl Store {
     pub async fn station_generation(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT n FROM station_generation WHERE id = 1").fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+/// Stations in an import, keyed by code; each row checked and written as a single write would be, the
+/// current records read a chunk at a time.
+struct StationImport {
+    r: Resolver,
+    db: DbKind,
+}
+
+impl ImportKind for StationImport {
+    type Draft = StationDraft;
+    type Current = Station;
+    const ROWS: Rows = Rows::Stations;
+
+    fn key(&self, d: &StationDraft) -> Result<String, FieldError> {
+        Ok(d.code.clone())
+    }
+
+    fn key_field(&self, _: &StationDraft) -> &'static str {
+        "code"
+    }
+
+    async fn load(&mut self, tx: &mut WriteTx, keys: &[&str]) -> StoreResult<HashMap<String, Station>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!("{STATION_SELECT} WHERE s.code IN ({})", param_list(self.db, 1, keys.len()));
+        let mut q = sqlx::query(&sql);
+        for k in keys {
+            q = q.bind((*k).to_owned());
+        }
+        let rows = q.fetch_all(&mut *tx.tx).await?;
+        rows.iter().map(|row| station_from_row(row).map(|s| (s.code.clone(), s))).collect()
+    }
+
+    fn id_of(s: &Station) -> i64 {
+        s.id
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &mut WriteTx,
+        d: &StationDraft,
+        current: Option<&Station>,
+    ) -> StoreResult<(i64, Outcome)> {
+        let Some(s) = current else {
+            return insert_station(&mut self.r, tx, d).await.map(|id| (id, Outcome::Created));
+        };
+        let unit = resolve_station(&mut self.r, tx, d).await?;
+        if same_station(s, d, unit) {
+            return Ok((s.id, Outcome::Unchanged));
+        }
+        update_station(&mut self.r, tx, s.id, d, None).await?;
+        Ok((s.id, Outcome::Updated))
     }
 }

@@ -1,5 +1,6 @@
 //! `/import`: upload a CSV or XLSX file of units, organizations, instructors or stations — whole or not at all.
-//! A rejected file shows every error as `FILE:ROW:COLUMN: message`, exactly as the CLI and API do.
+//! A rejected file shows its errors as `FILE:ROW:COLUMN: message`, exactly as the CLI and API do (the first
+//! [`dangjian_domain::MAX_REPORTED_ERRORS`], and how many there are in all).
 
 use super::form::FormData;
 use super::{Failed, PageCtx};
@@ -49,6 +50,8 @@ struct Outcome {
     /// A message about the whole request or file.
     problem: Option<String>,
     errors: Vec<ErrorRow>,
+    /// How many errors the file has, of which `errors` lists the first.
+    total_errors: usize,
 }
 
 fn render(ctx: &PageCtx, status: StatusCode, outcome: Outcome) -> Response {
@@ -93,7 +96,8 @@ pub(super) async fn upload(
             Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
         }
         Err(ImportFailure::Rows(errs)) => {
-            outcome.errors = errs.iter().map(ErrorRow::from).collect();
+            outcome.errors = errs.errors.iter().map(ErrorRow::from).collect();
+            outcome.total_errors = errs.total;
             Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
         }
         Err(ImportFailure::Store(e)) => Err(ctx.store_err()(e)),

@@ -321,6 +321,24 @@ pub enum BenchCommand {
     /// Times filing cases through the store and over HTTP (in-process server), concurrency 1 and 8, with
     /// and without a contact (writes cases: use a scratch database).
     Cases(BenchCasesArgs),
+    /// Times the case statistics (nation, province, city, one category in one quarter) by the in-memory
+    /// index against the earlier single SQL query, on cases it generates in bulk (use a scratch database).
+    CaseStats(BenchCaseStatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCaseStatsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Cases to generate (an earlier run's cases, if exactly as many, are reused).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1_000..=10_000_000))]
+    pub cases: u32,
+    /// Timed runs per view of the in-memory statistics.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// Timed runs per view of the earlier SQL query (seconds each at national scale).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub sql_runs: u32,
 }
 
 #[derive(Debug, Args)]

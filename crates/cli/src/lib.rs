@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod args;
 pub mod bench;
+pub mod bench_case_stats;
 pub mod bench_cases;
 pub mod bench_coverage;
 pub mod bench_stations;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(a) => generate::run(&a, lang).await?,
         Command::Bench(BenchCommand::Stations(a)) => bench_stations::run(&a)?,
         Command::Bench(BenchCommand::Cases(a)) => bench_cases::run(&a, lang).await?,
+        Command::Bench(BenchCommand::CaseStats(a)) => bench_case_stats::run(&a, lang).await?,
         Command::Open311(cmd) => open311::run(&cmd, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;

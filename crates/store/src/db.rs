@@ -35,6 +35,8 @@ pub struct Store {
     write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Keys for personal data at rest (see [`crate::personal`]); never stored in the database.
     keys: Option<std::sync::Arc<Keyring>>,
+    /// The case statistics' in-memory index, shared by the store's clones, built on first use.
+    pub(crate) case_index: crate::cases::stats_index::CaseIndexCell,
 }
 
 impl Store {
@@ -74,7 +76,7 @@ impl Store {
                 AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?
             }
         };
-        Ok(Self { pool, kind, write_lock: Default::default(), keys: None })
+        Ok(Self { pool, kind, write_lock: Default::default(), keys: None, case_index: Default::default() })
     }
 
     /// This store with the keyring for personal data at rest: instructors' mobile numbers are encrypted

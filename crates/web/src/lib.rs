@@ -177,6 +177,13 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
             tracing::error!(error = %e, "building the coverage index failed; it is retried at the next read");
         }
     });
+    // And the case statistics' index, rather than at the first statistics request.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.case_index().await {
+            tracing::error!(error = %e, "building the case index failed; it is retried at the next read");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())

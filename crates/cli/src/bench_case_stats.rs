@@ -240,11 +240,10 @@ pub async fn run(args: &BenchCaseStatsArgs, lang: Lang) -> anyhow::Result<()> {
     }
 
     // One case's change, then the next national read: flip a case's escalation an even number of times.
-    let id: i64 = sqlx::query_scalar(&format!(
-        "SELECT id FROM cases WHERE tracking_code LIKE '{PREFIX}%' ORDER BY id LIMIT 1"
-    ))
-    .fetch_one(pool)
-    .await?;
+    let id: i64 =
+        sqlx::query_scalar(&format!("SELECT id FROM cases WHERE tracking_code LIKE '{PREFIX}%' ORDER BY id LIMIT 1"))
+            .fetch_one(pool)
+            .await?;
     let mut writes = Vec::new();
     let mut reads = Vec::new();
     for _ in 0..(args.runs.min(50) / 2 * 2).max(2) {
@@ -266,7 +265,11 @@ pub async fn run(args: &BenchCaseStatsArgs, lang: Lang) -> anyhow::Result<()> {
     let (w50, w99) = percentiles(writes);
     let (r50, r99) = percentiles(reads);
     println!();
-    println!("one case's change (an UPDATE with its change-feed trigger): p50 {:.2} ms, p99 {:.2} ms", ms(w50), ms(w99));
+    println!(
+        "one case's change (an UPDATE with its change-feed trigger): p50 {:.2} ms, p99 {:.2} ms",
+        ms(w50),
+        ms(w99)
+    );
     println!("the next national statistics, catching up and answering: p50 {:.1} ms, p99 {:.1} ms", ms(r50), ms(r99));
     println!("process resident memory at the end: {} MiB; load average at the end: {}", resident_mib(), load_average());
     if !all_same {

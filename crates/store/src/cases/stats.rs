@@ -477,7 +477,12 @@ impl Store {
         let mut by_category: Vec<StatsRow> = Vec::new();
         for c in &checked.categories {
             let figures = groups.category.remove(&c.code).unwrap_or_else(no_cases);
-            by_category.push(StatsRow { code: c.code.clone(), name_zh: c.name_zh.clone(), name_en: c.name_en.clone(), figures });
+            by_category.push(StatsRow {
+                code: c.code.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                figures,
+            });
         }
         for (code, figures) in std::mem::take(&mut groups.category) {
             by_category.push(StatsRow { name_zh: code.clone(), name_en: code.clone(), code, figures });
@@ -486,7 +491,12 @@ impl Store {
         let mut by_sector = Vec::new();
         for s in &checked.sectors {
             if let Some(figures) = groups.sector.remove(&Some(s.code.clone())) {
-                by_sector.push(StatsRow { code: s.code.clone(), name_zh: s.name_zh.clone(), name_en: s.name_en.clone(), figures });
+                by_sector.push(StatsRow {
+                    code: s.code.clone(),
+                    name_zh: s.name_zh.clone(),
+                    name_en: s.name_en.clone(),
+                    figures,
+                });
             }
         }
         for (code, figures) in std::mem::take(&mut groups.sector) {

@@ -113,11 +113,7 @@ fn reference(cases: &[CaseFacts], q: &CaseQuery) -> GroupedFigures {
                 && q.before.is_none_or(|x| c.created < x)
         })
         .collect();
-    fn group<K: Ord + Clone>(
-        kept: &[&CaseFacts],
-        key: impl Fn(&CaseFacts) -> K,
-        now: i64,
-    ) -> Vec<(K, CaseFigures)> {
+    fn group<K: Ord + Clone>(kept: &[&CaseFacts], key: impl Fn(&CaseFacts) -> K, now: i64) -> Vec<(K, CaseFigures)> {
         let mut m: BTreeMap<K, Vec<&CaseFacts>> = BTreeMap::new();
         for c in kept {
             m.entry(key(c)).or_default().push(c);
@@ -140,7 +136,7 @@ fn reference(cases: &[CaseFacts], q: &CaseQuery) -> GroupedFigures {
 fn sorted(mut g: GroupedFigures) -> GroupedFigures {
     g.by_category.sort_by(|a, b| a.0.cmp(&b.0));
     g.by_sector.sort_by(|a, b| a.0.cmp(&b.0));
-    g.by_platform.sort_by(|a, b| a.0.cmp(&b.0));
+    g.by_platform.sort_by_key(|a| a.0);
     g.by_region.sort_by(|a, b| a.0.cmp(&b.0));
     g
 }

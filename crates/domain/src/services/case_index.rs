@@ -189,7 +189,18 @@ impl Lines {
         self.acks[line] += usize::from(r.ack != NONE);
         self.resolves[line] += usize::from(r.resolve != NONE);
     }
+
+    /// Adds line `from` of `other` to `line`.
+    fn merge(&mut self, line: usize, other: &Lines, from: usize) {
+        self.counts[line].add(&other.counts[from]);
+        self.acks[line] += other.acks[from];
+        self.resolves[line] += other.resolves[from];
+    }
 }
+
+/// At most this many (category × sector × region line) cells are counted per case and folded into the
+/// three groupings afterwards, rather than counting each case on each grouping's line.
+const MAX_CELLS: usize = 1 << 20;
 
 /// One grouping's durations laid out line after line: `starts[line]..starts[line + 1]`.
 struct Layout {
@@ -294,6 +305,10 @@ impl CaseIndex {
 
     /// The statistics of the cases `q` selects.
     pub fn statistics(&self, q: &CaseQuery) -> GroupedFigures {
+        self.statistics_with(q, MAX_CELLS)
+    }
+
+    fn statistics_with(&self, q: &CaseQuery, max_cells: usize) -> GroupedFigures {
         let empty = GroupedFigures {
             total: figures(&CaseCounts::default(), &mut [], &mut []),
             by_category: Vec::new(),
@@ -397,13 +412,34 @@ impl CaseIndex {
             [r.category as usize, r.sector as usize, r.platform as usize, line_of[r.region as usize] as usize]
         };
         let mut matched: Vec<u32> = Vec::new();
-        for (i, r) in self.recs.iter().enumerate() {
-            if !admits(r) {
-                continue;
+        let (ns, nr) = (self.sectors.len(), child_codes.len());
+        let cells = self.categories.len().checked_mul(ns).and_then(|n| n.checked_mul(nr)).filter(|&n| n <= max_cells);
+        if let Some(cells) = cells {
+            // Each case counted twice (its cell and its unit's line) rather than four times.
+            let mut fine = Lines::new(cells);
+            for (i, r) in self.recs.iter().enumerate() {
+                if !admits(r) {
+                    continue;
+                }
+                matched.push(i as u32);
+                let [c, s, p, l] = line_ids(r);
+                fine.add((c * ns + s) * nr + l, r, q.now);
+                lines[2].add(p, r, q.now);
             }
-            matched.push(i as u32);
-            for (g, line) in line_ids(r).into_iter().enumerate() {
-                lines[g].add(line, r, q.now);
+            for cell in (0..cells).filter(|&k| fine.counts[k].cases > 0) {
+                lines[0].merge(cell / (ns * nr), &fine, cell);
+                lines[1].merge(cell / nr % ns, &fine, cell);
+                lines[3].merge(cell % nr, &fine, cell);
+            }
+        } else {
+            for (i, r) in self.recs.iter().enumerate() {
+                if !admits(r) {
+                    continue;
+                }
+                matched.push(i as u32);
+                for (g, line) in line_ids(r).into_iter().enumerate() {
+                    lines[g].add(line, r, q.now);
+                }
             }
         }
         if matched.is_empty() {

@@ -10,12 +10,12 @@
 //! complained — so platform committees and branch secretaries get empty statistics, as they get an
 //! empty inbox. Nothing personal (description, contact, notes, tracking code) is read here at all.
 //!
-//! **How.** One query, grouped by (category, sector, platform, child region — computed from the region
-//! path in SQL), counts in SQL and returns, per group, the durations of its cases as one
-//! comma-separated list (`group_concat` / `string_agg`, in seconds computed by the database): a few hundred
-//! rows for a million cases rather than a row per case. The groups are summed into the totals and the four
-//! groupings here with the domain's [`dangjian_domain::services::case_stats`] functions. Region conditions
-//! are `region_code IN (regions of the subtree)`, so a province or county uses the cases' region index.
+//! **How.** From the in-memory index ([`crate::cases::stats_index`], kept current from the change feed
+//! before every read): the domain's [`dangjian_domain::services::case_index::CaseIndex`] counts the cases
+//! the filter and scope select, and the lines are named and ordered here. Durations are the stored whole
+//! seconds (`ack_seconds`, `resolve_seconds`), written with the step that sets them.
+//! [`Store::case_statistics_sql`] keeps the earlier single SQL query as the comparison for the benchmark
+//! and the tests; both give identical statistics.
 
 use crate::access::{path_prefix, AccessFilter};
 use crate::error::{StoreError, StoreResult};

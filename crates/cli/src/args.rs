@@ -329,6 +329,9 @@ pub enum BenchCommand {
     /// Times the unit list's text search through its index and through the LIKE scan, checking that both
     /// find the same units (reads only).
     Search(BenchSearchArgs),
+    /// Times the case statistics (nation, province, city, one category in one quarter) by the in-memory
+    /// index against the earlier single SQL query, on cases it generates in bulk (use a scratch database).
+    CaseStats(BenchCaseStatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +369,21 @@ pub struct BenchSearchArgs {
     /// Timed runs per term through the LIKE scan (each reads every unit).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=1_000))]
     pub scan_runs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCaseStatsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Cases to generate (an earlier run's cases, if exactly as many, are reused).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1_000..=10_000_000))]
+    pub cases: u32,
+    /// Timed runs per view of the in-memory statistics.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// Timed runs per view of the earlier SQL query (seconds each at national scale).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub sql_runs: u32,
 }
 
 #[derive(Debug, Args)]

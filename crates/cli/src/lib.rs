@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod args;
 pub mod bench;
+pub mod bench_case_stats;
 pub mod bench_cases;
 pub mod bench_coverage;
 pub mod bench_pages;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Cases(a)) => bench_cases::run(&a, lang).await?,
         Command::Bench(BenchCommand::Pages(a)) => bench_pages::run(&a, lang).await?,
         Command::Bench(BenchCommand::Search(a)) => bench_search::run(&a, lang).await?,
+        Command::Bench(BenchCommand::CaseStats(a)) => bench_case_stats::run(&a, lang).await?,
         Command::Open311(cmd) => open311::run(&cmd, lang).await?,
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;

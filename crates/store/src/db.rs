@@ -37,6 +37,8 @@ pub struct Store {
     keys: Option<std::sync::Arc<Keyring>>,
     /// The region codes with their paths, for subtree filters as code ranges ([`crate::region_tree`]).
     pub(crate) region_tree: crate::region_tree::TreeCache,
+    /// The case statistics' in-memory index, shared by the store's clones, built on first use.
+    pub(crate) case_index: crate::cases::stats_index::CaseIndexCell,
 }
 
 impl Store {
@@ -76,7 +78,14 @@ impl Store {
                 AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?
             }
         };
-        Ok(Self { pool, kind, write_lock: Default::default(), keys: None, region_tree: Default::default() })
+        Ok(Self {
+            pool,
+            kind,
+            write_lock: Default::default(),
+            keys: None,
+            region_tree: Default::default(),
+            case_index: Default::default(),
+        })
     }
 
     /// This store with the keyring for personal data at rest: instructors' mobile numbers are encrypted

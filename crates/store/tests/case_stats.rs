@@ -1,7 +1,9 @@
 //! Case statistics in the store against a straightforward reference computed here from the same cases
 //! (read back case by case), on SQLite and (with DANGJIAN_TEST_PG) PostgreSQL: 90 cases filed, handled,
 //! rated, reopened and escalated at fixed times in four provinces, then counted under several filters and
-//! scopes. Plus the filter errors, each naming its field.
+//! scopes, by the in-memory index and by the earlier SQL query. Plus the filter errors, each naming its
+//! field; the stored durations kept at every step and filled in by the migration; and the index following
+//! changes written by another process.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -255,8 +257,11 @@ async fn statistics_equal_a_case_by_case_reference() {
         }
         assert!(cases.iter().any(|c| c.escalation_level > 0));
         let all = AccessFilter::unrestricted();
+        // Every view is counted by the in-memory index and by the earlier SQL query, identically.
         let stats = |access: AccessFilter, f: CaseStatsFilter| async move {
-            s.case_statistics(&access, &f, w.now).await.unwrap()
+            let st = s.case_statistics(&access, &f, w.now).await.unwrap();
+            assert_eq!(st, s.case_statistics_sql(&access, &f, w.now).await.unwrap(), "{f:?}");
+            st
         };
         let in_region = |c: &Case, code: &str| lineages[&c.region_code].iter().any(|x| x == code);
 
@@ -351,117 +356,6 @@ async fn bad_filters_name_their_field() {
     }
 }
 
-/// The statistics at national scale, timed (by hand, release build, a scratch database per backend):
-/// `DANGJIAN_STATS_CASES=1000000 cargo test --release -p dangjian-store --test case_stats -- --ignored --nocapture`.
-/// Cases are generated in SQL over every county, with every status, durations, ratings and escalations.
-#[tokio::test]
-#[ignore = "a timing run at scale, by hand"]
-async fn timing_at_national_scale() {
-    let n: i64 = std::env::var("DANGJIAN_STATS_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    for db in all_backends().await {
-        let s = &db.store;
-        let dept = s.create_department("SW-44", "广东省委社会工作部", "social_work", "44").await.unwrap().id;
-        let platforms = [
-            unit(s, "91350100M000100Y43", "甲平台", "440305", "food_delivery").await,
-            unit(s, "91330100799655058B", "乙平台", "110108", "courier").await,
-        ];
-        let pool = s.pool();
-        let started = std::time::Instant::now();
-        sqlx::query("CREATE TABLE bench_regions (k BIGINT PRIMARY KEY, code TEXT NOT NULL)")
-            .execute(pool)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO bench_regions (k, code) SELECT ROW_NUMBER() OVER (ORDER BY code) - 1, code FROM regions \
-             WHERE level = 'county'",
-        )
-        .execute(pool)
-        .await
-        .unwrap();
-        let counties: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bench_regions").fetch_one(pool).await.unwrap();
-        let ts = |e: &str| match db.kind {
-            dangjian_store::DbKind::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {e}, 'unixepoch')"),
-            dangjian_store::DbKind::Postgres => {
-                format!("to_char(to_timestamp({e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-            }
-        };
-        let at = "(1764000000 + i * 30)";
-        let status =
-            "CASE i % 5 WHEN 0 THEN 'submitted' WHEN 1 THEN 'acknowledged' WHEN 2 THEN 'resolved' ELSE 'closed' END";
-        let columns = format!(
-            "'B' || i, CASE i % 4 WHEN 0 THEN 'wage_arrears' WHEN 1 THEN 'traffic_safety' WHEN 2 THEN 'other' ELSE 'legal_aid' END, \
-             CASE i % 4 WHEN 0 THEN 'courier' WHEN 1 THEN 'food_delivery' WHEN 2 THEN 'ride_hailing' ELSE NULL END, \
-             CASE i % 3 WHEN 0 THEN {p0} WHEN 1 THEN {p1} ELSE NULL END, br.code, '', 0, {status}, {dept}, \
-             {ack_due}, {resolve_due}, CASE WHEN i % 13 = 0 THEN 1 ELSE 0 END, \
-             CASE WHEN i % 5 >= 3 THEN 1 + (i / 5) % 5 ELSE NULL END, \
-             CASE WHEN i % 5 >= 1 THEN {acked} ELSE NULL END, CASE WHEN i % 5 >= 2 THEN {resolved} ELSE NULL END, \
-             {created}, CASE WHEN i % 5 >= 3 THEN {closed} ELSE NULL END",
-            p0 = platforms[0],
-            p1 = platforms[1],
-            ack_due = ts(&format!("{at} + 86400 * (i % 3)")),
-            resolve_due = ts(&format!("{at} + 864000")),
-            acked = ts(&format!("{at} + (i % 97) * 600 + 60")),
-            resolved = ts(&format!("{at} + (i % 89) * 3600 + 7200")),
-            created = ts(at),
-            closed = ts(&format!("{at} + 360000")),
-        );
-        let into = "INSERT INTO cases (tracking_code, category, sector, entity_id, region_code, description, anonymous, \
-                    status, department_id, ack_due, resolve_due, escalation_level, rating, acknowledged_at, resolved_at, \
-                    created_at, closed_at)";
-        let sql = match db.kind {
-            dangjian_store::DbKind::Sqlite => format!(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
-                 {into} SELECT {columns} FROM n JOIN bench_regions br ON br.k = i % {counties}"
-            ),
-            dangjian_store::DbKind::Postgres => format!(
-                "{into} SELECT {columns} FROM generate_series(1, {n}) AS n(i) JOIN bench_regions br ON br.k = i % {counties}"
-            ),
-        };
-        sqlx::query(&sql).execute(pool).await.unwrap();
-        sqlx::query("ANALYZE").execute(pool).await.unwrap();
-        eprintln!("{:?}: {n} cases over {counties} counties generated in {:?}", db.kind, started.elapsed());
-        let now = t("2027-01-01T00:00:00Z");
-        let all = AccessFilter::unrestricted();
-        let views: [(&str, AccessFilter, CaseStatsFilter); 4] = [
-            ("nation", all.clone(), CaseStatsFilter::default()),
-            ("province 44", all.clone(), CaseStatsFilter { region: Some("44".into()), ..Default::default() }),
-            (
-                "nation, one category, one quarter",
-                all.clone(),
-                CaseStatsFilter {
-                    category: Some("wage_arrears".into()),
-                    from: NaiveDate::from_ymd_opt(2026, 1, 1),
-                    to: NaiveDate::from_ymd_opt(2026, 3, 31),
-                    ..Default::default()
-                },
-            ),
-            (
-                "cadre of 4403, nation",
-                AccessFilter::new([Scope::Region { path: "/44/4403/".into() }]),
-                CaseStatsFilter::default(),
-            ),
-        ];
-        for (name, access, filter) in views {
-            let mut times = Vec::new();
-            let mut cases = 0;
-            for _ in 0..5 {
-                let t0 = std::time::Instant::now();
-                let st = s.case_statistics(&access, &filter, now).await.unwrap();
-                times.push(t0.elapsed());
-                cases = st.totals.cases;
-            }
-            times.sort();
-            eprintln!(
-                "{:?} {name}: {cases} cases, median {:?} (min {:?}, max {:?})",
-                db.kind, times[2], times[0], times[4]
-            );
-        }
-        let whole = s.case_statistics(&all, &CaseStatsFilter::default(), now).await.unwrap();
-        assert_eq!(whole.totals.cases, n);
-        db.cleanup().await;
-    }
-}
-
 #[tokio::test]
 async fn categories_follow_the_case_settings() {
     for db in all_backends().await {
@@ -494,6 +388,178 @@ async fn categories_follow_the_case_settings() {
             (line.name_zh.as_str(), line.name_en.as_str(), line.figures.cases),
             ("配送罚款", "Delivery fines", 1)
         );
+        db.cleanup().await;
+    }
+}
+
+/// The stored durations of case `id`, and the same computed from its stored times.
+async fn stored_durations(s: &Store, id: i64) -> ((Option<i64>, Option<i64>), (Option<i64>, Option<i64>)) {
+    let r = sqlx::query(
+        "SELECT ack_seconds, resolve_seconds, created_at, acknowledged_at, resolved_at FROM cases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    use sqlx::Row;
+    let created: String = r.get("created_at");
+    (
+        (r.get("ack_seconds"), r.get("resolve_seconds")),
+        (secs(&created, &r.get("acknowledged_at")), secs(&created, &r.get("resolved_at"))),
+    )
+}
+
+/// The national statistics by the index and by the earlier SQL query, which must agree.
+async fn agreed(s: &Store, now: DateTime<Utc>) -> CaseStatistics {
+    let all = AccessFilter::unrestricted();
+    let f = CaseStatsFilter::default();
+    let st = s.case_statistics(&all, &f, now).await.unwrap();
+    assert_eq!(st, s.case_statistics_sql(&all, &f, now).await.unwrap());
+    st
+}
+
+#[tokio::test]
+async fn durations_are_kept_with_every_step() {
+    for db in all_backends().await {
+        let s = &db.store;
+        for (code, name, kind, region) in [
+            ("SW-44", "广东省委社会工作部", "social_work", "44"),
+            ("SW-4401", "广州市委社会工作部", "social_work", "4401"),
+            ("SW-11", "北京市委社会工作部", "social_work", "11"),
+        ] {
+            s.create_department(code, name, kind, region).await.unwrap();
+        }
+        let beijing = s.departments().await.unwrap().into_iter().find(|d| d.code == "SW-11").unwrap().id;
+        let all = AccessFilter::unrestricted();
+        let t0 = t("2026-11-02T01:00:00Z");
+        let new = NewCase {
+            category: "wage_arrears".into(),
+            region_code: "440106".into(),
+            description: "用时测试".into(),
+            ..Default::default()
+        };
+        let step = CaseStep::new;
+        let at = |h: i64, sec: i64| t0 + Duration::hours(h) + Duration::seconds(sec);
+        // Acknowledge, resolve, reopen, resolve again, rate (closed), erase.
+        let one = s.submit_case(&new, &cal(), t0).await.unwrap();
+        let check = |id: i64, want: (Option<i64>, Option<i64>), now: DateTime<Utc>| async move {
+            let (stored, from_times) = stored_durations(s, id).await;
+            assert_eq!(stored, want);
+            assert_eq!(stored, from_times);
+            agreed(s, now).await
+        };
+        check(one.id, (None, None), t0).await;
+        s.act_on_case(one.id, 1, &step(CaseAction::Acknowledge), "cadre", &all, &cal(), at(1, 7)).await.unwrap();
+        check(one.id, (Some(3607), None), at(1, 7)).await;
+        s.act_on_case(one.id, 2, &step(CaseAction::Resolve), "cadre", &all, &cal(), at(5, 0)).await.unwrap();
+        let st = check(one.id, (Some(3607), Some(18_000)), at(5, 0)).await;
+        assert_eq!(st.totals.to_resolve.median_hours, Some(5.0));
+        let reopen = step(CaseAction::Reopen).note("没有解决", true);
+        s.worker_act(&one.tracking_code, &reopen, &cal(), at(6, 0)).await.unwrap();
+        let st = check(one.id, (Some(3607), None), at(6, 0)).await;
+        assert_eq!(st.totals.to_resolve.count, 0, "a reopened case has no resolution time");
+        s.act_on_case(one.id, 4, &step(CaseAction::Resolve), "cadre", &all, &cal(), at(30, 1)).await.unwrap();
+        check(one.id, (Some(3607), Some(108_001)), at(30, 1)).await;
+        let rate = CaseStep { rating: Some(4), ..step(CaseAction::Rate) };
+        s.worker_act(&one.tracking_code, &rate, &cal(), at(31, 0)).await.unwrap();
+        check(one.id, (Some(3607), Some(108_001)), at(31, 0)).await;
+        let later = at(31, 0) + Duration::days(400);
+        assert_eq!(s.erase_expired_cases(365, later).await.unwrap(), 1);
+        let st = check(one.id, (Some(3607), Some(108_001)), later).await;
+        assert_eq!(st.totals.satisfaction.rated, 1);
+
+        // Acknowledge, transfer (the receiving department acknowledges anew), acknowledge again.
+        let two = s.submit_case(&new, &cal(), t0).await.unwrap();
+        s.act_on_case(two.id, 1, &step(CaseAction::Acknowledge), "cadre", &all, &cal(), at(2, 0)).await.unwrap();
+        check(two.id, (Some(7200), None), at(2, 0)).await;
+        let transfer = CaseStep { department_id: Some(beijing), ..step(CaseAction::Transfer) };
+        s.act_on_case(two.id, 2, &transfer, "cadre", &all, &cal(), at(3, 0)).await.unwrap();
+        check(two.id, (Some(7200), None), at(3, 0)).await;
+        s.act_on_case(two.id, 3, &step(CaseAction::Acknowledge), "cadre", &all, &cal(), at(4, 0)).await.unwrap();
+        check(two.id, (Some(14_400), None), at(4, 0)).await;
+
+        // Escalation moves the case, not its times.
+        let three = s.submit_case(&new, &cal(), t0).await.unwrap();
+        let late = t("2026-11-24T02:00:00Z");
+        assert!(s.escalate_overdue(&cal(), late).await.unwrap().contains(&three.id));
+        let st = check(three.id, (None, None), late).await;
+        assert_eq!((st.totals.cases, st.totals.escalated), (3, 1));
+        db.cleanup().await;
+    }
+}
+
+/// The migration that added the stored durations fills them in for the cases already there: here it is
+/// taken back (its columns, feed and triggers dropped, its record removed) on a database with cases at
+/// every stage, and run again.
+#[tokio::test]
+async fn the_migration_fills_in_the_durations_of_existing_cases() {
+    const VERSION: i64 = 20_261_207_000_070;
+    for db in all_backends().await {
+        let s = &db.store;
+        let w = seed(s).await;
+        let before = agreed(s, w.now).await;
+        let undo: &[&str] = match db.kind {
+            dangjian_store::DbKind::Sqlite => &[
+                "DROP TRIGGER cst_cases_ins",
+                "DROP TRIGGER cst_cases_upd",
+                "DROP TRIGGER cst_cases_del",
+                "DROP TABLE case_changes",
+                "ALTER TABLE cases DROP COLUMN ack_seconds",
+                "ALTER TABLE cases DROP COLUMN resolve_seconds",
+            ],
+            dangjian_store::DbKind::Postgres => &[
+                "DROP TRIGGER cst_cases ON cases",
+                "DROP FUNCTION cst_case_changed()",
+                "DROP TABLE case_changes",
+                "ALTER TABLE cases DROP COLUMN ack_seconds",
+                "ALTER TABLE cases DROP COLUMN resolve_seconds",
+            ],
+        };
+        for sql in undo {
+            sqlx::query(sql).execute(s.pool()).await.unwrap();
+        }
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1").bind(VERSION).execute(s.pool()).await.unwrap();
+        s.migrate().await.unwrap();
+        let cases = every_case(s).await;
+        assert!(cases.iter().any(|c| c.acknowledged_at.is_some()) && cases.iter().any(|c| c.resolved_at.is_some()));
+        for c in &cases {
+            let (stored, from_times) = stored_durations(s, c.id).await;
+            assert_eq!(stored, from_times, "case {}", c.id);
+        }
+        // A process starting now builds its index from the filled-in columns: the same statistics.
+        let fresh = Store::connect(&db.url).await.unwrap();
+        assert_eq!(agreed(&fresh, w.now).await, before);
+        fresh.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// A case changed by another process (another store on the same database) is in this process's next
+/// statistics: the index catches up from the change feed.
+#[tokio::test]
+async fn the_index_follows_changes_made_elsewhere() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let w = seed(s).await;
+        let all = AccessFilter::unrestricted();
+        let first = agreed(s, w.now).await;
+        let other = Store::connect(&db.url).await.unwrap();
+        let open = every_case(&other).await.into_iter().find(|c| c.status == CaseStatus::Submitted).unwrap();
+        other
+            .act_on_case(open.id, open.version, &CaseStep::new(CaseAction::Acknowledge), "cadre", &all, &cal(), w.now)
+            .await
+            .unwrap();
+        let second = agreed(s, w.now).await;
+        assert_eq!(second.totals.to_acknowledge.count, first.totals.to_acknowledge.count + 1);
+        // A bulk write asks for a rebuild, which the next read does.
+        sqlx::query("UPDATE cases SET escalation_level = escalation_level + 1").execute(other.pool()).await.unwrap();
+        other.request_case_index_rebuild().await.unwrap();
+        let read = s.case_index().await.unwrap();
+        assert_eq!(read.freshness, dangjian_store::cases::stats_index::Freshness::Rebuilt);
+        drop(read);
+        let third = agreed(s, w.now).await;
+        assert_eq!(third.totals.escalated, third.totals.cases);
+        other.close().await;
         db.cleanup().await;
     }
 }

@@ -186,6 +186,13 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
     // Build the coverage index in the background while the server answers: coverage pages and API
     // answer 503 with Retry-After until it is done, every other page at once.
     state.coverage.start_building();
+    // And the case statistics' index, rather than at the first statistics request.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.case_index().await {
+            tracing::error!(error = %e, "building the case index failed; it is retried at the next read");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())

@@ -43,12 +43,16 @@ pub fn summarize(seconds: &mut [i64]) -> DurationSummary {
         return DurationSummary::default();
     }
     let (i50, i90) = (rank(50.0, n) - 1, rank(90.0, n) - 1);
-    let (_, p90, _) = seconds.select_nth_unstable(i90);
-    let p90 = *p90;
-    // The median's rank is at most p90's, so it lies in the part left of (or at) it.
-    let (_, median, _) = seconds[..=i90].select_nth_unstable(i50);
+    let (_, median, _) = seconds.select_nth_unstable(i50);
+    let median = *median;
+    // p90's rank is at least the median's, so it lies in the part right of (or at) it: selecting there
+    // looks at half the values rather than nine tenths.
+    let p90 = match seconds.get_mut(i50 + 1..) {
+        Some(right) if i90 > i50 => *right.select_nth_unstable(i90 - i50 - 1).1,
+        _ => median,
+    };
     let hours = |s: i64| Some(s as f64 / HOUR);
-    DurationSummary { count: n as i64, median_hours: hours(*median), p90_hours: hours(p90) }
+    DurationSummary { count: n as i64, median_hours: hours(median), p90_hours: hours(p90) }
 }
 
 /// The workers' ratings (1–5) of the outcome.

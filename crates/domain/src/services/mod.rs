@@ -2,6 +2,7 @@
 //! amenities and opening hours, and needs/rights cases with their categories, routing, working-day
 //! deadlines and life cycle. Pure types and rules; the store and the web layer build on them.
 
+pub mod case_index;
 pub mod case_settings;
 pub mod case_stats;
 pub mod cases;

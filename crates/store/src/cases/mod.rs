@@ -8,6 +8,7 @@
 //! for [`Disclosure::Full`] (the web layer does so only for the handling department, and audits it).
 
 pub mod stats;
+pub mod stats_index;
 
 use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
@@ -51,6 +52,14 @@ fn china() -> FixedOffset {
 
 fn text_of(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Whole seconds from `from` to `to` (both stored times), as the statistics count durations; `None` when
+/// either does not read as a time.
+pub(crate) fn seconds_between(from: &str, to: &str) -> Option<i64> {
+    let from = DateTime::parse_from_rfc3339(from).ok()?;
+    let to = DateTime::parse_from_rfc3339(to).ok()?;
+    Some((to - from).num_seconds())
 }
 
 /// The end of the `n`-th working day after `now`, counted in China time, as stored (UTC text).
@@ -749,7 +758,7 @@ async fn apply(
     settings: &CaseSettings,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let row = sqlx::query("SELECT status, category, version, department_id FROM cases WHERE id = $1")
+    let row = sqlx::query("SELECT status, category, version, department_id, created_at FROM cases WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx.tx)
         .await?
@@ -771,6 +780,7 @@ async fn apply(
         return Err(FieldError::new("note", "required", "write something", "请填写内容").into());
     }
     let at = text_of(now);
+    let filed: String = row.try_get("created_at")?;
     let (ack_days, resolve_days) = deadlines_of(settings, &row.try_get::<String, _>("category")?);
     let calendar = &settings.calendar;
     let mut sets: Vec<String> = Vec::new();
@@ -781,7 +791,10 @@ async fn apply(
     };
     let mut department = None;
     match step.action {
-        CaseAction::Acknowledge => set("acknowledged_at", Some(at.clone())),
+        CaseAction::Acknowledge => {
+            set("acknowledged_at", Some(at.clone()));
+            set("ack_seconds", seconds_between(&filed, &at).map(|s| s.to_string()));
+        }
         CaseAction::Assign => {
             let who = step.assignee.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
                 StoreError::from(FieldError::new("assignee", "required", "name the handler", "请指定承办人"))
@@ -811,9 +824,13 @@ async fn apply(
             set("assignee", None);
             set("ack_due", Some(due(calendar, now, ack_days)));
         }
-        CaseAction::Resolve => set("resolved_at", Some(at.clone())),
+        CaseAction::Resolve => {
+            set("resolved_at", Some(at.clone()));
+            set("resolve_seconds", seconds_between(&filed, &at).map(|s| s.to_string()));
+        }
         CaseAction::Reopen => {
             set("resolved_at", None);
+            set("resolve_seconds", None);
             set("resolve_due", Some(due(calendar, now, resolve_days)));
         }
         CaseAction::Rate => {
@@ -830,7 +847,7 @@ async fn apply(
     let mut sql = format!("UPDATE cases SET {}, version = version + 1 WHERE id = ", sets.join(", "));
     let n_id = binds.len() + 1;
     sql.push_str(&format!("${n_id} AND version = ${}", n_id + 1));
-    let int_cols = ["department_id", "rating"];
+    let int_cols = ["department_id", "rating", "ack_seconds", "resolve_seconds"];
     let mut q = sqlx::query(&sql);
     for (s, v) in sets.iter().zip(binds) {
         let col = s.split(' ').next().unwrap_or_default();

@@ -10,19 +10,22 @@
 //! complained — so platform committees and branch secretaries get empty statistics, as they get an
 //! empty inbox. Nothing personal (description, contact, notes, tracking code) is read here at all.
 //!
-//! **How.** One query, grouped by (category, sector, platform, child region — computed from the region
-//! path in SQL), counts in SQL and returns, per group, the durations of its cases as one
-//! comma-separated list (`group_concat` / `string_agg`, in seconds computed by the database): a few hundred
-//! rows for a million cases rather than a row per case. The groups are summed into the totals and the four
-//! groupings here with the domain's [`dangjian_domain::services::case_stats`] functions. Region conditions
-//! are `region_code IN (regions of the subtree)`, so a province or county uses the cases' region index.
+//! **How.** From the in-memory index ([`crate::cases::stats_index`], kept current from the change feed
+//! before every read): the domain's [`dangjian_domain::services::case_index::CaseIndex`] counts the cases
+//! the filter and scope select, and the lines are named and ordered here. Durations are the stored whole
+//! seconds (`ack_seconds`, `resolve_seconds`), written with the step that sets them.
+//! [`Store::case_statistics_sql`] keeps the earlier single SQL query as the comparison for the benchmark
+//! and the tests; both give identical statistics.
 
 use crate::access::{path_prefix, AccessFilter};
 use crate::error::{StoreError, StoreResult};
 use crate::query::Where;
+use crate::regions::Region;
+use crate::sectors::Sector;
 use crate::{DbKind, Store};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone as _, Utc};
 use dangjian_domain::access::Scope;
+use dangjian_domain::services::case_index::{CaseQuery, ScopePart};
 use dangjian_domain::services::case_stats::{figures, CaseCounts, CaseFigures};
 use dangjian_domain::services::cases::Category;
 use dangjian_domain::{FieldError, FieldErrors};
@@ -223,56 +226,116 @@ fn unknown(field: &str, what: &str, zh: &str) -> FieldError {
 const NOT_GIVEN_ZH: &str = "未注明";
 const NOT_GIVEN_EN: &str = "Not given";
 
+/// A filter checked against what exists: the category list, the sectors and the selected region.
+struct Checked {
+    categories: Vec<Category>,
+    sectors: Vec<Sector>,
+    region: Option<Region>,
+}
+
+impl Checked {
+    /// The selected region's path prefix (`/` for the whole country) and own code (`""` then).
+    fn prefix_and_own(&self) -> (String, String) {
+        let prefix = self.region.as_ref().map_or_else(|| "/".to_owned(), |r| path_prefix(&r.path).replace('%', ""));
+        (prefix, self.region.as_ref().map_or_else(String::new, |r| r.code.clone()))
+    }
+}
+
+/// The totals and the lines of each grouping with cases, before they are named and ordered.
+struct Finished {
+    total: CaseFigures,
+    category: BTreeMap<String, CaseFigures>,
+    sector: BTreeMap<Option<String>, CaseFigures>,
+    platform: BTreeMap<Option<i64>, CaseFigures>,
+    region: BTreeMap<String, CaseFigures>,
+}
+
+/// The figures of a group without cases.
+fn no_cases() -> CaseFigures {
+    Acc::default().finish()
+}
+
+/// Unix seconds of a stored-format time.
+fn unix(t: &str) -> i64 {
+    DateTime::parse_from_rfc3339(t).map(|t| t.timestamp()).unwrap_or_default()
+}
+
 impl Store {
     /// The statistics of the cases `filter` selects inside `access` (see the module docs for what a
     /// scope sees), with "overdue" judged at `now`. A filter naming an unknown region, category, sector
-    /// or unit, or a `from` after `to`, is an error naming that field.
+    /// or unit, or a `from` after `to`, is an error naming that field. Counted from the in-memory index
+    /// ([`Store::case_index`]), brought up to date first.
     pub async fn case_statistics(
         &self,
         access: &AccessFilter,
         filter: &CaseStatsFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<CaseStatistics> {
-        let categories = self.case_categories().await?;
-        let sectors = self.list_sectors().await?;
-        let mut errs = FieldErrors::default();
-        let region = match &filter.region {
-            Some(code) => match self.region(code).await {
-                Ok(r) => Some(r),
-                Err(StoreError::NotFound) => {
-                    errs.0.push(unknown("region", &format!("region `{code}`"), "行政区划代码不存在"));
-                    None
-                }
-                Err(e) => return Err(e),
-            },
-            None => None,
+        let checked = self.check_stats_filter(filter).await?;
+        let (prefix, own) = checked.prefix_and_own();
+        let scopes = (!access.is_unrestricted()).then(|| {
+            access
+                .scopes()
+                .iter()
+                .filter_map(|s| match s {
+                    Scope::Region { path } => {
+                        Some(ScopePart { prefix: path_prefix(path).replace('%', ""), sector: None })
+                    }
+                    Scope::SectorInRegion { sector, path } => {
+                        Some(ScopePart { prefix: path_prefix(path).replace('%', ""), sector: Some(sector.clone()) })
+                    }
+                    Scope::Chain { .. } | Scope::Organization { .. } => None,
+                })
+                .collect()
+        });
+        let at = utc_text(now);
+        let query = CaseQuery {
+            scopes,
+            region_prefix: checked.region.as_ref().map(|_| prefix),
+            from: filter.from.map(|d| unix(&china_midnight(d))),
+            before: filter.to.and_then(|d| d.succ_opt()).map(|d| unix(&china_midnight(d))),
+            category: filter.category.clone(),
+            sector: filter.sector.clone(),
+            platform_id: filter.platform_id,
+            now: unix(&at),
         };
-        if let Some(c) = &filter.category {
-            if !categories.iter().any(|k| &k.code == c) {
-                errs.0.push(unknown("category", &format!("category `{c}`"), "未知的诉求类别"));
+        let g = {
+            let read = self.case_index().await?;
+            match read.index() {
+                Some(index) => index.statistics(&query),
+                None => return Err(StoreError::NotFound),
             }
-        }
-        if let Some(s) = &filter.sector {
-            if !sectors.iter().any(|k| &k.code == s) {
-                errs.0.push(unknown("sector", &format!("sector `{s}`"), "行业不存在"));
-            }
-        }
-        if let Some(id) = filter.platform_id {
-            if self.unit_labels(&[id]).await?.is_empty() {
-                errs.0.push(unknown("platform_id", "unit", "单位不存在"));
-            }
-        }
-        if let (Some(f), Some(t)) = (filter.from, filter.to) {
-            if f > t {
-                errs.0.push(FieldError::new("to", "before_from", "`to` is before `from`", "结束日期早于开始日期"));
-            }
-        }
-        errs.into_result()?;
+        };
+        let finished = Finished {
+            total: g.total,
+            category: g.by_category.into_iter().collect(),
+            sector: g.by_sector.into_iter().collect(),
+            platform: g.by_platform.into_iter().collect(),
+            region: g
+                .by_region
+                .into_iter()
+                .map(|(child, f)| (if child.is_empty() { own.clone() } else { child }, f))
+                .collect(),
+        };
+        self.name_statistics(at, &checked, &own, finished).await
+    }
 
+    /// The same statistics by the earlier method, kept as the comparison for the benchmark and the
+    /// tests: one SQL query under the scope and the filters, grouped by (category, sector, unit, child
+    /// region cut from the region path), that counts in SQL and returns each group's durations as one
+    /// comma-separated list (`group_concat` / `string_agg`), computed from the stored text times
+    /// (`julianday` / `EXTRACT(EPOCH …)`); percentiles in Rust.
+    pub async fn case_statistics_sql(
+        &self,
+        access: &AccessFilter,
+        filter: &CaseStatsFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CaseStatistics> {
+        let checked = self.check_stats_filter(filter).await?;
+        let (prefix, own) = checked.prefix_and_own();
         let mut w = Where::default();
         restrict(access, &mut w);
-        let prefix = region.as_ref().map_or_else(|| "/".to_owned(), |r| path_prefix(&r.path).replace('%', ""));
-        if region.is_some() {
+        if checked.region.is_some() {
             let n = w.text(format!("{prefix}%"));
             w.cond(format!("c.region_code IN (SELECT code FROM regions WHERE path LIKE ${n})"));
         }
@@ -299,7 +362,6 @@ impl Store {
         let at = utc_text(now);
         let now_n = w.text(at.clone());
         let from = "FROM cases c JOIN regions r ON r.code = c.region_code";
-        let own = region.as_ref().map_or_else(String::new, |r| r.code.clone());
         let key = |r: &sqlx::any::AnyRow| -> StoreResult<Key> {
             Ok(Key {
                 category: r.try_get("category")?,
@@ -351,45 +413,105 @@ impl Store {
                 a.resolve.extend_from_slice(&resolve);
             });
         }
+        fn done<K: Ord>(m: BTreeMap<K, Acc>) -> BTreeMap<K, CaseFigures> {
+            m.into_iter().map(|(k, a)| (k, a.finish())).collect()
+        }
+        let finished = Finished {
+            total: groups.total.finish(),
+            category: done(groups.category),
+            sector: done(groups.sector),
+            platform: done(groups.platform),
+            region: done(groups.region),
+        };
+        self.name_statistics(at, &checked, &own, finished).await
+    }
 
+    /// Checks a filter's names and dates; every problem is an error naming its field.
+    async fn check_stats_filter(&self, filter: &CaseStatsFilter) -> StoreResult<Checked> {
+        let categories = self.case_categories().await?;
+        let sectors = self.list_sectors().await?;
+        let mut errs = FieldErrors::default();
+        let region = match &filter.region {
+            Some(code) => match self.region(code).await {
+                Ok(r) => Some(r),
+                Err(StoreError::NotFound) => {
+                    errs.0.push(unknown("region", &format!("region `{code}`"), "行政区划代码不存在"));
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        if let Some(c) = &filter.category {
+            if !categories.iter().any(|k| &k.code == c) {
+                errs.0.push(unknown("category", &format!("category `{c}`"), "未知的诉求类别"));
+            }
+        }
+        if let Some(s) = &filter.sector {
+            if !sectors.iter().any(|k| &k.code == s) {
+                errs.0.push(unknown("sector", &format!("sector `{s}`"), "行业不存在"));
+            }
+        }
+        if let Some(id) = filter.platform_id {
+            if self.unit_labels(&[id]).await?.is_empty() {
+                errs.0.push(unknown("platform_id", "unit", "单位不存在"));
+            }
+        }
+        if let (Some(f), Some(t)) = (filter.from, filter.to) {
+            if f > t {
+                errs.0.push(FieldError::new("to", "before_from", "`to` is before `from`", "结束日期早于开始日期"));
+            }
+        }
+        errs.into_result()?;
+        Ok(Checked { categories, sectors, region })
+    }
+
+    /// Names and orders the lines of each grouping (see [`CaseStatistics`]).
+    async fn name_statistics(
+        &self,
+        at: String,
+        checked: &Checked,
+        own: &str,
+        mut groups: Finished,
+    ) -> StoreResult<CaseStatistics> {
         let mut by_category: Vec<StatsRow> = Vec::new();
-        for c in &categories {
-            let acc = groups.category.remove(&c.code).unwrap_or_default();
+        for c in &checked.categories {
+            let figures = groups.category.remove(&c.code).unwrap_or_else(no_cases);
             by_category.push(StatsRow {
                 code: c.code.clone(),
                 name_zh: c.name_zh.clone(),
                 name_en: c.name_en.clone(),
-                figures: acc.finish(),
+                figures,
             });
         }
-        for (code, acc) in std::mem::take(&mut groups.category) {
-            by_category.push(StatsRow { name_zh: code.clone(), name_en: code.clone(), code, figures: acc.finish() });
+        for (code, figures) in std::mem::take(&mut groups.category) {
+            by_category.push(StatsRow { name_zh: code.clone(), name_en: code.clone(), code, figures });
         }
 
         let mut by_sector = Vec::new();
-        for s in &sectors {
-            if let Some(acc) = groups.sector.remove(&Some(s.code.clone())) {
+        for s in &checked.sectors {
+            if let Some(figures) = groups.sector.remove(&Some(s.code.clone())) {
                 by_sector.push(StatsRow {
                     code: s.code.clone(),
                     name_zh: s.name_zh.clone(),
                     name_en: s.name_en.clone(),
-                    figures: acc.finish(),
+                    figures,
                 });
             }
         }
-        for (code, acc) in std::mem::take(&mut groups.sector) {
+        for (code, figures) in std::mem::take(&mut groups.sector) {
             let (code, zh, en) = match code {
                 Some(c) => (c.clone(), c.clone(), c),
                 None => (String::new(), NOT_GIVEN_ZH.to_owned(), NOT_GIVEN_EN.to_owned()),
             };
-            by_sector.push(StatsRow { code, name_zh: zh, name_en: en, figures: acc.finish() });
+            by_sector.push(StatsRow { code, name_zh: zh, name_en: en, figures });
         }
 
         let ids: Vec<i64> = groups.platform.keys().flatten().copied().collect();
         let labels = self.unit_labels(&ids).await?;
         let mut by_platform: Vec<StatsRow> = std::mem::take(&mut groups.platform)
             .into_iter()
-            .map(|(id, acc)| {
+            .map(|(id, figures)| {
                 let (code, zh, en) = match id {
                     Some(id) => {
                         let name = labels.get(&id).map_or_else(|| id.to_string(), |l| l.name.clone());
@@ -397,7 +519,7 @@ impl Store {
                     }
                     None => (String::new(), NOT_GIVEN_ZH.to_owned(), NOT_GIVEN_EN.to_owned()),
                 };
-                StatsRow { code, name_zh: zh, name_en: en, figures: acc.finish() }
+                StatsRow { code, name_zh: zh, name_en: en, figures }
             })
             .collect();
         by_platform.sort_by(|a, b| {
@@ -408,18 +530,18 @@ impl Store {
         let names: HashMap<String, String> = self.region_names(&codes).await?;
         let by_region = std::mem::take(&mut groups.region)
             .into_iter()
-            .map(|(code, acc)| {
+            .map(|(code, figures)| {
                 let name = names.get(&code).cloned().unwrap_or_else(|| code.clone());
                 let (zh, en) = if code == own {
                     (format!("{name}（本级）"), format!("{name} (itself)"))
                 } else {
                     (name.clone(), name)
                 };
-                StatsRow { code, name_zh: zh, name_en: en, figures: acc.finish() }
+                StatsRow { code, name_zh: zh, name_en: en, figures }
             })
             .collect();
 
-        Ok(CaseStatistics { at, totals: groups.total.finish(), by_category, by_sector, by_platform, by_region })
+        Ok(CaseStatistics { at, totals: groups.total, by_category, by_sector, by_platform, by_region })
     }
 }
 

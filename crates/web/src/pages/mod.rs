@@ -220,7 +220,9 @@ pub enum PageError {
     BadRequest(String),
     Internal,
     /// Not yet: the coverage index is being built (503 with `Retry-After` in seconds).
-    Unavailable { retry_after: u64 },
+    Unavailable {
+        retry_after: u64,
+    },
 }
 
 impl PageError {

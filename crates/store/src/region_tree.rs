@@ -27,7 +27,10 @@ const TREE_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// A store's copy of the region tree, shared by its clones.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TreeCache(Arc<tokio::sync::RwLock<Option<(Instant, Arc<RegionTree>)>>>);
+pub(crate) struct TreeCache(Arc<tokio::sync::RwLock<Option<CachedTree>>>);
+
+/// The tree and when it was read.
+type CachedTree = (Instant, Arc<RegionTree>);
 
 impl Store {
     /// The region tree (codes and paths), read once and kept; see [`TREE_MAX_AGE`].

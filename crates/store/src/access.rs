@@ -111,6 +111,11 @@ impl AccessFilter {
         self.scopes.iter().any(|s| matches!(s, Scope::Region { path } if path_prefix(path) == "/%"))
     }
 
+    /// Whether every scope of the filter is a platform's chain.
+    pub fn limits_by_chain(&self) -> bool {
+        !self.scopes.is_empty() && self.scopes.iter().all(|s| matches!(s, Scope::Chain { .. }))
+    }
+
     /// Whether the filter is a region condition that narrows the rows (a region scope below the nation).
     pub fn limits_by_region(&self) -> bool {
         !self.is_unrestricted() && self.scopes.iter().any(|s| matches!(s, Scope::Region { .. }))

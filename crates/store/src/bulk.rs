@@ -28,6 +28,30 @@ fn max_parameters(kind: DbKind) -> usize {
     }
 }
 
+/// The `entities` table with every column a new unit is written with, ids included: the generator's bulk
+/// load and the batched import write units through it.
+pub const ENTITIES: Table = Table {
+    name: "entities",
+    columns: &[
+        "id",
+        "uscc",
+        "site_code",
+        "name",
+        "kind",
+        "parent_id",
+        "root_id",
+        "region_code",
+        "address",
+        "workers",
+        "party_members",
+        "probationary_members",
+        "established_on",
+        "closed_on",
+        "created_at",
+        "updated_at",
+    ],
+};
+
 /// The tables a bulk load writes, whose coverage triggers it suspends.
 const LOADED_TABLES: [&str; 6] =
     ["entities", "entity_sectors", "organizations", "organization_units", "instructors", "instructor_assignments"];

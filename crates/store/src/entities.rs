@@ -2,7 +2,7 @@
 //! close, import) through one resolver so the same rules hold everywhere.
 
 use crate::access::{AccessFilter, Rows};
-use crate::bulk::{insert_rows, Rows as BulkRows, Table};
+use crate::bulk::{insert_rows, Rows as BulkRows, Table, ENTITIES};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::import::{param_list, ImportKind, CHUNK_ROWS};
@@ -1026,28 +1026,6 @@ fn tier(k: EntityKind) -> u8 {
     }
 }
 
-const ENTITY_ROWS: Table = Table {
-    name: "entities",
-    columns: &[
-        "id",
-        "uscc",
-        "site_code",
-        "name",
-        "kind",
-        "parent_id",
-        "root_id",
-        "region_code",
-        "address",
-        "workers",
-        "party_members",
-        "probationary_members",
-        "established_on",
-        "closed_on",
-        "created_at",
-        "updated_at",
-    ],
-};
-
 const SECTOR_ROWS: Table = Table { name: "entity_sectors", columns: &["entity_id", "sector_code"] };
 
 /// Units in an import: keyed by USCC or else site code (`U:…`, `S:…`), platforms first, then franchisees
@@ -1092,7 +1070,7 @@ impl EntityImport {
             next_sqlite_id,
             site_owner: HashMap::new(),
             site_codes: HashSet::new(),
-            pending: BulkRows::with_capacity(ENTITY_ROWS, CHUNK_ROWS),
+            pending: BulkRows::with_capacity(ENTITIES, CHUNK_ROWS),
             pending_sectors: BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS),
             statements: HashMap::new(),
             now: now_text(),
@@ -1340,7 +1318,7 @@ impl ImportKind for EntityImport {
 
     async fn flush(&mut self, tx: &mut WriteTx) -> StoreResult<()> {
         if !self.pending.is_empty() {
-            let rows = std::mem::replace(&mut self.pending, BulkRows::with_capacity(ENTITY_ROWS, CHUNK_ROWS));
+            let rows = std::mem::replace(&mut self.pending, BulkRows::with_capacity(ENTITIES, CHUNK_ROWS));
             insert_rows(tx, self.db, rows, &mut self.statements).await?;
         }
         if !self.pending_sectors.is_empty() {

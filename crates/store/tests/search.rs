@@ -5,33 +5,11 @@
 
 use dangjian_domain::entity::EntityInput;
 use dangjian_domain::{EntityDraft, SearchTerm};
-use dangjian_store::bulk::{Rows, Table, Value};
+use dangjian_store::bulk::{Rows, Value, ENTITIES};
 use dangjian_store::entities::EntityFilter;
 use dangjian_store::search::SearchMethod;
 use dangjian_store::testing::all_backends;
 use dangjian_store::{AccessFilter, Paging, Store};
-
-const ENTITIES: Table = Table {
-    name: "entities",
-    columns: &[
-        "id",
-        "uscc",
-        "site_code",
-        "name",
-        "kind",
-        "parent_id",
-        "root_id",
-        "region_code",
-        "address",
-        "workers",
-        "party_members",
-        "probationary_members",
-        "established_on",
-        "closed_on",
-        "created_at",
-        "updated_at",
-    ],
-};
 
 const BRANDS: [&str; 8] = ["顺丰", "速程", "骑送", "美团", "Élan", "50%", "a_b", "MG外卖"];
 const WORDS: [&str; 10] = ["快递", "外卖", "骑手", "配送", "网点", "服务站", "有限公司", "100_%", "货运", "直播"];

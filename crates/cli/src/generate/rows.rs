@@ -9,32 +9,11 @@ use super::geography::Geography;
 use crate::codes::generated_uscc;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use dangjian_domain::{EntityKind, OrgKind};
-use dangjian_store::bulk::{Rows, Table, Value};
+use dangjian_store::bulk::{Rows, Table, Value, ENTITIES};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub const ENTITIES: Table = Table {
-    name: "entities",
-    columns: &[
-        "id",
-        "uscc",
-        "site_code",
-        "name",
-        "kind",
-        "parent_id",
-        "root_id",
-        "region_code",
-        "address",
-        "workers",
-        "party_members",
-        "probationary_members",
-        "established_on",
-        "closed_on",
-        "created_at",
-        "updated_at",
-    ],
-};
 pub const ENTITY_SECTORS: Table = Table { name: "entity_sectors", columns: &["entity_id", "sector_code"] };
 pub const ORGANIZATIONS: Table = Table {
     name: "organizations",

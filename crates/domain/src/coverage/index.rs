@@ -119,6 +119,9 @@ struct OrgRec {
     term_start: Option<NaiveDate>,
     term_end: Option<NaiveDate>,
     units: Vec<(u32, bool)>,
+    /// The unit its gaps are listed under ([`OrgRec::home`]), kept because a chain organization may
+    /// have a hundred thousand units to look through.
+    home: u32,
     alive: bool,
 }
 
@@ -129,7 +132,11 @@ impl OrgRec {
 
     /// The unit a gap of the organization is listed under: its home unit, else its first.
     fn home(&self) -> Option<u32> {
-        self.units.iter().find(|(_, chain)| !chain).or(self.units.first()).map(|(u, _)| *u)
+        (self.home != NONE).then_some(self.home)
+    }
+
+    fn home_of(units: &[(u32, bool)]) -> u32 {
+        units.iter().find(|(_, chain)| !chain).or(units.first()).map_or(NONE, |(u, _)| *u)
     }
 }
 
@@ -415,6 +422,9 @@ pub struct CoverageIndex {
     link_pool: Vec<Link>,
     unit_slot: HashMap<i64, u32>,
     units_by_region: Vec<Vec<u32>>,
+    /// Registered units by region (not subtree), tier and whether they have a closing date: what the
+    /// registry's counts add up without reading a unit.
+    region_counts: Vec<RegionCount>,
     chains: HashMap<i64, Vec<u32>>,
     chain_roots: Vec<i64>,
     chain_index: HashMap<i64, u32>,
@@ -458,6 +468,32 @@ impl BitSet {
     }
 }
 
+/// Registered units of one region by tier (in `EntityKind::ALL` order) and by whether they have a
+/// closing date.
+#[derive(Debug, Clone, Copy, Default)]
+struct RegionCount([[u32; 2]; 4]);
+
+impl RegionCount {
+    fn add(&mut self, tier: EntityKind, closed: bool, delta: i32) {
+        let n = &mut self.0[tier_index(tier)][usize::from(closed)];
+        *n = n.saturating_add_signed(delta);
+    }
+
+    fn count(&self, tier: Option<EntityKind>, closed: Option<bool>) -> u64 {
+        let tiers = match tier {
+            Some(t) => tier_index(t)..tier_index(t) + 1,
+            None => 0..4,
+        };
+        self.0[tiers]
+            .iter()
+            .map(|c| match closed {
+                None => u64::from(c[0]) + u64::from(c[1]),
+                Some(want) => u64::from(c[usize::from(want)]),
+            })
+            .sum()
+    }
+}
+
 /// The static part of a query: which units are candidates, whatever the date.
 struct Candidates<'a> {
     index: &'a CoverageIndex,
@@ -493,14 +529,129 @@ impl Candidates<'_> {
             }
             return;
         }
-        for r in self.range.0..self.range.1 {
-            for &slot in &idx.units_by_region[r as usize] {
-                let u = &idx.units[slot as usize];
-                if self.accepts(u) {
-                    f(slot, u);
+        // A reader whose every scope is a platform's chain reads only those chains' units.
+        if let Some(roots) = self.chain_scopes() {
+            for root in roots {
+                for &slot in idx.chains.get(&root).map(Vec::as_slice).unwrap_or_default() {
+                    let u = &idx.units[slot as usize];
+                    if self.accepts(u) {
+                        f(slot, u);
+                    }
+                }
+            }
+            return;
+        }
+        for (from, to) in self.region_runs() {
+            for r in from..to {
+                for &slot in &idx.units_by_region[r as usize] {
+                    let u = &idx.units[slot as usize];
+                    if self.accepts(u) {
+                        f(slot, u);
+                    }
                 }
             }
         }
+    }
+
+    /// The region slots to read: the filter's range, narrowed to the reader's regions when every scope
+    /// of theirs lies in a region (a provincial cadre's national list reads one province, not the
+    /// country). Sorted and disjoint.
+    fn region_runs(&self) -> Vec<(u32, u32)> {
+        let whole = vec![self.range];
+        let Visibility::Scopes(scopes) = self.visible else { return whole };
+        let mut runs = Vec::with_capacity(scopes.len());
+        for s in scopes {
+            let r = match s {
+                VisibleScope::Region(r) => *r,
+                VisibleScope::SectorInRegion(_, r) if *r != NONE - 1 => *r,
+                _ => return whole,
+            };
+            let Some(node) = self.index.regions.get(r as usize) else { continue };
+            let (from, to) = (r.max(self.range.0), node.end.min(self.range.1));
+            if from < to {
+                runs.push((from, to));
+            }
+        }
+        runs.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(runs.len());
+        for (from, to) in runs {
+            match merged.last_mut() {
+                Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                _ => merged.push((from, to)),
+            }
+        }
+        merged
+    }
+
+    /// The region slots whose every registered unit is a candidate, when the candidates are exactly
+    /// those (no sector or chain filter, and a reader who sees whole regions); else `None`. The tier
+    /// filter is left to the caller.
+    fn whole_region_runs(&self) -> Option<Vec<(u32, u32)>> {
+        if self.sector_bit != 0 || self.chain.is_some() {
+            return None;
+        }
+        if let Visibility::Scopes(scopes) = self.visible {
+            if !scopes.iter().all(|s| matches!(s, VisibleScope::Region(_))) {
+                return None;
+            }
+        }
+        Some(self.region_runs())
+    }
+
+    /// The regions (slots; the nation is `regions.len()`) whose whole subtrees are exactly the regions
+    /// the candidates lie in, none inside another — when the reader sees whole regions (everything, or
+    /// region scopes only); else `None`. Sector, tier and chain filters are left to the caller.
+    fn subtree_roots(&self) -> Option<Vec<u32>> {
+        let idx = self.index;
+        let nation = idx.regions.len() as u32;
+        let filter_root = if self.range == (0, nation) { nation } else { self.range.0 };
+        let scopes = match self.visible {
+            Visibility::All => return Some(vec![filter_root]),
+            Visibility::Scopes(scopes) => scopes,
+        };
+        let end_of = |r: u32| if r == nation { nation } else { idx.regions[r as usize].end };
+        let mut roots = Vec::new();
+        for s in scopes {
+            let VisibleScope::Region(r) = s else { return None };
+            if idx.regions.get(*r as usize).is_none() {
+                continue;
+            }
+            let (r, r_end) = (*r, end_of(*r));
+            if filter_root == nation || (r >= filter_root && r < end_of(filter_root)) {
+                roots.push(r);
+            } else if filter_root >= r && filter_root < r_end {
+                roots.push(filter_root);
+            }
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        let mut out: Vec<u32> = Vec::with_capacity(roots.len());
+        for r in roots {
+            if out.last().is_some_and(|&last| r < end_of(last)) {
+                continue;
+            }
+            out.push(r);
+        }
+        Some(out)
+    }
+
+    /// The chains of a reader whose every scope is a platform's chain (a platform committee), else
+    /// `None`.
+    fn chain_scopes(&self) -> Option<Vec<i64>> {
+        let Visibility::Scopes(scopes) = self.visible else { return None };
+        if scopes.is_empty() {
+            return None;
+        }
+        let mut roots = Vec::with_capacity(scopes.len());
+        for s in scopes {
+            match s {
+                VisibleScope::Chain(root) => roots.push(*root),
+                _ => return None,
+            }
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        Some(roots)
     }
 }
 
@@ -557,6 +708,7 @@ impl CoverageIndex {
             link_pool: Vec::new(),
             unit_slot: HashMap::new(),
             units_by_region: vec![Vec::new(); n],
+            region_counts: vec![RegionCount::default(); n],
             chains: HashMap::new(),
             chain_roots: Vec::new(),
             chain_index: HashMap::new(),
@@ -631,6 +783,12 @@ impl CoverageIndex {
         match self.unit_slot.get(&u.id).copied() {
             Some(slot) => {
                 self.agg_unit(slot, Sign::Remove);
+                let rec = &self.units[slot as usize];
+                if rec.alive {
+                    let (r, t, c) = (rec.region, rec.tier, rec.closed != OPEN);
+                    self.region_counts[r as usize].add(t, c, -1);
+                }
+                self.region_counts[region as usize].add(u.kind, closed != OPEN, 1);
                 let rec = &mut self.units[slot as usize];
                 let (old_region, old_root, was_alive) = (rec.region, rec.root, rec.alive);
                 rec.region = region;
@@ -679,6 +837,7 @@ impl CoverageIndex {
                 self.cold.push(UnitCold::default());
                 self.unit_slot.insert(u.id, slot);
                 self.units_by_region[region as usize].push(slot);
+                self.region_counts[region as usize].add(u.kind, closed != OPEN, 1);
                 self.chains.entry(root).or_default().push(slot);
                 self.agg_unit(slot, Sign::Add);
             }
@@ -724,6 +883,8 @@ impl CoverageIndex {
         let rec = &mut self.units[slot as usize];
         rec.alive = false;
         let (region, root) = (rec.region, rec.root);
+        let (tier, closed) = (rec.tier, rec.closed != OPEN);
+        self.region_counts[region as usize].add(tier, closed, -1);
         remove_value(&mut self.units_by_region[region as usize], slot);
         if let Some(v) = self.chains.get_mut(&root) {
             remove_value(v, slot);
@@ -758,6 +919,7 @@ impl CoverageIndex {
             dissolved: day_or(o.dissolved, OPEN),
             term_start: o.term_start,
             term_end: o.term_end,
+            home: OrgRec::home_of(&units),
             units,
             alive: true,
         };
@@ -790,6 +952,7 @@ impl CoverageIndex {
         self.detach_org(slot);
         self.orgs[slot as usize].alive = false;
         self.orgs[slot as usize].units.clear();
+        self.orgs[slot as usize].home = NONE;
     }
 
     /// Takes an organization off its region list and its units.
@@ -1203,48 +1366,54 @@ impl CoverageIndex {
         limit: usize,
     ) -> Result<(usize, Vec<GapRow>), FilterError> {
         let c = self.candidates(filter, visible)?;
+        if order == GapOrder::Rule {
+            if let Some(page) = self.gaps_from_aggregate(&c, date, rule, offset, limit) {
+                return Ok(page);
+            }
+        }
         let day = day_of(date);
         let t = self.rules.at(day);
         let wanted = |g: GapRule| rule.is_none_or(|r| r == g);
         let mut keys: Vec<GapKey> = Vec::new();
-        let mut orgs_to_check: Vec<u32> = Vec::new();
         c.each(|slot, u| {
             if !operating(u.established, u.closed, day) {
                 return;
             }
-            let state = state_at(self.links_of(u), day);
-            let own_kind = self
-                .links_of(u)
-                .iter()
-                .filter(|l| l.kind == LinkKind::Own && l.active(day))
-                .map(|l| self.orgs[l.source as usize].kind)
-                .max_by_key(|k| Requirement::met_by(*k));
+            let links = self.links_of(u);
+            let state = state_at(links, day);
+            // The kind of its own organization matters only to a unit its own organization covers.
+            let own_kind = if state == CoverageState::Own {
+                links
+                    .iter()
+                    .filter(|l| l.kind == LinkKind::Own && l.active(day))
+                    .map(|l| self.orgs[l.source as usize].kind)
+                    .max_by_key(|k| Requirement::met_by(*k))
+            } else {
+                None
+            };
             if let Some(g) = unit_gap(u.members, state, own_kind, t).filter(|g| wanted(*g)) {
                 keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org: NONE });
             }
-            for l in self.links_of(u) {
-                if l.kind != LinkKind::Instructor && l.active(day) {
-                    orgs_to_check.push(l.source);
+            // Organization rules are listed under the organization's home (or first) unit: each
+            // active organization once, when its home is this candidate (its home's link to it is
+            // then active, so this is the organization some candidate links to, found without
+            // collecting every link).
+            for (i, l) in links.iter().enumerate() {
+                if l.kind == LinkKind::Instructor || !l.active(day) {
+                    continue;
+                }
+                let o = &self.orgs[l.source as usize];
+                let repeated = links[..i].iter().any(|p| p.kind != LinkKind::Instructor && p.source == l.source);
+                if o.home() != Some(slot) || repeated || !o.active(day) {
+                    continue;
+                }
+                for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
+                    if wanted(g) {
+                        keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org: l.source });
+                    }
                 }
             }
         });
-        // Organization rules, listed under the organization's home (or first) unit when that unit is
-        // among the candidates.
-        orgs_to_check.sort_unstable();
-        orgs_to_check.dedup();
-        for slot in orgs_to_check {
-            let o = &self.orgs[slot as usize];
-            let Some(home) = o.home() else { continue };
-            let u = &self.units[home as usize];
-            if !o.active(day) || !c.accepts(u) || !operating(u.established, u.closed, day) {
-                continue;
-            }
-            for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
-                if wanted(g) {
-                    keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: home, org: slot });
-                }
-            }
-        }
         let total = keys.len();
         let cmp = |a: &GapKey, b: &GapKey| match order {
             GapOrder::Rule => a.rule.cmp(&b.rule).then(b.members.cmp(&a.members)).then(a.unit_id.cmp(&b.unit_id)),
@@ -1326,15 +1495,37 @@ impl CoverageIndex {
         let mut tiers = [0u64; 4];
         let mut by_child: HashMap<u32, u64> = HashMap::new();
         let depth = c.child_depth;
-        c.each(|_, u| {
-            tiers[tier_index(u.tier)] += 1;
-            if let Some(d) = depth {
-                let child = self.lineage[u.region as usize][d];
-                if child != NONE {
-                    *by_child.entry(child).or_default() += 1;
+        if let Some(runs) = c.whole_region_runs() {
+            // Whole regions: add up their counts instead of reading their units.
+            for (from, to) in runs {
+                for r in from..to {
+                    let counts = &self.region_counts[r as usize];
+                    let n = counts.count(None, None);
+                    if n == 0 {
+                        continue;
+                    }
+                    for (i, t) in EntityKind::ALL.into_iter().enumerate() {
+                        tiers[i] += counts.count(Some(t), None);
+                    }
+                    if let Some(d) = depth {
+                        let child = self.lineage[r as usize][d];
+                        if child != NONE {
+                            *by_child.entry(child).or_default() += n;
+                        }
+                    }
                 }
             }
-        });
+        } else {
+            c.each(|_, u| {
+                tiers[tier_index(u.tier)] += 1;
+                if let Some(d) = depth {
+                    let child = self.lineage[u.region as usize][d];
+                    if child != NONE {
+                        *by_child.entry(child).or_default() += 1;
+                    }
+                }
+            });
+        }
         let mut children: Vec<(String, u64)> =
             by_child.into_iter().map(|(slot, n)| (self.regions[slot as usize].code.clone(), n)).collect();
         children.sort();
@@ -1355,6 +1546,14 @@ impl CoverageIndex {
         visible: &Visibility,
     ) -> Result<u64, FilterError> {
         let c = self.candidates(filter, visible)?;
+        if let Some(runs) = c.whole_region_runs() {
+            let counts = &self.region_counts;
+            return Ok(runs
+                .iter()
+                .flat_map(|&(a, b)| a..b)
+                .map(|r| counts[r as usize].count(filter.tier, closed))
+                .sum());
+        }
         let mut n = 0u64;
         c.each(|_, u| {
             if closed.is_none_or(|want| want == (u.closed != OPEN)) {

@@ -7,11 +7,26 @@
 //! contribution is taken out before the change and the new one put in after, so the sums always equal
 //! what a scan would add up (the tests check this after random sequences of changes).
 
-use super::{tier_index, Acc, Candidates, CoverageIndex, Filter, Rollup, UnitRec, Visibility, VisibleScope, NONE};
+use super::{
+    tier_index, Acc, Candidates, CoverageIndex, Filter, GapRow, Rollup, UnitRec, Visibility, VisibleScope, NONE,
+};
+use crate::coverage::gaps::{organization_gaps, unit_gap, GapRule};
+use crate::coverage::rules::Requirement;
 use crate::coverage::state::{operating, state_at, CoverageState, LinkKind};
 use crate::coverage::{day_of, Day};
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+/// A gap of the day in the gap list's default order — rule, formal members (most first), unit id, the
+/// unit's own rule before its organizations' (0, else the organization's slot + 1) — with the unit's
+/// slot last, to build the row from.
+pub(super) type GapEntry = (GapRule, Reverse<u32>, i64, u32, u32);
+
+/// How far a walk of the kept gap list may go to fill a page of a small scope before a scan of the
+/// scope is the cheaper way.
+const GAP_WALK_BUDGET: u64 = 400_000;
 
 /// Regions down to this depth (0 province, 1 prefecture) keep the tier, sector × tier and chain lines;
 /// deeper ones hold few units, and a scan of them takes well under a millisecond.
@@ -36,6 +51,10 @@ pub(super) struct DayAggregate {
     wide: Vec<Wide>,
     /// Each region's sub-regions one level down (the nation's: the provinces).
     children: Vec<Vec<u32>>,
+    /// Every gap of the day, in the list's default order ([`GapEntry`]).
+    gaps: BTreeSet<GapEntry>,
+    /// Gaps by region subtree (the nation last) and rule (`GapRule as usize`).
+    gap_counts: Vec<[u32; GapRule::ALL.len()]>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,9 +168,11 @@ impl CoverageIndex {
             wide_slot,
             wide,
             children,
+            gaps: BTreeSet::new(),
+            gap_counts: vec![[0; GapRule::ALL.len()]; n + 1],
         };
-        for u in &self.units {
-            self.contribute(&mut agg, u, Sign::Add);
+        for (slot, u) in self.units.iter().enumerate() {
+            self.contribute(&mut agg, slot as u32, u, Sign::Add);
         }
         self.aggregate = Some(agg);
     }
@@ -165,18 +186,20 @@ impl CoverageIndex {
     pub(super) fn agg_unit(&mut self, slot: u32, sign: Sign) {
         let Some(mut agg) = self.aggregate.take() else { return };
         if let Some(u) = self.units.get(slot as usize) {
-            self.contribute(&mut agg, u, sign);
+            self.contribute(&mut agg, slot, u, sign);
         }
         self.aggregate = Some(agg);
     }
 
-    fn contribute(&self, agg: &mut DayAggregate, u: &UnitRec, sign: Sign) {
+    fn contribute(&self, agg: &mut DayAggregate, slot: u32, u: &UnitRec, sign: Sign) {
         let day = agg.day;
         if !u.alive || !operating(u.established, u.closed, day) {
             return;
         }
         let links = self.links_of(u);
-        let state = if links.is_empty() { CoverageState::None } else { state_at(links, day) } as usize;
+        let covered = if links.is_empty() { CoverageState::None } else { state_at(links, day) };
+        self.contribute_gaps(agg, slot, u, covered, sign);
+        let state = covered as usize;
         let needs_own = u.members >= agg.need;
         let mut one = Acc::default();
         one.add(state, u.members, u.workers, needs_own);
@@ -220,6 +243,124 @@ impl CoverageIndex {
                 }
             }
         }
+    }
+
+    /// Puts the gaps of an operating unit into the kept list, or takes them out: the unit's own rule and
+    /// the rules of each active organization whose home it is (as [`CoverageIndex::gaps_page`] lists
+    /// them).
+    fn contribute_gaps(&self, agg: &mut DayAggregate, slot: u32, u: &UnitRec, state: CoverageState, sign: Sign) {
+        let day = agg.day;
+        let t = self.rules.at(day);
+        let links = self.links_of(u);
+        let mut entries: Vec<GapEntry> = Vec::new();
+        let own_kind = if state == CoverageState::Own {
+            links
+                .iter()
+                .filter(|l| l.kind == LinkKind::Own && l.active(day))
+                .map(|l| self.orgs[l.source as usize].kind)
+                .max_by_key(|k| Requirement::met_by(*k))
+        } else {
+            None
+        };
+        if let Some(g) = unit_gap(u.members, state, own_kind, t) {
+            entries.push((g, Reverse(u.members), u.id, 0, slot));
+        }
+        for (i, l) in links.iter().enumerate() {
+            if l.kind == LinkKind::Instructor || !l.active(day) {
+                continue;
+            }
+            let o = &self.orgs[l.source as usize];
+            let repeated = links[..i].iter().any(|p| p.kind != LinkKind::Instructor && p.source == l.source);
+            if o.home() != Some(slot) || repeated || !o.active(day) {
+                continue;
+            }
+            for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
+                entries.push((g, Reverse(u.members), u.id, l.source + 1, slot));
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let nation = self.regions.len() as u32;
+        let lineage = self.lineage[u.region as usize];
+        for e in entries {
+            let changed = match sign {
+                Sign::Add => agg.gaps.insert(e),
+                Sign::Remove => agg.gaps.remove(&e),
+            };
+            if !changed {
+                continue;
+            }
+            for r in lineage.into_iter().filter(|&r| r != NONE).chain(std::iter::once(nation)) {
+                let n = &mut agg.gap_counts[r as usize][e.0 as usize];
+                *n = match sign {
+                    Sign::Add => *n + 1,
+                    Sign::Remove => n.saturating_sub(1),
+                };
+            }
+        }
+    }
+
+    /// A page of the gap list in the default order from the kept list, when it answers it: kept for
+    /// `date`, no sector, tier or chain filter, a reader who sees whole regions, and a page the walk
+    /// reaches within [`GAP_WALK_BUDGET`] entries. The total comes from the counts by region, the page
+    /// from walking the list in order and keeping the candidates' entries.
+    pub(super) fn gaps_from_aggregate(
+        &self,
+        c: &Candidates<'_>,
+        date: NaiveDate,
+        rule: Option<GapRule>,
+        offset: usize,
+        limit: usize,
+    ) -> Option<(usize, Vec<GapRow>)> {
+        let agg = self.aggregate.as_ref()?;
+        if agg.day != day_of(date) || c.sector_bit != 0 || c.tier.is_some() || c.chain.is_some() {
+            return None;
+        }
+        let roots = c.subtree_roots()?;
+        let count = |r: u32| -> u64 {
+            let counts = &agg.gap_counts[r as usize];
+            match rule {
+                Some(g) => u64::from(counts[g as usize]),
+                None => counts.iter().map(|&n| u64::from(n)).sum(),
+            }
+        };
+        let total = roots.iter().map(|&r| count(r)).sum::<u64>() as usize;
+        let end = offset.saturating_add(limit).min(total);
+        if offset >= end {
+            return Some((total, Vec::new()));
+        }
+        // The walk passes over the other scopes' entries: about `end` × (all gaps / the scope's).
+        let everywhere = count(self.regions.len() as u32).max(1);
+        if (end as u64).saturating_mul(everywhere) / (total as u64) > GAP_WALK_BUDGET {
+            return None;
+        }
+        let entries: Box<dyn Iterator<Item = &GapEntry>> = match rule {
+            Some(g) => Box::new(
+                agg.gaps.range((g, Reverse(u32::MAX), i64::MIN, 0, 0)..=(g, Reverse(0), i64::MAX, u32::MAX, u32::MAX)),
+            ),
+            None => Box::new(agg.gaps.iter()),
+        };
+        let day = agg.day;
+        let t = self.rules.at(day);
+        let mut seen = 0usize;
+        let mut rows = Vec::with_capacity(end - offset);
+        for &(g, _, _, org, slot) in entries {
+            let u = &self.units[slot as usize];
+            if !c.accepts(u) {
+                continue;
+            }
+            if seen >= offset {
+                let org = (org != 0).then(|| self.orgs[(org - 1) as usize].id);
+                let state = state_at(self.links_of(u), day);
+                rows.push(self.gap_row(u, org, g, t.required(u.members), state));
+            }
+            seen += 1;
+            if seen >= end {
+                break;
+            }
+        }
+        Some((total, rows))
     }
 
     /// The roll-up from the partial sums, when they answer it: kept for `date`, no sector, tier or chain

@@ -375,6 +375,131 @@ fn assert_gap_pages_match_a_full_sort(ix: &CoverageIndex, date: NaiveDate) {
     }
 }
 
+/// The units a query reads and the gaps it lists, checked against the plain definitions: every live
+/// unit the filter and the reader's scopes accept, whichever way the reading is narrowed (to the
+/// reader's regions or chains); a unit rule for each operating such unit that breaks one, and the rules
+/// of each active organization listed once, under its home unit when that unit is such a unit.
+fn assert_reads_match_brute_force(ix: &CoverageIndex, day: NaiveDate, context: &str) {
+    let region = |p: &str| Scope::Region { path: p.into() };
+    let readers = [
+        Visibility::All,
+        ix.visibility(false, &[]),
+        ix.visibility(false, &[region("/11/")]),
+        ix.visibility(false, &[region("/11/1101/110105/"), region("/31/"), region("/11/1101/")]),
+        ix.visibility(false, &[region("/99/")]),
+        ix.visibility(false, &[Scope::SectorInRegion { sector: "courier".into(), path: "/11/".into() }]),
+        ix.visibility(false, &[Scope::SectorInRegion { sector: "courier".into(), path: "/".into() }]),
+        ix.visibility(false, &[Scope::Chain { root_id: 1 }]),
+        ix.visibility(false, &[Scope::Chain { root_id: 2 }, Scope::Chain { root_id: 1 }]),
+        ix.visibility(false, &[Scope::Chain { root_id: 3 }, region("/31/")]),
+    ];
+    let day_n = day_of(day);
+    let t = ix.rules.at(day_n);
+    for region in [None, Some("11"), Some("1101"), Some("110105"), Some("31")] {
+        let f = Filter { region: region.map(Into::into), ..Default::default() };
+        for (i, v) in readers.iter().enumerate() {
+            let c = ix.candidates(&f, v).unwrap();
+            let mut read = Vec::new();
+            c.each(|slot, _| read.push(slot));
+            read.sort_unstable();
+            let all: Vec<u32> = (0..ix.units.len() as u32).filter(|&s| c.accepts(&ix.units[s as usize])).collect();
+            assert_eq!(read, all, "{context}: units read, region {region:?}, reader {i}");
+
+            // Registered counts, whether added up by region or read unit by unit.
+            let reg = ix.registered_units(region, v).unwrap();
+            assert_eq!(reg.total, all.len() as u64, "{context}: registered, region {region:?}, reader {i}");
+            for (t, n) in &reg.by_tier {
+                let want = all.iter().filter(|&&s| ix.units[s as usize].tier == *t).count() as u64;
+                assert_eq!(*n, want, "{context}: registered {t:?}, region {region:?}, reader {i}");
+            }
+            let depth = c.child_depth;
+            let mut children: Vec<(String, u64)> = Vec::new();
+            for &s in &all {
+                let Some(d) = depth else { break };
+                let child = ix.lineage[ix.units[s as usize].region as usize][d];
+                if child == NONE {
+                    continue;
+                }
+                let code = ix.regions[child as usize].code.clone();
+                match children.iter_mut().find(|(c, _)| *c == code) {
+                    Some(e) => e.1 += 1,
+                    None => children.push((code, 1)),
+                }
+            }
+            children.sort();
+            assert_eq!(reg.children, children, "{context}: children, region {region:?}, reader {i}");
+            for tier in [None, Some(EntityKind::Site), Some(EntityKind::Platform)] {
+                for closed in [None, Some(true), Some(false)] {
+                    let f = Filter { tier, ..f.clone() };
+                    let want = all
+                        .iter()
+                        .map(|&s| &ix.units[s as usize])
+                        .filter(|u| tier.is_none_or(|t| t == u.tier) && closed.is_none_or(|w| w == (u.closed != OPEN)))
+                        .count() as u64;
+                    assert_eq!(
+                        ix.count_registered(&f, closed, v),
+                        Ok(want),
+                        "{context}: count {tier:?} {closed:?}, region {region:?}, reader {i}"
+                    );
+                }
+            }
+
+            // The gaps, in the default order: rule, members (most first), unit id, the unit's own rule
+            // before its organizations' (by slot).
+            let mut want = Vec::new();
+            for &slot in &all {
+                let u = &ix.units[slot as usize];
+                if !operating(u.established, u.closed, day_n) {
+                    continue;
+                }
+                let links = ix.links_of(u);
+                let state = state_at(links, day_n);
+                let own = links
+                    .iter()
+                    .filter(|l| l.kind == LinkKind::Own && l.active(day_n))
+                    .map(|l| ix.orgs[l.source as usize].kind)
+                    .max_by_key(|k| Requirement::met_by(*k));
+                if let Some(g) = unit_gap(u.members, state, own, t) {
+                    want.push((g, std::cmp::Reverse(u.members), u.id, 0u32));
+                }
+            }
+            for (o_slot, o) in ix.orgs.iter().enumerate() {
+                let home = o.units.iter().find(|(_, chain)| !chain).or(o.units.first()).map(|(u, _)| *u);
+                let Some(home) = home.filter(|h| all.contains(h)) else { continue };
+                let u = &ix.units[home as usize];
+                if !o.active(day_n) || !operating(u.established, u.closed, day_n) {
+                    continue;
+                }
+                for g in organization_gaps(o.kind, ix.term_end_day(o), o.units.len(), day_n, t) {
+                    want.push((g, std::cmp::Reverse(u.members), u.id, o_slot as u32 + 1));
+                }
+            }
+            want.sort_unstable();
+            let key = |g: &GapRow| {
+                let org = g.organization_id.map_or(0, |id| ix.org_slot[&id] + 1);
+                (g.rule, std::cmp::Reverse(g.members), g.unit_id, org)
+            };
+            let full = ix.gaps(&f, day, v, None, GapOrder::Rule).unwrap();
+            let got: Vec<_> = full.iter().map(key).collect();
+            assert_eq!(got, want, "{context}: gaps, region {region:?}, reader {i}");
+            // Page by page, and one rule's, the same rows.
+            for rule in [None, want.first().map(|w| w.0), Some(GapRule::TermExpired)] {
+                let expected: Vec<&GapRow> = full.iter().filter(|g| rule.is_none_or(|r| r == g.rule)).collect();
+                for per_page in [1, 4] {
+                    let mut pages = Vec::new();
+                    for offset in (0..expected.len() + per_page).step_by(per_page) {
+                        let (n, rows) = ix.gaps_page(&f, day, v, rule, GapOrder::Rule, offset, per_page).unwrap();
+                        assert_eq!(n, expected.len(), "{context}: total of {rule:?}, region {region:?}, reader {i}");
+                        pages.extend(rows);
+                    }
+                    let pages: Vec<&GapRow> = pages.iter().collect();
+                    assert_eq!(pages, expected, "{context}: pages of {rule:?}, region {region:?}, reader {i}");
+                }
+            }
+        }
+    }
+}
+
 /// Every roll-up the partial sums answer, checked against a scan; `day` is the prepared day.
 fn assert_sums_match_scan(ix: &CoverageIndex, day: NaiveDate, context: &str) {
     assert_eq!(ix.prepared_day(), Some(day), "{context}");
@@ -486,6 +611,7 @@ fn partial_sums_equal_a_scan_after_any_sequence_of_changes() {
                 }
             }
             assert_sums_match_scan(&ix, day, &format!("seed {seed}, step {step}"));
+            assert_reads_match_brute_force(&ix, day, &format!("seed {seed}, step {step}"));
         }
         // Sums kept through the changes equal sums made afresh.
         let mut fresh = ix.clone();

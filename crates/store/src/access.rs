@@ -125,8 +125,21 @@ impl AccessFilter {
         self.scopes.is_empty()
     }
 
-    /// Adds to `w` the condition that a row (aliased as usual: `e`, `o`, `i`) is inside the filter.
+    /// Adds to `w` the condition that a row (aliased as usual: `e`, `o`, `i`) is inside the filter, for
+    /// a list of many rows: a scope reached through units is written as the set of rows it reaches,
+    /// found once.
     pub(crate) fn restrict(&self, t: &RegionTree, w: &mut Where, rows: Rows) {
+        self.restrict_as(t, w, rows, Reach::AsSet);
+    }
+
+    /// As [`AccessFilter::restrict`], for one row or a few already picked by another condition (a
+    /// unit's organizations): a scope reached through units is checked row by row, on the row's own
+    /// links — where the set form would first join every unit of a hundred-thousand-unit chain.
+    pub(crate) fn restrict_row_by_row(&self, t: &RegionTree, w: &mut Where, rows: Rows) {
+        self.restrict_as(t, w, rows, Reach::RowByRow);
+    }
+
+    fn restrict_as(&self, t: &RegionTree, w: &mut Where, rows: Rows, reach: Reach) {
         if self.is_unrestricted() {
             return;
         }
@@ -140,8 +153,8 @@ impl AccessFilter {
             .iter()
             .map(|s| match rows {
                 Rows::Entities => unit_cond(t, w, s, alias),
-                Rows::Organizations => org_cond(t, w, s, alias),
-                Rows::Instructors => instructor_cond(t, w, s, alias),
+                Rows::Organizations => org_cond(t, w, s, alias, reach),
+                Rows::Instructors => instructor_cond(t, w, s, alias, reach),
                 Rows::Stations => station_cond(t, w, s, alias),
                 Rows::Cases | Rows::CaseNotifications => case_cond(t, w, s, alias),
             })
@@ -168,7 +181,7 @@ impl AccessFilter {
             let mut w = Where::default();
             let list: Vec<String> = chunk.iter().map(|id| format!("${}", w.int(*id))).collect();
             w.cond(format!("{}.id IN ({})", rows.alias(), list.join(",")));
-            self.restrict(&tree, &mut w, rows);
+            self.restrict_row_by_row(&tree, &mut w, rows);
             let sql = format!("SELECT {}.id AS id FROM {}{}", rows.alias(), rows.table(), w.sql());
             for row in w.apply(sqlx::query(&sql)).fetch_all(&mut *tx.tx).await? {
                 out.insert(row.try_get::<i64, _>("id")?);
@@ -181,7 +194,7 @@ impl AccessFilter {
         let mut w = Where::default();
         let n = w.int(id);
         w.cond(format!("{}.id = ${n}", rows.alias()));
-        self.restrict(t, &mut w, rows);
+        self.restrict_row_by_row(t, &mut w, rows);
         (format!("SELECT 1 AS x FROM {}{}", rows.table(), w.sql()), w)
     }
 
@@ -190,6 +203,14 @@ impl AccessFilter {
         let (sql, w) = self.visible_query(&t, rows, id);
         Ok(w.apply(sqlx::query(&sql)).fetch_optional(store.pool()).await?.is_some())
     }
+}
+
+/// How a condition reaches rows through their units: as the set of every row the scope reaches (one
+/// pass, for lists) or row by row (for one row or a few).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    AsSet,
+    RowByRow,
 }
 
 /// `{col}` is a region code inside the subtree at `path`: ranges of codes, read on an index of the
@@ -233,7 +254,7 @@ fn unit_cond(t: &RegionTree, w: &mut Where, scope: &Scope, u: &str) -> String {
 }
 
 /// The organization aliased `o` is inside `scope`.
-fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str) -> String {
+fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str, reach: Reach) -> String {
     match scope {
         Scope::Region { path } => in_subtree(t, w, &format!("{o}.region_code"), path),
         Scope::Organization { org_id } => {
@@ -242,21 +263,33 @@ fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str) -> String {
         }
         Scope::Chain { .. } | Scope::SectorInRegion { .. } => {
             let unit = unit_cond(t, w, scope, "acc_u");
-            format!(
-                "{o}.id IN (SELECT acc_ou2.organization_id FROM organization_units acc_ou2 \
-                 JOIN entities acc_u ON acc_u.id = acc_ou2.entity_id WHERE {unit})"
-            )
+            match reach {
+                Reach::AsSet => format!(
+                    "{o}.id IN (SELECT acc_ou2.organization_id FROM organization_units acc_ou2 \
+                     JOIN entities acc_u ON acc_u.id = acc_ou2.entity_id WHERE {unit})"
+                ),
+                Reach::RowByRow => format!(
+                    "EXISTS (SELECT 1 FROM organization_units acc_ou2 JOIN entities acc_u ON acc_u.id = acc_ou2.entity_id \
+                     WHERE acc_ou2.organization_id = {o}.id AND {unit})"
+                ),
+            }
         }
     }
 }
 
 /// The instructor aliased `i` is inside `scope`: by their own region, or by a unit they are assigned to.
-fn instructor_cond(t: &RegionTree, w: &mut Where, scope: &Scope, i: &str) -> String {
+fn instructor_cond(t: &RegionTree, w: &mut Where, scope: &Scope, i: &str, reach: Reach) -> String {
     let unit = unit_cond(t, w, scope, "acc_u");
-    let assigned = format!(
-        "{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a \
-         JOIN entities acc_u ON acc_u.id = acc_a.entity_id WHERE {unit})"
-    );
+    let assigned = match reach {
+        Reach::AsSet => format!(
+            "{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a \
+             JOIN entities acc_u ON acc_u.id = acc_a.entity_id WHERE {unit})"
+        ),
+        Reach::RowByRow => format!(
+            "EXISTS (SELECT 1 FROM instructor_assignments acc_a JOIN entities acc_u ON acc_u.id = acc_a.entity_id \
+             WHERE acc_a.instructor_id = {i}.id AND {unit})"
+        ),
+    };
     match scope {
         Scope::Region { path } => {
             let own = in_subtree(t, w, &format!("{i}.region_code"), path);

@@ -298,8 +298,9 @@ impl BulkLoad {
             .await?;
         self.tx.commit().await?;
         if self.kind == DbKind::Postgres {
-            // Planner statistics for the new rows now, rather than whenever autovacuum gets to them.
-            sqlx::query(&format!("ANALYZE {}", LOADED_TABLES.join(", "))).execute(&self.pool).await?;
+            // Planner statistics and the visibility map for the new rows now, rather than whenever
+            // autovacuum gets to them: until a table is vacuumed, no scan of it is index-only.
+            sqlx::query(&format!("VACUUM (ANALYZE) {}", LOADED_TABLES.join(", "))).execute(&self.pool).await?;
         }
         if self.kind == DbKind::Sqlite {
             // The load went through the write-ahead log (as large as the data); fold it back into the

@@ -714,6 +714,8 @@ impl Store {
             None => self.chain_counts(&w).await?,
         };
         let all_below: i64 = by_tier.iter().map(|t| t.count).sum();
+        let by_tiers = f.q.is_none() && entity.kind == EntityKind::Platform;
+        let whole = w.clone();
         if let Some(k) = f.tier {
             let n = w.text(k.as_str());
             w.cond(format!("e.kind = ${n}"));
@@ -730,8 +732,10 @@ impl Store {
             (None, Some(k)) => Some(by_tier.iter().find(|t| t.tier == k).map_or(0, |t| t.count)),
             (None, None) => Some(all_below),
         };
-        let page = self
-            .fetch_page_counted(
+        let page = if by_tiers {
+            self.chain_page_by_tier(&whole, &by_tier, f.tier, paging).await?
+        } else {
+            self.fetch_page_counted(
                 &format!("{ENTITY_SELECT}{join}"),
                 &format!("entities e{join}"),
                 &w,
@@ -740,7 +744,8 @@ impl Store {
                 known,
                 entity_from_row,
             )
-            .await?;
+            .await?
+        };
         let mut entities = page.items;
         self.fill_sectors(&mut entities).await?;
         let depths = self.depths_below(id, &entities).await?;
@@ -757,6 +762,44 @@ impl Store {
             page: page.page,
             per_page: page.per_page,
         })
+    }
+
+    /// One page of a platform's chain in tier order, then id, without sorting the chain: the tiers'
+    /// counts tell which tiers the page falls in, and each is read in id order through the chain's
+    /// index (`root_id, id`) from its own offset. Sorting the largest chain's 100,034 units by tier to
+    /// show fifty took a quarter of a second.
+    async fn chain_page_by_tier(
+        &self,
+        below: &Where,
+        by_tier: &[TierCount],
+        only: Option<EntityKind>,
+        paging: Paging,
+    ) -> StoreResult<Page<Entity>> {
+        let mut skip = paging.offset();
+        let mut want = paging.per_page;
+        let mut items = Vec::new();
+        let mut total = 0;
+        for t in by_tier.iter().filter(|t| only.is_none_or(|k| k == t.tier)) {
+            total += t.count;
+            if want <= 0 {
+                continue;
+            }
+            if skip >= t.count {
+                skip -= t.count;
+                continue;
+            }
+            let mut w = below.clone();
+            let n = w.text(t.tier.as_str());
+            // As an expression: the chain's index, not the kind's, is the way in.
+            w.cond(format!("e.kind || '' = ${n}"));
+            let sql = format!("{ENTITY_SELECT}{} ORDER BY e.id LIMIT {want} OFFSET {skip}", w.sql());
+            let rows = w.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+            let got = rows.iter().map(entity_from_row).collect::<StoreResult<Vec<_>>>()?;
+            want -= got.len() as i64;
+            items.extend(got);
+            skip = 0;
+        }
+        Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
     }
 
     /// The units above `entity` inside `access`, from the platform down.

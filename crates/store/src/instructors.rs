@@ -322,7 +322,12 @@ impl Store {
     ) -> StoreResult<Page<Instructor>> {
         let mut w = Where::default();
         let tree = self.region_tree().await?;
-        access.restrict(&tree, &mut w, Rows::Instructors);
+        // One unit's records are a handful: checked row by row, not against the scope's whole set.
+        if f.unit.is_some() {
+            access.restrict_row_by_row(&tree, &mut w, Rows::Instructors);
+        } else {
+            access.restrict(&tree, &mut w, Rows::Instructors);
+        }
         if let Some(region) = &f.region {
             let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
             let c = crate::region_tree::subtree_cond(&tree, &mut w, "i.region_code", path);

@@ -516,7 +516,12 @@ impl Store {
     ) -> StoreResult<Page<Organization>> {
         let mut w = Where::default();
         let tree = self.region_tree().await?;
-        access.restrict(&tree, &mut w, Rows::Organizations);
+        // One unit's records are a handful: checked row by row, not against the scope's whole set.
+        if f.unit.is_some() {
+            access.restrict_row_by_row(&tree, &mut w, Rows::Organizations);
+        } else {
+            access.restrict(&tree, &mut w, Rows::Organizations);
+        }
         if let Some(region) = &f.region {
             let path = tree.path_of(region).ok_or_else(|| crate::regions::unknown_region(region, "region"))?;
             let c = crate::region_tree::subtree_cond(&tree, &mut w, "o.region_code", path);

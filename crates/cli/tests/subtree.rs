@@ -239,6 +239,48 @@ async fn the_paged_chain_equals_the_whole_chain() {
                 .filter(|i| want.contains(i))
                 .count();
             assert_eq!(c.descendants_total as usize, want_sites, "sites below {id}");
+            // A search within the chain, page by page, equals the walk's units whose name, address or
+            // codes contain the term, in tier order, then id.
+            for term in ["站", "速达", "zz-no-such"] {
+                let q = dangjian_domain::SearchTerm::parse(term, "q").unwrap();
+                let f = ChainFilter { q: q.clone(), ..Default::default() };
+                let mut want_found: Vec<(Option<usize>, i64)> = Vec::new();
+                for r in sqlx::query("SELECT id, kind, name, address, uscc, site_code FROM entities")
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap()
+                {
+                    let uid: i64 = r.try_get("id").unwrap();
+                    if !want.contains(&uid) {
+                        continue;
+                    }
+                    let text = |c: &str| r.try_get::<Option<String>, _>(c).unwrap().unwrap_or_default();
+                    let hit = [text("name"), text("address"), text("uscc"), text("site_code")]
+                        .iter()
+                        .any(|t| t.to_uppercase().contains(&term.to_uppercase()));
+                    if hit {
+                        let kind = EntityKind::parse(&text("kind")).unwrap();
+                        want_found.push((EntityKind::ALL.iter().position(|k| *k == kind), uid));
+                    }
+                }
+                want_found.sort();
+                let mut found = Vec::new();
+                for page in 1.. {
+                    let c =
+                        store.entity_chain_page(id, &f, Paging::new(Some(page), Some(97)), all, None).await.unwrap();
+                    assert_eq!(c.descendants_total as usize, want_found.len(), "matches of {term} below {id}");
+                    let done = c.descendants.len() < 97;
+                    found.extend(
+                        c.descendants
+                            .iter()
+                            .map(|m| (EntityKind::ALL.iter().position(|k| *k == m.entity.kind), m.entity.id)),
+                    );
+                    if done {
+                        break;
+                    }
+                }
+                assert_eq!(found, want_found, "the pages of {term} below {id}");
+            }
             let overview = store.entity_chain_overview(id, 3, all, None).await.unwrap();
             assert_eq!(overview.tiers.iter().map(|t| t.count).sum::<i64>() as usize, want.len());
             assert!(overview.tiers.iter().all(|t| t.items.len() as i64 == t.count.min(3)));

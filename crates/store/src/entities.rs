@@ -714,8 +714,20 @@ impl Store {
             None => self.chain_counts(&w).await?,
         };
         let all_below: i64 = by_tier.iter().map(|t| t.count).sum();
-        let by_tiers = f.q.is_none() && entity.kind == EntityKind::Platform;
-        let whole = w.clone();
+        if entity.kind == EntityKind::Platform {
+            // A platform's chain is paged tier by tier on its own index; a search within it checks
+            // the chain's units (as a chain scope's lists do) and counts the matches by tier first.
+            let mut whole = w.clone();
+            let matches = match &f.q {
+                None => by_tier.clone(),
+                Some(term) => {
+                    self.entity_text_search(&mut whole, term, SearchMethod::Scan).await?;
+                    self.chain_counts(&whole).await?
+                }
+            };
+            let page = self.chain_page_by_tier(&whole, &matches, f.tier, paging).await?;
+            return self.chain_of(entity, ancestors, page, by_tier, id).await;
+        }
         if let Some(k) = f.tier {
             let n = w.text(k.as_str());
             w.cond(format!("e.kind = ${n}"));
@@ -732,10 +744,8 @@ impl Store {
             (None, Some(k)) => Some(by_tier.iter().find(|t| t.tier == k).map_or(0, |t| t.count)),
             (None, None) => Some(all_below),
         };
-        let page = if by_tiers {
-            self.chain_page_by_tier(&whole, &by_tier, f.tier, paging).await?
-        } else {
-            self.fetch_page_counted(
+        let page = self
+            .fetch_page_counted(
                 &format!("{ENTITY_SELECT}{join}"),
                 &format!("entities e{join}"),
                 &w,
@@ -744,8 +754,19 @@ impl Store {
                 known,
                 entity_from_row,
             )
-            .await?
-        };
+            .await?;
+        self.chain_of(entity, ancestors, page, by_tier, id).await
+    }
+
+    /// The chain answer around one page of the units below `id`.
+    async fn chain_of(
+        &self,
+        entity: Entity,
+        ancestors: Vec<Entity>,
+        page: Page<Entity>,
+        by_tier: Vec<TierCount>,
+        id: i64,
+    ) -> StoreResult<Chain> {
         let mut entities = page.items;
         self.fill_sectors(&mut entities).await?;
         let depths = self.depths_below(id, &entities).await?;

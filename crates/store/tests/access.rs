@@ -354,18 +354,29 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
         let ok = s.import_entities(&rows[..1], false, &gd).await.unwrap();
         assert_eq!(ok.created, 1);
 
-        let orgs =
-            vec![(2, org("OB", "branch", None, &["SB"], "110105")), (3, org("ON", "branch", None, &[], "440305"))];
+        let orgs = vec![
+            (2, org("OB", "branch", None, &["SB"], "110105")),
+            (3, org("ON", "branch", None, &[], "440305")),
+            // New, in Guangdong, covering a Beijing unit: a row error on its units, said as unknown.
+            (4, org("ON2", "branch", None, &["SB"], "440305")),
+        ];
         match s.import_organizations(&orgs, true, &gd).await {
             Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
-                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2])
+                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 4]);
+                assert_eq!((errs[1].1.field.as_str(), errs[1].1.code.as_str()), ("units", "unknown_unit"));
+                assert!(errs[1].1.refused);
             }
             other => panic!("{other:?}"),
         }
-        let people = vec![(2, instructor("乙", "13800000002", "110105", &["SB"]))];
+        let people = vec![
+            (2, instructor("乙", "13800000002", "110105", &["SB"])),
+            (3, instructor("己", "13800000006", "440305", &["SB"])),
+        ];
         match s.import_instructors(&people, true, &gd).await {
             Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
-                assert_eq!((errs[0].0, errs[0].1.code.as_str()), (2, "out_of_scope"))
+                assert_eq!((errs[0].0, errs[0].1.code.as_str()), (2, "out_of_scope"));
+                assert_eq!((errs[1].0, errs[1].1.field.as_str()), (3, "assignments[0].unit_code"));
+                assert!(errs[1].1.refused);
             }
             other => panic!("{other:?}"),
         }

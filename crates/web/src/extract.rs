@@ -87,17 +87,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_parts(parts);
-        let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::bad_request(
-                &field,
-                format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
-            )
-        })
+        parse_query(parts.uri.query().unwrap_or_default(), Lang::from_parts(parts)).map(ApiQuery)
     }
+}
+
+/// Query parameters read but not yet parsed, for a write that needs a permission: like [`JsonBody`],
+/// parsed ([`QueryLater::parse`]) only after the handler decided it, so that a refused request is
+/// refused whatever its parameters.
+pub struct QueryLater<T> {
+    query: String,
+    lang: Lang,
+    into: PhantomData<fn() -> T>,
+}
+
+impl<S: Send + Sync, T> FromRequestParts<S> for QueryLater<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        Ok(Self { query, lang: Lang::from_parts(parts), into: PhantomData })
+    }
+}
+
+impl<T: DeserializeOwned> QueryLater<T> {
+    /// The parameters as a `T`, or a 400 naming the one that is wrong.
+    pub fn parse(self) -> Result<T, ApiError> {
+        parse_query(&self.query, self.lang)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str, lang: Lang) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::bad_request(
+            &field,
+            format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
+        )
+    })
 }
 
 /// Path parameters; a malformed one (e.g. a non-numeric id) is a 400 in the API's error shape.

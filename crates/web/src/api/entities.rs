@@ -4,7 +4,7 @@ use super::{date_or_today, ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
-use crate::extract::{ApiQuery, JsonBody};
+use crate::extract::{ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -183,10 +183,11 @@ async fn close_entity(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
     let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.close_entity(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;

@@ -4,7 +4,7 @@ use super::entities::etag;
 use super::{ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -141,11 +141,12 @@ async fn delete_instructor(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
     let target = Target::Instructor(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let result = s.store.delete_instructor(id, q.version, &access).await;
     scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;

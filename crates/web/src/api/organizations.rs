@@ -4,7 +4,7 @@ use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -167,11 +167,12 @@ async fn dissolve_organization(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.dissolve_organization(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;

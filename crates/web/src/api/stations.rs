@@ -5,7 +5,7 @@ use super::entities::etag;
 use super::{ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -287,10 +287,11 @@ async fn close_station(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Station(id);
     let access = scope::authorize(&s, &actor, Action::Write, target, "station.close").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let result = s.store.close_station(id, q.version, &access).await;
     after_write(&s, &actor, "station.close", Some(id), &result).await;
     let st = result.map_err(|e| ApiError::from_store(e, lang))?;

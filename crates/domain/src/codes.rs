@@ -18,7 +18,7 @@ pub struct Uscc(String);
 impl Uscc {
     /// Parses a USCC, accepting lower case and surrounding spaces, and verifies its check character.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let s = input.trim().to_ascii_uppercase();
+        let s = crate::text::fold_code(input, "uscc")?.to_ascii_uppercase();
         if s.chars().count() != 18 {
             return Err(FieldError::new(
                 "uscc",
@@ -28,16 +28,17 @@ impl Uscc {
             ));
         }
         let mut values = [0u32; 18];
-        for (i, b) in s.bytes().enumerate() {
-            match USCC_ALPHABET.iter().position(|&c| c == b) {
+        for (i, c) in s.chars().enumerate() {
+            match USCC_ALPHABET.iter().position(|&a| char::from(a) == c) {
                 Some(v) => values[i] = v as u32,
                 None => {
+                    let c = crate::text::shown(&c.to_string());
                     return Err(FieldError::new(
                         "uscc",
                         "invalid_character",
-                        format!("character {} ('{}') is not allowed in a unified social credit code", i + 1, b as char),
-                        format!("统一社会信用代码第{}位字符“{}”不合法", i + 1, b as char),
-                    ))
+                        format!("character {} ('{c}') is not allowed in a unified social credit code", i + 1),
+                        format!("统一社会信用代码第{}位字符“{c}”不合法", i + 1),
+                    ));
                 }
             }
         }
@@ -122,7 +123,7 @@ pub struct IdNumber(String);
 
 impl IdNumber {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let s = input.trim().to_ascii_uppercase();
+        let s = crate::text::fold_code(input, "id_number")?.to_ascii_uppercase();
         let bytes = s.as_bytes();
         if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
             return Err(FieldError::new(
@@ -178,7 +179,8 @@ pub struct Mobile(String);
 
 impl Mobile {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let compact: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let compact: String =
+            crate::text::fold_code(input, "mobile")?.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let digits = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("86").filter(|r| r.len() == 11))
@@ -225,7 +227,8 @@ impl From<Mobile> for String {
 }
 
 fn parse_plain_code(input: &str, field: &str, what_en: &str, what_zh: &str) -> Result<String, FieldError> {
-    let s = input.trim();
+    let s = crate::text::fold_code(input, field)?;
+    let s = s.as_str();
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if s.is_empty() || s.len() > 64 || !s.chars().all(ok_char) {
         return Err(FieldError::new(

@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 /// Parses `2024-03-01`, `2024/3/1`, `2024.3.1`, `20240301` or `2024年3月1日`.
 /// (Excel serial dates are the spreadsheet reader's business: they arrive here already converted.)
 pub fn parse_flexible_date(input: &str, field: &str) -> Result<NaiveDate, FieldError> {
-    let s = input.trim();
+    let folded = crate::text::fold_code(input, field)?;
+    let s = folded.as_str();
     let err = || {
+        let s = crate::text::shown(s);
         FieldError::new(
             field,
             "invalid_date",

@@ -192,22 +192,28 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 /// Parses a count: a non-negative whole number (spreadsheets may give `12.0`).
 pub fn parse_count(input: Option<&str>, field: &str) -> Result<i64, FieldError> {
     let Some(s) = input else { return Ok(0) };
-    let s = s.trim().replace(',', "");
+    let s = crate::text::fold_code(s, field)?.replace(',', "");
     let s = s.strip_suffix(".0").unwrap_or(&s);
     match s.parse::<i64>() {
         Ok(n) if (0..=10_000_000).contains(&n) => Ok(n),
-        _ => Err(FieldError::new(
-            field,
-            "invalid_count",
-            format!("'{s}' is not a whole number from 0 to 10,000,000"),
-            format!("“{s}”不是0至10,000,000之间的整数"),
-        )),
+        _ => Err({
+            let s = crate::text::shown(s);
+            FieldError::new(
+                field,
+                "invalid_count",
+                format!("'{s}' is not a whole number from 0 to 10,000,000"),
+                format!("“{s}”不是0至10,000,000之间的整数"),
+            )
+        }),
     }
 }
 
-/// Parses an optional text field, trimming it, bounded to `max` characters.
+/// Parses an optional one-line text field ([`crate::text::clean`]: NFC, no control or invisible
+/// characters), trimming it, bounded to `max` characters.
 pub fn parse_text(input: Option<&str>, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let s = crate::text::clean(s, field, crate::text::TextKind::Line)?;
+    let s = s.trim();
     if s.chars().count() > max {
         return Err(FieldError::new(
             field,

@@ -14,11 +14,28 @@ pub struct FieldError {
     pub message: String,
     /// Simplified Chinese message.
     pub message_zh: String,
+    /// The field named a record the writer may not read. Said to the client exactly as an unknown
+    /// record is (so nothing about the other record shows); kept apart only to audit the write as
+    /// `denied`.
+    #[serde(skip)]
+    pub refused: bool,
 }
 
 impl FieldError {
     pub fn new(field: &str, code: &str, message: impl Into<String>, message_zh: impl Into<String>) -> Self {
-        Self { field: field.to_owned(), code: code.to_owned(), message: message.into(), message_zh: message_zh.into() }
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+            message_zh: message_zh.into(),
+            refused: false,
+        }
+    }
+
+    /// The same error, marked as a reference to a record the writer may not read.
+    pub fn refused(mut self) -> Self {
+        self.refused = true;
+        self
     }
 
     /// The message in the requested language (`zh` for Chinese, anything else English).
@@ -67,6 +84,11 @@ impl FieldErrors {
                 None
             }
         }
+    }
+
+    /// Whether some error is a reference to a record the writer may not read.
+    pub fn any_refused(&self) -> bool {
+        self.0.iter().any(|e| e.refused)
     }
 
     pub fn into_result(self) -> Result<(), FieldErrors> {

@@ -17,6 +17,7 @@ pub mod region;
 pub mod search;
 pub mod sector;
 pub mod services;
+pub mod text;
 
 pub use codes::{IdNumber, Mobile, OrgCode, SiteCode, Uscc};
 pub use dates::parse_flexible_date;

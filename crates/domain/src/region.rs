@@ -60,13 +60,14 @@ impl RegionCode {
     /// Parses a code. The zero-padded forms people also write are shortened to the natural length:
     /// `110000` → `11`, `110100` → `1101`, and the NBS 12-digit form `110101001000` → `110101001`.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let mut s = input.trim();
+        let folded = crate::text::fold_code(input, "region_code")?;
+        let mut s = folded.as_str();
         let err = || {
             FieldError::new(
                 "region_code",
                 "invalid_region_code",
-                format!("'{s}' is not a region code (2, 4, 6 or 9 digits)", s = input.trim()),
-                format!("“{s}”不是行政区划代码（应为2、4、6或9位数字）", s = input.trim()),
+                format!("'{s}' is not a region code (2, 4, 6 or 9 digits)", s = crate::text::shown(&folded)),
+                format!("“{s}”不是行政区划代码（应为2、4、6或9位数字）", s = crate::text::shown(&folded)),
             )
         };
         if !s.bytes().all(|b| b.is_ascii_digit()) {

@@ -28,13 +28,19 @@ use sqlx::Row;
 use std::collections::HashSet;
 
 /// The rows inside the union of some scopes. No scopes, no rows.
+///
+/// A filter given to a write also says which records the write may *refer to* (a parent, covered
+/// units, a higher organization, an assigned unit, a station's operator): those the writer may read
+/// ([`AccessFilter::referring_to`]), or, when not said, the write's own scopes. The store checks every
+/// reference against it inside the write transaction; see `docs/access.md#references`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessFilter {
     scopes: Vec<Scope>,
+    references: Option<Vec<Scope>>,
 }
 
 /// The kinds of registry row a filter applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Rows {
     Entities,
     Organizations,
@@ -88,7 +94,22 @@ impl AccessFilter {
                 out.push(s);
             }
         }
-        Self { scopes: out }
+        Self { scopes: out, references: None }
+    }
+
+    /// The same filter, whose writes may refer to the records inside `readable` (the scopes in which
+    /// the writer may read).
+    pub fn referring_to(mut self, readable: &AccessFilter) -> Self {
+        self.references = Some(readable.scopes.clone());
+        self
+    }
+
+    /// The records a write under this filter may refer to.
+    pub fn references(&self) -> AccessFilter {
+        match &self.references {
+            Some(r) => AccessFilter::new(r.iter().cloned()),
+            None => AccessFilter::new(self.scopes.iter().cloned()),
+        }
     }
 
     /// Every row. For the operator's command line (which holds the database anyway) and for tests;

@@ -185,17 +185,84 @@ pub(crate) struct Resolver {
     by_code: HashMap<String, UnitKey>,
     by_id: HashMap<i64, UnitKey>,
     sectors: Vec<Sector>,
+    /// The records this write may refer to: those its writer may read.
+    references: AccessFilter,
+    /// Whether a record may be referred to, as found so far (records this write created may).
+    referable: HashMap<(Rows, i64), bool>,
+    /// What the record being written refers to already ([`Resolver::keep`]).
+    kept: HashSet<(Rows, i64)>,
 }
 
 impl Resolver {
-    pub(crate) async fn new(store: &Store) -> StoreResult<Self> {
+    /// A resolver for one write (or one import) under `access`, whose references must lie inside
+    /// `access.references()`.
+    pub(crate) async fn new(store: &Store, access: &AccessFilter) -> StoreResult<Self> {
         Ok(Self {
             regions: HashSet::new(),
             all_regions_loaded: false,
             by_code: HashMap::new(),
             by_id: HashMap::new(),
             sectors: store.list_sectors().await?,
+            references: access.references(),
+            referable: HashMap::new(),
+            kept: HashSet::new(),
         })
+    }
+
+    /// Sets the records the record about to be written refers to already (read with `sql`, which
+    /// selects `id` given the record's id as `$1`): keeping a reference is no new pointing, so these
+    /// need not be readable. Each resolve of a record sets them first (none for a new record).
+    pub(crate) async fn keep(&mut self, tx: &mut WriteTx, rows: Rows, sql: &str, id: Option<i64>) -> StoreResult<()> {
+        self.kept.clear();
+        let Some(id) = id else { return Ok(()) };
+        if self.references.is_unrestricted() {
+            return Ok(());
+        }
+        for row in sqlx::query(sql).bind(id).fetch_all(&mut *tx.tx).await? {
+            if let Some(k) = row.try_get::<Option<i64>, _>("id")? {
+                self.kept.insert((rows, k));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this write may refer to the record `id` of `rows`: the writer may read it (checked
+    /// inside the write transaction, before the write changes anything), this write created it, or
+    /// the record written refers to it already.
+    pub(crate) async fn may_refer(&mut self, tx: &mut WriteTx, rows: Rows, id: i64) -> StoreResult<bool> {
+        if self.references.is_unrestricted() || self.kept.contains(&(rows, id)) {
+            return Ok(true);
+        }
+        if let Some(ok) = self.referable.get(&(rows, id)) {
+            return Ok(*ok);
+        }
+        let ok = self.references.admits_in(tx, rows, id).await?;
+        self.referable.insert((rows, id), ok);
+        Ok(ok)
+    }
+
+    /// Checks in one query (per 500) whether this write may refer to each of `ids`, for imports.
+    pub(crate) async fn may_refer_all(&mut self, tx: &mut WriteTx, rows: Rows, ids: &[i64]) -> StoreResult<()> {
+        if self.references.is_unrestricted() {
+            return Ok(());
+        }
+        let mut ask: Vec<i64> = ids.iter().copied().filter(|id| !self.referable.contains_key(&(rows, *id))).collect();
+        ask.sort_unstable();
+        ask.dedup();
+        if ask.is_empty() {
+            return Ok(());
+        }
+        let inside = self.references.admitted_in(tx, rows, &ask).await?;
+        for id in ask {
+            self.referable.insert((rows, id), inside.contains(&id));
+        }
+        Ok(())
+    }
+
+    /// Remembers that this write created the record `id`, which its later rows may refer to (the
+    /// record itself must end inside the writer's scopes, which the write checks).
+    pub(crate) fn created(&mut self, rows: Rows, id: i64) {
+        self.referable.insert((rows, id), true);
     }
 
     /// Loads every region code at once (imports touch many).
@@ -277,17 +344,21 @@ impl Resolver {
         Ok(key)
     }
 
-    /// Resolves a reference to an existing unit, or a field error naming `field`.
+    /// Resolves a reference to an existing unit the writer may read, or a field error naming `field`
+    /// (the same whether the unit does not exist or may not be read).
     pub(crate) async fn resolve_unit(&mut self, tx: &mut WriteTx, unit: &UnitRef, field: &str) -> StoreResult<i64> {
-        match self.fetch_key(tx, unit).await? {
-            Some(k) => Ok(k.id),
-            None => Err(FieldError::new(
+        let unknown = || {
+            FieldError::new(
                 field,
                 "unknown_unit",
                 format!("no registered unit has the code {unit}"),
                 format!("未找到代码为{unit}的登记单位"),
             )
-            .into()),
+        };
+        match self.fetch_key(tx, unit).await? {
+            Some(k) if self.may_refer(tx, Rows::Entities, k.id).await? => Ok(k.id),
+            Some(_) => Err(unknown().refused().into()),
+            None => Err(unknown().into()),
         }
     }
 
@@ -321,6 +392,7 @@ async fn resolve(
     self_id: Option<i64>,
 ) -> StoreResult<Resolved> {
     let mut errs = FieldErrors::default();
+    r.keep(tx, Rows::Entities, "SELECT parent_id AS id FROM entities WHERE id = $1", self_id).await?;
     match r.check_region(tx, draft.region_code.as_str(), "region_code").await {
         Ok(()) => {}
         Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
@@ -337,28 +409,39 @@ async fn resolve(
     let mut parent_id = None;
     let mut root_id = None;
     if let Some(parent) = &draft.parent {
-        match r.fetch_key(tx, parent).await? {
-            None => errs.push(FieldError::new(
+        let unknown = || {
+            FieldError::new(
                 parent_field,
                 "unknown_parent",
                 format!("no registered unit has the code {parent}"),
                 format!("未找到上级单位{parent}"),
-            )),
-            Some(p) => {
-                match check_parent_kind(draft.kind, Some(p.kind)) {
-                    Err(e) => errs.push(e.on_field(parent_field)),
-                    Ok(()) => {
-                        if let Some(id) = self_id {
-                            let anc = r.ancestors(tx, p.id).await?;
-                            if let Err(e) = check_no_cycle(id, p.id, &anc) {
-                                errs.push(e.on_field(parent_field));
-                            }
+            )
+        };
+        let found = match r.fetch_key(tx, parent).await? {
+            Some(p) if r.may_refer(tx, Rows::Entities, p.id).await? => Some(p),
+            Some(_) => {
+                errs.push(unknown().refused());
+                None
+            }
+            None => {
+                errs.push(unknown());
+                None
+            }
+        };
+        if let Some(p) = found {
+            match check_parent_kind(draft.kind, Some(p.kind)) {
+                Err(e) => errs.push(e.on_field(parent_field)),
+                Ok(()) => {
+                    if let Some(id) = self_id {
+                        let anc = r.ancestors(tx, p.id).await?;
+                        if let Err(e) = check_no_cycle(id, p.id, &anc) {
+                            errs.push(e.on_field(parent_field));
                         }
                     }
                 }
-                parent_id = Some(p.id);
-                root_id = if p.kind == EntityKind::Platform { Some(p.id) } else { p.root_id };
             }
+            parent_id = Some(p.id);
+            root_id = if p.kind == EntityKind::Platform { Some(p.id) } else { p.root_id };
         }
     }
     if draft.kind == EntityKind::Platform {
@@ -429,6 +512,7 @@ async fn insert(r: &mut Resolver, tx: &mut WriteTx, draft: &EntityDraft) -> Stor
     write_sectors(tx, id, &res.sectors).await?;
     let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
     r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id });
+    r.created(Rows::Entities, id);
     Ok(id)
 }
 
@@ -516,6 +600,7 @@ async fn update(
         .await?;
         r.by_id.clear();
         r.by_code.clear();
+        r.referable.retain(|_, created| *created);
     }
     write_sectors(tx, id, &res.sectors).await?;
     let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
@@ -956,7 +1041,7 @@ impl Store {
 
     /// Registers a unit, which must then lie inside `access` (else nothing is written: `OutOfScope`).
     pub async fn create_entity(&self, draft: &EntityDraft, access: &AccessFilter) -> StoreResult<Entity> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let id = insert(&mut r, &mut tx, draft).await?;
         if !access.admits_in(&mut tx, Rows::Entities, id).await? {
@@ -975,7 +1060,7 @@ impl Store {
         version: i64,
         access: &AccessFilter,
     ) -> StoreResult<Entity> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         if !access.admits_in(&mut tx, Rows::Entities, id).await? {
             return Err(StoreError::NotFound);
@@ -1041,7 +1126,7 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
-        let r = Resolver::new(self).await?;
+        let r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let mut kind = EntityImport::new(self.kind(), r, &mut tx).await?;
         self.run_import(&mut kind, tx, rows, dry_run, access).await
@@ -1207,10 +1292,11 @@ impl EntityImport {
         for id in &ids {
             q = q.bind(*id);
         }
+        let mut found = Vec::new();
         for row in q.fetch_all(&mut *tx.tx).await? {
-            self.r.remember_row(&row)?;
+            found.push(self.r.remember_row(&row)?.id);
         }
-        Ok(())
+        self.r.may_refer_all(tx, Rows::Entities, &found).await
     }
 }
 
@@ -1372,6 +1458,7 @@ impl ImportKind for EntityImport {
             }
             let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
             self.r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id });
+            self.r.created(Rows::Entities, id);
             return Ok((id, Outcome::Created));
         };
         if same_as(e, draft, res.parent_id, &res.sectors) {

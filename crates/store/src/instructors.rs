@@ -115,8 +115,11 @@ async fn resolve_instructor(
     r: &mut Resolver,
     tx: &mut WriteTx,
     d: &InstructorDraft,
+    self_id: Option<i64>,
 ) -> StoreResult<Vec<ResolvedAssignment>> {
     let mut errs = FieldErrors::default();
+    r.keep(tx, Rows::Entities, "SELECT entity_id AS id FROM instructor_assignments WHERE instructor_id = $1", self_id)
+        .await?;
     if let Err(e) = r.check_region(tx, d.region_code.as_str(), "region_code").await {
         match e {
             StoreError::Invalid(e) => errs.0.extend(e.0),
@@ -177,7 +180,7 @@ async fn insert_instructor(
     tx: &mut WriteTx,
     d: &InstructorDraft,
 ) -> StoreResult<i64> {
-    let list = resolve_instructor(r, tx, d).await?;
+    let list = resolve_instructor(r, tx, d, None).await?;
     let mobile = seal(keys, &INSTRUCTOR_MOBILE, None, d.mobile.as_str())?;
     let now = now_text();
     let row = sqlx::query(
@@ -207,7 +210,7 @@ async fn update_instructor(
     d: &InstructorDraft,
     version: Option<i64>,
 ) -> StoreResult<()> {
-    let list = resolve_instructor(r, tx, d).await?;
+    let list = resolve_instructor(r, tx, d, Some(id)).await?;
     let mobile = seal(keys, &INSTRUCTOR_MOBILE, Some(id), d.mobile.as_str())?;
     let mut sql = String::from(
         "UPDATE instructors SET name = $1, mobile = $2, mobile_idx = $3, dispatching_org = $4, region_code = $5, \
@@ -357,7 +360,7 @@ impl Store {
     /// Registers an instructor, who must then lie inside `access` (else nothing is written).
     pub async fn create_instructor(&self, d: &InstructorDraft, access: &AccessFilter) -> StoreResult<Instructor> {
         let keys = self.keyring()?;
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let id = insert_instructor(keys, &mut r, &mut tx, d).await?;
         if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
@@ -376,7 +379,7 @@ impl Store {
         access: &AccessFilter,
     ) -> StoreResult<Instructor> {
         let keys = self.keyring()?;
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         if !access.admits_in(&mut tx, Rows::Instructors, id).await? {
             return Err(StoreError::NotFound);
@@ -418,7 +421,7 @@ impl Store {
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
         let keys = self.keyring()?;
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = InstructorImport { keys, r, db: self.kind() };
@@ -530,7 +533,7 @@ impl ImportKind for InstructorImport<'_> {
         let Some(i) = current else {
             return insert_instructor(self.keys, &mut self.r, tx, d).await.map(|id| (id, Outcome::Created));
         };
-        let list = resolve_instructor(&mut self.r, tx, d).await?;
+        let list = resolve_instructor(&mut self.r, tx, d, Some(i.id)).await?;
         if same_instructor(i, d, &list) {
             return Ok((i.id, Outcome::Unchanged));
         }

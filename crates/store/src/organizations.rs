@@ -163,34 +163,50 @@ async fn resolve_org(
     self_id: Option<i64>,
 ) -> StoreResult<ResolvedOrg> {
     let mut errs = FieldErrors::default();
+    r.keep(tx, Rows::Entities, "SELECT entity_id AS id FROM organization_units WHERE organization_id = $1", self_id)
+        .await?;
+    let kept_parent: Option<i64> = match self_id {
+        Some(id) => sqlx::query("SELECT parent_id FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .map(|row| row.try_get::<Option<i64>, _>("parent_id"))
+            .transpose()?
+            .flatten(),
+        None => None,
+    };
     collect(&mut errs, r.check_region(tx, d.region_code.as_str(), "region_code").await)?;
     let parent_field = if matches!(d.parent, Some(OrgRef::Id(_))) { "parent_id" } else { "parent_code" };
     let mut parent_id = None;
     if let Some(p) = &d.parent {
-        match find_org(tx, p).await? {
-            None => errs.push(FieldError::new(
-                parent_field,
-                "unknown_parent",
-                "no such parent organization",
-                "上级组织不存在",
-            )),
-            Some(pk) => {
-                if let Err(e) = check_parent_org_kind(d.kind, pk.kind) {
-                    errs.push(e.on_field(parent_field));
-                }
-                if let Some(id) = self_id {
-                    let anc = org_ancestors(tx, pk.id).await?;
-                    if pk.id == id || anc.contains(&id) {
-                        errs.push(FieldError::new(
-                            parent_field,
-                            "org_cycle",
-                            "this parent would make the organization its own ancestor",
-                            "该上级组织会形成循环隶属",
-                        ));
-                    }
-                }
-                parent_id = Some(pk.id);
+        let unknown = FieldError::new(parent_field, "unknown_parent", "no such parent organization", "上级组织不存在");
+        let found = match find_org(tx, p).await? {
+            Some(pk) if kept_parent == Some(pk.id) || r.may_refer(tx, Rows::Organizations, pk.id).await? => Some(pk),
+            Some(_) => {
+                errs.push(unknown.refused());
+                None
             }
+            None => {
+                errs.push(unknown);
+                None
+            }
+        };
+        if let Some(pk) = found {
+            if let Err(e) = check_parent_org_kind(d.kind, pk.kind) {
+                errs.push(e.on_field(parent_field));
+            }
+            if let Some(id) = self_id {
+                let anc = org_ancestors(tx, pk.id).await?;
+                if pk.id == id || anc.contains(&id) {
+                    errs.push(FieldError::new(
+                        parent_field,
+                        "org_cycle",
+                        "this parent would make the organization its own ancestor",
+                        "该上级组织会形成循环隶属",
+                    ));
+                }
+            }
+            parent_id = Some(pk.id);
         }
     }
     let mut unit_ids = Vec::new();
@@ -570,7 +586,7 @@ impl Store {
 
     /// Registers an organization, which must then lie inside `access` (else nothing is written).
     pub async fn create_organization(&self, d: &OrganizationDraft, access: &AccessFilter) -> StoreResult<Organization> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let id = insert_org(&mut r, &mut tx, d).await?;
         if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
@@ -588,7 +604,7 @@ impl Store {
         version: i64,
         access: &AccessFilter,
     ) -> StoreResult<Organization> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         if !access.admits_in(&mut tx, Rows::Organizations, id).await? {
             return Err(StoreError::NotFound);
@@ -648,7 +664,7 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = OrgImport { r, db: self.kind(), depth: parent_depths(rows) };

@@ -250,12 +250,16 @@ async fn no_write_leaves_the_writers_scope_and_nothing_is_half_written() {
         let before = count(all()).await;
 
         // A new unit in Beijing by a Guangdong cadre: refused, not written.
-        let beijing = unit(None, Some("NEW-1"), "site", Some(PB), "110105", "courier");
+        let beijing = unit(None, Some("NEW-1"), "site", Some(FA), "110105", "courier");
         assert!(matches!(s.create_entity(&beijing, &gd).await, Err(StoreError::OutOfScope)));
-        // In Guangdong under the Beijing platform: the unit is theirs.
+        // In Guangdong under the Beijing platform, which the cadre may not read: refused as a parent
+        // that is not there (docs/access.md#references), audited as a refusal.
         let local = unit(None, Some("NEW-2"), "site", Some(PB), "440305", "courier");
+        assert!(refused_reference(s.create_entity(&local, &gd).await, "parent_uscc"));
+        // Under a unit of theirs, it is theirs.
+        let local = unit(None, Some("NEW-2"), "site", Some(FA), "440305", "courier");
         let created = s.create_entity(&local, &gd).await.unwrap();
-        assert_eq!(created.root_id, Some(w.pb));
+        assert_eq!(created.root_id, Some(w.pa));
         s.close_entity(created.id, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1, &gd).await.unwrap();
 
         // Moving the street site to Beijing: refused, unchanged.
@@ -273,7 +277,7 @@ async fn no_write_leaves_the_writers_scope_and_nothing_is_half_written() {
         let chain_a = AccessFilter::new([Scope::Chain { root_id: w.pa }]);
         let fa = s.entity(w.fa).await.unwrap();
         let to_b = unit(Some(FA), None, "franchisee", Some(PB), "440305", "courier");
-        assert!(matches!(s.update_entity(w.fa, &to_b, fa.version, &chain_a).await, Err(StoreError::OutOfScope)));
+        assert!(refused_reference(s.update_entity(w.fa, &to_b, fa.version, &chain_a).await, "parent_uscc"));
         assert_eq!(s.entity(w.sa).await.unwrap().root_id, Some(w.pa), "the sites below stay in chain A");
 
         // Organizations: a branch secretary may add a sub-organization, not a sibling elsewhere.
@@ -290,12 +294,14 @@ async fn no_write_leaves_the_writers_scope_and_nothing_is_half_written() {
 
         // Instructors: one for Beijing by the Guangdong cadre is refused; one serving a Guangdong unit
         // is theirs wherever they live; someone else's cannot be deleted.
-        let far = instructor("丁", "13800000004", "110105", &["SB"]);
+        let far = instructor("丁", "13800000004", "110105", &[]);
         assert!(matches!(s.create_instructor(&far, &gd).await, Err(StoreError::OutOfScope)));
+        let far = instructor("丁", "13800000004", "440305", &["SB"]);
+        assert!(refused_reference(s.create_instructor(&far, &gd).await, "assignments[0].unit_code"));
         let serving = instructor("戊", "13800000005", "110105", &["SA"]);
         let i = s.create_instructor(&serving, &gd).await.unwrap();
         let away = instructor("戊", "13800000005", "110105", &["SB"]);
-        assert!(matches!(s.update_instructor(i.id, &away, i.version, &gd).await, Err(StoreError::OutOfScope)));
+        assert!(refused_reference(s.update_instructor(i.id, &away, i.version, &gd).await, "assignments[0].unit_code"));
         assert!(matches!(s.delete_instructor(w.ib, 1, &gd).await, Err(StoreError::NotFound)));
         s.delete_instructor(i.id, i.version, &gd).await.unwrap();
 
@@ -320,7 +326,9 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
             // Exists in Guangdong, moved to Beijing by the file.
             (4, unit(None, Some("SA"), "site", Some(FA), "110105", "food_delivery")),
             // New, in Beijing.
-            (5, unit(None, Some("NEW-BJ"), "site", Some(PB), "110105", "courier")),
+            (5, unit(None, Some("NEW-BJ"), "site", Some(FA), "110105", "courier")),
+            // New, in Guangdong, under the Beijing platform the importer may not read.
+            (6, unit(None, Some("NEW-GD2"), "site", Some(PB), "440305", "courier")),
         ];
         match s.import_entities(&rows, false, &gd).await {
             Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
@@ -331,9 +339,11 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
                     vec![
                         (3, "site_code", "out_of_scope"),
                         (4, "site_code", "out_of_scope"),
-                        (5, "site_code", "out_of_scope")
+                        (5, "site_code", "out_of_scope"),
+                        (6, "parent_uscc", "unknown_parent"),
                     ]
                 );
+                assert!(errs[3].1.refused && !errs[0].1.refused);
                 // The same words whether the unit exists or not.
                 assert_eq!(errs[0].1.message, errs[2].1.message);
             }
@@ -344,22 +354,44 @@ async fn imports_refuse_rows_outside_the_importers_scope_without_saying_whether_
         let ok = s.import_entities(&rows[..1], false, &gd).await.unwrap();
         assert_eq!(ok.created, 1);
 
-        let orgs =
-            vec![(2, org("OB", "branch", None, &["SB"], "110105")), (3, org("ON", "branch", None, &[], "440305"))];
+        let orgs = vec![
+            (2, org("OB", "branch", None, &["SB"], "110105")),
+            (3, org("ON", "branch", None, &[], "440305")),
+            // New, in Guangdong, covering a Beijing unit: a row error on its units, said as unknown.
+            (4, org("ON2", "branch", None, &["SB"], "440305")),
+        ];
         match s.import_organizations(&orgs, true, &gd).await {
             Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
-                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2])
+                assert_eq!(errs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 4]);
+                assert_eq!((errs[1].1.field.as_str(), errs[1].1.code.as_str()), ("units", "unknown_unit"));
+                assert!(errs[1].1.refused);
             }
             other => panic!("{other:?}"),
         }
-        let people = vec![(2, instructor("乙", "13800000002", "110105", &["SB"]))];
+        let people = vec![
+            (2, instructor("乙", "13800000002", "110105", &["SB"])),
+            (3, instructor("己", "13800000006", "440305", &["SB"])),
+        ];
         match s.import_instructors(&people, true, &gd).await {
             Err(StoreError::ImportRows(dangjian_store::RowErrors { errors: errs, .. })) => {
-                assert_eq!((errs[0].0, errs[0].1.code.as_str()), (2, "out_of_scope"))
+                assert_eq!((errs[0].0, errs[0].1.code.as_str()), (2, "out_of_scope"));
+                assert_eq!((errs[1].0, errs[1].1.field.as_str()), (3, "assignments[0].unit_code"));
+                assert!(errs[1].1.refused);
             }
             other => panic!("{other:?}"),
         }
         let _ = (w.pa, w.sa2, w.oa2);
         db.cleanup().await;
+    }
+}
+
+/// Whether a write was refused for naming, in `field`, a record the writer may not read: said as an
+/// unknown record, marked for the audit.
+fn refused_reference<T: std::fmt::Debug>(r: Result<T, StoreError>, field: &str) -> bool {
+    match r {
+        Err(StoreError::Invalid(errs)) => {
+            errs.0.iter().any(|e| e.field == field && e.refused && e.code.starts_with("unknown"))
+        }
+        other => panic!("{field}: {other:?}"),
     }
 }

@@ -7,11 +7,31 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 
-/// A JSON body; a malformed body or a wrong-typed field is a 400/422 naming the field path.
+/// A JSON body; a malformed body or a wrong-typed field is a 400/422 naming the field path. For a
+/// request that needs a permission, take [`JsonBody`] instead and parse after deciding it.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        JsonBody::<T>::from_request(req, state).await?.parse().map(ApiJson)
+    }
+}
+
+/// A JSON body read but not yet parsed, so that a handler decides the permission first and only then
+/// looks at the body ([`JsonBody::parse`]): a request the actor may not make is 401/403/404 whatever
+/// its body (only a body over the size limit is refused before, as 413).
+pub struct JsonBody<T> {
+    bytes: Bytes,
+    is_json: bool,
+    lang: Lang,
+    into: PhantomData<fn() -> T>,
+}
+
+impl<S: Send + Sync, T> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -22,18 +42,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()))?;
+        Ok(Self { bytes, is_json, lang, into: PhantomData })
+    }
+}
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    /// The body as a `T`: 415 unless it is `application/json`, 400 when it is not JSON, 422 naming
+    /// the field path when a field has the wrong type.
+    pub fn parse(self) -> Result<T, ApiError> {
+        let lang = self.lang;
+        if !self.is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 lang.pick("请求体须为 application/json", "the body must be application/json"),
             ));
         }
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
+        let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
+        serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
             let status = if inner.is_syntax() || inner.is_eof() {
@@ -58,17 +87,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_parts(parts);
-        let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::bad_request(
-                &field,
-                format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
-            )
-        })
+        parse_query(parts.uri.query().unwrap_or_default(), Lang::from_parts(parts)).map(ApiQuery)
     }
+}
+
+/// Query parameters read but not yet parsed, for a write that needs a permission: like [`JsonBody`],
+/// parsed ([`QueryLater::parse`]) only after the handler decided it, so that a refused request is
+/// refused whatever its parameters.
+pub struct QueryLater<T> {
+    query: String,
+    lang: Lang,
+    into: PhantomData<fn() -> T>,
+}
+
+impl<S: Send + Sync, T> FromRequestParts<S> for QueryLater<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        Ok(Self { query, lang: Lang::from_parts(parts), into: PhantomData })
+    }
+}
+
+impl<T: DeserializeOwned> QueryLater<T> {
+    /// The parameters as a `T`, or a 400 naming the one that is wrong.
+    pub fn parse(self) -> Result<T, ApiError> {
+        parse_query(&self.query, self.lang)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str, lang: Lang) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::bad_request(
+            &field,
+            format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
+        )
+    })
 }
 
 /// Path parameters; a malformed one (e.g. a non-numeric id) is a 400 in the API's error shape.

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
+pub mod panic;
 pub mod personal;
 pub mod rate_limit;
 pub mod route_table;
@@ -109,7 +110,7 @@ pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
     let routes = route_table::RouteTable::new(&openapi);
     let openapi = std::sync::Arc::new(openapi);
-    api_router
+    let app = api_router
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -126,8 +127,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(body_limit::layer))
-        .layer(axum::middleware::from_fn(security_headers::layer))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(security_headers::layer));
+    panic::guard(app).layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
 /// The span of a request: method and path, never the query string — it can carry a worker's position
@@ -180,6 +181,7 @@ async fn purge_audit_daily(state: AppState) {
 }
 
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    panic::quiet_panic_hook();
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     tokio::spawn(purge_audit_daily(state.clone()));
     tokio::spawn(api::cases::deadline_job(state.clone()));

@@ -117,9 +117,14 @@ pub fn forbidden(lang: Lang) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", lang.pick("无权执行此操作", "not allowed"))
 }
 
-/// The rows in which the actor may perform `action` (none for an anonymous request).
+/// The rows in which the actor may perform `action` (none for an anonymous request). A write under
+/// it may refer only to records the actor may read (see `docs/access.md#references`).
 pub fn filter(actor: &Actor, action: Action) -> AccessFilter {
-    AccessFilter::new(actor.scopes_for(action))
+    let allowed = AccessFilter::new(actor.scopes_for(action));
+    if action == Action::Read {
+        return allowed;
+    }
+    allowed.referring_to(&AccessFilter::new(actor.scopes_for(Action::Read)))
 }
 
 /// Everything the actor reaches under any grant, whatever the action: a record in here but outside
@@ -214,6 +219,7 @@ pub fn outcome<T>(result: &Result<T, StoreError>) -> &'static str {
 fn failure_outcome(e: &StoreError) -> &'static str {
     match e {
         StoreError::OutOfScope => "denied",
+        StoreError::Invalid(errs) if errs.any_refused() => "denied",
         _ => "failed",
     }
 }
@@ -259,7 +265,7 @@ pub async fn audit_import(
             ("ok", format!("created={} updated={} unchanged={} dry_run={dry_run}", s.created, s.updated, s.unchanged))
         }
         Err(ImportFailure::Rows(errs)) => {
-            let out_of_scope = errs.errors.iter().filter(|e| e.code == "out_of_scope").count();
+            let out_of_scope = errs.errors.iter().filter(|e| e.code == "out_of_scope").count() + errs.refused;
             let outcome = if out_of_scope > 0 { "denied" } else { "failed" };
             (outcome, format!("errors={} out_of_scope={out_of_scope} dry_run={dry_run}", errs.total))
         }

@@ -35,17 +35,20 @@ pub enum ImportFailure {
 pub struct RowFailures {
     pub errors: Vec<ImportError>,
     pub total: usize,
+    /// How many of the listed errors are references to records the importer may not read (said as
+    /// unknown references; counted to audit the import as `denied`).
+    pub refused: usize,
 }
 
 impl RowFailures {
     fn from_list(list: ErrorList) -> Self {
         let total = list.total();
-        Self { errors: list.into_sorted(), total }
+        Self { errors: list.into_sorted(), total, refused: 0 }
     }
 
     /// Errors of the header row (a handful at most: one per column).
     fn header(errors: Vec<ImportError>) -> ImportFailure {
-        ImportFailure::Rows(Self { total: errors.len(), errors })
+        ImportFailure::Rows(Self { total: errors.len(), errors, refused: 0 })
     }
 
     /// Whether some errors were counted but not listed.
@@ -107,7 +110,8 @@ fn settle<T>(
                 };
                 push_error(&mut errors, located);
             }
-            Err(ImportFailure::Rows(RowFailures::from_list(errors)))
+            let refused = rows.errors.iter().filter(|(_, fe)| fe.refused).count();
+            Err(ImportFailure::Rows(RowFailures { refused, ..RowFailures::from_list(errors) }))
         }
         Err(e) => Err(ImportFailure::Store(e)),
     }

@@ -59,8 +59,12 @@ enum Expect {
     Unauthenticated,
     /// `L`: sent to the login page.
     ToLogin,
-    /// `R`: let in, but the file's rows are refused as outside the asker's scope (422, `out_of_scope`).
+    /// `R`: let in, but the file's rows are refused as outside the asker's scope (422, `out_of_scope`),
+    /// or as naming records the asker may not read (said as unknown ones).
     RowsRefused,
+    /// `X`: let in, but the body names records the asker may not read: refused as unknown references
+    /// (422), nothing of them shown.
+    ReferenceRefused,
 }
 
 /// Who asks: nobody, or a holder of one role.
@@ -109,6 +113,8 @@ enum Body {
     Form(Vec<(String, String)>),
     /// A CSV file: the raw body for the API, a multipart upload (kind `entities`, dry run) for the page.
     Csv(String),
+    /// Broken JSON, sent as `application/json`.
+    Malformed,
 }
 
 /// One request of the matrix.
@@ -419,9 +425,11 @@ const PAGE_WRITE_IN: &str = "L FFF AFAAF";
 /// one is outside it.
 const API_NEW_UNIT_IN: &str = "U FFF AFAFF";
 const PAGE_NEW_UNIT_IN: &str = "L FFF AFAFF";
-/// A new record outside the asker's scope: refused (nothing exists yet to hide).
-const API_NEW_OUT: &str = "U FFF FFFFF";
-const PAGE_NEW_OUT: &str = "L FFF FFFFF";
+/// A new record outside the asker's scope, naming chain B's records (its parent, units, operator):
+/// refused for the references it may not make, like references to nothing (422, see the reference
+/// column below); roles that may not write at all, 403.
+const API_NEW_OUT: &str = "U FFF XFXXF";
+const PAGE_NEW_OUT: &str = "L FFF XFXXF";
 /// A form for a new record prefilled from another record: write permission first, then the other
 /// record must be readable.
 const PAGE_NEW_FROM_OUT: &str = "L FFF NFNNF";
@@ -876,6 +884,7 @@ fn expectations(s: &str) -> Vec<Expect> {
             'U' => Expect::Unauthenticated,
             'L' => Expect::ToLogin,
             'R' => Expect::RowsRefused,
+            'X' => Expect::ReferenceRefused,
             other => panic!("unknown expectation {other:?}"),
         })
         .collect()
@@ -1067,7 +1076,12 @@ fn meets(expect: Expect, a: &Answer, r: &Req) -> bool {
         Expect::ToLogin => to_login,
         Expect::RowsRefused => {
             a.status == StatusCode::UNPROCESSABLE_ENTITY
-                && (a.body.contains("out_of_scope") || a.body.contains("不在您的权限范围内"))
+                && ["out_of_scope", "不在您的权限范围内", "unknown_parent", "未找到上级单位"]
+                    .iter()
+                    .any(|m| a.body.contains(m))
+        }
+        Expect::ReferenceRefused => {
+            a.status == StatusCode::UNPROCESSABLE_ENTITY && CHAIN_B_NAMES.iter().all(|name| !a.body.contains(name))
         }
     }
 }
@@ -1089,6 +1103,7 @@ async fn ask(http: &reqwest::Client, base: &str, store: &Store, p: &Principal, m
     match &r.body {
         Body::None => {}
         Body::Json(v) => b = b.json(v),
+        Body::Malformed => b = b.header("content-type", "application/json").body(r#"{"version": ["#),
         Body::Csv(text) if api => b = b.body(text.clone()),
         Body::Csv(text) => {
             let part = reqwest::multipart::Part::bytes(text.clone().into_bytes()).file_name("m.csv");
@@ -1134,8 +1149,21 @@ async fn every_route_every_role_inside_and_outside_their_scope() {
     eprintln!("authorization matrix: {} rules, {asked} requests in {:?}", RULES.len(), started.elapsed());
 }
 
-/// The whole matrix on one backend; returns the number of requests made.
-async fn run(db: TestDb) -> usize {
+/// The world of one backend, its principals, and a server answering over it.
+struct Setup {
+    w: Arc<World>,
+    principals: Arc<Vec<Principal>>,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Setup {
+    fn principal(&self, role: Role) -> &Principal {
+        self.principals.iter().find(|p| p.who == Who::Role(role)).expect("every role has a principal")
+    }
+}
+
+async fn setup(db: &TestDb) -> Setup {
     let store = &db.store;
     let seeded = seed(store).await;
     // Principals: a user with a session and a token per role, each holding one grant.
@@ -1188,6 +1216,13 @@ async fn run(db: TestDb) -> usize {
     );
     let base = support::serve_state(state).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Setup { w, principals, base, http }
+}
+
+/// The whole matrix on one backend; returns the number of requests made.
+async fn run(db: TestDb) -> usize {
+    let store = &db.store;
+    let Setup { w, principals, base, http } = setup(&db).await;
 
     // Rule by rule, object by object; the askers of one question at once.
     let mut wrong = Vec::new();
@@ -1238,4 +1273,285 @@ async fn run(db: TestDb) -> usize {
     assert!(!audit("export.entities", "ok").await.is_empty());
     db.cleanup().await;
     asked
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The reference column: a write may point only at records its writer may read.
+
+/// A write naming another record through `field`: asked by each of `askers` with the reference inside
+/// the asker's reach (chain A: the write must go through, or stop at the stale version it was given)
+/// and outside it (chain B: refused like an unknown record, 422 naming the field, and nothing of the
+/// other record in the answer).
+struct RefRule {
+    method: &'static str,
+    path: &'static str,
+    field: &'static str,
+    askers: &'static [Role],
+    request: fn(&World, Obj) -> Req,
+}
+
+const fn ref_rule(
+    method: &'static str,
+    path: &'static str,
+    field: &'static str,
+    askers: &'static [Role],
+    request: fn(&World, Obj) -> Req,
+) -> RefRule {
+    RefRule { method, path, field, askers, request }
+}
+
+/// Roles that write registry records (each reaches chain A: by region, by chain, by organization).
+const WRITERS: &[Role] = &[Role::DepartmentCadre, Role::PlatformCommittee, Role::BranchSecretary];
+/// Roles that may register units and import (a branch secretary's new unit is outside their organization).
+const UNIT_WRITERS: &[Role] = &[Role::DepartmentCadre, Role::PlatformCommittee];
+
+/// Names of chain B's records: an answer refusing a reference to one of them shows none.
+const CHAIN_B_NAMES: &[&str] = &["乙链平台", FB_NAME, "MX-OB党委", "乙指导员", "乙驿站"];
+
+fn ref_site(w: &World) -> Value {
+    let n = w.next();
+    json!({"site_code": format!("MX-R{n}"), "name": format!("参照站{n}"), "kind": "site",
+           "sectors": ["food_delivery"], "region_code": "440305", "workers": "5"})
+}
+
+fn ref_branch(w: &World) -> Value {
+    let n = w.next();
+    json!({"code": format!("MX-RO{n}"), "name": format!("参照支部{n}"), "kind": "branch", "region_code": "440305",
+           "parent_code": "MX-OA", "unit_codes": [FA]})
+}
+
+fn with(mut v: Value, key: &str, value: Value) -> Value {
+    v[key] = value;
+    v
+}
+
+fn without(mut v: Value, key: &str) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.remove(key);
+    }
+    v
+}
+
+/// Every write with a reference field, each field once.
+const REF_RULES: &[RefRule] = &[
+    // A unit's parent, by id and by code; the issue's re-parenting of an in-scope unit under chain B's platform.
+    ref_rule("POST", "/api/v1/entities", "parent_id", UNIT_WRITERS, |w, o| {
+        req("/api/v1/entities").json(with(ref_site(w), "parent_id", json!(w.platform(o))))
+    }),
+    ref_rule("POST", "/api/v1/entities", "parent_uscc", UNIT_WRITERS, |w, o| {
+        req("/api/v1/entities").json(with(ref_site(w), "parent_uscc", json!(o.pick(PA, PB))))
+    }),
+    ref_rule("PUT", "/api/v1/entities/{id}", "parent_uscc", WRITERS, |w, o| {
+        req(format!("/api/v1/entities/{}", w.fa)).json(with(
+            entity_update(Obj::In),
+            "parent_uscc",
+            json!(o.pick(PA, PB)),
+        ))
+    }),
+    ref_rule("PUT", "/api/v1/entities/{id}", "parent_id", WRITERS, |w, o| {
+        let v = without(entity_update(Obj::In), "parent_uscc");
+        req(format!("/api/v1/entities/{}", w.fa)).json(with(v, "parent_id", json!(w.platform(o))))
+    }),
+    // An organization's higher organization and the units it covers.
+    ref_rule("POST", "/api/v1/organizations", "parent_code", WRITERS, |w, o| {
+        req("/api/v1/organizations").json(with(ref_branch(w), "parent_code", json!(o.pick("MX-OA", "MX-OB"))))
+    }),
+    ref_rule("POST", "/api/v1/organizations", "parent_id", WRITERS, |w, o| {
+        let v = without(ref_branch(w), "parent_code");
+        req("/api/v1/organizations").json(with(v, "parent_id", json!(w.org(o))))
+    }),
+    ref_rule("POST", "/api/v1/organizations", "units", WRITERS, |w, o| {
+        req("/api/v1/organizations").json(with(ref_branch(w), "unit_codes", json!([o.pick(FA, FB)])))
+    }),
+    ref_rule("POST", "/api/v1/organizations", "units", WRITERS, |w, o| {
+        let v = without(ref_branch(w), "unit_codes");
+        req("/api/v1/organizations").json(with(v, "unit_ids", json!([w.unit(o)])))
+    }),
+    ref_rule("PUT", "/api/v1/organizations/{id}", "units", WRITERS, |w, o| {
+        req(format!("/api/v1/organizations/{}", w.oa)).json(with(
+            org_update(Obj::In),
+            "unit_codes",
+            json!([o.pick(FA, FB)]),
+        ))
+    }),
+    ref_rule("PUT", "/api/v1/organizations/{id}", "parent_code", WRITERS, |w, o| {
+        let v = org_update(Obj::In);
+        let v = match o {
+            // Keeping no higher organization stays possible; naming chain B's is refused.
+            Obj::In => v,
+            Obj::Out => with(v, "parent_code", json!("MX-OB")),
+        };
+        req(format!("/api/v1/organizations/{}", w.oa)).json(v)
+    }),
+    // An instructor's assignments, by code and by id.
+    ref_rule("POST", "/api/v1/instructors", "assignments[0].unit_code", WRITERS, |w, o| {
+        let v = new_instructor(w, Obj::In);
+        req("/api/v1/instructors").json(with(
+            v,
+            "assignments",
+            json!([{"unit_code": o.pick(FA, FB), "start_on": "2024-01-01"}]),
+        ))
+    }),
+    ref_rule("POST", "/api/v1/instructors", "assignments[0].entity_id", WRITERS, |w, o| {
+        let v = new_instructor(w, Obj::In);
+        req("/api/v1/instructors").json(with(
+            v,
+            "assignments",
+            json!([{"entity_id": w.unit(o), "start_on": "2024-01-01"}]),
+        ))
+    }),
+    ref_rule("PUT", "/api/v1/instructors/{id}", "assignments[0].unit_code", WRITERS, |w, o| {
+        let v = instructor_update(Obj::In);
+        let a = json!([{"unit_code": o.pick(FA, FB), "start_on": "2024-01-01"}]);
+        req(format!("/api/v1/instructors/{}", w.ia)).json(with(v, "assignments", a))
+    }),
+    // A station's operator.
+    ref_rule("POST", "/api/v1/stations", "operator_code", WRITERS, |w, o| {
+        req("/api/v1/stations").json(with(new_station(w, Obj::In), "operator_code", json!(o.pick(FA, FB))))
+    }),
+    ref_rule("PUT", "/api/v1/stations/{id}", "operator_code", WRITERS, |w, o| {
+        req(format!("/api/v1/stations/{}", w.sa)).json(with(
+            station_update(Obj::In),
+            "operator_code",
+            json!(o.pick(FA, FB)),
+        ))
+    }),
+    // Imports name parents and units by code: a located row error.
+    ref_rule("POST", "/api/v1/imports/{kind}", "parent_uscc", UNIT_WRITERS, |w, o| {
+        let n = w.next();
+        let csv = format!(
+            "uscc,site_code,name,kind,sector,parent_uscc,region_code,workers,party_members\n\
+             ,MX-RI{n},参照导入站{n},site,外卖配送,{},440305,5,0\n",
+            o.pick(PA, PB)
+        );
+        req("/api/v1/imports/entities?dry_run=true&file_name=m.csv").csv(csv)
+    }),
+    // The pages' forms go through the same writes.
+    ref_rule("POST", "/entities/new", "parent_code", UNIT_WRITERS, |w, o| Req {
+        body: form(entity_form(&with(ref_site(w), "parent_uscc", json!(o.pick(PA, PB))))),
+        ..req("/entities/new")
+    }),
+    ref_rule("POST", "/organizations/{id}/edit", "units", WRITERS, |w, o| Req {
+        body: form(org_form(&with(org_update(Obj::In), "unit_codes", json!([o.pick(FA, FB)])))),
+        ..req(format!("/organizations/{}/edit", w.oa))
+    }),
+    ref_rule("POST", "/stations/new", "operator_code", WRITERS, |w, o| Req {
+        body: form(station_form(&with(new_station(w, Obj::In), "operator_code", json!(o.pick(FA, FB))))),
+        ..req("/stations/new")
+    }),
+];
+
+/// Whether an answer about a reference is right: inside, the write went through (or stopped at the
+/// stale version); outside, it was refused as an unknown reference naming the field, showing nothing
+/// of chain B.
+fn reference_answer_ok(o: Obj, field: &str, a: &Answer) -> bool {
+    match o {
+        Obj::In => {
+            matches!(a.status.as_u16(), 200 | 201 | 303 | 409)
+                && !a.location.as_deref().is_some_and(|l| l.starts_with("/login"))
+        }
+        Obj::Out => {
+            a.status == StatusCode::UNPROCESSABLE_ENTITY
+                && a.body.contains(field)
+                && CHAIN_B_NAMES.iter().all(|name| !a.body.contains(name))
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_reference_is_to_a_record_the_writer_may_read() {
+    for db in all_backends().await {
+        let s = setup(&db).await;
+        let mut wrong = Vec::new();
+        for rule in REF_RULES {
+            for role in rule.askers {
+                for o in [Obj::In, Obj::Out] {
+                    let r = (rule.request)(&s.w, o);
+                    let a = ask(&s.http, &s.base, &db.store, s.principal(*role), rule.method, &r).await;
+                    if !reference_answer_ok(o, rule.field, &a) {
+                        let snippet: String = a.body.chars().take(300).collect();
+                        wrong.push(format!(
+                            "{} {} [{}] as {} ({o:?}): got {} {snippet}",
+                            rule.method,
+                            rule.path,
+                            rule.field,
+                            role.as_str(),
+                            a.status
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{} reference answers wrong on {:?}:\n{}", wrong.len(), db.kind, wrong.join("\n"));
+        // Refused references are audited as refusals, like a write out of scope.
+        let audit = |action: &str| {
+            let f = AuditFilter { action: Some(action.into()), outcome: Some("denied".into()), ..Default::default() };
+            let store = db.store.clone();
+            async move { store.search_audit(&f, Paging::new(None, Some(500))).await.unwrap().items }
+        };
+        for action in ["entity.update", "organization.update", "instructor.update", "station.update", "station.create"]
+        {
+            assert!(!audit(action).await.is_empty(), "a refused reference in {action} is audited as denied");
+        }
+        let imports = audit("import.entities").await;
+        assert!(
+            imports.iter().any(|r| r.detail.as_deref().is_some_and(|d| d.contains("out_of_scope=1"))),
+            "{imports:?}"
+        );
+        db.cleanup().await;
+    }
+}
+
+/// Permission before body: every API write the asker may not make is refused (401, 403, 404) however
+/// broken its body or its parameters — never answered 400 or 422, which would tell the asker about the
+/// record and make the server parse what it should not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_write_is_refused_whatever_its_body() {
+    let Some(db) = all_backends().await.into_iter().next() else { return };
+    let s = setup(&db).await;
+    let mut wrong = Vec::new();
+    let mut asked = 0;
+    for rule in RULES.iter().filter(|r| r.path.starts_with("/api/") && r.method != "GET") {
+        for (o, column) in [(Obj::In, rule.inside), (Obj::Out, rule.outside)] {
+            let sample = (rule.request)(&s.w, o);
+            // Broken JSON for a JSON body; for the others (a version or an import's options in the query)
+            // parameters of the wrong type.
+            let broken = match &sample.body {
+                Body::Json(_) => Req { body: Body::Malformed, ..sample.clone() },
+                Body::None | Body::Csv(_) => {
+                    let path = sample.path.split('?').next().unwrap_or_default();
+                    Req { path: format!("{path}?version=abc&dry_run=maybe"), ..sample.clone() }
+                }
+                Body::Form(_) | Body::Malformed => continue,
+            };
+            let other = expectations(o.pick(rule.outside, rule.inside));
+            for ((p, expect), other) in s.principals.iter().zip(expectations(column)).zip(other) {
+                let status = match expect {
+                    // A 403 that the other object's answer shows to depend on the body (a branch
+                    // secretary's new unit lies outside their organization) is not a refused permission.
+                    Expect::Forbidden
+                        if matches!(other, Expect::Allowed | Expect::ReferenceRefused | Expect::RowsRefused) =>
+                    {
+                        continue
+                    }
+                    Expect::Forbidden => StatusCode::FORBIDDEN,
+                    Expect::NotFound => StatusCode::NOT_FOUND,
+                    Expect::Unauthenticated => StatusCode::UNAUTHORIZED,
+                    _ => continue,
+                };
+                let r = broken.clone();
+                let a = ask(&s.http, &s.base, &db.store, p, rule.method, &r).await;
+                asked += 1;
+                if a.status != status {
+                    wrong.push(format!(
+                        "{} {} as {} ({o:?}): expected {status}, got {}",
+                        rule.method, r.path, p.who, a.status
+                    ));
+                }
+            }
+        }
+    }
+    assert!(asked > 50, "the API's writes were asked ({asked})");
+    assert!(wrong.is_empty(), "{} refused writes answered about their body:\n{}", wrong.len(), wrong.join("\n"));
+    db.cleanup().await;
 }

@@ -161,7 +161,8 @@ pub fn parse_tracking_code(input: &str) -> Result<String, FieldError> {
             "查询码无效（9位，如 7K3M-Q9PXA）",
         )
     };
-    let cleaned: String = input
+    let folded = crate::text::fold_code(input, "code").map_err(|_| bad())?;
+    let cleaned: String = folded
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| match c.to_ascii_uppercase() {

@@ -23,6 +23,7 @@ use dangjian_domain::services::cases::{
 };
 use dangjian_domain::services::routing::{default_table, is_department_kind, route, RoutingRule};
 use dangjian_domain::services::workdays::WorkCalendar;
+use dangjian_domain::text::{self, TextKind};
 use dangjian_domain::{FieldError, FieldErrors, RegionLevel};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -119,6 +120,10 @@ impl NewCase {
         }
         if self.contact.as_deref().is_some_and(|c| c.trim().chars().count() > MAX_CONTACT_CHARS) {
             errs.0.push(text_error("contact", MAX_CONTACT_CHARS));
+        }
+        errs.take(text::clean(&self.description, "description", TextKind::Lines));
+        if let Some(c) = &self.contact {
+            errs.take(text::clean(c, "contact", TextKind::Line));
         }
         errs.into_result()
     }
@@ -773,6 +778,7 @@ async fn apply(
         if n.chars().count() > MAX_TEXT_CHARS {
             return Err(text_error("note", MAX_TEXT_CHARS).into());
         }
+        text::clean(n, "note", TextKind::Lines)?;
     }
     if matches!(step.action, CaseAction::Note | CaseAction::AddInfo)
         && step.note.as_deref().is_none_or(|n| n.trim().is_empty())

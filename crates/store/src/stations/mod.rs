@@ -117,8 +117,14 @@ pub struct StationFilter {
 }
 
 /// The operating unit's id, resolved inside the write (or `None` for a department).
-async fn resolve_station(r: &mut Resolver, tx: &mut WriteTx, d: &StationDraft) -> StoreResult<Option<i64>> {
+async fn resolve_station(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &StationDraft,
+    self_id: Option<i64>,
+) -> StoreResult<Option<i64>> {
     let mut errs = dangjian_domain::FieldErrors::default();
+    r.keep(tx, Rows::Entities, "SELECT operator_entity_id AS id FROM stations WHERE id = $1", self_id).await?;
     match r.check_region(tx, d.region_code.as_str(), "region_code").await {
         Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
         Err(e) => return Err(e),
@@ -155,7 +161,7 @@ fn department(d: &StationDraft) -> Option<String> {
 }
 
 async fn insert_station(r: &mut Resolver, tx: &mut WriteTx, d: &StationDraft) -> StoreResult<i64> {
-    let unit = resolve_station(r, tx, d).await?;
+    let unit = resolve_station(r, tx, d, None).await?;
     let now = now_text();
     let row = sqlx::query(
         "INSERT INTO stations (code, name, operator_entity_id, operator_department, address, region_code, latitude, \
@@ -189,7 +195,7 @@ async fn update_station(
     d: &StationDraft,
     version: Option<i64>,
 ) -> StoreResult<()> {
-    let unit = resolve_station(r, tx, d).await?;
+    let unit = resolve_station(r, tx, d, Some(id)).await?;
     let mut sql = String::from(
         "UPDATE stations SET code = $1, name = $2, operator_entity_id = $3, operator_department = $4, address = $5, \
          region_code = $6, latitude = $7, longitude = $8, amenities = $9, opening_hours = $10, status = $11, \
@@ -279,7 +285,7 @@ impl Store {
 
     /// Registers a station, which must then lie inside `access` (else nothing is written).
     pub async fn create_station(&self, d: &StationDraft, access: &AccessFilter) -> StoreResult<Station> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let id = insert_station(&mut r, &mut tx, d).await?;
         if !access.admits_in(&mut tx, Rows::Stations, id).await? {
@@ -297,7 +303,7 @@ impl Store {
         version: i64,
         access: &AccessFilter,
     ) -> StoreResult<Station> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         if !access.admits_in(&mut tx, Rows::Stations, id).await? {
             return Err(StoreError::NotFound);
@@ -340,7 +346,7 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
-        let mut r = Resolver::new(self).await?;
+        let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = StationImport { r, db: self.kind() };
@@ -439,7 +445,7 @@ impl ImportKind for StationImport {
         let Some(s) = current else {
             return insert_station(&mut self.r, tx, d).await.map(|id| (id, Outcome::Created));
         };
-        let unit = resolve_station(&mut self.r, tx, d).await?;
+        let unit = resolve_station(&mut self.r, tx, d, Some(s.id)).await?;
         if same_station(s, d, unit) {
             return Ok((s.id, Outcome::Unchanged));
         }

@@ -3,7 +3,7 @@
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::ApiJson;
+use crate::extract::JsonBody;
 use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
@@ -46,9 +46,10 @@ async fn replace_case_settings(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<CaseSettings>,
+    input: JsonBody<CaseSettings>,
 ) -> Result<Json<CaseSettings>, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let result = s.store.set_case_settings(&input, actor.user_id()).await;
     scope::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
@@ -84,9 +85,10 @@ async fn create_department(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<DepartmentInput>,
+    input: JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "department.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let mut errs = dangjian_domain::FieldErrors::default();
     let mut field = |name: &str, v: &Option<String>| {
         let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
@@ -123,9 +125,10 @@ async fn replace_routing_rules(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(rules): ApiJson<Vec<RoutingRule>>,
+    rules: JsonBody<Vec<RoutingRule>>,
 ) -> Result<Json<Vec<RoutingRule>>, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
+    let rules = rules.parse()?;
     let result = s.store.replace_routing_table(&rules).await;
     scope::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;

@@ -7,7 +7,7 @@
 use super::ListResponse;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, JsonBody};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -336,10 +336,11 @@ async fn act(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(input): ApiJson<HandlerStep>,
+    input: JsonBody<HandlerStep>,
 ) -> Result<Json<Case>, ApiError> {
     let access =
         scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
     let result = handler_act(&s, &actor, &access, id, input.version, &input.action, &step).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))

@@ -4,7 +4,7 @@ use super::{date_or_today, ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -127,9 +127,10 @@ async fn create_entity(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<EntityInput>,
+    input: JsonBody<EntityInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_entity(&draft, &access).await;
     let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
@@ -162,10 +163,11 @@ async fn update_entity(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(u): ApiJson<EntityUpdate>,
+    u: JsonBody<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
     let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
+    let u = u.parse()?;
     let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_entity(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
@@ -181,10 +183,11 @@ async fn close_entity(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
     let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.close_entity(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;

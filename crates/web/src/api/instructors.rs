@@ -4,7 +4,7 @@ use super::entities::etag;
 use super::{ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -82,9 +82,10 @@ async fn create_instructor(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<InstructorInput>,
+    input: JsonBody<InstructorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_instructor(&draft, &access).await;
     let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
@@ -119,11 +120,12 @@ async fn update_instructor(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(u): ApiJson<InstructorUpdate>,
+    u: JsonBody<InstructorUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Instructor(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
+    let u = u.parse()?;
     let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_instructor(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
@@ -139,11 +141,12 @@ async fn delete_instructor(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
     let target = Target::Instructor(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let result = s.store.delete_instructor(id, q.version, &access).await;
     scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;

@@ -4,7 +4,7 @@
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiPath, JsonBody};
 use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
@@ -55,9 +55,10 @@ async fn create_client(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<Open311ClientInput>,
+    input: JsonBody<Open311ClientInput>,
 ) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let key = NewApiToken::generate();
     let name = input.name.as_deref().unwrap_or_default();
     let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;

@@ -4,7 +4,7 @@ use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -108,9 +108,10 @@ async fn create_organization(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<OrganizationInput>,
+    input: JsonBody<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_organization(&draft, &access).await;
     let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
@@ -145,11 +146,12 @@ async fn update_organization(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(u): ApiJson<OrganizationUpdate>,
+    u: JsonBody<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.api(lang))?;
+    let u = u.parse()?;
     let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_organization(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
@@ -165,11 +167,12 @@ async fn dissolve_organization(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.dissolve_organization(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;

@@ -3,7 +3,7 @@
 use super::ListResponse;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
@@ -90,9 +90,10 @@ async fn create_region(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(r): ApiJson<NewRegion>,
+    r: JsonBody<NewRegion>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "region.create").await.map_err(|r| r.api(lang))?;
+    let r = r.parse()?;
     let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
     scope::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
     let region = result.map_err(|e| ApiError::from_store(e, lang))?;
@@ -120,9 +121,10 @@ async fn rename_region(
     actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
-    ApiJson(r): ApiJson<RegionRename>,
+    r: JsonBody<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "region.update").await.map_err(|r| r.api(lang))?;
+    let r = r.parse()?;
     let result = s.store.rename_region(&code, &r.name, r.version).await;
     scope::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))

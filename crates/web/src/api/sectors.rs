@@ -2,7 +2,7 @@
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiPath, JsonBody};
 use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
@@ -43,9 +43,10 @@ async fn create_sector(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<SectorInput>,
+    input: JsonBody<SectorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "sector.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let result = s.store.create_sector(&input).await;
     let code = input.code.clone().unwrap_or_default();
     scope::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
@@ -74,9 +75,10 @@ async fn update_sector(
     actor: Actor,
     lang: Lang,
     ApiPath(code): ApiPath<String>,
-    ApiJson(u): ApiJson<SectorUpdate>,
+    u: JsonBody<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
     scope::require(&s, &actor, Action::ManageReference, "sector.update").await.map_err(|r| r.api(lang))?;
+    let u = u.parse()?;
     let result = s.store.update_sector(&code, &u.fields, u.version).await;
     scope::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))

@@ -5,7 +5,7 @@ use super::entities::etag;
 use super::{ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
@@ -231,9 +231,10 @@ async fn create_station(
     State(s): State<AppState>,
     actor: Actor,
     lang: Lang,
-    ApiJson(input): ApiJson<StationInput>,
+    input: JsonBody<StationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = scope::require(&s, &actor, Action::Write, "station.create").await.map_err(|r| r.api(lang))?;
+    let input = input.parse()?;
     let draft = StationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_station(&draft, &access).await;
     after_write(&s, &actor, "station.create", result.as_ref().ok().map(|st| st.id), &result).await;
@@ -265,11 +266,12 @@ async fn update_station(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(u): ApiJson<StationUpdate>,
+    u: JsonBody<StationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Station(id);
     let access =
         scope::authorize(&s, &actor, Action::Write, target, "station.update").await.map_err(|r| r.api(lang))?;
+    let u = u.parse()?;
     let draft = StationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_station(id, &draft, u.version, &access).await;
     after_write(&s, &actor, "station.update", Some(id), &result).await;
@@ -285,10 +287,11 @@ async fn close_station(
     actor: Actor,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Station(id);
     let access = scope::authorize(&s, &actor, Action::Write, target, "station.close").await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let result = s.store.close_station(id, q.version, &access).await;
     after_write(&s, &actor, "station.close", Some(id), &result).await;
     let st = result.map_err(|e| ApiError::from_store(e, lang))?;

@@ -2,7 +2,7 @@
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, QueryLater};
 use crate::i18n::Lang;
 use crate::scope;
 use crate::transfer::{disclosure_for, export_file, import_file, ExportFormat, ImportFailure};
@@ -76,12 +76,13 @@ async fn import(
     actor: Actor,
     lang: Lang,
     ApiPath(kind): ApiPath<String>,
-    ApiQuery(q): ApiQuery<ImportQuery>,
+    q: QueryLater<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResult>, ApiError> {
     let kind = parse_kind(&kind, lang)?;
     let audit_action = format!("import.{}", kind.as_str());
     let access = scope::require(&s, &actor, Action::Import, &audit_action).await.map_err(|r| r.api(lang))?;
+    let q = q.parse()?;
     let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
     let result = import_file(&s.store, kind, name, &body, q.dry_run, lang.code(), &access).await;
     scope::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;

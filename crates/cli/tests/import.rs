@@ -124,6 +124,34 @@ async fn change_rows(store: &Store) -> i64 {
     row.try_get("n").unwrap()
 }
 
+/// What an import can touch beyond the export: every unit's ids, versions, chain and times, the sector
+/// rows, the whole coverage change feed (with sequence numbers and times) and, on SQLite, the text search
+/// index's vocabulary and the feed switch — as text, to compare before and after.
+async fn dump(store: &Store) -> String {
+    use sqlx::Row;
+    let mut out = String::new();
+    let queries = [
+        "SELECT CAST(id AS TEXT) || '|' || COALESCE(CAST(parent_id AS TEXT), '') || '|' || COALESCE(CAST(root_id AS TEXT), '') \
+         || '|' || CAST(version AS TEXT) || '|' || created_at || '|' || updated_at AS line FROM entities ORDER BY id",
+        "SELECT CAST(entity_id AS TEXT) || '|' || sector_code AS line FROM entity_sectors ORDER BY entity_id, sector_code",
+        "SELECT CAST(seq AS TEXT) || '|' || COALESCE(CAST(entity_id AS TEXT), '') || '|' \
+         || COALESCE(CAST(organization_id AS TEXT), '') || '|' || at AS line FROM coverage_changes ORDER BY seq",
+    ];
+    let sqlite = [
+        "SELECT term || '|' || CAST(doc AS TEXT) AS line FROM entity_search_terms ORDER BY term",
+        "SELECT CAST(COUNT(*) AS TEXT) AS line FROM feed_suspended",
+    ];
+    let extra: &[&str] = if store.kind() == dangjian_store::DbKind::Sqlite { &sqlite } else { &[] };
+    for sql in queries.iter().chain(extra) {
+        for row in sqlx::query(sql).fetch_all(store.pool()).await.unwrap() {
+            out.push_str(&row.try_get::<String, _>("line").unwrap());
+            out.push('\n');
+        }
+        out.push_str("--\n");
+    }
+    out
+}
+
 #[tokio::test]
 async fn a_file_whose_last_chunk_fails_writes_nothing() {
     for db in testing::all_backends().await {
@@ -132,6 +160,7 @@ async fn a_file_whose_last_chunk_fails_writes_nothing() {
         import(store, "first.csv", &first).await;
         let before = export(store).await;
         let changes = change_rows(store).await;
+        let tables = dump(store).await;
         // The second file updates and creates over several chunks; the last row applied (sites go last,
         // by row: the last site of the reversed file) names a region that does not exist.
         let last_site = Shape::for_rows(ROWS).sites - 1;
@@ -152,6 +181,11 @@ async fn a_file_whose_last_chunk_fails_writes_nothing() {
         }
         assert_eq!(export(store).await, before, "{}: nothing of the failed file was written", db.kind.as_str());
         assert_eq!(change_rows(store).await, changes, "no change was fed to coverage");
+        assert!(
+            dump(store).await == tables,
+            "{}: the tables, the feed and the search index are as they were",
+            db.kind.as_str()
+        );
         db.cleanup().await;
     }
 }
@@ -266,6 +300,49 @@ async fn coverage_read_after_a_batched_import_equals_the_straightforward_sql() {
             }
         }
         drop(index);
+        db.cleanup().await;
+    }
+}
+
+/// The feed a batched import writes itself (its insert triggers held off) is what the triggers wrote: one
+/// entry per new unit and one per sector row of a new unit, naming the unit; and the feed switch is off
+/// again afterwards, so a later single write feeds coverage through the triggers.
+#[tokio::test]
+async fn a_batched_import_feeds_coverage_what_the_triggers_fed() {
+    use sqlx::Row;
+    async fn ids(store: &Store, sql: &str, seq: i64) -> Vec<Option<i64>> {
+        let rows = sqlx::query(sql).bind(seq).fetch_all(store.pool()).await.unwrap();
+        let mut v: Vec<Option<i64>> = rows.iter().map(|r| r.try_get("id").unwrap()).collect();
+        v.sort();
+        v
+    }
+    const FED: &str = "SELECT entity_id AS id FROM coverage_changes WHERE seq > $1";
+    for db in testing::all_backends().await {
+        let store = &db.store;
+        let backend = db.kind.as_str();
+        let (first, _) = files(store).await;
+        let top = ids(store, "SELECT MAX(seq) AS id FROM coverage_changes WHERE seq > $1", 0).await;
+        let top = top.first().copied().flatten().unwrap_or(0);
+        import(store, "first.csv", &first).await;
+        let fed = ids(store, FED, top).await;
+        let orgs = ids(store, "SELECT organization_id AS id FROM coverage_changes WHERE seq > $1", top).await;
+        let mut want = ids(store, "SELECT id FROM entities WHERE id > $1", 0).await;
+        want.extend(ids(store, "SELECT entity_id AS id FROM entity_sectors WHERE entity_id > $1", 0).await);
+        want.sort();
+        assert_eq!(dangjian_cli::demo::unit_count(store).await.unwrap() as usize, ROWS - HELD_BACK, "{backend}");
+        assert_eq!(fed, want, "{backend}: one feed entry per unit and per sector row");
+        assert!(orgs.iter().all(Option::is_none), "{backend}");
+        // A single write afterwards still goes through the triggers.
+        let unit = ids(store, "SELECT MIN(id) AS id FROM entities WHERE id > $1", 0).await[0].unwrap();
+        sqlx::query(
+            "INSERT INTO entity_sectors (entity_id, sector_code) SELECT $1, MIN(code) FROM sectors \
+             WHERE code NOT IN (SELECT sector_code FROM entity_sectors WHERE entity_id = $1)",
+        )
+        .bind(unit)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(ids(store, FED, top).await.len(), fed.len() + 1, "{backend}: the trigger fed the later write");
         db.cleanup().await;
     }
 }

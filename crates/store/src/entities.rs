@@ -63,13 +63,98 @@ const ENTITY_SELECT: &str =
      e.established_on, e.closed_on, e.version, e.created_at, e.updated_at \
      FROM entities e JOIN regions r ON r.code = e.region_code LEFT JOIN entities p ON p.id = e.parent_id";
 
-/// [`ENTITY_SELECT`] without the names of the region and the parent, which an import does not compare:
-/// a look-up by a list of codes that touches only the unit rows (joining the regions made PostgreSQL hash
-/// the whole regions table for every chunk).
-const IMPORT_SELECT: &str =
-    "SELECT e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, CAST(NULL AS TEXT) AS parent_name, e.root_id, \
-     e.region_code, '' AS region_name, e.address, e.workers, e.party_members, e.probationary_members, \
-     e.established_on, e.closed_on, e.version, e.created_at, e.updated_at FROM entities e";
+/// The columns of a unit an import compares, without the names of the region and the parent (joining the
+/// regions made PostgreSQL hash the whole regions table for every chunk).
+const IMPORT_COLUMNS: &str = "e.id, e.uscc, e.site_code, e.name, e.kind, e.parent_id, e.root_id, e.region_code, \
+     e.address, e.workers, e.party_members, e.probationary_members, e.established_on, e.closed_on, e.version, \
+     e.created_at, e.updated_at";
+
+/// `SELECT` of one row holding the JSON array of `items` (a JSON array expression per row) over `rest`:
+/// a chunk's look-up comes back as one value instead of thousands of rows of many columns, each of which
+/// the SQLite driver would hand over from its worker thread and convert on its own (measured: most of a
+/// re-import's time). PostgreSQL builds JSON slower than it sends rows, so there rows it is.
+fn json_rows(db: DbKind, items: &str, rest: &str) -> String {
+    match db {
+        DbKind::Sqlite => format!("SELECT json_group_array(json_array({items})) AS j {rest}"),
+        DbKind::Postgres => {
+            format!("SELECT CAST(COALESCE(json_agg(json_build_array({items})), '[]') AS TEXT) AS j {rest}")
+        }
+    }
+}
+
+/// Decodes the JSON array [`json_rows`] returned.
+fn decode_json_rows<T: serde::de::DeserializeOwned>(row: &AnyRow) -> StoreResult<Vec<T>> {
+    let text: String = row.try_get("j")?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)).into())
+}
+
+/// A unit as an import reads it ([`IMPORT_COLUMNS`], in order).
+#[derive(serde::Deserialize)]
+struct StoredUnit(
+    i64,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+    String,
+);
+
+impl StoredUnit {
+    fn into_entity(self) -> StoreResult<Entity> {
+        let StoredUnit(
+            id,
+            uscc,
+            site_code,
+            name,
+            kind,
+            parent_id,
+            root_id,
+            region_code,
+            address,
+            workers,
+            pm,
+            prob,
+            est,
+            closed,
+            version,
+            created_at,
+            updated_at,
+        ) = self;
+        Ok(Entity {
+            id,
+            uscc,
+            site_code,
+            name,
+            kind: EntityKind::parse(&kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            sectors: Vec::new(),
+            parent_id,
+            parent_name: None,
+            root_id,
+            region_code,
+            region_name: String::new(),
+            address,
+            workers,
+            party_members: pm,
+            probationary_members: prob,
+            established_on: parse_date_text(est),
+            closed_on: parse_date_text(closed),
+            version,
+            created_at,
+            updated_at,
+        })
+    }
+}
 
 fn entity_from_row(r: &AnyRow) -> StoreResult<Entity> {
     let kind: String = r.try_get("kind")?;
@@ -181,7 +266,10 @@ struct UnitKey {
 /// so an import of many rows reads each region, parent and sector once.
 pub(crate) struct Resolver {
     regions: HashSet<String>,
-    all_regions_loaded: bool,
+    /// Codes found missing (an import looks each up once).
+    absent: HashSet<String>,
+    /// The region codes as the write transaction began (imports): a code in it needs no query.
+    tree: Option<std::sync::Arc<crate::region_tree::RegionTree>>,
     by_code: HashMap<String, UnitKey>,
     by_id: HashMap<i64, UnitKey>,
     sectors: Vec<Sector>,
@@ -199,7 +287,8 @@ impl Resolver {
     pub(crate) async fn new(store: &Store, access: &AccessFilter) -> StoreResult<Self> {
         Ok(Self {
             regions: HashSet::new(),
-            all_regions_loaded: false,
+            absent: HashSet::new(),
+            tree: None,
             by_code: HashMap::new(),
             by_id: HashMap::new(),
             sectors: store.list_sectors().await?,
@@ -265,21 +354,19 @@ impl Resolver {
         self.referable.insert((rows, id), true);
     }
 
-    /// Loads every region code at once (imports touch many).
+    /// Checks region codes against the region tree the transaction began with (imports touch many; the
+    /// tree is the store's cached copy of every region, so this reads nothing), asking the database only
+    /// about codes not in it — once each. The foreign key on the region column stays the last word.
     pub(crate) async fn load_all_regions(&mut self, tx: &mut WriteTx) -> StoreResult<()> {
-        let rows = sqlx::query("SELECT code FROM regions").fetch_all(&mut *tx.tx).await?;
-        for r in rows {
-            self.regions.insert(r.try_get("code")?);
-        }
-        self.all_regions_loaded = true;
+        self.tree = Some(tx.regions.clone());
         Ok(())
     }
 
     pub(crate) async fn check_region(&mut self, tx: &mut WriteTx, code: &str, field: &str) -> StoreResult<()> {
-        if self.regions.contains(code) {
+        if self.regions.contains(code) || self.tree.as_ref().is_some_and(|t| t.path_of(code).is_some()) {
             return Ok(());
         }
-        if !self.all_regions_loaded {
+        if !self.absent.contains(code) {
             let found = sqlx::query("SELECT code FROM regions WHERE code = $1")
                 .bind(code.to_owned())
                 .fetch_optional(&mut *tx.tx)
@@ -289,6 +376,7 @@ impl Resolver {
                 self.regions.insert(code.to_owned());
                 return Ok(());
             }
+            self.absent.insert(code.to_owned());
         }
         Err(unknown_region(code, field).into())
     }
@@ -1180,6 +1268,29 @@ fn tier(k: EntityKind) -> u8 {
 
 const SECTOR_ROWS: Table = Table { name: "entity_sectors", columns: &["entity_id", "sector_code"] };
 
+/// Entries of the coverage change feed naming a unit (what the units' and sectors' insert triggers write).
+const FEED_ROWS: Table = Table { name: "coverage_changes", columns: &["entity_id"] };
+
+/// A unit's text search document on SQLite, as the `search_entities_insert` trigger writes it.
+const SEARCH_DOC: &str =
+    "e.name || char(31) || COALESCE(e.address, '') || char(31) || COALESCE(e.uscc, '') || char(31) \
+     || COALESCE(e.site_code, '') || char(31) || char(31)";
+
+/// Holds off (or lets run again) the insert triggers of the coverage feed (and on SQLite of the text
+/// search) inside this transaction only: a row in `feed_suspended` on SQLite, which no other connection
+/// sees since it never outlives the statements it brackets; a transaction-local setting on PostgreSQL.
+/// See the migration `bulk_feed`.
+async fn suspend_feed(tx: &mut WriteTx, db: DbKind, on: bool) -> StoreResult<()> {
+    let sql = match (db, on) {
+        (DbKind::Sqlite, true) => "INSERT INTO feed_suspended (id) VALUES (1)",
+        (DbKind::Sqlite, false) => "DELETE FROM feed_suspended",
+        (DbKind::Postgres, true) => "SELECT set_config('dangjian.feed_suspended', 'on', true) AS v",
+        (DbKind::Postgres, false) => "SELECT set_config('dangjian.feed_suspended', 'off', true) AS v",
+    };
+    sqlx::query(sql).execute(&mut *tx.tx).await?;
+    Ok(())
+}
+
 /// Units in an import: keyed by USCC or else site code (`U:…`, `S:…`), platforms first, then franchisees
 /// and partners, then sites; new units and their sectors gathered into one multi-row statement each per
 /// chunk, with ids given here (so that a unit's parent may be pending in the same chunk).
@@ -1196,6 +1307,9 @@ struct EntityImport {
     site_codes: HashSet<String>,
     pending: BulkRows,
     pending_sectors: BulkRows,
+    /// The ids of the pending units, and of the pending sector rows' units, in order (for the feed).
+    pending_ids: Vec<i64>,
+    pending_sector_ids: Vec<i64>,
     statements: HashMap<&'static str, (usize, String)>,
     now: String,
 }
@@ -1224,6 +1338,8 @@ impl EntityImport {
             site_codes: HashSet::new(),
             pending: BulkRows::with_capacity(ENTITIES, CHUNK_ROWS),
             pending_sectors: BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS),
+            pending_ids: Vec::new(),
+            pending_sector_ids: Vec::new(),
             statements: HashMap::new(),
             now: now_text(),
         })
@@ -1337,13 +1453,30 @@ impl ImportKind for EntityImport {
             if codes.is_empty() {
                 continue;
             }
-            let sql = format!("{IMPORT_SELECT} WHERE e.{col} IN ({})", param_list(self.db, 1, codes.len()));
+            let rest = format!("FROM entities e WHERE e.{col} IN ({})", param_list(self.db, 1, codes.len()));
+            let sql = match self.db {
+                DbKind::Sqlite => json_rows(self.db, IMPORT_COLUMNS, &rest),
+                DbKind::Postgres => {
+                    format!("SELECT {IMPORT_COLUMNS}, CAST(NULL AS TEXT) AS parent_name, '' AS region_name {rest}")
+                }
+            };
             let mut q = sqlx::query(&sql);
             for c in &codes {
                 q = q.bind((*c).to_owned());
             }
-            for row in q.fetch_all(&mut *tx.tx).await? {
-                let e = entity_from_row(&row)?;
+            let units: Vec<Entity> = match self.db {
+                DbKind::Sqlite => {
+                    let row = q.fetch_one(&mut *tx.tx).await?;
+                    decode_json_rows::<StoredUnit>(&row)?
+                        .into_iter()
+                        .map(StoredUnit::into_entity)
+                        .collect::<StoreResult<_>>()?
+                }
+                DbKind::Postgres => {
+                    q.fetch_all(&mut *tx.tx).await?.iter().map(entity_from_row).collect::<StoreResult<_>>()?
+                }
+            };
+            for e in units {
                 let code = if col == "uscc" { e.uscc.clone() } else { e.site_code.clone() };
                 if let Some(code) = code {
                     out.insert(format!("{prefix}{code}"), e);
@@ -1352,20 +1485,32 @@ impl ImportKind for EntityImport {
         }
         if !out.is_empty() {
             let ids: Vec<i64> = out.values().map(|e| e.id).collect();
-            let sql = format!(
-                "SELECT entity_id, sector_code FROM entity_sectors WHERE entity_id IN ({}) ORDER BY sector_code",
-                param_list(self.db, 1, ids.len())
-            );
+            // No ORDER BY: ordered by sector, a planner may walk the whole sector index for every chunk.
+            let rest = format!("FROM entity_sectors WHERE entity_id IN ({})", param_list(self.db, 1, ids.len()));
+            let sql = match self.db {
+                DbKind::Sqlite => json_rows(self.db, "entity_id, sector_code", &rest),
+                DbKind::Postgres => format!("SELECT entity_id, sector_code {rest}"),
+            };
             let mut q = sqlx::query(&sql);
             for id in &ids {
                 q = q.bind(*id);
             }
+            let pairs: Vec<(i64, String)> = match self.db {
+                DbKind::Sqlite => decode_json_rows(&q.fetch_one(&mut *tx.tx).await?)?,
+                DbKind::Postgres => q
+                    .fetch_all(&mut *tx.tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get("entity_id")?, r.try_get("sector_code")?)))
+                    .collect::<StoreResult<_>>()?,
+            };
             let mut by_id: HashMap<i64, Vec<String>> = HashMap::new();
-            for row in q.fetch_all(&mut *tx.tx).await? {
-                by_id.entry(row.try_get("entity_id")?).or_default().push(row.try_get("sector_code")?);
+            for (id, sector) in pairs {
+                by_id.entry(id).or_default().push(sector);
             }
             for e in out.values_mut() {
                 e.sectors = by_id.remove(&e.id).unwrap_or_default();
+                e.sectors.sort_unstable();
             }
         }
         Ok(out)
@@ -1453,8 +1598,10 @@ impl ImportKind for EntityImport {
                 self.now.clone().into(),
                 self.now.clone().into(),
             ]);
+            self.pending_ids.push(id);
             for s in res.sectors {
                 self.pending_sectors.push([id.into(), s.into()]);
+                self.pending_sector_ids.push(id);
             }
             let code = draft.uscc.as_ref().map(|u| u.as_str()).or(draft.site_code.as_ref().map(|c| c.as_str()));
             self.r.remember(code, UnitKey { id, kind: draft.kind, parent_id: res.parent_id, root_id });
@@ -1470,14 +1617,41 @@ impl ImportKind for EntityImport {
         Ok((e.id, Outcome::Updated))
     }
 
+    /// Inserts the pending units and their sectors with the feed triggers held off, then writes what the
+    /// triggers would have written, in the same order: the coverage change feed (one entry per unit, then
+    /// one per sector row) and, on SQLite, the units' text search documents.
     async fn flush(&mut self, tx: &mut WriteTx) -> StoreResult<()> {
-        if !self.pending.is_empty() {
-            let rows = std::mem::replace(&mut self.pending, BulkRows::with_capacity(ENTITIES, CHUNK_ROWS));
-            insert_rows(tx, self.db, rows, &mut self.statements).await?;
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        if !self.pending_sectors.is_empty() {
-            let rows = std::mem::replace(&mut self.pending_sectors, BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS));
-            insert_rows(tx, self.db, rows, &mut self.statements).await?;
+        let (lo, hi) = match (self.pending_ids.first(), self.pending_ids.last()) {
+            (Some(lo), Some(hi)) => (*lo, *hi),
+            _ => return Ok(()),
+        };
+        let rows = std::mem::replace(&mut self.pending, BulkRows::with_capacity(ENTITIES, CHUNK_ROWS));
+        let sectors = std::mem::replace(&mut self.pending_sectors, BulkRows::with_capacity(SECTOR_ROWS, CHUNK_ROWS));
+        let mut feed = BulkRows::with_capacity(FEED_ROWS, rows.len() + sectors.len());
+        for id in self.pending_ids.drain(..) {
+            feed.push([id.into()]);
+        }
+        for id in self.pending_sector_ids.drain(..) {
+            feed.push([id.into()]);
+        }
+        suspend_feed(tx, self.db, true).await?;
+        insert_rows(tx, self.db, rows, &mut self.statements).await?;
+        if !sectors.is_empty() {
+            insert_rows(tx, self.db, sectors, &mut self.statements).await?;
+        }
+        suspend_feed(tx, self.db, false).await?;
+        insert_rows(tx, self.db, feed, &mut self.statements).await?;
+        if self.db == DbKind::Sqlite {
+            // The new ids of a flush are consecutive and above every id there was (SQLite: counted on from
+            // the largest under the write lock), so the range holds exactly the units just inserted.
+            sqlx::query(&format!("INSERT INTO entity_search (rowid, doc) SELECT e.id, {SEARCH_DOC} FROM entities e WHERE e.id BETWEEN $1 AND $2"))
+                .bind(lo)
+                .bind(hi)
+                .execute(&mut *tx.tx)
+                .await?;
         }
         Ok(())
     }

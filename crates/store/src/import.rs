@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 /// Rows per chunk: one key look-up, one scope check and (for units) one multi-row insert each.
-pub(crate) const CHUNK_ROWS: usize = 1000;
+pub(crate) const CHUNK_ROWS: usize = 5000;
 
 /// The rows' errors an import reports: the first [`MAX_REPORTED_ERRORS`] by row (1-based row numbers as
 /// given), and how many there were in all.
@@ -129,7 +129,10 @@ impl Store {
         let mut errors: Firsts<usize, (usize, FieldError)> = Firsts::new(MAX_REPORTED_ERRORS);
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut start = 0;
+        // Time spent per phase over all chunks (logged at debug level: where an import's time goes).
+        let mut phases = [std::time::Duration::ZERO; 5];
         while start < order.len() {
+            let t = std::time::Instant::now();
             let tier = order[start].0;
             let end = order[start..]
                 .iter()
@@ -153,6 +156,8 @@ impl Store {
             }
             let keys: Vec<&str> = chunk.iter().map(|(_, _, k)| k.as_str()).collect();
             let current = kind.load(&mut tx, &keys).await?;
+            phases[0] += t.elapsed();
+            let t = std::time::Instant::now();
             let found: Vec<i64> = current.values().map(K::id_of).collect();
             let visible = access.admitted_in(&mut tx, K::ROWS, &found).await?;
             let mut rows: Vec<Row<'_, K>> = Vec::with_capacity(chunk.len());
@@ -166,6 +171,8 @@ impl Store {
             }
             let refs: Vec<(&K::Draft, Option<&K::Current>)> = rows.iter().map(|(_, d, c)| (*d, *c)).collect();
             kind.prepare(&mut tx, &refs).await?;
+            phases[1] += t.elapsed();
+            let t = std::time::Instant::now();
             let mut applied: Vec<(usize, &K::Draft, i64, Outcome)> = Vec::with_capacity(rows.len());
             for (line, draft, c) in rows {
                 match kind.apply(&mut tx, draft, c).await {
@@ -178,7 +185,11 @@ impl Store {
                     Err(e) => return Err(e),
                 }
             }
+            phases[2] += t.elapsed();
+            let t = std::time::Instant::now();
             kind.flush(&mut tx).await?;
+            phases[3] += t.elapsed();
+            let t = std::time::Instant::now();
             let ids: Vec<i64> = applied.iter().map(|(_, _, id, _)| *id).collect();
             let inside: HashSet<i64> = access.admitted_in(&mut tx, K::ROWS, &ids).await?;
             for (line, draft, id, outcome) in applied {
@@ -188,8 +199,18 @@ impl Store {
                     errors.push(line, (line, not_yours(kind.key_field(draft))));
                 }
             }
+            phases[4] += t.elapsed();
             start = end;
         }
+        tracing::debug!(
+            rows = rows.len(),
+            load_ms = phases[0].as_millis(),
+            scope_and_prepare_ms = phases[1].as_millis(),
+            apply_ms = phases[2].as_millis(),
+            flush_ms = phases[3].as_millis(),
+            scope_after_ms = phases[4].as_millis(),
+            "import phases"
+        );
         if !errors.is_empty() {
             return Err(StoreError::ImportRows(RowErrors::from_firsts(errors)));
         }

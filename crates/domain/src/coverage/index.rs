@@ -6,7 +6,7 @@
 //! feeds it every change from its change feed before a read, so a write shows in every roll-up at once.
 
 use super::gaps::{organization_gaps, term_end, unit_gap, GapRule};
-use super::rules::{Requirement, RuleSet};
+use super::rules::{Requirement, RuleSet, Thresholds};
 use super::state::{operating, state_at, CoverageState, Link, LinkKind, ALWAYS, OPEN};
 use super::{date_of, day_of, Day};
 use crate::access::Scope;
@@ -1379,40 +1379,12 @@ impl CoverageIndex {
             if !operating(u.established, u.closed, day) {
                 return;
             }
-            let links = self.links_of(u);
-            let state = state_at(links, day);
-            // The kind of its own organization matters only to a unit its own organization covers.
-            let own_kind = if state == CoverageState::Own {
-                links
-                    .iter()
-                    .filter(|l| l.kind == LinkKind::Own && l.active(day))
-                    .map(|l| self.orgs[l.source as usize].kind)
-                    .max_by_key(|k| Requirement::met_by(*k))
-            } else {
-                None
-            };
-            if let Some(g) = unit_gap(u.members, state, own_kind, t).filter(|g| wanted(*g)) {
-                keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org: NONE });
-            }
-            // Organization rules are listed under the organization's home (or first) unit: each
-            // active organization once, when its home is this candidate (its home's link to it is
-            // then active, so this is the organization some candidate links to, found without
-            // collecting every link).
-            for (i, l) in links.iter().enumerate() {
-                if l.kind == LinkKind::Instructor || !l.active(day) {
-                    continue;
+            let state = state_at(self.links_of(u), day);
+            self.unit_gaps(slot, u, state, day, t, |g, org| {
+                if wanted(g) {
+                    keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org });
                 }
-                let o = &self.orgs[l.source as usize];
-                let repeated = links[..i].iter().any(|p| p.kind != LinkKind::Instructor && p.source == l.source);
-                if o.home() != Some(slot) || repeated || !o.active(day) {
-                    continue;
-                }
-                for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
-                    if wanted(g) {
-                        keys.push(GapKey { rule: g, members: u.members, unit_id: u.id, unit: slot, org: l.source });
-                    }
-                }
-            }
+            });
         });
         let total = keys.len();
         let cmp = |a: &GapKey, b: &GapKey| match order {
@@ -1444,6 +1416,49 @@ impl CoverageIndex {
             })
             .collect();
         Ok((total, rows))
+    }
+
+    /// The gaps of operating unit `slot` on `day`, as the gap list lists them: the unit's own rule (with
+    /// `NONE` for the organization), then the rules of each active organization whose home (or first)
+    /// unit it is, each organization once (with its slot). An organization's home links to it while it is
+    /// active, so every organization some candidate links to is found at its home without collecting
+    /// every link.
+    fn unit_gaps(
+        &self,
+        slot: u32,
+        u: &UnitRec,
+        state: CoverageState,
+        day: Day,
+        t: &Thresholds,
+        mut found: impl FnMut(GapRule, u32),
+    ) {
+        let links = self.links_of(u);
+        // The kind of its own organization matters only to a unit its own organization covers.
+        let own_kind = if state == CoverageState::Own {
+            links
+                .iter()
+                .filter(|l| l.kind == LinkKind::Own && l.active(day))
+                .map(|l| self.orgs[l.source as usize].kind)
+                .max_by_key(|k| Requirement::met_by(*k))
+        } else {
+            None
+        };
+        if let Some(g) = unit_gap(u.members, state, own_kind, t) {
+            found(g, NONE);
+        }
+        for (i, l) in links.iter().enumerate() {
+            if l.kind == LinkKind::Instructor || !l.active(day) {
+                continue;
+            }
+            let o = &self.orgs[l.source as usize];
+            let repeated = links[..i].iter().any(|p| p.kind != LinkKind::Instructor && p.source == l.source);
+            if o.home() != Some(slot) || repeated || !o.active(day) {
+                continue;
+            }
+            for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
+                found(g, l.source);
+            }
+        }
     }
 
     fn gap_row(

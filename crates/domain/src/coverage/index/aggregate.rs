@@ -10,8 +10,7 @@
 use super::{
     tier_index, Acc, Candidates, CoverageIndex, Filter, GapRow, Rollup, UnitRec, Visibility, VisibleScope, NONE,
 };
-use crate::coverage::gaps::{organization_gaps, unit_gap, GapRule};
-use crate::coverage::rules::Requirement;
+use crate::coverage::gaps::GapRule;
 use crate::coverage::state::{operating, state_at, CoverageState, LinkKind};
 use crate::coverage::{day_of, Day};
 use chrono::NaiveDate;
@@ -251,33 +250,11 @@ impl CoverageIndex {
     fn contribute_gaps(&self, agg: &mut DayAggregate, slot: u32, u: &UnitRec, state: CoverageState, sign: Sign) {
         let day = agg.day;
         let t = self.rules.at(day);
-        let links = self.links_of(u);
         let mut entries: Vec<GapEntry> = Vec::new();
-        let own_kind = if state == CoverageState::Own {
-            links
-                .iter()
-                .filter(|l| l.kind == LinkKind::Own && l.active(day))
-                .map(|l| self.orgs[l.source as usize].kind)
-                .max_by_key(|k| Requirement::met_by(*k))
-        } else {
-            None
-        };
-        if let Some(g) = unit_gap(u.members, state, own_kind, t) {
-            entries.push((g, Reverse(u.members), u.id, 0, slot));
-        }
-        for (i, l) in links.iter().enumerate() {
-            if l.kind == LinkKind::Instructor || !l.active(day) {
-                continue;
-            }
-            let o = &self.orgs[l.source as usize];
-            let repeated = links[..i].iter().any(|p| p.kind != LinkKind::Instructor && p.source == l.source);
-            if o.home() != Some(slot) || repeated || !o.active(day) {
-                continue;
-            }
-            for g in organization_gaps(o.kind, self.term_end_day(o), o.units.len(), day, t) {
-                entries.push((g, Reverse(u.members), u.id, l.source + 1, slot));
-            }
-        }
+        self.unit_gaps(slot, u, state, day, t, |g, org| {
+            let org = if org == NONE { 0 } else { org + 1 };
+            entries.push((g, Reverse(u.members), u.id, org, slot));
+        });
         if entries.is_empty() {
             return;
         }

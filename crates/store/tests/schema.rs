@@ -20,6 +20,13 @@ const DELIBERATE: &[(&str, &str)] = &[
     ),
     ("sqlite: column entity_search", "the columns of the FTS5 table and its shadow tables, as above"),
     (
+        "sqlite: table feed_suspended",
+        "a batched import holds the per-row insert triggers off inside its own transaction: SQLite triggers \
+         can read no session setting, so they test for a row in this table; PostgreSQL's read a \
+         transaction-local setting instead (migrations/*/20261207220000_bulk_feed.sql)",
+    ),
+    ("sqlite: column feed_suspended", "the table's one column, as above"),
+    (
         "postgres: index on entities((expr))",
         "the GIN bigram index over dj_entity_bigrams(name, address, uscc, site_code): PostgreSQL's side of the \
          same text search",

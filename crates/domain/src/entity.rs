@@ -120,7 +120,9 @@ pub enum UnitRef {
 impl UnitRef {
     /// Parses a USCC if the text is one, otherwise a site code.
     pub fn parse_code(input: &str, field: &str) -> Result<Self, FieldError> {
-        let t = input.trim();
+        // Folded first, so that a full-width USCC is told apart from a site code by its real length.
+        let folded = crate::text::fold_code(input, field)?;
+        let t = folded.as_str();
         if t.len() == 18 {
             if let Ok(u) = Uscc::parse(t) {
                 return Ok(Self::Uscc(u));
@@ -487,5 +489,9 @@ mod tests {
         assert!(matches!(UnitRef::parse_code("91350100M000100Y43", "u"), Ok(UnitRef::Uscc(_))));
         assert!(matches!(UnitRef::parse_code("MT-001", "u"), Ok(UnitRef::SiteCode(_))));
         assert_eq!(UnitRef::parse_code("91350100M000100Y44", "u").map_err(|e| e.field), Err("u".into()));
+        // A full-width USCC is a USCC, not a site code.
+        let wide: String =
+            "91350100M000100Y43".chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c)).collect();
+        assert!(matches!(UnitRef::parse_code(&wide, "u"), Ok(UnitRef::Uscc(_))), "{wide}");
     }
 }

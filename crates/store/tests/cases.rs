@@ -243,6 +243,10 @@ async fn anonymous_submit_track_resolve_rate() {
         let g = guangdong();
         let later = t("2026-11-30T02:00:00Z");
         let mut v = s.case(a.id, &g, Disclosure::Masked).await.unwrap().version;
+        // A handler's name with a right-to-left override is refused, naming the field.
+        let rlo = CaseStep { assignee: Some("张\u{202E}三".into()), ..CaseStep::new(CaseAction::Assign) };
+        let refused = s.act_on_case(a.id, v, &rlo, "cadre", &g, &cal(), later).await;
+        assert!(matches!(&refused, Err(StoreError::Invalid(e)) if e.0[0].field == "assignee"), "{refused:?}");
         for step in [
             CaseStep::new(CaseAction::Acknowledge),
             CaseStep::new(CaseAction::Note).note("内部：已联系平台", false),

@@ -126,9 +126,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(body_limit::layer))
-        .layer(axum::middleware::from_fn(security_headers::layer));
-    panic::guard(app).layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(body_limit::layer));
+    outer_layers(app)
+}
+
+/// What wraps the whole app, outermost last: the panic guard, then the security headers (so that a
+/// panic's 500 carries them too), then the request's log span.
+fn outer_layers(app: Router) -> Router {
+    panic::guard(app)
+        .layer(axum::middleware::from_fn(security_headers::layer))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
 /// The span of a request: method and path, never the query string — it can carry a worker's position
@@ -206,7 +213,26 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
 
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{loggable_path, outer_layers};
+    use axum::Router;
+
+    /// A panic's 500 goes out through the security headers like every other answer.
+    #[tokio::test]
+    async fn a_panics_answer_carries_the_security_headers() {
+        async fn boom() -> &'static str {
+            panic!("a handler's bug")
+        }
+        let app = outer_layers(Router::new().route("/boom", axum::routing::get(boom)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let resp = reqwest::get(format!("http://{addr}/boom")).await.expect("an answer");
+        assert_eq!(resp.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+        for h in ["content-security-policy", "x-content-type-options", "x-request-id"] {
+            assert!(resp.headers().contains_key(h), "{h} on a panic's answer: {:?}", resp.headers());
+        }
+    }
 
     #[test]
     fn tracking_codes_stay_out_of_logged_paths() {

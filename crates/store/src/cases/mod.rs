@@ -805,6 +805,8 @@ async fn apply(
             let who = step.assignee.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
                 StoreError::from(FieldError::new("assignee", "required", "name the handler", "请指定承办人"))
             })?;
+            // Shown to every cadre of the department: no control or direction-changing characters.
+            let who = text::clean(who, "assignee", TextKind::Line)?;
             set("assignee", Some(who.chars().take(100).collect()));
         }
         CaseAction::Transfer => {

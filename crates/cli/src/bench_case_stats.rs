@@ -6,6 +6,7 @@
 //! prints the ratio; then the index build, one case's change and the next read that reflects it.
 
 use crate::args::{BenchCaseStatsArgs, Lang};
+use crate::timing::{ms, percentiles};
 use anyhow::{bail, Context};
 use chrono::{DateTime, NaiveDate, Utc};
 use dangjian_domain::entity::EntityInput;
@@ -13,20 +14,10 @@ use dangjian_domain::EntityDraft;
 use dangjian_store::cases::stats::{CaseStatistics, CaseStatsFilter};
 use dangjian_store::cases::stats_index::Freshness;
 use dangjian_store::{AccessFilter, DbKind, Store};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Tracking codes of generated cases start with this, so a later run recognizes its own cases.
 const PREFIX: &str = "BENCH";
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
 
 /// The load average (1, 5, 15 minutes) from /proc (Linux).
 pub fn load_average() -> String {

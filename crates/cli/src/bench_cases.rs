@@ -5,6 +5,7 @@
 //! Prints cases/s and p50/p99 latency per variant, and the ratios.
 
 use crate::args::{BenchCasesArgs, Lang};
+use crate::timing::{ms, percentiles};
 use anyhow::{bail, Context};
 use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::DEFAULT_CATEGORIES;
@@ -20,16 +21,6 @@ use std::time::{Duration, Instant};
 const DEPARTMENT: (&str, &str, &str, &str) = ("BENCH-GD-SW", "广东省委社会工作部（基准）", "social_work", "44");
 /// Counties of Shenzhen the cases are filed in.
 const REGIONS: [&str; 4] = ["440303", "440304", "440305", "440306"];
-
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// The `i`-th case of a run: categories and regions in turn, a contact if asked for.
 fn case(i: usize, contact: bool) -> NewCase {

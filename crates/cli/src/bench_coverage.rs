@@ -6,23 +6,13 @@
 
 use crate::args::{BenchCoverageArgs, Lang};
 use crate::commands::open_migrated;
+use crate::timing::{ms, percentiles};
 use anyhow::{bail, Context};
 use chrono::{Datelike, NaiveDate};
 use dangjian_domain::coverage::index::{Figures, Filter, Visibility};
 use dangjian_domain::coverage::month_ends;
 use dangjian_store::coverage::{Coverage, Freshness};
-use std::time::{Duration, Instant};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// p50 and p99 of `runs` timings of `f`.
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
+use std::time::Instant;
 
 fn same(a: &Figures, b: &Figures) -> bool {
     (a.units, a.own, a.joint, a.chain, a.instructor_only, a.none, a.members, a.workers, a.organizations, a.instructors)

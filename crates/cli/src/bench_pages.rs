@@ -12,6 +12,7 @@
 //! whole-registry downloads (exports) are timed for the county only and reported, not held to a target.
 
 use crate::args::{BenchPagesArgs, Lang};
+use crate::timing::{ms, percentile};
 use anyhow::{bail, Context};
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_domain::services::case_settings::CaseSettings;
@@ -196,14 +197,6 @@ pub fn probes(route: &str, s: &Samples) -> anyhow::Result<Vec<Probe>> {
         }
     }
     Ok(out)
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// A user holding `grants` (made once, kept for later runs) with a fresh signed-in session.

@@ -5,6 +5,7 @@
 
 use crate::args::{BenchSearchArgs, Lang};
 use crate::commands::open_migrated;
+use crate::timing::{ms, percentiles};
 use anyhow::bail;
 use dangjian_domain::SearchTerm;
 use dangjian_store::entities::EntityFilter;
@@ -30,17 +31,6 @@ const TERMS: [(&str, &str); 14] = [
     ("part of a code, lower case", "mg2f"),
     ("whole USCC", "91510185MGC7TYEN56"),
 ];
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// p50 and p99 of the samples.
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -3,6 +3,7 @@
 //! against a brute-force scan of every station in the same run, checking that both answer the same.
 
 use crate::args::BenchStationsArgs;
+use crate::timing::percentiles;
 use anyhow::bail;
 use chrono::NaiveDate;
 use dangjian_domain::services::finder::{brute_force_nearest, FinderQuery, FinderStation, StationIndex};
@@ -36,12 +37,6 @@ fn stations(rng: &mut impl Rng, n: u32) -> anyhow::Result<Vec<FinderStation>> {
             }
         })
         .collect())
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
 }
 
 fn us(d: Duration) -> f64 {

@@ -18,6 +18,7 @@ pub mod generate;
 pub mod keys;
 pub mod open311;
 pub mod rules;
+pub mod timing;
 
 use anyhow::Context;
 use args::{AlgorithmArg, AuditCommand, BenchCommand, Cli, Command, KeysCommand, UserCommand};

@@ -254,9 +254,42 @@ pub fn check_date_order(start: Option<NaiveDate>, end: Option<NaiveDate>, end_fi
     }
 }
 
+/// The fields of a unit's input that refer to the database (its region, sectors, parent and codes), as
+/// far as they parsed: what the registry can still check when the input as a whole did not parse, so
+/// that a form or a file row reports every problem at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntityReferences {
+    pub kind: Option<EntityKind>,
+    pub uscc: Option<Uscc>,
+    pub site_code: Option<SiteCode>,
+    pub region_code: Option<RegionCode>,
+    pub sectors: Vec<String>,
+    pub parent: Option<UnitRef>,
+}
+
+impl EntityReferences {
+    /// The references of a draft (all of them parsed).
+    pub fn of(draft: &EntityDraft) -> Self {
+        Self {
+            kind: Some(draft.kind),
+            uscc: draft.uscc.clone(),
+            site_code: draft.site_code.clone(),
+            region_code: Some(draft.region_code.clone()),
+            sectors: draft.sectors.clone(),
+            parent: draft.parent.clone(),
+        }
+    }
+}
+
 impl EntityDraft {
     /// Checks everything that needs no database and reports every problem at once.
     pub fn parse(input: &EntityInput) -> Result<Self, FieldErrors> {
+        Self::parse_or_references(input).map_err(|(errs, _)| errs)
+    }
+
+    /// [`Self::parse`], and on failure also the references that did parse, for the database-backed
+    /// checks of the same input ([`EntityReferences`]).
+    pub fn parse_or_references(input: &EntityInput) -> Result<Self, (FieldErrors, Box<EntityReferences>)> {
         let mut errs = FieldErrors::default();
         let uscc = non_empty(&input.uscc).and_then(|s| errs.take(Uscc::parse(s)));
         let site_code = non_empty(&input.site_code).and_then(|s| errs.take(SiteCode::parse(s)));
@@ -378,7 +411,10 @@ impl EntityDraft {
                 established_on,
                 closed_on,
             }),
-            _ => Err(errs),
+            (_, kind, region_code, ..) => {
+                let references = EntityReferences { kind, uscc, site_code, region_code, sectors, parent };
+                Err((errs, Box::new(references)))
+            }
         }
     }
 }

@@ -75,6 +75,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Adds the errors of `more` about fields that have none here yet (a field that did not parse has
+    /// nothing more to say about what it refers to).
+    pub fn merge_new_fields(&mut self, more: FieldErrors) {
+        for e in more.0 {
+            if !self.0.iter().any(|seen| seen.field == e.field) {
+                self.0.push(e);
+            }
+        }
+    }
+
     /// Records the error of a parse and returns the value if it parsed.
     pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
         match r {

@@ -144,8 +144,38 @@ pub struct OrganizationDraft {
     pub secretary: Option<String>,
 }
 
+/// The fields of an organization's input that refer to the database, as far as they parsed (see
+/// [`crate::entity::EntityReferences`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganizationReferences {
+    pub code: Option<OrgCode>,
+    pub kind: Option<OrgKind>,
+    pub parent: Option<OrgRef>,
+    pub units: Vec<UnitRef>,
+    pub region_code: Option<RegionCode>,
+}
+
+impl OrganizationReferences {
+    /// The references of a draft (all of them parsed).
+    pub fn of(d: &OrganizationDraft) -> Self {
+        Self {
+            code: Some(d.code.clone()),
+            kind: Some(d.kind),
+            parent: d.parent.clone(),
+            units: d.units.clone(),
+            region_code: Some(d.region_code.clone()),
+        }
+    }
+}
+
 impl OrganizationDraft {
+    /// Checks everything that needs no database and reports every problem at once.
     pub fn parse(input: &OrganizationInput) -> Result<Self, FieldErrors> {
+        Self::parse_or_references(input).map_err(|(errs, _)| errs)
+    }
+
+    /// [`Self::parse`], and on failure also the references that did parse.
+    pub fn parse_or_references(input: &OrganizationInput) -> Result<Self, (FieldErrors, Box<OrganizationReferences>)> {
         let mut errs = FieldErrors::default();
         let code = match input.code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(c) => errs.take(OrgCode::parse(c)),
@@ -221,7 +251,9 @@ impl OrganizationDraft {
                 term_end,
                 secretary,
             }),
-            _ => Err(errs),
+            (code, _, kind, region_code) => {
+                Err((errs, Box::new(OrganizationReferences { code, kind, parent, units, region_code })))
+            }
         }
     }
 }

@@ -177,6 +177,12 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Ends a transaction that only read (checks made with a write's view), writing nothing.
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
 }
 
 /// A digest of every migration of both backends (for naming test templates).

@@ -12,7 +12,7 @@ use crate::search::SearchMethod;
 use crate::sectors::{resolve_sector_names, Sector};
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
-use dangjian_domain::entity::{check_no_cycle, check_parent_kind, UnitRef};
+use dangjian_domain::entity::{check_no_cycle, check_parent_kind, EntityInput, EntityReferences, UnitRef};
 use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -480,23 +480,44 @@ async fn resolve(
     self_id: Option<i64>,
 ) -> StoreResult<Resolved> {
     let mut errs = FieldErrors::default();
+    let resolved = check_references(r, tx, &EntityReferences::of(draft), self_id, &mut errs).await?;
+    errs.into_result()?;
+    Ok(resolved)
+}
+
+/// Checks a unit's references that parsed — the region exists, the sectors are known, the parent
+/// exists, may be referred to, fits the kind and closes no cycle — adding each problem to `errs`. The
+/// one check of drafts and of inputs that did not parse, so both report the same problems.
+async fn check_references(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    refs: &EntityReferences,
+    self_id: Option<i64>,
+    errs: &mut FieldErrors,
+) -> StoreResult<Resolved> {
     r.keep(tx, Rows::Entities, "SELECT parent_id AS id FROM entities WHERE id = $1", self_id).await?;
-    match r.check_region(tx, draft.region_code.as_str(), "region_code").await {
-        Ok(()) => {}
-        Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
-        Err(e) => return Err(e),
+    if let Some(region) = &refs.region_code {
+        match r.check_region(tx, region.as_str(), "region_code").await {
+            Ok(()) => {}
+            Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
+            Err(e) => return Err(e),
+        }
     }
-    let sectors = match resolve_sector_names(&r.sectors, &draft.sectors, "sectors") {
-        Ok(s) => s,
-        Err(e) => {
-            errs.0.extend(e.0);
-            Vec::new()
+    let sectors = if refs.sectors.is_empty() {
+        Vec::new()
+    } else {
+        match resolve_sector_names(&r.sectors, &refs.sectors, "sectors") {
+            Ok(s) => s,
+            Err(e) => {
+                errs.0.extend(e.0);
+                Vec::new()
+            }
         }
     };
-    let parent_field = if matches!(draft.parent, Some(UnitRef::Id(_))) { "parent_id" } else { "parent_uscc" };
+    let parent_field = if matches!(refs.parent, Some(UnitRef::Id(_))) { "parent_id" } else { "parent_uscc" };
     let mut parent_id = None;
     let mut root_id = None;
-    if let Some(parent) = &draft.parent {
+    if let Some(parent) = &refs.parent {
         let unknown = || {
             FieldError::new(
                 parent_field,
@@ -517,9 +538,9 @@ async fn resolve(
             }
         };
         if let Some(p) = found {
-            match check_parent_kind(draft.kind, Some(p.kind)) {
-                Err(e) => errs.push(e.on_field(parent_field)),
-                Ok(()) => {
+            match refs.kind.map(|k| check_parent_kind(k, Some(p.kind))) {
+                Some(Err(e)) => errs.push(e.on_field(parent_field)),
+                Some(Ok(())) | None => {
                     if let Some(id) = self_id {
                         let anc = r.ancestors(tx, p.id).await?;
                         if let Err(e) = check_no_cycle(id, p.id, &anc) {
@@ -532,11 +553,15 @@ async fn resolve(
             root_id = if p.kind == EntityKind::Platform { Some(p.id) } else { p.root_id };
         }
     }
-    if draft.kind == EntityKind::Platform {
+    if refs.kind == Some(EntityKind::Platform) {
         root_id = self_id;
     }
-    errs.into_result()?;
     Ok(Resolved { parent_id, root_id, sectors })
+}
+
+/// A code registered already by another unit.
+fn duplicate(field: &str, code: &str) -> FieldError {
+    FieldError::new(field, "duplicate", format!("{code} is registered already"), format!("{code}已登记"))
 }
 
 fn duplicate_code(e: sqlx::Error, draft: &EntityDraft) -> StoreError {
@@ -546,7 +571,7 @@ fn duplicate_code(e: sqlx::Error, draft: &EntityDraft) -> StoreError {
         } else {
             ("uscc", draft.uscc.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default())
         };
-        FieldError::new(field, "duplicate", format!("{code} is registered already"), format!("{code}已登记")).into()
+        duplicate(field, &code).into()
     } else {
         e.into()
     }
@@ -1137,6 +1162,45 @@ impl Store {
         }
         tx.commit().await?;
         self.entity(id).await
+    }
+
+    /// Parses a unit's input (for the unit `self_id` when it is an update) and, when it does not parse,
+    /// adds what only the registry can see about the fields that did — an unknown region, sector or
+    /// parent, a parent the writer may not refer to, a code registered already — so that a form
+    /// reports every problem at once (`StoreError::Invalid`). Reads only.
+    pub async fn parse_entity_input(
+        &self,
+        input: &EntityInput,
+        self_id: Option<i64>,
+        access: &AccessFilter,
+    ) -> StoreResult<EntityDraft> {
+        let (mut errs, refs) = match EntityDraft::parse_or_references(input) {
+            Ok(draft) => return Ok(draft),
+            Err(failed) => failed,
+        };
+        let mut r = Resolver::new(self, access).await?;
+        let mut tx = self.write_tx().await?;
+        let mut found = FieldErrors::default();
+        check_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
+        let codes = [
+            ("uscc", refs.uscc.as_ref().map(|u| u.as_str())),
+            ("site_code", refs.site_code.as_ref().map(|c| c.as_str())),
+        ];
+        for (field, code) in codes {
+            let Some(code) = code else { continue };
+            let taken = sqlx::query(&format!("SELECT id FROM entities WHERE {field} = $1"))
+                .bind(code.to_owned())
+                .fetch_all(&mut *tx.tx)
+                .await?
+                .iter()
+                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
+            if taken {
+                found.push(duplicate(field, code));
+            }
+        }
+        tx.rollback().await?;
+        errs.merge_new_fields(found);
+        Err(StoreError::Invalid(errs))
     }
 
     /// Updates a unit inside `access` if it is still at `version` (optimistic concurrency); the

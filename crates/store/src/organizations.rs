@@ -8,7 +8,7 @@ use crate::import::{param_list, ImportKind};
 use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
-use dangjian_domain::org::{check_parent_org_kind, OrgRef};
+use dangjian_domain::org::{check_parent_org_kind, OrgRef, OrganizationInput, OrganizationReferences};
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -163,6 +163,21 @@ async fn resolve_org(
     self_id: Option<i64>,
 ) -> StoreResult<ResolvedOrg> {
     let mut errs = FieldErrors::default();
+    let resolved = check_org_references(r, tx, &OrganizationReferences::of(d), self_id, &mut errs).await?;
+    errs.into_result()?;
+    Ok(resolved)
+}
+
+/// Checks an organization's references that parsed — region, parent (exists, may be referred to, may
+/// lead this kind, no cycle), units (exist, may be referred to, one home unit with its chain below) —
+/// adding each problem to `errs`: the one check of drafts and of inputs that did not parse.
+async fn check_org_references(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &OrganizationReferences,
+    self_id: Option<i64>,
+    errs: &mut FieldErrors,
+) -> StoreResult<ResolvedOrg> {
     r.keep(tx, Rows::Entities, "SELECT entity_id AS id FROM organization_units WHERE organization_id = $1", self_id)
         .await?;
     let kept_parent: Option<i64> = match self_id {
@@ -175,7 +190,9 @@ async fn resolve_org(
             .flatten(),
         None => None,
     };
-    collect(&mut errs, r.check_region(tx, d.region_code.as_str(), "region_code").await)?;
+    if let Some(region) = &d.region_code {
+        collect(errs, r.check_region(tx, region.as_str(), "region_code").await)?;
+    }
     let parent_field = if matches!(d.parent, Some(OrgRef::Id(_))) { "parent_id" } else { "parent_code" };
     let mut parent_id = None;
     if let Some(p) = &d.parent {
@@ -192,7 +209,7 @@ async fn resolve_org(
             }
         };
         if let Some(pk) = found {
-            if let Err(e) = check_parent_org_kind(d.kind, pk.kind) {
+            if let Some(Err(e)) = d.kind.map(|k| check_parent_org_kind(k, pk.kind)) {
                 errs.push(e.on_field(parent_field));
             }
             if let Some(id) = self_id {
@@ -211,14 +228,15 @@ async fn resolve_org(
     }
     let mut unit_ids = Vec::new();
     for u in &d.units {
-        if let Some(id) = collect(&mut errs, r.resolve_unit(tx, u, "units").await)? {
+        if let Some(id) = collect(errs, r.resolve_unit(tx, u, "units").await)? {
             if !unit_ids.contains(&id) {
                 unit_ids.push(id);
             }
         }
     }
-    let mut home = if d.kind.is_joint() { None } else { unit_ids.first().copied() };
-    if !d.kind.is_joint() && unit_ids.len() > 1 && errs.is_empty() {
+    let joint = d.kind.is_none_or(OrgKind::is_joint);
+    let mut home = if joint { None } else { unit_ids.first().copied() };
+    if !joint && unit_ids.len() > 1 && errs.is_empty() {
         // One home unit; every other unit must lie below it in its chain (covered through the chain).
         let mut lineages = Vec::with_capacity(unit_ids.len());
         for &u in &unit_ids {
@@ -235,7 +253,6 @@ async fn resolve_org(
             ));
         }
     }
-    errs.into_result()?;
     Ok(ResolvedOrg { parent_id, unit_ids, home })
 }
 
@@ -251,10 +268,15 @@ fn collect<T>(errs: &mut FieldErrors, r: StoreResult<T>) -> StoreResult<Option<T
     }
 }
 
+/// An organization code registered already.
+fn duplicate_code(c: &str) -> FieldError {
+    FieldError::new("code", "duplicate", format!("{c} is registered already"), format!("组织代码{c}已登记"))
+}
+
 fn duplicate_org_code(e: sqlx::Error, d: &OrganizationDraft) -> StoreError {
     if is_unique_violation(&e) {
         let c = d.code.as_str();
-        FieldError::new("code", "duplicate", format!("{c} is registered already"), format!("组织代码{c}已登记")).into()
+        duplicate_code(c).into()
     } else {
         e.into()
     }
@@ -594,6 +616,40 @@ impl Store {
         }
         tx.commit().await?;
         self.organization(id).await
+    }
+
+    /// Parses an organization's input (for the organization `self_id` when it is an update) and, when it
+    /// does not parse, adds what only the registry can see about the fields that did (an unknown
+    /// region, parent or unit, one the writer may not refer to, a code registered already): every
+    /// problem at once (`StoreError::Invalid`). Reads only.
+    pub async fn parse_organization_input(
+        &self,
+        input: &OrganizationInput,
+        self_id: Option<i64>,
+        access: &AccessFilter,
+    ) -> StoreResult<OrganizationDraft> {
+        let (mut errs, refs) = match OrganizationDraft::parse_or_references(input) {
+            Ok(draft) => return Ok(draft),
+            Err(failed) => failed,
+        };
+        let mut r = Resolver::new(self, access).await?;
+        let mut tx = self.write_tx().await?;
+        let mut found = FieldErrors::default();
+        check_org_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
+        if let Some(code) = &refs.code {
+            let taken = sqlx::query("SELECT id FROM organizations WHERE code = $1")
+                .bind(code.as_str().to_owned())
+                .fetch_all(&mut *tx.tx)
+                .await?
+                .iter()
+                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
+            if taken {
+                found.push(duplicate_code(code.as_str()));
+            }
+        }
+        tx.rollback().await?;
+        errs.merge_new_fields(found);
+        Err(StoreError::Invalid(errs))
     }
 
     /// Updates an organization inside `access` if it is still at `version`; it must stay inside.

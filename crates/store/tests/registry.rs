@@ -119,6 +119,78 @@ async fn chain_rules_are_enforced_by_the_registry() {
     }
 }
 
+/// A form whose input does not parse still hears, at once, what only the registry can see about the
+/// fields that did: an unknown region, sector or parent, a code registered already, a parent of the
+/// wrong tier — together with the parse's own errors. Nothing is written.
+#[tokio::test]
+async fn an_input_that_does_not_parse_reports_the_registry_problems_too() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let (_p, _f, site) = chain(s).await;
+        let before =
+            s.list_entities(&EntityFilter::default(), Paging::new(None, Some(10)), &all()).await.unwrap().total;
+        let input = EntityInput {
+            uscc: Some(FRANCHISEE.into()),
+            name: Some("重复单位".into()),
+            kind: Some("partner".into()),
+            sectors: vec!["不存在的行业".into()],
+            parent_uscc: Some("91110000MA0000001X".into()),
+            region_code: Some("110199".into()),
+            workers: Some("十".into()),
+            ..Default::default()
+        };
+        let codes = |r: Result<EntityDraft, StoreError>| match r {
+            Err(StoreError::Invalid(errs)) => {
+                let mut v: Vec<(String, String)> = errs.0.into_iter().map(|e| (e.field, e.code)).collect();
+                v.sort();
+                v
+            }
+            other => panic!("{other:?}"),
+        };
+        let got = codes(s.parse_entity_input(&input, None, &all()).await);
+        let want = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = pairs.iter().map(|(f, c)| ((*f).into(), (*c).into())).collect();
+            v.sort();
+            v
+        };
+        // The parse's error (workers) and every registry problem, in one answer.
+        assert_eq!(
+            got.iter().filter(|(f, _)| f != "parent_uscc").cloned().collect::<Vec<_>>(),
+            want(&[
+                ("region_code", "unknown_region"),
+                ("sectors", "unknown_sector"),
+                ("uscc", "duplicate"),
+                ("workers", "invalid_count")
+            ]),
+            "{:?}",
+            db.kind
+        );
+        assert!(got.iter().any(|(f, _)| f == "parent_uscc"), "the unknown parent is reported: {got:?}");
+        // A parent that exists but is of the wrong tier, and the unit's own code when it is an update.
+        let update = EntityInput {
+            site_code: Some("S-1".into()),
+            kind: Some("site".into()),
+            parent_uscc: Some(FRANCHISEE.into()),
+            region_code: Some("659001".into()),
+            sectors: vec!["快递".into()],
+            ..Default::default()
+        };
+        let got = codes(s.parse_entity_input(&update, Some(site), &all()).await);
+        assert!(
+            got.iter().all(|(f, c)| !(f == "site_code" && c == "duplicate")),
+            "its own code is no duplicate: {got:?}"
+        );
+        assert!(got.iter().any(|(f, _)| f == "name"), "the parse's error is kept: {got:?}");
+        let platform_under = EntityInput { kind: Some("platform".into()), ..update.clone() };
+        let got = codes(s.parse_entity_input(&platform_under, None, &all()).await);
+        assert!(got.iter().any(|(f, _)| f == "site_code"), "{got:?}");
+        // Reading only: nothing was written.
+        let after = s.list_entities(&EntityFilter::default(), Paging::new(None, Some(10)), &all()).await.unwrap().total;
+        assert_eq!(before, after);
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn stale_updates_are_refused_and_cycles_prevented() {
     for db in all_backends().await {
@@ -226,6 +298,32 @@ async fn organizations_and_instructors() {
             .await
             .unwrap();
         assert_eq!(by_unit.items.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), vec!["J1"]);
+        // An input that does not parse (no name) hears the registry's problems too, in one answer.
+        let broken = OrganizationInput {
+            code: Some("C1".into()),
+            kind: Some("branch".into()),
+            parent_code: Some("B1".into()),
+            unit_codes: vec!["NO-SUCH-SITE".into()],
+            region_code: Some("440399".into()),
+            ..Default::default()
+        };
+        match s.parse_organization_input(&broken, None, &all()).await {
+            Err(StoreError::Invalid(e)) => {
+                let mut got: Vec<(&str, &str)> = e.0.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+                got.sort();
+                assert_eq!(
+                    got,
+                    vec![
+                        ("code", "duplicate"),
+                        ("name", "required"),
+                        ("parent_code", "invalid_parent_kind"),
+                        ("region_code", "unknown_region"),
+                        ("units", "unknown_unit"),
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         let renamed = org("J1", "joint_branch", Some("C1"), &["S-1", "S-2"]);
         let updated = s.update_organization(joint.id, &renamed, joint.version, &all()).await.unwrap();
         assert_eq!(updated.version, joint.version + 1);

@@ -274,7 +274,9 @@ fn unit_cond(t: &RegionTree, w: &mut Where, scope: &Scope, u: &str) -> String {
     }
 }
 
-/// The organization aliased `o` is inside `scope`.
+/// The organization aliased `o` is inside `scope`. A chain reaches it through the chain its links carry
+/// (`organization_units.root_id`, kept from the units by triggers): one index range, however large the
+/// chain.
 fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str, reach: Reach) -> String {
     match scope {
         Scope::Region { path } => in_subtree(t, w, &format!("{o}.region_code"), path),
@@ -282,7 +284,19 @@ fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str, reach: Reach)
             let sub = org_subtree(w, *org_id);
             format!("{o}.id IN ({sub})")
         }
-        Scope::Chain { .. } | Scope::SectorInRegion { .. } => {
+        Scope::Chain { root_id } => {
+            let n = w.int(*root_id);
+            match reach {
+                Reach::AsSet => format!(
+                    "{o}.id IN (SELECT acc_ou2.organization_id FROM organization_units acc_ou2 WHERE acc_ou2.root_id = ${n})"
+                ),
+                Reach::RowByRow => format!(
+                    "EXISTS (SELECT 1 FROM organization_units acc_ou2 \
+                     WHERE acc_ou2.organization_id = {o}.id AND acc_ou2.root_id = ${n})"
+                ),
+            }
+        }
+        Scope::SectorInRegion { .. } => {
             let unit = unit_cond(t, w, scope, "acc_u");
             match reach {
                 Reach::AsSet => format!(
@@ -299,16 +313,26 @@ fn org_cond(t: &RegionTree, w: &mut Where, scope: &Scope, o: &str, reach: Reach)
 }
 
 /// The instructor aliased `i` is inside `scope`: by their own region, or by a unit they are assigned to.
+/// A region or a chain reaches the assignments through the region and chain they carry (kept from the
+/// units by triggers): one index range instead of a join with every unit of a province or a chain.
 fn instructor_cond(t: &RegionTree, w: &mut Where, scope: &Scope, i: &str, reach: Reach) -> String {
-    let unit = unit_cond(t, w, scope, "acc_u");
+    // What an assignment aliased `acc_a` must satisfy, and the join it needs for that.
+    let (join, link) = match scope {
+        Scope::Region { path } => (String::new(), in_subtree(t, w, "acc_a.region_code", path)),
+        Scope::Chain { root_id } => {
+            let n = w.int(*root_id);
+            (String::new(), format!("acc_a.root_id = ${n}"))
+        }
+        Scope::SectorInRegion { .. } | Scope::Organization { .. } => {
+            (" JOIN entities acc_u ON acc_u.id = acc_a.entity_id".to_owned(), unit_cond(t, w, scope, "acc_u"))
+        }
+    };
     let assigned = match reach {
-        Reach::AsSet => format!(
-            "{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a \
-             JOIN entities acc_u ON acc_u.id = acc_a.entity_id WHERE {unit})"
-        ),
+        Reach::AsSet => {
+            format!("{i}.id IN (SELECT acc_a.instructor_id FROM instructor_assignments acc_a{join} WHERE {link})")
+        }
         Reach::RowByRow => format!(
-            "EXISTS (SELECT 1 FROM instructor_assignments acc_a JOIN entities acc_u ON acc_u.id = acc_a.entity_id \
-             WHERE acc_a.instructor_id = {i}.id AND {unit})"
+            "EXISTS (SELECT 1 FROM instructor_assignments acc_a{join} WHERE acc_a.instructor_id = {i}.id AND {link})"
         ),
     };
     match scope {

@@ -203,6 +203,27 @@ async fn each_kind_of_scope_reaches_its_rows_and_nothing_else() {
             .await
             .unwrap();
         assert_eq!(by_root.total, 0);
+        // Links carry their unit's chain and region: a franchisee moved to chain B takes its and its
+        // site's organizations and instructors along, and a site moved to Guangdong brings its instructor.
+        let fa_version = s.entity(w.fa).await.unwrap().version;
+        let moved = unit(Some(FA), None, "franchisee", Some(PB), "440305", "courier");
+        s.update_entity(w.fa, &moved, fa_version, &all()).await.unwrap();
+        let sb_version = s.entity(w.sb).await.unwrap().version;
+        s.update_entity(w.sb, &unit(None, Some("SB"), "site", Some(PB), "440305", "courier"), sb_version, &all())
+            .await
+            .unwrap();
+        let chain = |root_id| AccessFilter::new([Scope::Chain { root_id }]);
+        let (_, orgs_a, instructors_a) = seen(s, &chain(w.pa)).await;
+        assert_eq!((orgs_a, instructors_a), (vec![], vec![]), "chain A after the move on {:?}", db.kind);
+        let (_, orgs_b, instructors_b) = seen(s, &chain(w.pb)).await;
+        assert_eq!((orgs_b, instructors_b), (vec![w.oa, w.oa2, w.ob], vec![w.ia, w.ib, w.ix]));
+        let (_, _, instructors_gd) = seen(s, &AccessFilter::new([region("/44/")])).await;
+        assert_eq!(instructors_gd, vec![w.ia, w.ib, w.ix]);
+        for id in [w.oa, w.oa2] {
+            assert!(!s.organization_visible(id, &chain(w.pa)).await.unwrap());
+            assert!(s.organization_visible(id, &chain(w.pb)).await.unwrap());
+        }
+        assert!(s.instructor_visible(w.ib, &AccessFilter::new([region("/44/")])).await.unwrap());
         db.cleanup().await;
     }
 }

@@ -52,8 +52,41 @@ pub struct InstructorDraft {
     pub assignments: Vec<AssignmentDraft>,
 }
 
+/// The fields of an instructor's input that the registry checks, as far as they parsed (see
+/// [`crate::entity::EntityReferences`]): the region, the mobile number (one instructor each) and each
+/// assignment's unit by its position.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstructorReferences {
+    pub region_code: Option<RegionCode>,
+    pub mobile: Option<Mobile>,
+    pub units: Vec<(usize, UnitRef)>,
+}
+
+impl InstructorReferences {
+    /// The references of a draft (all of them parsed).
+    pub fn of(d: &InstructorDraft) -> Self {
+        Self {
+            region_code: Some(d.region_code.clone()),
+            mobile: Some(d.mobile.clone()),
+            units: d.assignments.iter().enumerate().map(|(i, a)| (i, a.unit.clone())).collect(),
+        }
+    }
+}
+
+/// The field an assignment's unit is named in: by id (API, forms) or by code (imports).
+pub fn assignment_unit_field(index: usize, unit: &UnitRef) -> String {
+    let name = if matches!(unit, UnitRef::Id(_)) { "entity_id" } else { "unit_code" };
+    format!("assignments[{index}].{name}")
+}
+
 impl InstructorDraft {
+    /// Checks everything that needs no database and reports every problem at once.
     pub fn parse(input: &InstructorInput) -> Result<Self, FieldErrors> {
+        Self::parse_or_references(input).map_err(|(errs, _)| errs)
+    }
+
+    /// [`Self::parse`], and on failure also the references that did parse.
+    pub fn parse_or_references(input: &InstructorInput) -> Result<Self, (FieldErrors, Box<InstructorReferences>)> {
         let mut errs = FieldErrors::default();
         let name = errs.take(parse_required_text(input.name.as_deref(), "name", 50));
         let mobile = match input.mobile.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -72,6 +105,7 @@ impl InstructorDraft {
             }
         };
         let mut assignments = Vec::new();
+        let mut units = Vec::new();
         for (i, a) in input.assignments.iter().enumerate() {
             let field = |f: &str| format!("assignments[{i}].{f}");
             let unit = match (a.entity_id, a.unit_code.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
@@ -101,6 +135,9 @@ impl InstructorDraft {
             };
             let end = errs.take(parse_optional_date(a.end_on.as_deref(), &field("end_on"))).flatten();
             errs.take(check_date_order(start, end, &field("end_on")));
+            if let Some(unit) = &unit {
+                units.push((i, unit.clone()));
+            }
             if let (Some(unit), Some(start_on)) = (unit, start) {
                 assignments.push(AssignmentDraft { unit, start_on, end_on: end });
             }
@@ -109,7 +146,7 @@ impl InstructorDraft {
             (Some(name), Some(mobile), Some(region_code)) if errs.is_empty() => {
                 Ok(Self { name, mobile, dispatching_org, region_code, assignments })
             }
-            _ => Err(errs),
+            (_, mobile, region_code) => Err((errs, Box::new(InstructorReferences { region_code, mobile, units }))),
         }
     }
 }

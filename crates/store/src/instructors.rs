@@ -12,6 +12,7 @@ use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
+use dangjian_domain::instructor::{assignment_unit_field, InstructorInput, InstructorReferences};
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile, SearchTerm};
 use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
@@ -118,41 +119,56 @@ async fn resolve_instructor(
     self_id: Option<i64>,
 ) -> StoreResult<Vec<ResolvedAssignment>> {
     let mut errs = FieldErrors::default();
-    r.keep(tx, Rows::Entities, "SELECT entity_id AS id FROM instructor_assignments WHERE instructor_id = $1", self_id)
-        .await?;
-    if let Err(e) = r.check_region(tx, d.region_code.as_str(), "region_code").await {
-        match e {
-            StoreError::Invalid(e) => errs.0.extend(e.0),
-            e => return Err(e),
-        }
-    }
-    let mut out = Vec::new();
-    for (i, a) in d.assignments.iter().enumerate() {
-        let field = if matches!(a.unit, dangjian_domain::entity::UnitRef::Id(_)) {
-            format!("assignments[{i}].entity_id")
-        } else {
-            format!("assignments[{i}].unit_code")
-        };
-        match r.resolve_unit(tx, &a.unit, &field).await {
-            Ok(entity_id) => out.push(ResolvedAssignment { entity_id, start_on: a.start_on, end_on: a.end_on }),
-            Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
-            Err(e) => return Err(e),
-        }
-    }
+    let ids = check_instructor_references(r, tx, &InstructorReferences::of(d), self_id, &mut errs).await?;
     errs.into_result()?;
+    let mut out: Vec<ResolvedAssignment> = d
+        .assignments
+        .iter()
+        .zip(ids)
+        .map(|(a, entity_id)| ResolvedAssignment { entity_id, start_on: a.start_on, end_on: a.end_on })
+        .collect();
     out.sort_by_key(|a| (a.entity_id, a.start_on));
     Ok(out)
 }
 
+/// Checks an instructor's references that parsed — the region, each assignment's unit (exists, may be
+/// referred to) — adding each problem to `errs`; the units' ids in the order given. The one check of
+/// drafts and of inputs that did not parse.
+async fn check_instructor_references(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &InstructorReferences,
+    self_id: Option<i64>,
+    errs: &mut FieldErrors,
+) -> StoreResult<Vec<i64>> {
+    r.keep(tx, Rows::Entities, "SELECT entity_id AS id FROM instructor_assignments WHERE instructor_id = $1", self_id)
+        .await?;
+    if let Some(region) = &d.region_code {
+        match r.check_region(tx, region.as_str(), "region_code").await {
+            Ok(()) => {}
+            Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut ids = Vec::new();
+    for (i, unit) in &d.units {
+        match r.resolve_unit(tx, unit, &assignment_unit_field(*i, unit)).await {
+            Ok(entity_id) => ids.push(entity_id),
+            Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ids)
+}
+
+/// Another instructor has this mobile number.
+fn mobile_taken() -> FieldError {
+    FieldError::new("mobile", "duplicate", "an instructor with this mobile number exists", "已有使用该手机号码的指导员")
+}
+
 fn duplicate_mobile(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new(
-            "mobile",
-            "duplicate",
-            "an instructor with this mobile number exists",
-            "已有使用该手机号码的指导员",
-        )
-        .into()
+        mobile_taken().into()
     } else {
         e.into()
     }
@@ -368,6 +384,41 @@ impl Store {
         }
         tx.commit().await?;
         self.instructor(id).await
+    }
+
+    /// Parses an instructor's input (for the instructor `self_id` when it is an update) and, when it does
+    /// not parse, adds what only the registry can see about the fields that did (an unknown region or
+    /// unit, one the writer may not refer to, a mobile number another instructor has): every problem at
+    /// once (`StoreError::Invalid`). Reads only.
+    pub async fn parse_instructor_input(
+        &self,
+        input: &InstructorInput,
+        self_id: Option<i64>,
+        access: &AccessFilter,
+    ) -> StoreResult<InstructorDraft> {
+        let (mut errs, refs) = match InstructorDraft::parse_or_references(input) {
+            Ok(draft) => return Ok(draft),
+            Err(failed) => failed,
+        };
+        let keys = self.keyring()?;
+        let mut r = Resolver::new(self, access).await?;
+        let mut tx = self.write_tx().await?;
+        let mut found = FieldErrors::default();
+        check_instructor_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
+        if let Some(mobile) = &refs.mobile {
+            let taken = sqlx::query("SELECT id FROM instructors WHERE mobile_idx = $1")
+                .bind(keys.blind_index(mobile.as_str()))
+                .fetch_all(&mut *tx.tx)
+                .await?
+                .iter()
+                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
+            if taken {
+                found.push(mobile_taken());
+            }
+        }
+        tx.rollback().await?;
+        errs.merge_new_fields(found);
+        Err(StoreError::Invalid(errs))
     }
 
     /// Updates an instructor inside `access` if still at `version`; they must stay inside.

@@ -351,6 +351,41 @@ async fn organizations_and_instructors() {
             }
             other => panic!("{other:?}"),
         }
+        // An input that does not parse hears the registry's problems too.
+        let broken = InstructorInput {
+            mobile: Some("13912345678".into()),
+            region_code: Some("440399".into()),
+            assignments: vec![
+                AssignmentInput {
+                    unit_code: Some("NO-SUCH-SITE".into()),
+                    start_on: Some("昨天".into()),
+                    ..Default::default()
+                },
+                AssignmentInput { entity_id: Some(f), start_on: Some("2024-01-01".into()), ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        match s.parse_instructor_input(&broken, None, &all()).await {
+            Err(StoreError::Invalid(e)) => {
+                let mut got: Vec<(&str, &str)> = e.0.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+                got.sort();
+                assert_eq!(
+                    got.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+                    vec!["assignments[0].start_on", "assignments[0].unit_code", "mobile", "name", "region_code"],
+                    "{got:?}"
+                );
+                assert!(
+                    got.contains(&("mobile", "duplicate"))
+                        && got.contains(&("assignments[0].unit_code", "unknown_unit"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Its own number is no duplicate when it is the one being updated.
+        match s.parse_instructor_input(&broken, Some(i.id), &all()).await {
+            Err(StoreError::Invalid(e)) => assert!(e.0.iter().all(|e| e.field != "mobile"), "{e:?}"),
+            other => panic!("{other:?}"),
+        }
         let summary = s.import_instructors(&[(2, draft.clone())], false, &all()).await.unwrap();
         assert_eq!(summary.unchanged, 1);
         s.delete_instructor(i.id, i.version, &all()).await.unwrap();

@@ -75,6 +75,15 @@ async fn create_update_close_list_with_versions() {
             other => panic!("{other:?}"),
         };
         assert_eq!(fields, vec!["region_code", "operator_code"]);
+        // The same problems, and the code taken, also when the input as a whole does not parse.
+        let broken = StationInput { code: Some("bj-1".into()), opening_hours: Some("随时".into()), ..unknown_unit };
+        let mut fields: Vec<String> = match s.parse_station_input(&broken, None, &all()).await {
+            Err(StoreError::Invalid(e)) => e.0.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        };
+        fields.sort();
+        assert_eq!(fields, vec!["code", "opening_hours", "operator_code", "region_code"]);
+        assert!(s.parse_station_input(&input("BJ-9", "110105", 39.9, 116.4), None, &all()).await.is_ok());
 
         let mut changed = input("BJ-1", "110105", 39.98, 116.46);
         changed.amenities = vec!["法律援助".into()];

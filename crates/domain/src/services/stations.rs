@@ -390,8 +390,34 @@ fn parse_phone(input: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
+/// The fields of a station's input that the registry checks, as far as they parsed (see
+/// [`crate::entity::EntityReferences`]): its code (one station each), region and operating unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StationReferences {
+    pub code: Option<String>,
+    pub region_code: Option<RegionCode>,
+    pub operator: Option<Operator>,
+}
+
+impl StationReferences {
+    /// The references of a draft (all of them parsed).
+    pub fn of(d: &StationDraft) -> Self {
+        Self {
+            code: Some(d.code.clone()),
+            region_code: Some(d.region_code.clone()),
+            operator: Some(d.operator.clone()),
+        }
+    }
+}
+
 impl StationDraft {
+    /// Checks everything that needs no database and reports every problem at once.
     pub fn parse(input: &StationInput) -> Result<Self, FieldErrors> {
+        Self::parse_or_references(input).map_err(|(errs, _)| errs)
+    }
+
+    /// [`Self::parse`], and on failure also the references that did parse.
+    pub fn parse_or_references(input: &StationInput) -> Result<Self, (FieldErrors, Box<StationReferences>)> {
         let mut errs = FieldErrors::default();
         let code = errs.take(parse_code(input.code.as_deref()));
         let name = errs.take(parse_required_text(input.name.as_deref(), "name", 100));
@@ -453,7 +479,9 @@ impl StationDraft {
                 status,
                 contact_phone,
             }),
-            _ => Err(errs),
+            (code, _, operator, _, region_code, ..) => {
+                Err((errs, Box::new(StationReferences { code, region_code, operator })))
+            }
         }
     }
 }

@@ -14,8 +14,10 @@ use crate::query::Where;
 use crate::{now_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use dangjian_domain::services::finder::FinderStation;
 use dangjian_domain::services::hours::OpeningHours;
-use dangjian_domain::services::stations::{Amenity, AmenitySet, LatLng, Operator, StationDraft, StationStatus};
-use dangjian_domain::{FieldError, SearchTerm};
+use dangjian_domain::services::stations::{
+    Amenity, AmenitySet, LatLng, Operator, StationDraft, StationInput, StationReferences, StationStatus,
+};
+use dangjian_domain::{FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -123,16 +125,33 @@ async fn resolve_station(
     d: &StationDraft,
     self_id: Option<i64>,
 ) -> StoreResult<Option<i64>> {
-    let mut errs = dangjian_domain::FieldErrors::default();
+    let mut errs = FieldErrors::default();
+    let unit = check_station_references(r, tx, &StationReferences::of(d), self_id, &mut errs).await?;
+    errs.into_result()?;
+    Ok(unit)
+}
+
+/// Checks a station's references that parsed — its region, its operating unit (exists, may be
+/// referred to) — adding each problem to `errs`: the one check of drafts and of inputs that did not
+/// parse.
+async fn check_station_references(
+    r: &mut Resolver,
+    tx: &mut WriteTx,
+    d: &StationReferences,
+    self_id: Option<i64>,
+    errs: &mut FieldErrors,
+) -> StoreResult<Option<i64>> {
     r.keep(tx, Rows::Entities, "SELECT operator_entity_id AS id FROM stations WHERE id = $1", self_id).await?;
-    match r.check_region(tx, d.region_code.as_str(), "region_code").await {
-        Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
-        Err(e) => return Err(e),
-        Ok(()) => {}
+    if let Some(region) = &d.region_code {
+        match r.check_region(tx, region.as_str(), "region_code").await {
+            Err(StoreError::Invalid(e)) => errs.0.extend(e.0),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
     }
     let unit = match &d.operator {
-        Operator::Department(_) => None,
-        Operator::Unit(u) => match r.resolve_unit(tx, u, "operator_code").await {
+        None | Some(Operator::Department(_)) => None,
+        Some(Operator::Unit(u)) => match r.resolve_unit(tx, u, "operator_code").await {
             Ok(id) => Some(id),
             Err(StoreError::Invalid(e)) => {
                 errs.0.extend(e.0);
@@ -141,13 +160,17 @@ async fn resolve_station(
             Err(e) => return Err(e),
         },
     };
-    errs.into_result()?;
     Ok(unit)
+}
+
+/// Another station has this code.
+fn code_taken() -> FieldError {
+    FieldError::new("code", "duplicate", "a station with this code exists", "已有使用该编码的驿站")
 }
 
 fn duplicate_code(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new("code", "duplicate", "a station with this code exists", "已有使用该编码的驿站").into()
+        code_taken().into()
     } else {
         e.into()
     }
@@ -293,6 +316,40 @@ impl Store {
         }
         tx.commit().await?;
         self.station(id).await
+    }
+
+    /// Parses a station's input (for the station `self_id` when it is an update) and, when it does not
+    /// parse, adds what only the registry can see about the fields that did (an unknown region or
+    /// operating unit, one the writer may not refer to, a code another station has): every problem at
+    /// once (`StoreError::Invalid`). Reads only.
+    pub async fn parse_station_input(
+        &self,
+        input: &StationInput,
+        self_id: Option<i64>,
+        access: &AccessFilter,
+    ) -> StoreResult<StationDraft> {
+        let (mut errs, refs) = match StationDraft::parse_or_references(input) {
+            Ok(draft) => return Ok(draft),
+            Err(failed) => failed,
+        };
+        let mut r = Resolver::new(self, access).await?;
+        let mut tx = self.write_tx().await?;
+        let mut found = FieldErrors::default();
+        check_station_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
+        if let Some(code) = &refs.code {
+            let taken = sqlx::query("SELECT id FROM stations WHERE code = $1")
+                .bind(code.clone())
+                .fetch_all(&mut *tx.tx)
+                .await?
+                .iter()
+                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
+            if taken {
+                found.push(code_taken());
+            }
+        }
+        tx.rollback().await?;
+        errs.merge_new_fields(found);
+        Err(StoreError::Invalid(errs))
     }
 
     /// Replaces a station inside `access` if still at `version`; it must stay inside.

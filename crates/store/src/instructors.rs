@@ -12,6 +12,7 @@ use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
+use dangjian_domain::Message;
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile, SearchTerm};
 use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
@@ -146,13 +147,7 @@ async fn resolve_instructor(
 
 fn duplicate_mobile(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new(
-            "mobile",
-            "duplicate",
-            "an instructor with this mobile number exists",
-            "已有使用该手机号码的指导员",
-        )
-        .into()
+        FieldError::new("mobile", "duplicate", Message::new("problem.duplicate.instructor_mobile_number")).into()
     } else {
         e.into()
     }

@@ -15,6 +15,7 @@ use crate::{now_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use dangjian_domain::services::finder::FinderStation;
 use dangjian_domain::services::hours::OpeningHours;
 use dangjian_domain::services::stations::{Amenity, AmenitySet, LatLng, Operator, StationDraft, StationStatus};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -147,7 +148,7 @@ async fn resolve_station(
 
 fn duplicate_code(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new("code", "duplicate", "a station with this code exists", "已有使用该编码的驿站").into()
+        FieldError::new("code", "duplicate", Message::new("problem.duplicate.station_code_exists")).into()
     } else {
         e.into()
     }

@@ -208,12 +208,14 @@ impl Lang {
         }
     }
 
-    /// The Chinese or the English text.
-    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Self::Zh => zh,
-            Self::En => en,
-        }
+    /// The text of catalogue `key` in this language, `{name}` placeholders filled from `args`.
+    pub fn t(self, key: &str, args: &[(&str, String)]) -> String {
+        dangjian_i18n::text(self.code(), key, args)
+    }
+
+    /// A message in this language.
+    pub fn say(self, m: &dangjian_i18n::Message) -> String {
+        m.render(self.code())
     }
 }
 

@@ -155,10 +155,14 @@ fn rate(rows: usize, d: Duration) -> f64 {
 }
 
 fn describe(s: &ImportSummary, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => format!("新增 {}，更新 {}，未变 {}", s.created, s.updated, s.unchanged),
-        Lang::En => format!("{} created, {} updated, {} unchanged", s.created, s.updated, s.unchanged),
-    }
+    lang.t(
+        "cli.import_summary",
+        &[
+            ("created", s.created.to_string()),
+            ("updated", s.updated.to_string()),
+            ("unchanged", s.unchanged.to_string()),
+        ],
+    )
 }
 
 /// CPU time this process has used (user + system), from `/proc/self/stat` (Linux; `None` elsewhere).
@@ -199,13 +203,7 @@ pub async fn import(args: &BenchImportArgs, lang: Lang) -> anyhow::Result<()> {
     store.migrate().await.context("migrating the benchmark database")?;
     let existing = crate::demo::unit_count(&store).await?;
     if existing > 0 && !args.allow_nonempty {
-        bail!(
-            "{}",
-            lang.pick(
-                &format!("该数据库已有 {existing} 个单位；基准测试会写入大量数据，请使用空的临时数据库（或加 --allow-nonempty）"),
-                &format!("the database already holds {existing} units; the benchmark writes a lot of data, so use an empty scratch database (or pass --allow-nonempty)"),
-            )
-        );
+        bail!("{}", lang.t("cli.bench_database_not_empty", &[("existing", existing.to_string())]));
     }
     let counties = county_codes(&store).await?;
     let (csv, shape) = generate_entities_csv(rows, &counties)?;
@@ -222,18 +220,18 @@ pub async fn import(args: &BenchImportArgs, lang: Lang) -> anyhow::Result<()> {
     let name = path.display().to_string();
     let bytes = std::fs::read(&path).with_context(|| format!("reading {name}"))?;
 
-    println!("{}{}", lang.pick("数据库：", "database: "), store.kind().as_str());
+    println!("{}{}", lang.t("cli.database_lower", &[]), store.kind().as_str());
     println!(
         "{}{name} ({rows} {}, {:.1} MB; {} {}, {} {}, {} {})",
-        lang.pick("文件：", "file: "),
-        lang.pick("行", "rows"),
+        lang.t("cli.file", &[]),
+        lang.t("cli.rows", &[]),
         bytes.len() as f64 / 1_048_576.0,
         shape.platforms,
-        lang.pick("个平台企业", "platforms"),
+        lang.t("cli.platforms", &[]),
         shape.middle,
-        lang.pick("个加盟/合作企业", "franchisees/partners"),
+        lang.t("cli.franchisees_partners", &[]),
         shape.sites,
-        lang.pick("个站点", "sites"),
+        lang.t("cli.sites", &[]),
     );
 
     let t = Instant::now();
@@ -249,22 +247,26 @@ pub async fn import(args: &BenchImportArgs, lang: Lang) -> anyhow::Result<()> {
 
     let line = |label: &str, d: Duration, what: Option<String>, cpu: Option<Duration>| {
         let (secs, rate) = (d.as_secs_f64(), rate(rows, d));
-        let what = what.map(|w| lang.pick(&format!("（{w}）"), &format!(" ({w})")).to_owned()).unwrap_or_default();
+        let what = what.map(|w| lang.t("cli.parenthesized", &[("w", w.to_string())]).to_owned()).unwrap_or_default();
         let cpu = cpu.map(|c| (c.as_secs_f64(), self::rate(rows, c)));
-        match (lang, cpu) {
-            (Lang::Zh, None) => println!("{label}：{secs:.2} 秒，{rate:.0} 行/秒{what}"),
-            (Lang::En, None) => println!("{label}: {secs:.2} s, {rate:.0} rows/s{what}"),
-            (Lang::Zh, Some((c, r))) => {
-                println!("{label}：{secs:.2} 秒，{rate:.0} 行/秒{what}；本进程 CPU {c:.2} 秒（每 CPU 秒 {r:.0} 行）")
+        let mut args = vec![
+            ("label", label.to_owned()),
+            ("secs", format!("{secs:.2}")),
+            ("rate", format!("{rate:.0}")),
+            ("what", what),
+        ];
+        let key = match cpu {
+            None => "cli.bench_line",
+            Some((c, r)) => {
+                args.extend([("cpu", format!("{c:.2}")), ("cpu_rate", format!("{r:.0}"))]);
+                "cli.bench_line_cpu"
             }
-            (Lang::En, Some((c, r))) => {
-                println!("{label}: {secs:.2} s, {rate:.0} rows/s{what}; this process's CPU {c:.2} s ({r:.0} rows per CPU-second)")
-            }
-        }
+        };
+        println!("{}", lang.t(key, &args));
     };
-    line(lang.pick("读取与校验（不写库）", "read + check only (no database)"), parse, None, None);
-    line(lang.pick("首次导入", "first import"), first_t, Some(describe(&first, lang)), first_cpu);
-    line(lang.pick("再次导入（幂等）", "re-import (idempotent)"), again_t, Some(describe(&again, lang)), again_cpu);
+    line(&lang.t("cli.read_check_only", &[]), parse, None, None);
+    line(&lang.t("cli.first_import", &[]), first_t, Some(describe(&first, lang)), first_cpu);
+    line(&lang.t("cli.re_import_idempotent", &[]), again_t, Some(describe(&again, lang)), again_cpu);
     if first.created != rows || again.unchanged != rows {
         bail!("unexpected outcome: first import {first:?}, re-import {again:?}");
     }

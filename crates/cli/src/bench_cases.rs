@@ -122,13 +122,7 @@ pub async fn run(args: &BenchCasesArgs, lang: Lang) -> anyhow::Result<()> {
     let store = crate::commands::open(&args.db.db, lang).await?;
     crate::commands::require_schema(&store, &args.db.db, lang).await?;
     if store.departments().await?.iter().any(|d| d.code != DEPARTMENT.0) && !args.allow_nonempty {
-        bail!(
-            "{}",
-            lang.pick(
-                "数据库中已有部门：基准测试会写入大量诉求，请使用临时数据库（或加 --allow-nonempty）",
-                "the database already has departments: the benchmark files many cases, use a scratch database (or --allow-nonempty)",
-            )
-        );
+        bail!("{}", lang.t("cli.bench_departments_exist", &[]));
     }
     // Keys made for this run only: the cases it files are test data.
     let keys = Arc::new(Keyring::generate());

@@ -36,18 +36,12 @@ pub fn redact(url: &str) -> String {
 pub async fn open(url: &str, lang: Lang) -> anyhow::Result<Store> {
     match Store::connect(url).await {
         Ok(s) => Ok(s),
-        Err(StoreError::UnsupportedUrl(_)) => bail!(
-            "{}",
-            lang.pick(
-                &format!("不支持的数据库地址“{}”：请使用 sqlite://路径 或 postgres://…", redact(url)),
-                &format!("unsupported database URL '{}': use sqlite://PATH or postgres://...", redact(url)),
-            )
-        ),
-        Err(e) => Err(anyhow::Error::new(e).context(format!(
-            "{} {}",
-            lang.pick("无法打开数据库", "cannot open the database"),
-            redact(url)
-        ))),
+        Err(StoreError::UnsupportedUrl(_)) => {
+            bail!("{}", lang.t("cli.unsupported_database_url", &[("url", redact(url).to_string())]))
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("{} {}", lang.t("cli.cannot_open_database", &[]), redact(url))))
+        }
     }
 }
 
@@ -67,29 +61,17 @@ pub async fn require_schema(store: &Store, url: &str, lang: Lang) -> anyhow::Res
     let latest = store.latest_known_version();
     match store.schema_version().await.ok().flatten() {
         Some(v) if v == latest => Ok(()),
-        Some(v) if v > latest => bail!(
-            "{}",
-            lang.pick(
-                &format!("数据库结构版本 {v} 比本程序所知的版本 {latest} 更新，请升级 dangjian"),
-                &format!(
-                    "the database schema (version {v}) is newer than this build knows ({latest}); upgrade dangjian"
-                ),
-            )
-        ),
-        _ => bail!(
-            "{}",
-            lang.pick(
-                &format!("数据库尚未迁移到当前结构，请先运行：dangjian migrate --db {}", redact(url)),
-                &format!("the database is not at the current schema; run first: dangjian migrate --db {}", redact(url)),
-            )
-        ),
+        Some(v) if v > latest => {
+            bail!("{}", lang.t("cli.database_schema_newer", &[("v", v.to_string()), ("latest", latest.to_string())]))
+        }
+        _ => bail!("{}", lang.t("cli.database_not_current_schema", &[("url", redact(url).to_string())])),
     }
 }
 
 pub async fn migrate(url: &str, lang: Lang) -> anyhow::Result<()> {
     let store = open(url, lang).await?;
     let before = store.schema_version().await.ok().flatten();
-    store.migrate().await.context(lang.pick("迁移失败", "migration failed"))?;
+    store.migrate().await.context(lang.t("cli.migration_failed", &[]))?;
     let after = store.schema_version().await?.unwrap_or_default();
     let sectors = store.list_sectors().await?.len();
     let counties = store
@@ -99,24 +81,21 @@ pub async fn migrate(url: &str, lang: Lang) -> anyhow::Result<()> {
         )
         .await?
         .total;
-    match (before, lang) {
-        (Some(b), Lang::Zh) if b == after => println!("数据库已是当前结构（版本 {after}），无需迁移。"),
-        (Some(b), Lang::En) if b == after => {
-            println!("The database is at the current schema (version {after}); nothing to do.")
+    let line = match before {
+        Some(b) if b == after => lang.t("cli.migrate_nothing_to_do", &[("after", after.to_string())]),
+        b => {
+            let from = b.map_or_else(
+                || lang.t("cli.migrate_from_empty", &[]),
+                |b| lang.t("cli.migrate_from_version", &[("b", b.to_string())]),
+            );
+            lang.t("cli.migrated", &[("from", from), ("after", after.to_string())])
         }
-        (b, Lang::Zh) => println!(
-            "数据库已迁移：{} → 版本 {after}。",
-            b.map(|b| format!("版本 {b}")).unwrap_or_else(|| "空库".into())
-        ),
-        (b, Lang::En) => println!(
-            "Migrated the database: {} → version {after}.",
-            b.map(|b| format!("version {b}")).unwrap_or_else(|| "empty".into())
-        ),
-    }
-    match lang {
-        Lang::Zh => println!("参考数据：{counties} 个县级行政区划（含新疆生产建设兵团），{sectors} 个行业。"),
-        Lang::En => println!("Reference data: {counties} county-level regions (XPCC included), {sectors} sectors."),
-    }
+    };
+    println!("{line}");
+    println!(
+        "{}",
+        lang.t("cli.reference_data", &[("counties", counties.to_string()), ("sectors", sectors.to_string())])
+    );
     store.close().await;
     Ok(())
 }
@@ -131,13 +110,7 @@ fn say(line: &str) {
 
 fn non_loopback_warning(addr: SocketAddr, lang: Lang) {
     if !addr.ip().is_loopback() {
-        eprintln!(
-            "{}",
-            lang.pick(
-                "警告：本服务不加密传输。对外提供服务时请在前面放置终止 TLS 的反向代理（见 docs/operations.md），只监听本机地址。",
-                "warning: this server speaks plain HTTP. Beyond this machine, put a TLS-terminating reverse proxy in front (docs/operations.md) and listen on loopback only.",
-            )
-        );
+        eprintln!("{}", lang.t("cli.warning_server_speaks_plain", &[]));
     }
 }
 
@@ -163,88 +136,74 @@ pub async fn serve(args: &ServeArgs, lang: Lang) -> anyhow::Result<()> {
     let kind = store.kind().as_str();
     let state = dangjian_web::AppState::new(store, crate::keys::required()?).with_rate_limits(rate_limits()?);
     dangjian_web::serve(state, args.addr, |a| {
-        say(&format!("{}http://{a}/  ({kind})", lang.pick("Dangjian 已启动：", "Dangjian is listening on ")));
-        say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
+        say(&format!("{}http://{a}/  ({kind})", lang.t("cli.dangjian_listening", &[])));
+        say(&lang.t("cli.press_ctrl_c_stop", &[]));
     })
     .await
-    .with_context(|| format!("{} {}", lang.pick("无法监听", "cannot listen on"), args.addr))
+    .with_context(|| format!("{} {}", lang.t("cli.cannot_listen", &[]), args.addr))
 }
 
 pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     let url = match &args.db {
         Some(url) => url.clone(),
         None => {
-            std::fs::create_dir_all(&args.data_dir).with_context(|| {
-                format!("{} {}", lang.pick("无法创建目录", "cannot create"), args.data_dir.display())
-            })?;
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("{} {}", lang.t("cli.cannot_create", &[]), args.data_dir.display()))?;
             format!("sqlite://{}", args.data_dir.join("dangjian.db").display())
         }
     };
     let keys = Arc::new(crate::keys::for_demo(&args.data_dir)?);
     let store = open(&url, lang).await?.with_keys(keys.clone());
-    store.migrate().await.context(lang.pick("迁移失败", "migration failed"))?;
+    store.migrate().await.context(lang.t("cli.migration_failed", &[]))?;
     let report = crate::demo::load(&store).await?;
     let services = crate::demo_services::load(&store).await?;
     let (units, orgs, instructors) = crate::demo::counts(&store).await?;
-    let what = match lang {
-        Lang::Zh => format!("{units} 个单位、{orgs} 个党组织、{instructors} 名党建指导员"),
-        Lang::En => format!("{units} units, {orgs} Party organizations, {instructors} instructors"),
-    };
+    let what = lang.t(
+        "cli.demo_counts",
+        &[("units", units.to_string()), ("orgs", orgs.to_string()), ("instructors", instructors.to_string())],
+    );
     let how = if report.loaded_anything() {
-        lang.pick("已载入演示数据：", "Loaded the demo dataset: ")
+        lang.t("cli.loaded_demo_dataset", &[])
     } else {
-        lang.pick("沿用已有数据：", "Reusing the existing data: ")
+        lang.t("cli.reusing_existing_data", &[])
     };
     say(&format!("{how}{what}"));
     if services.departments + services.stations + services.cases > 0 {
-        say(&match lang {
-            Lang::Zh => format!(
-                "已载入演示服务数据：{} 个受理部门、{} 个驿站、{} 件诉求",
-                services.departments, services.stations, services.cases
-            ),
-            Lang::En => format!(
-                "Loaded the demo services: {} case departments, {} stations, {} cases",
-                services.departments, services.stations, services.cases
-            ),
-        });
+        say(&lang.t(
+            "cli.demo_services",
+            &[
+                ("departments", services.departments.to_string()),
+                ("stations", services.stations.to_string()),
+                ("cases", services.cases.to_string()),
+            ],
+        ));
     }
-    say(&format!("{}{}", lang.pick("数据库：", "Database: "), redact(&url)));
+    say(&format!("{}{}", lang.t("cli.database", &[]), redact(&url)));
     non_loopback_warning(args.addr, lang);
     let logins = crate::accounts::demo_logins(&store).await?;
     let state = dangjian_web::AppState::new(store, (*keys).clone()).with_rate_limits(rate_limits()?);
     dangjian_web::serve(state, args.addr, |a| {
-        say(&format!("{}http://{a}/", lang.pick("演示地址：", "Demo running at ")));
-        say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.pick("接口：", "API: ")));
-        say(lang.pick(
-            "演示登录（一次性密码，每次启动重新生成；管理员首次登录须绑定动态口令）：",
-            "Demo logins (one-off passwords, new at every start; administrators enrol a TOTP authenticator at first login):",
-        ));
+        say(&format!("{}http://{a}/", lang.t("cli.demo_running", &[])));
+        say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.t("cli.api", &[])));
+        say(&lang.t("cli.demo_logins_one_off", &[]));
         for (username, password, what) in &logins {
             say(&format!("  {username:<16} {password}   {what}"));
         }
-        say(lang.pick("按 Ctrl-C 停止。", "Press Ctrl-C to stop."));
+        say(&lang.t("cli.press_ctrl_c_stop", &[]));
     })
     .await
-    .with_context(|| format!("{} {}", lang.pick("无法监听", "cannot listen on"), args.addr))
+    .with_context(|| format!("{} {}", lang.t("cli.cannot_listen", &[]), args.addr))
 }
 
 fn summary_line(s: &ImportSummary, dry_run: bool, file: &str, lang: Lang) -> String {
-    match (lang, dry_run) {
-        (Lang::Zh, false) => {
-            format!("{file}：导入完成，新增 {} 条，更新 {} 条，未变 {} 条。", s.created, s.updated, s.unchanged)
-        }
-        (Lang::Zh, true) => format!(
-            "{file}：试运行，未写入任何数据；正式导入将新增 {} 条，更新 {} 条，未变 {} 条。",
-            s.created, s.updated, s.unchanged
-        ),
-        (Lang::En, false) => {
-            format!("{file}: imported: {} created, {} updated, {} unchanged.", s.created, s.updated, s.unchanged)
-        }
-        (Lang::En, true) => format!(
-            "{file}: dry run, nothing written; importing would create {}, update {} and leave {} unchanged.",
-            s.created, s.updated, s.unchanged
-        ),
-    }
+    let key = if dry_run { "cli.import_dry_run" } else { "cli.imported" };
+    let args = [
+        ("file", file.to_owned()),
+        ("created", s.created.to_string()),
+        ("updated", s.updated.to_string()),
+        ("unchanged", s.unchanged.to_string()),
+    ];
+    lang.t(key, &args)
 }
 
 /// Prints one line per message to standard error (buffered: a rejected file may have many).
@@ -259,15 +218,13 @@ fn print_errors<I: IntoIterator<Item = String>>(lines: I) {
 
 pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let file = args.file.display().to_string();
-    let meta =
-        std::fs::metadata(&args.file).with_context(|| format!("{} {file}", lang.pick("无法读取", "cannot read")))?;
+    let meta = std::fs::metadata(&args.file).with_context(|| format!("{} {file}", lang.t("cli.cannot_read", &[])))?;
     if meta.len() > MAX_FILE_BYTES as u64 {
         let e = IngestError::FileTooLarge { file, size: meta.len() as usize, limit: MAX_FILE_BYTES };
         print_errors([e.localized(lang.code())]);
         return Ok(ExitCode::from(EXIT_REJECTED));
     }
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("{} {file}", lang.pick("无法读取", "cannot read")))?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("{} {file}", lang.t("cli.cannot_read", &[])))?;
     let store = open_migrated(&args.db.db, lang).await?;
     let everything = AccessFilter::unrestricted();
     let outcome = import_file(&store, args.kind.kind(), &file, &bytes, args.dry_run, lang.code(), &everything).await;
@@ -289,12 +246,8 @@ pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         }
         Err(ImportFailure::Rows(errs)) => {
             let (n, listed) = (errs.total, errs.errors.len());
-            let closing = match (lang, errs.is_truncated()) {
-                (Lang::Zh, false) => format!("{file}：共 {n} 处错误，未导入任何数据。"),
-                (Lang::En, false) => format!("{file}: {n} errors; nothing was imported."),
-                (Lang::Zh, true) => format!("{file}：共 {n} 处错误（以上为前 {listed} 处），未导入任何数据。"),
-                (Lang::En, true) => format!("{file}: {n} errors (the first {listed} above); nothing was imported."),
-            };
+            let key = if errs.is_truncated() { "cli.import_rejected_listed" } else { "cli.import_rejected" };
+            let closing = lang.t(key, &[("file", file.clone()), ("n", n.to_string()), ("listed", listed.to_string())]);
             print_errors(errs.errors.iter().map(ToString::to_string).chain([closing]));
             Ok(ExitCode::from(EXIT_REJECTED))
         }
@@ -302,7 +255,7 @@ pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             print_errors([e.localized(lang.code())]);
             Ok(ExitCode::from(EXIT_REJECTED))
         }
-        Err(ImportFailure::Store(e)) => Err(anyhow::Error::new(e).context(lang.pick("导入失败", "import failed"))),
+        Err(ImportFailure::Store(e)) => Err(anyhow::Error::new(e).context(lang.t("cli.import_failed", &[]))),
     }
 }
 
@@ -336,8 +289,8 @@ pub async fn export(args: &ExportArgs, lang: Lang) -> anyhow::Result<()> {
     let bytes = export_file(&store, args.kind.kind(), format, disclosure, &AccessFilter::unrestricted())
         .await
         .map_err(|e| match e {
-            ImportFailure::Store(e) => anyhow::Error::new(e).context(lang.pick("导出失败", "export failed")),
-            e => anyhow::anyhow!("{}: {e}", lang.pick("导出失败", "export failed")),
+            ImportFailure::Store(e) => anyhow::Error::new(e).context(lang.t("cli.export_failed", &[])),
+            e => anyhow::anyhow!("{}: {e}", lang.t("cli.export_failed", &[])),
         })?;
     let detail = format!("output={} personal={:?} bytes={}", args.output.display(), disclosure, bytes.len());
     crate::accounts::audit(&store, &format!("export.{}", args.kind.kind().as_str()), None, "ok", Some(detail)).await?;
@@ -349,12 +302,8 @@ pub async fn export(args: &ExportArgs, lang: Lang) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = args.output.display();
-    write_atomically(&args.output, &bytes)
-        .with_context(|| format!("{} {out}", lang.pick("无法写入", "cannot write")))?;
-    match lang {
-        Lang::Zh => println!("已导出到 {out}（{} 字节）。", bytes.len()),
-        Lang::En => println!("Exported to {out} ({} bytes).", bytes.len()),
-    }
+    write_atomically(&args.output, &bytes).with_context(|| format!("{} {out}", lang.t("cli.cannot_write", &[])))?;
+    println!("{}", lang.t("cli.exported", &[("out", out.to_string()), ("bytes", bytes.len().to_string())]));
     Ok(())
 }
 

@@ -48,10 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();
             let password = accounts::add_user(&store, &username, &name, &grants).await?;
             println!("{username}\t{password}");
-            eprintln!(
-                "{}",
-                lang.pick("一次性密码，首次登录时须修改。", "One-off password: it must be changed at first login.")
-            );
+            eprintln!("{}", lang.t("cli.one_off_password_must", &[]));
         }
         Command::User(UserCommand::Grant { db, username, grant }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
@@ -65,18 +62,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::AddKey { file, algorithm }) => {
             let id = keys::add_key(&file, algorithm.map(AlgorithmArg::algorithm))?;
             println!("{id}");
-            eprintln!(
-                "{}",
-                lang.pick(
-                    "新密钥已启用：重启服务使其生效，然后运行 dangjian keys rotate。",
-                    "The new key is active: restart the server with this file, then run dangjian keys rotate.",
-                )
-            );
+            eprintln!("{}", lang.t("cli.new_key_active_restart", &[]));
         }
         Command::Keys(KeysCommand::Rotate { db }) => {
             let keys = keys::required()?;
             let store = commands::open_migrated(&db.db, lang).await?;
-            let n = store.rotate_field_keys(&keys).await.context(lang.pick("密钥轮换失败", "key rotation failed"))?;
+            let n = store.rotate_field_keys(&keys).await.context(lang.t("cli.key_rotation_failed", &[]))?;
             let left = store.count_values_needing_rotation(&keys).await?;
             accounts::audit(
                 &store,
@@ -86,14 +77,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(format!("re-encrypted={n} key={}", keys.active_key_id())),
             )
             .await?;
-            match lang {
-                args::Lang::Zh => {
-                    println!("已重新加密 {n} 个值（当前密钥 {}），剩余 {left} 个。", keys.active_key_id())
-                }
-                args::Lang::En => {
-                    println!("Re-encrypted {n} values under key {}; {left} left.", keys.active_key_id())
-                }
-            }
+            let args = [("n", n.to_string()), ("key", keys.active_key_id().to_string()), ("left", left.to_string())];
+            println!("{}", lang.t("cli.keys_rotated", &args));
         }
         Command::Audit(AuditCommand::Verify { db }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
@@ -109,10 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Purge { db }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let (before, n) = accounts::purge(&store).await?;
-            match lang {
-                args::Lang::Zh => println!("已删除 {before} 之前的 {n} 条审计记录，哈希链仍可验证。"),
-                args::Lang::En => println!("Purged {n} audit records older than {before}; the chain stays verifiable."),
-            }
+            println!("{}", lang.t("cli.audit_purged", &[("n", n.to_string()), ("before", before.to_string())]));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,14 +13,14 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{}{e}", lang.pick("错误：", "error: "));
+            eprintln!("{}{e}", lang.t("cli.error", &[]));
             return ExitCode::from(EXIT_FAILURE);
         }
     };
     match runtime.block_on(dangjian_cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}{e:#}", lang.pick("错误：", "error: "));
+            eprintln!("{}{e:#}", lang.t("cli.error", &[]));
             ExitCode::from(EXIT_FAILURE)
         }
     }

@@ -14,13 +14,7 @@ pub async fn run(cmd: &Open311Command, lang: Lang) -> anyhow::Result<()> {
             let client = store.create_open311_client(name, key.hash(), *extended_statuses, &cli_actor()).await?;
             audit(&store, "open311_client.create", Some(("open311_client", client.id.to_string())), "ok", None).await?;
             println!("{}\t{}\t{}", client.id, client.name, key.secret());
-            eprintln!(
-                "{}",
-                lang.pick(
-                    "API 密钥只显示这一次，请交给客户端保管；数据库中只保存其哈希值。",
-                    "The api_key is shown this once: hand it to the client. The database keeps only its hash.",
-                )
-            );
+            eprintln!("{}", lang.t("cli.api_key_shown_once", &[]));
         }
         Open311Command::List { db } => {
             let store = crate::commands::open_migrated(&db.db, lang).await?;

@@ -31,13 +31,7 @@ pub async fn run(cmd: &RulesCommand, lang: Lang) -> anyhow::Result<()> {
                 Some(format!("versions={}", rules.versions.len())),
             )
             .await?;
-            match lang {
-                Lang::Zh => println!("已更新覆盖规则（{} 个版本），各服务在下次查询时重建统计。", rules.versions.len()),
-                Lang::En => println!(
-                    "Coverage rules updated ({} versions); every server rebuilds its figures at the next read.",
-                    rules.versions.len()
-                ),
-            }
+            println!("{}", lang.t("cli.rules_updated", &[("n", rules.versions.len().to_string())]));
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! site codes and Party organization codes.
 
 use crate::error::FieldError;
+use crate::Message;
 use serde::{Deserialize, Serialize};
 
 /// The 31 characters a USCC may use (GB 32100-2015 table: digits and capitals without I, O, Z, S, V).
@@ -23,8 +24,7 @@ impl Uscc {
             return Err(FieldError::new(
                 "uscc",
                 "invalid_length",
-                format!("a unified social credit code has 18 characters, got {}", s.chars().count()),
-                format!("统一社会信用代码应为18位，实际为{}位", s.chars().count()),
+                Message::new("problem.invalid_length").arg("v1", s.chars().count()),
             ));
         }
         let mut values = [0u32; 18];
@@ -36,31 +36,22 @@ impl Uscc {
                     return Err(FieldError::new(
                         "uscc",
                         "invalid_character",
-                        format!("character {} ('{c}') is not allowed in a unified social credit code", i + 1),
-                        format!("统一社会信用代码第{}位字符“{c}”不合法", i + 1),
+                        Message::new("problem.invalid_character").arg("v1", i + 1).arg("c", c),
                     ));
                 }
             }
         }
         if !s.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
-            return Err(FieldError::new(
-                "uscc",
-                "invalid_region_part",
-                "characters 3–8 of a unified social credit code are the region code and must be digits",
-                "统一社会信用代码第3至8位为行政区划码，应为数字",
-            ));
+            return Err(FieldError::new("uscc", "invalid_region_part", Message::new("problem.invalid_region_part")));
         }
         let expected = Self::check_value(&values[..17]);
         if values[17] != expected {
             return Err(FieldError::new(
                 "uscc",
                 "invalid_check_character",
-                format!(
-                    "check character is '{}' but should be '{}'",
-                    s.as_bytes()[17] as char,
-                    USCC_ALPHABET[expected as usize] as char
-                ),
-                format!("校验码为“{}”，应为“{}”", s.as_bytes()[17] as char, USCC_ALPHABET[expected as usize] as char),
+                Message::new("problem.invalid_check_character")
+                    .arg("v1", s.as_bytes()[17] as char)
+                    .arg("v2", USCC_ALPHABET[expected as usize] as char),
             ));
         }
         Ok(Self(s))
@@ -83,8 +74,7 @@ impl Uscc {
             _ => Err(FieldError::new(
                 "uscc",
                 "invalid_character",
-                "17 USCC characters expected",
-                "需要17位统一社会信用代码字符",
+                Message::new("problem.invalid_character.uscc_characters_expected"),
             )),
         }
     }
@@ -126,12 +116,7 @@ impl IdNumber {
         let s = crate::text::fold_code(input, "id_number")?.to_ascii_uppercase();
         let bytes = s.as_bytes();
         if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
-            return Err(FieldError::new(
-                "id_number",
-                "invalid_format",
-                "an ID number has 17 digits followed by a digit or X",
-                "公民身份号码应为17位数字加1位数字或X",
-            ));
+            return Err(FieldError::new("id_number", "invalid_format", Message::new("problem.invalid_format")));
         }
         let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
         let expected = ID_CHECK[(sum % 11) as usize];
@@ -139,8 +124,9 @@ impl IdNumber {
             return Err(FieldError::new(
                 "id_number",
                 "invalid_check_character",
-                format!("check character is '{}' but should be '{}'", bytes[17] as char, expected as char),
-                format!("校验码为“{}”，应为“{}”", bytes[17] as char, expected as char),
+                Message::new("problem.invalid_check_character")
+                    .arg("v1", bytes[17] as char)
+                    .arg("v2", expected as char),
             ));
         }
         let birth = &s[6..14];
@@ -148,8 +134,7 @@ impl IdNumber {
             return Err(FieldError::new(
                 "id_number",
                 "invalid_birth_date",
-                format!("the birth date {birth} in the ID number is not a real date"),
-                format!("公民身份号码中的出生日期{birth}不存在"),
+                Message::new("problem.invalid_birth_date").arg("birth", birth),
             ));
         }
         Ok(Self(s))
@@ -187,12 +172,7 @@ impl Mobile {
             .unwrap_or(&compact);
         let b = digits.as_bytes();
         if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) || b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
-            return Err(FieldError::new(
-                "mobile",
-                "invalid_mobile",
-                "a mobile number has 11 digits and starts with 13–19",
-                "手机号码应为以13至19开头的11位数字",
-            ));
+            return Err(FieldError::new("mobile", "invalid_mobile", Message::new("problem.invalid_mobile")));
         }
         Ok(Self(digits.to_owned()))
     }
@@ -226,17 +206,12 @@ impl From<Mobile> for String {
     }
 }
 
-fn parse_plain_code(input: &str, field: &str, what_en: &str, what_zh: &str) -> Result<String, FieldError> {
+fn parse_plain_code(input: &str, field: &str, what: &'static str) -> Result<String, FieldError> {
     let s = crate::text::fold_code(input, field)?;
     let s = s.as_str();
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if s.is_empty() || s.len() > 64 || !s.chars().all(ok_char) {
-        return Err(FieldError::new(
-            field,
-            "invalid_code",
-            format!("{what_en} is 1–64 letters, digits, '-', '_' or '.'"),
-            format!("{what_zh}应为1至64位字母、数字或“-”“_”“.”"),
-        ));
+        return Err(FieldError::new(field, "invalid_code", Message::new(what)));
     }
     Ok(s.to_ascii_uppercase())
 }
@@ -247,7 +222,7 @@ pub struct SiteCode(String);
 
 impl SiteCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        parse_plain_code(input, "site_code", "a site code", "站点编码").map(Self)
+        parse_plain_code(input, "site_code", "problem.invalid_code.site_code").map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -260,7 +235,7 @@ pub struct OrgCode(String);
 
 impl OrgCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        parse_plain_code(input, "code", "an organization code", "组织代码").map(Self)
+        parse_plain_code(input, "code", "problem.invalid_code.org_code").map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -292,7 +267,7 @@ mod tests {
         assert_eq!(Uscc::parse("91350100M000100Y4").map_err(|e| e.code), Err("invalid_length".into()));
         assert_eq!(Uscc::parse("91350100M000100I43").map_err(|e| e.code), Err("invalid_character".into()));
         assert_eq!(Uscc::parse("9135A100M000100Y43").map_err(|e| e.code), Err("invalid_region_part".into()));
-        let e = Uscc::parse("91350100M000100Y44").err().map(|e| e.message);
+        let e = Uscc::parse("91350100M000100Y44").err().map(|e| e.message_in("en"));
         assert_eq!(e.as_deref(), Some("check character is '4' but should be '3'"));
     }
 

@@ -1,6 +1,7 @@
 //! Dates as people write them in Chinese spreadsheets and forms.
 
 use crate::error::FieldError;
+use crate::Message;
 use chrono::NaiveDate;
 
 /// Parses `2024-03-01`, `2024/3/1`, `2024.3.1`, `20240301` or `2024年3月1日`.
@@ -10,12 +11,7 @@ pub fn parse_flexible_date(input: &str, field: &str) -> Result<NaiveDate, FieldE
     let s = folded.as_str();
     let err = || {
         let s = crate::text::shown(s);
-        FieldError::new(
-            field,
-            "invalid_date",
-            format!("'{s}' is not a date (use 2024-03-01, 2024/3/1 or 2024年3月1日)"),
-            format!("“{s}”不是有效日期（请用2024-03-01、2024/3/1或2024年3月1日）"),
-        )
+        FieldError::new(field, "invalid_date", Message::new("problem.invalid_date").arg("s", s))
     };
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| err());

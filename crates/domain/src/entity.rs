@@ -5,6 +5,7 @@ use crate::codes::{SiteCode, Uscc};
 use crate::dates::parse_flexible_date;
 use crate::error::{FieldError, FieldErrors};
 use crate::region::RegionCode;
+use crate::Message;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +54,7 @@ impl EntityKind {
             other => Err(FieldError::new(
                 "kind",
                 "invalid_kind",
-                format!("'{other}' is not a unit kind (platform, franchisee, partner, site)"),
-                format!("“{other}”不是单位类型（平台企业、加盟企业、合作企业、站点）"),
+                Message::new("problem.invalid_kind.other_unit_kind").arg("other", other),
             )),
         }
     }
@@ -73,24 +73,25 @@ impl EntityKind {
 pub fn check_parent_kind(kind: EntityKind, parent_kind: Option<EntityKind>) -> Result<(), FieldError> {
     match (kind, parent_kind) {
         (EntityKind::Platform, None) => Ok(()),
-        (EntityKind::Platform, Some(_)) => Err(FieldError::new(
-            "parent",
-            "platform_has_no_parent",
-            "a platform enterprise heads its chain and has no parent",
-            "平台企业是链条的龙头，不能有上级单位",
-        )),
+        (EntityKind::Platform, Some(_)) => {
+            Err(FieldError::new("parent", "platform_has_no_parent", Message::new("problem.platform_has_no_parent")))
+        }
         (k, None) => Err(FieldError::new(
             "parent",
             "parent_required",
-            format!("a {} needs a parent unit in its chain", k.as_str()),
-            format!("{}须有上级单位", k.name_zh()),
+            Message::new("problem.parent_required")
+                .arg("kind", k.as_str())
+                .arg_msg("kind_name", Message::dynamic(format!("entity_kind.{}", k.as_str()))),
         )),
         (k, Some(p)) if k.allowed_parents().contains(&p) => Ok(()),
         (k, Some(p)) => Err(FieldError::new(
             "parent",
             "invalid_parent_kind",
-            format!("a {} cannot be under a {}", k.as_str(), p.as_str()),
-            format!("{}不能隶属于{}", k.name_zh(), p.name_zh()),
+            Message::new("problem.invalid_parent_kind")
+                .arg("kind", k.as_str())
+                .arg("parent", p.as_str())
+                .arg_msg("kind_name", Message::dynamic(format!("entity_kind.{}", k.as_str())))
+                .arg_msg("parent_name", Message::dynamic(format!("entity_kind.{}", p.as_str()))),
         )),
     }
 }
@@ -99,12 +100,7 @@ pub fn check_parent_kind(kind: EntityKind, parent_kind: Option<EntityKind>) -> R
 /// (nearest first).
 pub fn check_no_cycle(id: i64, parent_id: i64, parent_ancestors: &[i64]) -> Result<(), FieldError> {
     if parent_id == id || parent_ancestors.contains(&id) {
-        return Err(FieldError::new(
-            "parent",
-            "chain_cycle",
-            "this parent would make the unit its own ancestor",
-            "该上级单位会使本单位成为自己的上级，形成循环",
-        ));
+        return Err(FieldError::new("parent", "chain_cycle", Message::new("problem.chain_cycle")));
     }
     Ok(())
 }
@@ -200,12 +196,7 @@ pub fn parse_count(input: Option<&str>, field: &str) -> Result<i64, FieldError> 
         Ok(n) if (0..=10_000_000).contains(&n) => Ok(n),
         _ => Err({
             let s = crate::text::shown(s);
-            FieldError::new(
-                field,
-                "invalid_count",
-                format!("'{s}' is not a whole number from 0 to 10,000,000"),
-                format!("“{s}”不是0至10,000,000之间的整数"),
-            )
+            FieldError::new(field, "invalid_count", Message::new("problem.invalid_count").arg("s", s))
         }),
     }
 }
@@ -217,20 +208,14 @@ pub fn parse_text(input: Option<&str>, field: &str, max: usize) -> Result<Option
     let s = crate::text::clean(s, field, crate::text::TextKind::Line)?;
     let s = s.trim();
     if s.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("at most {max} characters"),
-            format!("不能超过{max}个字符"),
-        ));
+        return Err(FieldError::new(field, "too_long", Message::new("problem.too_long").arg("max", max)));
     }
     Ok(Some(s.to_owned()))
 }
 
 /// Parses a required text field.
 pub fn parse_required_text(input: Option<&str>, field: &str, max: usize) -> Result<String, FieldError> {
-    parse_text(input, field, max)?
-        .ok_or_else(|| FieldError::new(field, "required", "this field is required", "此项为必填项"))
+    parse_text(input, field, max)?.ok_or_else(|| FieldError::new(field, "required", Message::new("problem.required")))
 }
 
 /// Parses an optional date field.
@@ -247,8 +232,7 @@ pub fn check_date_order(start: Option<NaiveDate>, end: Option<NaiveDate>, end_fi
         (Some(s), Some(e)) if e < s => Err(FieldError::new(
             end_field,
             "date_before_start",
-            format!("{e} is before the start date {s}"),
-            format!("{e}早于开始日期{s}"),
+            Message::new("problem.date_before_start.e_before_start").arg("e", e).arg("s", s),
         )),
         _ => Ok(()),
     }
@@ -297,41 +281,34 @@ impl EntityDraft {
         let kind = match non_empty(&input.kind) {
             Some(k) => errs.take(EntityKind::parse(k)),
             None => {
-                errs.push(FieldError::new("kind", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("kind", "required", Message::new("problem.required")));
                 None
             }
         };
         if let Some(k) = kind {
             let has_code = uscc.is_some() || non_empty(&input.uscc).is_some();
             if k != EntityKind::Site && !has_code {
-                errs.push(FieldError::new(
-                    "uscc",
-                    "required",
-                    "a unified social credit code is required for every unit except sites",
-                    "除站点外，统一社会信用代码为必填项",
-                ));
+                errs.push(FieldError::new("uscc", "required", Message::new("problem.required.unified_social_credit")));
             }
             if k == EntityKind::Site && !has_code && non_empty(&input.site_code).is_none() {
                 errs.push(FieldError::new(
                     "site_code",
                     "required",
-                    "a site needs a unified social credit code or a site code",
-                    "站点须填写统一社会信用代码或站点编码",
+                    Message::new("problem.required.site_needs_unified"),
                 ));
             }
             if k != EntityKind::Site && non_empty(&input.site_code).is_some() {
                 errs.push(FieldError::new(
                     "site_code",
                     "site_code_only_for_sites",
-                    "only sites carry a site code",
-                    "只有站点可填写站点编码",
+                    Message::new("problem.site_code_only_for_sites"),
                 ));
             }
         }
         let sectors: Vec<String> =
             input.sectors.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         if sectors.is_empty() {
-            errs.push(FieldError::new("sectors", "required", "at least one sector is required", "至少填写一个行业"));
+            errs.push(FieldError::new("sectors", "required", Message::new("problem.required.least_one_sector")));
         }
         let parent = match (input.parent_id, non_empty(&input.parent_uscc)) {
             (Some(id), _) => Some(UnitRef::Id(id)),
@@ -350,7 +327,7 @@ impl EntityDraft {
         }
         let region_code = match non_empty(&input.region_code) {
             None => {
-                errs.push(FieldError::new("region_code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("region_code", "required", Message::new("problem.required")));
                 None
             }
             Some(s) => match RegionCode::parse(s) {
@@ -359,8 +336,7 @@ impl EntityDraft {
                     errs.push(FieldError::new(
                         "region_code",
                         "region_not_precise",
-                        "a unit is registered in a county or township, not a province or prefecture",
-                        "单位所在地须精确到县级或乡级行政区划",
+                        Message::new("problem.region_not_precise"),
                     ));
                     None
                 }
@@ -379,8 +355,7 @@ impl EntityDraft {
                 errs.push(FieldError::new(
                     "party_members",
                     "members_exceed_workers",
-                    format!("{f} formal and {p} probationary members exceed the {w} workers"),
-                    format!("正式党员{f}人与预备党员{p}人之和超过从业人员数{w}人"),
+                    Message::new("problem.members_exceed_workers").arg("f", f).arg("p", p).arg("w", w),
                 ));
             }
         }

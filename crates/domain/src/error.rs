@@ -1,35 +1,26 @@
 //! Field-level validation errors: every error names the field it is about, carries a stable machine
-//! code, and can be said in Chinese or English.
+//! code, and a [`Message`] from the catalogue, said in the reader's language where it is answered.
 
-use serde::Serialize;
+use crate::Message;
 
 /// One problem with one field of an input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// The field (API name, e.g. `uscc`, `region_code`).
     pub field: String,
     /// Stable machine code, e.g. `invalid_check_character`.
     pub code: String,
-    /// English message.
-    pub message: String,
-    /// Simplified Chinese message.
-    pub message_zh: String,
+    /// What is wrong, as a catalogue key and its arguments.
+    pub message: Message,
     /// The field named a record the writer may not read. Said to the client exactly as an unknown
     /// record is (so nothing about the other record shows); kept apart only to audit the write as
     /// `denied`.
-    #[serde(skip)]
     pub refused: bool,
 }
 
 impl FieldError {
-    pub fn new(field: &str, code: &str, message: impl Into<String>, message_zh: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-            message_zh: message_zh.into(),
-            refused: false,
-        }
+    pub fn new(field: &str, code: &str, message: Message) -> Self {
+        Self { field: field.to_owned(), code: code.to_owned(), message, refused: false }
     }
 
     /// The same error, marked as a reference to a record the writer may not read.
@@ -38,13 +29,9 @@ impl FieldError {
         self
     }
 
-    /// The message in the requested language (`zh` for Chinese, anything else English).
-    pub fn message_in(&self, lang: &str) -> &str {
-        if lang.starts_with("zh") {
-            &self.message_zh
-        } else {
-            &self.message
-        }
+    /// The message in the requested language (`zh…` for Chinese, anything else English).
+    pub fn message_in(&self, lang: &str) -> String {
+        self.message.render(lang)
     }
 
     /// The same error re-attached to another field name (e.g. a code parsed for `parent_uscc`).
@@ -63,7 +50,7 @@ impl std::fmt::Display for FieldError {
 impl std::error::Error for FieldError {}
 
 /// All the problems found in one input, in the order found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {

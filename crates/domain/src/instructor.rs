@@ -4,6 +4,7 @@ use crate::codes::Mobile;
 use crate::entity::{check_date_order, parse_optional_date, parse_required_text, parse_text, UnitRef};
 use crate::error::{FieldError, FieldErrors};
 use crate::region::RegionCode;
+use crate::Message;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +93,7 @@ impl InstructorDraft {
         let mobile = match input.mobile.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(m) => errs.take(Mobile::parse(m)),
             None => {
-                errs.push(FieldError::new("mobile", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("mobile", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -100,7 +101,7 @@ impl InstructorDraft {
         let region_code = match input.region_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => errs.take(RegionCode::parse(r)),
             None => {
-                errs.push(FieldError::new("region_code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("region_code", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -112,24 +113,14 @@ impl InstructorDraft {
                 (Some(id), _) => Some(UnitRef::Id(id)),
                 (None, Some(c)) => errs.take(UnitRef::parse_code(c, &field("unit_code"))),
                 (None, None) => {
-                    errs.push(FieldError::new(
-                        &field("unit_code"),
-                        "required",
-                        "this field is required",
-                        "此项为必填项",
-                    ));
+                    errs.push(FieldError::new(&field("unit_code"), "required", Message::new("problem.required")));
                     None
                 }
             };
             let start = match a.start_on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(_) => errs.take(parse_optional_date(a.start_on.as_deref(), &field("start_on"))).flatten(),
                 None => {
-                    errs.push(FieldError::new(
-                        &field("start_on"),
-                        "required",
-                        "this field is required",
-                        "此项为必填项",
-                    ));
+                    errs.push(FieldError::new(&field("start_on"), "required", Message::new("problem.required")));
                     None
                 }
             };

@@ -20,6 +20,7 @@ pub mod services;
 pub mod text;
 
 pub use codes::{IdNumber, Mobile, OrgCode, SiteCode, Uscc};
+pub use dangjian_i18n::Message;
 pub use dates::parse_flexible_date;
 pub use entity::{EntityDraft, EntityKind};
 pub use error::{FieldError, FieldErrors};

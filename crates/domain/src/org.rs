@@ -4,6 +4,7 @@ use crate::codes::OrgCode;
 use crate::entity::{check_date_order, parse_optional_date, parse_required_text, parse_text, UnitRef};
 use crate::error::{FieldError, FieldErrors};
 use crate::region::RegionCode;
+use crate::Message;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -59,14 +60,10 @@ impl OrgKind {
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let s = input.trim();
-        Self::ALL.into_iter().find(|k| k.as_str() == s || k.name_zh() == s).ok_or_else(|| {
-            FieldError::new(
-                "kind",
-                "invalid_kind",
-                format!("'{s}' is not an organization kind (grassroots_committee, general_branch, branch, joint_branch, floating_branch)"),
-                format!("“{s}”不是组织类型（基层党委、党总支、党支部、联合党支部、流动党员党支部）"),
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s || k.name_zh() == s)
+            .ok_or_else(|| FieldError::new("kind", "invalid_kind", Message::new("problem.invalid_kind").arg("s", s)))
     }
 
     /// Whether an organization of this kind may have organizations of `child` kind under it.
@@ -93,8 +90,9 @@ pub fn check_parent_org_kind(kind: OrgKind, parent: OrgKind) -> Result<(), Field
         Err(FieldError::new(
             "parent_code",
             "invalid_parent_kind",
-            format!("a {} cannot lead a {}", parent.name_en().to_lowercase(), kind.name_en().to_lowercase()),
-            format!("{}不能作为{}的上级组织", parent.name_zh(), kind.name_zh()),
+            Message::new("problem.invalid_parent_kind.organization")
+                .arg_msg("parent", Message::dynamic(format!("org_kind_word.{}", parent.as_str())))
+                .arg_msg("kind", Message::dynamic(format!("org_kind_word.{}", kind.as_str()))),
         ))
     }
 }
@@ -180,7 +178,7 @@ impl OrganizationDraft {
         let code = match input.code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(c) => errs.take(OrgCode::parse(c)),
             None => {
-                errs.push(FieldError::new("code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("code", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -188,7 +186,7 @@ impl OrganizationDraft {
         let kind = match input.kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(k) => errs.take(OrgKind::parse(k)),
             None => {
-                errs.push(FieldError::new("kind", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("kind", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -209,15 +207,14 @@ impl OrganizationDraft {
                 errs.push(FieldError::new(
                     "units",
                     "joint_branch_needs_units",
-                    "a joint branch covers at least two units",
-                    "联合党支部应覆盖至少两个单位",
+                    Message::new("problem.joint_branch_needs_units"),
                 ));
             }
         }
         let region_code = match input.region_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => errs.take(RegionCode::parse(r)),
             None => {
-                errs.push(FieldError::new("region_code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("region_code", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -229,12 +226,7 @@ impl OrganizationDraft {
         errs.take(check_date_order(established_on, dissolved_on, "dissolved_on"));
         errs.take(check_date_order(term_start, term_end, "term_end"));
         if term_start.is_some() != term_end.is_some() {
-            errs.push(FieldError::new(
-                "term_end",
-                "term_incomplete",
-                "a term has both a start and an end date",
-                "任期须同时填写开始和届满日期",
-            ));
+            errs.push(FieldError::new("term_end", "term_incomplete", Message::new("problem.term_incomplete")));
         }
         let secretary = errs.take(parse_text(input.secretary.as_deref(), "secretary", 50)).flatten();
         match (code, name, kind, region_code) {

@@ -2,6 +2,7 @@
 //! townships as in the NBS statistical division codes), plus the XPCC as its own provincial-level unit.
 
 use crate::error::FieldError;
+use crate::Message;
 use serde::{Deserialize, Serialize};
 
 /// The code this system gives the Xinjiang Production and Construction Corps (新疆生产建设兵团) as a
@@ -66,8 +67,7 @@ impl RegionCode {
             FieldError::new(
                 "region_code",
                 "invalid_region_code",
-                format!("'{s}' is not a region code (2, 4, 6 or 9 digits)", s = crate::text::shown(&folded)),
-                format!("“{s}”不是行政区划代码（应为2、4、6或9位数字）", s = crate::text::shown(&folded)),
+                Message::new("problem.invalid_region_code").arg("s", crate::text::shown(&folded)),
             )
         };
         if !s.bytes().all(|b| b.is_ascii_digit()) {

@@ -2,6 +2,7 @@
 //! and the n-grams the search indexes are keyed by.
 
 use crate::FieldError;
+use crate::Message;
 
 /// The longest search term, in characters. Names are at most 200 characters and addresses 300;
 /// nobody types more than this into a search box, and a bound keeps patterns and index queries small.
@@ -23,19 +24,13 @@ impl SearchTerm {
             return Ok(None);
         }
         if s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                field,
-                "control_character",
-                "a search term cannot contain control characters",
-                "搜索词不能包含控制字符",
-            ));
+            return Err(FieldError::new(field, "control_character", Message::new("problem.control_character")));
         }
         if s.chars().count() > MAX_SEARCH_CHARS {
             return Err(FieldError::new(
                 field,
                 "too_long",
-                format!("a search term is at most {MAX_SEARCH_CHARS} characters"),
-                format!("搜索词不能超过{MAX_SEARCH_CHARS}个字符"),
+                Message::new("problem.too_long.search_term_most").arg("max", MAX_SEARCH_CHARS),
             ));
         }
         Ok(Some(Self(s.to_owned())))

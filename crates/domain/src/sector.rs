@@ -2,6 +2,7 @@
 //! policy, three exploratory ones; administrators may add more.
 
 use crate::error::FieldError;
+use crate::Message;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -24,12 +25,7 @@ impl SectorStage {
         match s.trim() {
             "priority" | "重点" | "重点推进" => Ok(Self::Priority),
             "exploratory" | "探索" | "探索推进" => Ok(Self::Exploratory),
-            _ => Err(FieldError::new(
-                "stage",
-                "invalid_stage",
-                "stage is priority or exploratory",
-                "阶段应为重点推进或探索推进",
-            )),
+            _ => Err(FieldError::new("stage", "invalid_stage", Message::new("problem.invalid_stage"))),
         }
     }
 }
@@ -47,12 +43,7 @@ impl SectorCode {
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && s.as_bytes()[0].is_ascii_lowercase();
         if !ok {
-            return Err(FieldError::new(
-                "sector",
-                "invalid_sector_code",
-                "a sector code is 1–32 lowercase letters, digits or '_', starting with a letter",
-                "行业代码应为1至32位小写字母、数字或下划线，以字母开头",
-            ));
+            return Err(FieldError::new("sector", "invalid_sector_code", Message::new("problem.invalid_sector_code")));
         }
         Ok(Self(s.to_owned()))
     }

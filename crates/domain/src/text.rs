@@ -10,6 +10,7 @@
 //! - codes are folded with NFKC first, so full-width `９１３５…` is read as `9135…`.
 
 use crate::error::FieldError;
+use crate::Message;
 use unicode_normalization::UnicodeNormalization;
 
 /// What a text field may hold.
@@ -35,16 +36,15 @@ pub fn clean(input: &str, field: &str, kind: TextKind) -> Result<String, FieldEr
             return Err(FieldError::new(
                 field,
                 "control_character",
-                format!("control characters (here U+{:04X}) are not allowed", u32::from(c)),
-                format!("不能包含控制字符（此处为U+{:04X}）", u32::from(c)),
+                Message::new("problem.control_character.control_characters_here")
+                    .arg("v1", format!("{:04X}", u32::from(c))),
             ));
         }
         if kind == TextKind::Line && is_invisible_format(c) {
             return Err(FieldError::new(
                 field,
                 "invisible_character",
-                format!("invisible or direction-changing characters (here U+{:04X}) are not allowed", u32::from(c)),
-                format!("不能包含不可见字符或文字方向控制字符（此处为U+{:04X}）", u32::from(c)),
+                Message::new("problem.invisible_character").arg("v1", format!("{:04X}", u32::from(c))),
             ));
         }
     }

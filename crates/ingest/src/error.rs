@@ -1,32 +1,23 @@
 //! The two error types of this crate: [`IngestError`] when a file cannot be read as a table at all, and
 //! [`ImportError`] for one problem in one cell (or header) of a table that could be read.
 
+use dangjian_domain::Message;
 use serde::Serialize;
 
 /// A file that cannot be turned into a [`Table`](crate::Table): too large, not a workbook, undecodable.
-/// `Display` is English and starts with the file name (and the row, when there is one); use
-/// [`IngestError::localized`] for Chinese.
-#[derive(Debug, thiserror::Error)]
+/// Each starts with the file name (and the row, when there is one); [`IngestError::message`] says it
+/// from the catalogue, `Display` in English.
+#[derive(Debug)]
 pub enum IngestError {
-    #[error("{file}: the file is {size} bytes, more than the limit of {limit}")]
     FileTooLarge { file: String, size: usize, limit: usize },
-    #[error("{file}: the workbook expands to more than {limit} bytes")]
     ExpandsTooLarge { file: String, limit: u64 },
-    #[error("{file}: not a readable XLSX workbook ({reason})")]
     BadWorkbook { file: String, reason: String },
-    #[error("{file}: old binary .xls and password-protected workbooks cannot be read; save it as .xlsx or CSV")]
     UnsupportedFormat { file: String },
-    #[error("{file}: the workbook has no worksheet")]
     NoWorksheet { file: String },
-    #[error("{file}:{line}: the text is neither UTF-8 nor GBK/GB18030")]
     Encoding { file: String, line: usize },
-    #[error("{file}:{line}: {reason}")]
     Csv { file: String, line: usize, reason: String },
-    #[error("{file}:{line}: the row has {found} cell(s) but the header row has {expected}")]
     RowLength { file: String, line: usize, expected: usize, found: usize },
-    #[error("{file}: the file has no header row")]
     NoHeader { file: String },
-    #[error("cannot write the workbook: {0}")]
     Write(String),
 }
 
@@ -39,31 +30,47 @@ impl IngestError {
         }
     }
 
-    /// The whole message (with file and row) in `lang` (`zh…` for Chinese, anything else English).
-    pub fn localized(&self, lang: &str) -> String {
-        if !lang.starts_with("zh") {
-            return self.to_string();
-        }
+    /// The whole message (with file and row), from the catalogue.
+    pub fn message(&self) -> Message {
         match self {
             Self::FileTooLarge { file, size, limit } => {
-                format!("{file}：文件大小为{size}字节，超过上限{limit}字节")
+                Message::new("ingest.file_too_large").arg("file", file).arg("size", size).arg("limit", limit)
             }
-            Self::ExpandsTooLarge { file, limit } => format!("{file}：工作簿解压后超过{limit}字节上限"),
-            Self::BadWorkbook { file, reason } => format!("{file}：无法读取该XLSX工作簿（{reason}）"),
-            Self::UnsupportedFormat { file } => {
-                format!("{file}：无法读取旧版.xls或设有密码的工作簿，请另存为.xlsx或CSV后再导入")
+            Self::ExpandsTooLarge { file, limit } => {
+                Message::new("ingest.expands_too_large").arg("file", file).arg("limit", limit)
             }
-            Self::NoWorksheet { file } => format!("{file}：工作簿中没有工作表"),
-            Self::Encoding { file, line } => format!("{file}:{line}：文字既不是UTF-8也不是GBK/GB18030编码"),
-            Self::Csv { file, line, reason } => format!("{file}:{line}：{reason}"),
-            Self::RowLength { file, line, expected, found } => {
-                format!("{file}:{line}：该行有{found}个单元格，表头有{expected}列")
+            Self::BadWorkbook { file, reason } => {
+                Message::new("ingest.bad_workbook").arg("file", file).arg("reason", reason)
             }
-            Self::NoHeader { file } => format!("{file}：文件中没有表头行"),
-            Self::Write(reason) => format!("无法生成工作簿：{reason}"),
+            Self::UnsupportedFormat { file } => Message::new("ingest.unsupported_format").arg("file", file),
+            Self::NoWorksheet { file } => Message::new("ingest.no_worksheet").arg("file", file),
+            Self::Encoding { file, line } => Message::new("ingest.encoding").arg("file", file).arg("line", line),
+            Self::Csv { file, line, reason } => {
+                Message::new("ingest.csv").arg("file", file).arg("line", line).arg("reason", reason)
+            }
+            Self::RowLength { file, line, expected, found } => Message::new("ingest.row_length")
+                .arg("file", file)
+                .arg("line", line)
+                .arg("expected", expected)
+                .arg("found", found),
+            Self::NoHeader { file } => Message::new("ingest.no_header").arg("file", file),
+            Self::Write(reason) => Message::new("ingest.write").arg("reason", reason),
         }
     }
+
+    /// The whole message (with file and row) in `lang` (`zh…` for Chinese, anything else English).
+    pub fn localized(&self, lang: &str) -> String {
+        self.message().render(lang)
+    }
 }
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.localized("en"))
+    }
+}
+
+impl std::error::Error for IngestError {}
 
 impl From<rust_xlsxwriter::XlsxError> for IngestError {
     fn from(e: rust_xlsxwriter::XlsxError) -> Self {

@@ -6,6 +6,7 @@ use crate::error::ImportError;
 use crate::read::Table;
 use crate::sheet::{resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, InstructorDraft};
 use std::collections::HashMap;
 
@@ -127,8 +128,7 @@ fn merge(slot: &mut Option<String>, given: Option<String>, field: &str, first_li
         (Some(have), Some(v)) => Some(FieldError::new(
             field,
             "conflicting_value",
-            format!("row {first_line} gives '{have}' for the same mobile number, this row '{v}'"),
-            format!("同一手机号码在第{first_line}行为“{have}”，本行为“{v}”"),
+            Message::new("problem.conflicting_value").arg("first_line", first_line).arg("have", have).arg("v", v),
         )),
     }
 }

@@ -4,7 +4,9 @@
 use crate::columns::{column_letter, label, normalize_header, ColumnMap, HeaderProblem, Kind, LIST_SEPARATORS};
 use crate::error::{sort_errors, ImportError};
 use crate::read::{Table, TableRow};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, Firsts};
+use dangjian_i18n::text as say;
 
 /// A value built from one or more spreadsheet rows.
 #[derive(Debug, Clone)]
@@ -141,7 +143,6 @@ pub fn push_error(list: &mut ErrorList, e: ImportError) {
 /// Recognises the header row of `table` as `kind`, reporting every unknown, repeated or missing header,
 /// and every column that has data but no header.
 pub(crate) fn resolve_columns(table: &Table, kind: Kind, lang: &str) -> Result<ColumnMap, Vec<ImportError>> {
-    let zh = lang.starts_with("zh");
     let file = &table.file_name;
     let at = |line: usize, index: Option<usize>, code: &str, message: String| ImportError {
         file: file.clone(),
@@ -160,34 +161,29 @@ pub(crate) fn resolve_columns(table: &Table, kind: Kind, lang: &str) -> Result<C
                 errors.push(match p {
                     HeaderProblem::Unknown { index } => {
                         let h = &table.headers[index];
-                        let known = kind.headers(lang).join(if zh { "、" } else { ", " });
-                        let message = if zh {
-                            format!("无法识别的列“{h}”，可用的列：{known}")
-                        } else {
-                            format!("unknown column '{h}'; the columns are: {known}")
-                        };
+                        let known = kind.headers(lang).join(&say(lang, "ingest.list_separator", &[]));
+                        let message = say(lang, "ingest.unknown_column", &[("h", h.clone()), ("known", known)]);
                         at(table.header_line, Some(index), "unknown_column", message)
                     }
                     HeaderProblem::Duplicate { index, first } => {
                         let first = column_letter(first);
-                        let message = if zh {
-                            format!("与{first}列重复")
-                        } else {
-                            format!("the same column as column {first}")
-                        };
+                        let message = say(lang, "ingest.duplicate_column", &[("first", first)]);
                         at(table.header_line, Some(index), "duplicate_column", message)
                     }
                     HeaderProblem::Missing { keys } => {
                         let names: Vec<String> = keys
                             .iter()
                             .filter_map(|k| kind.columns().iter().find(|c| c.key == *k))
-                            .map(|c| if zh { format!("“{}”", c.zh) } else { format!("{} ({})", c.key, c.zh) })
+                            .map(|c| {
+                                say(
+                                    lang,
+                                    "ingest.missing_column_name",
+                                    &[("key", c.key.to_owned()), ("zh", c.zh.to_owned())],
+                                )
+                            })
                             .collect();
-                        let message = if zh {
-                            format!("缺少{}列", names.join("或"))
-                        } else {
-                            format!("missing column {}", names.join(" or "))
-                        };
+                        let message =
+                            say(lang, "ingest.missing_column", &[("names", names.join(&say(lang, "ingest.or", &[])))]);
                         at(table.header_line, None, "missing_column", message)
                     }
                 });
@@ -197,11 +193,7 @@ pub(crate) fn resolve_columns(table: &Table, kind: Kind, lang: &str) -> Result<C
     };
     for index in (0..table.headers.len()).filter(|&i| normalize_header(&table.headers[i]).is_empty()) {
         if let Some(row) = table.rows.iter().find(|r| !r.cell(index).trim().is_empty()) {
-            let message = if zh {
-                "该列有数据但没有表头".to_owned()
-            } else {
-                "this column has data but no header".to_owned()
-            };
+            let message = say(lang, "ingest.unnamed_column", &[]);
             errors.push(at(row.line, Some(index), "unnamed_column", message));
         }
     }
@@ -236,12 +228,7 @@ impl Cells<'_> {
 
 /// The error put on a later row that repeats a key of an earlier one.
 pub(crate) fn duplicate_error(field: &str, first_line: usize) -> FieldError {
-    FieldError::new(
-        field,
-        "duplicate_in_file",
-        format!("the same code as row {first_line} of this file"),
-        format!("与本文件第{first_line}行重复"),
-    )
+    FieldError::new(field, "duplicate_in_file", Message::new("problem.duplicate_in_file").arg("first_line", first_line))
 }
 
 /// An export cell for an optional text.

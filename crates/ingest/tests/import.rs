@@ -107,8 +107,9 @@ fn field_errors_found_later_are_located_too() {
         "site_code,name,kind,sector,parent_uscc,region_code\r\nMT-1,望京站,site,外卖,91350100M000100Y43,110105\r\n";
     let sheet = validate_entities(&read_table("s.csv", csv.as_bytes()).unwrap(), "en").unwrap();
     // e.g. the store finds that the parent does not exist
-    let e = dangjian_domain::FieldError::new("parent", "parent_not_found", "no such unit", "无此单位");
-    assert_eq!(sheet.error_for(&sheet.rows[0], &e, "zh").to_string(), "s.csv:2:E(parent_uscc): 无此单位");
+    let e =
+        dangjian_domain::FieldError::new("parent", "unknown", dangjian_domain::Message::new("problem.unknown.unit"));
+    assert_eq!(sheet.error_for(&sheet.rows[0], &e, "zh").to_string(), "s.csv:2:E(parent_uscc): 单位不存在");
 }
 
 #[test]

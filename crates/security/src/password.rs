@@ -5,6 +5,7 @@
 //! [`PasswordPolicy::mlps`] preset switches on what MLPS 2.0 testers check under GB/T 22239-2019 8.1.4.1 a)
 //! ("身份鉴别信息具有复杂度要求并定期更换"): at least three character classes, and a change every 90 days.
 
+use dangjian_i18n::Message;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
@@ -140,49 +141,34 @@ impl PasswordProblem {
         }
     }
 
-    /// English message.
-    pub fn message(&self) -> String {
+    /// What is wrong, as a catalogue message (`password_problem.<code>`).
+    pub fn message(&self) -> Message {
+        let m = Message::new(match self {
+            Self::TooShort { .. } => "password_problem.too_short",
+            Self::TooLong { .. } => "password_problem.too_long",
+            Self::Common => "password_problem.common",
+            Self::Repetitive => "password_problem.repetitive",
+            Self::Sequential => "password_problem.sequential",
+            Self::ContainsUsername => "password_problem.contains_username",
+            Self::Composition { .. } => "password_problem.composition",
+        });
         match self {
-            Self::TooShort { min, actual } => format!("use at least {min} characters (this one has {actual})"),
-            Self::TooLong { max } => format!("use at most {max} characters"),
-            Self::Common => "this password is on the list of common passwords".to_owned(),
-            Self::Repetitive => "this password repeats the same character or a short pattern".to_owned(),
-            Self::Sequential => "this password is a simple sequence such as 123456 or abcdef".to_owned(),
-            Self::ContainsUsername => "the password must not contain the user name".to_owned(),
-            Self::Composition { classes } => format!(
-                "use at least 3 of: lower-case letters, upper-case letters, digits, other characters (this one has {classes})"
-            ),
-        }
-    }
-
-    /// Simplified Chinese message.
-    pub fn message_zh(&self) -> String {
-        match self {
-            Self::TooShort { min, actual } => format!("密码至少{min}个字符（当前{actual}个）"),
-            Self::TooLong { max } => format!("密码最多{max}个字符"),
-            Self::Common => "该密码属于常见密码，请更换".to_owned(),
-            Self::Repetitive => "密码不能由同一字符或简单片段重复组成".to_owned(),
-            Self::Sequential => "密码不能是123456、abcdef之类的连续序列".to_owned(),
-            Self::ContainsUsername => "密码不能包含用户名".to_owned(),
-            Self::Composition { classes } => {
-                format!("密码须包含小写字母、大写字母、数字、其他字符中的至少3类（当前{classes}类）")
-            }
+            Self::TooShort { min, actual } => m.arg("min", min).arg("actual", actual),
+            Self::TooLong { max } => m.arg("max", max),
+            Self::Composition { classes } => m.arg("classes", classes),
+            _ => m,
         }
     }
 
     /// The message in the requested language (`zh…` for Chinese, anything else English), as `FieldError::message_in`.
     pub fn message_in(&self, lang: &str) -> String {
-        if lang.starts_with("zh") {
-            self.message_zh()
-        } else {
-            self.message()
-        }
+        self.message().render(lang)
     }
 }
 
 impl fmt::Display for PasswordProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message())
+        f.write_str(&self.message_in("en"))
     }
 }
 
@@ -470,7 +456,7 @@ mod tests {
         let codes: HashSet<&str> = all.iter().map(PasswordProblem::code).collect();
         assert_eq!(codes.len(), all.len());
         for problem in &all {
-            assert!(!problem.message().is_empty());
+            assert!(!problem.message_in("en").starts_with("password_problem."));
             assert!(problem.message_in("zh-CN").chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
             assert_eq!(problem.message_in("en"), problem.to_string());
         }

@@ -24,6 +24,7 @@ use crate::region_tree::RegionTree;
 use crate::Store;
 use dangjian_domain::access::Scope;
 use dangjian_domain::FieldError;
+use dangjian_domain::Message;
 use sqlx::Row;
 use std::collections::HashSet;
 
@@ -371,7 +372,7 @@ fn case_cond(t: &RegionTree, w: &mut Where, scope: &Scope, c: &str) -> String {
 /// The row error of an import row whose record is outside the importer's scopes — worded so that it
 /// does not reveal whether the record exists.
 pub(crate) fn not_yours(field: &str) -> FieldError {
-    FieldError::new(field, "out_of_scope", "unknown, or not within your scope", "记录不存在或不在您的权限范围内")
+    FieldError::new(field, "out_of_scope", Message::new("problem.out_of_scope"))
 }
 
 impl Store {
@@ -429,7 +430,7 @@ mod tests {
             Rows::Instructors,
         );
         let sql = w.sql();
-        assert!(sql.contains("acc_u.root_id = $1") && sql.contains(" OR ") && sql.contains("id = $2"), "{sql}");
+        assert!(sql.contains("acc_a.root_id = $1") && sql.contains(" OR ") && sql.contains("id = $2"), "{sql}");
         let mut w = Where::default();
         AccessFilter::unrestricted().restrict(&t, &mut w, Rows::Organizations);
         assert_eq!(w.sql(), "");

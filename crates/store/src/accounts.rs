@@ -5,6 +5,7 @@ use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::{now_text, Page, Paging, Store};
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_domain::FieldError;
+use dangjian_domain::Message;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -151,13 +152,9 @@ impl Store {
         let ok = (3..=64).contains(&username.len())
             && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !ok {
-            return Err(FieldError::new(
-                "username",
-                "invalid_username",
-                "a username is 3–64 letters, digits, '.', '_' or '-'",
-                "用户名应为3至64位字母、数字或“.”“_”“-”",
-            )
-            .into());
+            return Err(
+                FieldError::new("username", "invalid_username", Message::new("problem.invalid_username")).into()
+            );
         }
         let display_name = dangjian_domain::entity::parse_required_text(Some(display_name), "display_name", 50)?;
         let now = now_text();
@@ -179,7 +176,7 @@ impl Store {
             Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => {
                 return Err(
-                    FieldError::new("username", "duplicate", "this username is taken", "该用户名已被使用").into()
+                    FieldError::new("username", "duplicate", Message::new("problem.duplicate.username_taken")).into()
                 )
             }
             Err(e) => return Err(e.into()),
@@ -321,8 +318,9 @@ impl Store {
             return Err(FieldError::new(
                 "scope",
                 "scope_does_not_fit_role",
-                format!("a {} grant cannot carry this kind of scope", grant.role.as_str()),
-                format!("{}不能授予该类型的范围", grant.role.name_zh()),
+                Message::new("problem.scope_does_not_fit_role")
+                    .arg("role", grant.role.as_str())
+                    .arg_msg("role_name", Message::dynamic(format!("role.{}", grant.role.as_str()))),
             )
             .into());
         }

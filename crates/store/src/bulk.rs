@@ -12,6 +12,7 @@
 use crate::db::WriteTx;
 use crate::error::{StoreError, StoreResult};
 use crate::{DbKind, Store};
+use dangjian_domain::Message;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -329,8 +330,7 @@ pub(crate) async fn insert_rows(
     if width == 0 || values.len() % width != 0 {
         return Err(StoreError::Conflict {
             code: "bulk_row_width",
-            message: format!("rows of {} must give {width} values each", table.name),
-            message_zh: format!("{}的每行应有{width}个值", table.name),
+            message: Message::new("conflict.bulk_row_width").arg("v1", table.name).arg("width", width),
         });
     }
     let per_statement = rows_per_statement(kind, width);

@@ -13,6 +13,7 @@ use crate::sectors::{resolve_sector_names, Sector};
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::entity::{check_no_cycle, check_parent_kind, EntityInput, EntityReferences, UnitRef};
+use dangjian_domain::Message;
 use dangjian_domain::{EntityDraft, EntityKind, FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -435,14 +436,7 @@ impl Resolver {
     /// Resolves a reference to an existing unit the writer may read, or a field error naming `field`
     /// (the same whether the unit does not exist or may not be read).
     pub(crate) async fn resolve_unit(&mut self, tx: &mut WriteTx, unit: &UnitRef, field: &str) -> StoreResult<i64> {
-        let unknown = || {
-            FieldError::new(
-                field,
-                "unknown_unit",
-                format!("no registered unit has the code {unit}"),
-                format!("未找到代码为{unit}的登记单位"),
-            )
-        };
+        let unknown = || FieldError::new(field, "unknown_unit", Message::new("problem.unknown_unit").arg("unit", unit));
         match self.fetch_key(tx, unit).await? {
             Some(k) if self.may_refer(tx, Rows::Entities, k.id).await? => Ok(k.id),
             Some(_) => Err(unknown().refused().into()),
@@ -522,8 +516,7 @@ async fn check_references(
             FieldError::new(
                 parent_field,
                 "unknown_parent",
-                format!("no registered unit has the code {parent}"),
-                format!("未找到上级单位{parent}"),
+                Message::new("problem.unknown_parent").arg("parent", parent),
             )
         };
         let found = match r.fetch_key(tx, parent).await? {
@@ -561,7 +554,7 @@ async fn check_references(
 
 /// A code registered already by another unit.
 fn duplicate(field: &str, code: &str) -> FieldError {
-    FieldError::new(field, "duplicate", format!("{code} is registered already"), format!("{code}已登记"))
+    FieldError::new(field, "duplicate", Message::new("problem.duplicate.code_registered_already").arg("code", code))
 }
 
 fn duplicate_code(e: sqlx::Error, draft: &EntityDraft) -> StoreError {
@@ -647,8 +640,9 @@ async fn update(
             return Err(FieldError::new(
                 "kind",
                 "kind_conflicts_with_children",
-                format!("units of kind {} are registered below this one", kind.as_str()),
-                format!("本单位下有{}，不能改为该类型", kind.name_zh()),
+                Message::new("problem.kind_conflicts_with_children.units")
+                    .arg("kind", kind.as_str())
+                    .arg_msg("kind_name", Message::dynamic(format!("entity_kind.{}", kind.as_str()))),
             )
             .into());
         }
@@ -1239,13 +1233,9 @@ impl Store {
         }
         let current = self.entity(id).await?;
         if current.established_on.is_some_and(|e| on < e) {
-            return Err(FieldError::new(
-                "closed_on",
-                "date_before_start",
-                "a unit cannot close before it was established",
-                "注销日期不能早于成立日期",
-            )
-            .into());
+            return Err(
+                FieldError::new("closed_on", "date_before_start", Message::new("problem.date_before_start")).into()
+            );
         }
         let tx = self.write_tx().await?;
         let mut tx = tx;
@@ -1416,11 +1406,10 @@ impl EntityImport {
                 self.next_sqlite_id += 1;
                 Ok(id)
             }
-            DbKind::Postgres => self.ids.pop_front().ok_or(StoreError::Conflict {
-                code: "import_ids",
-                message: "the import ran out of reserved ids".into(),
-                message_zh: "导入预留的编号不足".into(),
-            }),
+            DbKind::Postgres => self
+                .ids
+                .pop_front()
+                .ok_or(StoreError::Conflict { code: "import_ids", message: Message::new("conflict.import_ids") }),
         }
     }
 
@@ -1429,7 +1418,11 @@ impl EntityImport {
         let code = d.site_code.as_ref()?.as_str();
         let other = self.site_owner.get(code).is_some_and(|owner| Some(*owner) != self_id);
         (other || self.site_codes.contains(code)).then(|| {
-            FieldError::new("site_code", "duplicate", format!("{code} is registered already"), format!("{code}已登记"))
+            FieldError::new(
+                "site_code",
+                "duplicate",
+                Message::new("problem.duplicate.code_registered_already").arg("code", code),
+            )
         })
     }
 
@@ -1493,7 +1486,9 @@ impl ImportKind for EntityImport {
         match (&d.uscc, &d.site_code) {
             (Some(u), _) => Ok(format!("U:{}", u.as_str())),
             (None, Some(c)) => Ok(format!("S:{}", c.as_str())),
-            (None, None) => Err(FieldError::new("site_code", "required", "a code is required", "须填写代码")),
+            (None, None) => {
+                Err(FieldError::new("site_code", "required", Message::new("problem.required.code_required")))
+            }
         }
     }
 

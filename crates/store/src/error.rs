@@ -1,4 +1,4 @@
-use dangjian_domain::{FieldError, FieldErrors};
+use dangjian_domain::{FieldError, FieldErrors, Message};
 
 /// Everything a storage operation can report. Validation that needs the database (a region that does
 /// not exist, a duplicate code, a parent of the wrong kind) comes back as field errors.
@@ -11,7 +11,7 @@ pub enum StoreError {
     StaleVersion { current: i64 },
     /// The operation conflicts with other records (e.g. deleting something still referenced).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, message_zh: String },
+    Conflict { code: &'static str, message: Message },
     /// The write would leave a record outside the writer's scopes (a new unit in another region, a
     /// unit moved to another chain); nothing was written.
     #[error("the record would be outside your scope")]

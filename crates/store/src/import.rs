@@ -10,6 +10,7 @@ use crate::access::{not_yours, AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::error::{StoreError, StoreResult};
 use crate::{DbKind, ImportSummary, Outcome, Store};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, Firsts, MAX_REPORTED_ERRORS};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -108,8 +109,7 @@ fn duplicate_in_file(field: &str, code: &str, first: usize) -> FieldError {
     FieldError::new(
         field,
         "duplicate_in_file",
-        format!("{code} appears already in row {first}"),
-        format!("{code}已在第{first}行出现"),
+        Message::new("problem.duplicate_in_file.code_appears_already").arg("code", code).arg("first", first),
     )
 }
 

@@ -13,6 +13,7 @@ use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::instructor::{assignment_unit_field, InstructorInput, InstructorReferences};
+use dangjian_domain::Message;
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, InstructorDraft, Mobile, SearchTerm};
 use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
@@ -163,7 +164,7 @@ async fn check_instructor_references(
 
 /// Another instructor has this mobile number.
 fn mobile_taken() -> FieldError {
-    FieldError::new("mobile", "duplicate", "an instructor with this mobile number exists", "已有使用该手机号码的指导员")
+    FieldError::new("mobile", "duplicate", Message::new("problem.duplicate.instructor_mobile_number"))
 }
 
 fn duplicate_mobile(e: sqlx::Error) -> StoreError {

@@ -9,6 +9,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::query::Where;
 use crate::{now_text, Store};
 use dangjian_domain::services::cases::CaseStatus;
+use dangjian_domain::Message;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -196,8 +197,7 @@ impl Store {
                     category: r.try_get("category")?,
                     status: CaseStatus::parse(&status).ok_or(StoreError::Conflict {
                         code: "bad_status",
-                        message: "a case has an unknown status".into(),
-                        message_zh: "诉求状态无效".into(),
+                        message: Message::new("conflict.bad_status_2"),
                     })?,
                     description: r.try_get("description")?,
                     region_code: r.try_get("region_code")?,

@@ -9,6 +9,7 @@ use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
 use dangjian_domain::org::{check_parent_org_kind, OrgRef, OrganizationInput, OrganizationReferences};
+use dangjian_domain::Message;
 use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, OrganizationDraft, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -196,7 +197,8 @@ async fn check_org_references(
     let parent_field = if matches!(d.parent, Some(OrgRef::Id(_))) { "parent_id" } else { "parent_code" };
     let mut parent_id = None;
     if let Some(p) = &d.parent {
-        let unknown = FieldError::new(parent_field, "unknown_parent", "no such parent organization", "上级组织不存在");
+        let unknown =
+            FieldError::new(parent_field, "unknown_parent", Message::new("problem.unknown_parent.no_such_parent"));
         let found = match find_org(tx, p).await? {
             Some(pk) if kept_parent == Some(pk.id) || r.may_refer(tx, Rows::Organizations, pk.id).await? => Some(pk),
             Some(_) => {
@@ -215,12 +217,7 @@ async fn check_org_references(
             if let Some(id) = self_id {
                 let anc = org_ancestors(tx, pk.id).await?;
                 if pk.id == id || anc.contains(&id) {
-                    errs.push(FieldError::new(
-                        parent_field,
-                        "org_cycle",
-                        "this parent would make the organization its own ancestor",
-                        "该上级组织会形成循环隶属",
-                    ));
+                    errs.push(FieldError::new(parent_field, "org_cycle", Message::new("problem.org_cycle")));
                 }
             }
             parent_id = Some(pk.id);
@@ -244,13 +241,7 @@ async fn check_org_references(
         }
         home = unit_ids.iter().copied().find(|&h| lineages.iter().all(|(u, up)| *u == h || up.contains(&h)));
         if home.is_none() {
-            errs.push(FieldError::new(
-                "units",
-                "units_outside_chain",
-                "besides its home unit, an organization may only cover units below that unit in its chain; \
-                 units side by side form a joint branch",
-                "除所在单位外，党组织只能覆盖其产业链下级单位；并列单位应组建联合党支部",
-            ));
+            errs.push(FieldError::new("units", "units_outside_chain", Message::new("problem.units_outside_chain")));
         }
     }
     Ok(ResolvedOrg { parent_id, unit_ids, home })
@@ -270,7 +261,7 @@ fn collect<T>(errs: &mut FieldErrors, r: StoreResult<T>) -> StoreResult<Option<T
 
 /// An organization code registered already.
 fn duplicate_code(c: &str) -> FieldError {
-    FieldError::new("code", "duplicate", format!("{c} is registered already"), format!("组织代码{c}已登记"))
+    FieldError::new("code", "duplicate", Message::new("problem.duplicate.c_registered_already").arg("c", c))
 }
 
 fn duplicate_org_code(e: sqlx::Error, d: &OrganizationDraft) -> StoreError {
@@ -342,8 +333,9 @@ async fn update_org(
             return Err(FieldError::new(
                 "kind",
                 "kind_conflicts_with_children",
-                format!("organizations of kind {} are led by this one", kind.as_str()),
-                format!("本组织下设{}，不能改为该类型", kind.name_zh()),
+                Message::new("problem.kind_conflicts_with_children.organizations")
+                    .arg("kind", kind.as_str())
+                    .arg_msg("kind_name", Message::dynamic(format!("org_kind.{}", kind.as_str()))),
             )
             .into());
         }
@@ -689,8 +681,7 @@ impl Store {
             return Err(FieldError::new(
                 "dissolved_on",
                 "date_before_start",
-                "an organization cannot be dissolved before it was established",
-                "撤销日期不能早于成立日期",
+                Message::new("problem.date_before_start.organization_dissolved_before"),
             )
             .into());
         }

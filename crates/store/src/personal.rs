@@ -12,6 +12,7 @@
 
 use crate::error::{StoreError, StoreResult};
 use crate::Store;
+use dangjian_domain::Message;
 use dangjian_domain::Mobile;
 use dangjian_security::field_cipher::Keyring;
 use dangjian_security::masking::mask_mobile;
@@ -264,15 +265,10 @@ impl Store {
                     if stored_index.as_deref() != Some(keys.blind_index(&text).as_str()) {
                         return Err(StoreError::Conflict {
                             code: "index_key_mismatch",
-                            message: format!(
-                                "the blind index of {table}#{id} was not made with index key `{}`; \
-                                 rotate with the index key the data was written with",
-                                keys.index_key_id()
-                            ),
-                            message_zh: format!(
-                                "{table}#{id} 的盲索引并非由索引密钥“{}”生成；请使用写入数据时的索引密钥轮换",
-                                keys.index_key_id()
-                            ),
+                            message: Message::new("conflict.index_key_mismatch")
+                                .arg("table", table)
+                                .arg("id", id)
+                                .arg("v3", keys.index_key_id()),
                         });
                     }
                 }

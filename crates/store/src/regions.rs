@@ -4,6 +4,7 @@
 use crate::error::{StoreError, StoreResult};
 use crate::{Page, Paging, Store};
 use dangjian_domain::region::{region_path, XPCC_CITIES_PREFECTURE};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, RegionCode, RegionLevel, SearchTerm, XPCC_CODE};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -252,10 +253,12 @@ impl Store {
         let parent = match parent_code.filter(|p| !p.is_empty()) {
             Some(p) => Some(self.region(p).await.map_err(|e| {
                 match e {
-                    StoreError::NotFound => {
-                        FieldError::new("parent_code", "unknown_region", "no such parent region", "上级行政区划不存在")
-                            .into()
-                    }
+                    StoreError::NotFound => FieldError::new(
+                        "parent_code",
+                        "unknown_region",
+                        Message::new("problem.unknown_region.no_such_parent"),
+                    )
+                    .into(),
                     e => e,
                 }
             })?),
@@ -273,8 +276,8 @@ impl Store {
             return Err(FieldError::new(
                 "code",
                 "level_mismatch",
-                format!("a region under this parent is at {} level", expected.as_str()),
-                format!("该上级之下应为{}行政区划", expected.name_zh()),
+                Message::new("problem.level_mismatch")
+                    .arg_msg("level", Message::dynamic(format!("region_level.{}", expected.as_str()))),
             )
             .into());
         }
@@ -289,8 +292,7 @@ impl Store {
             .await;
         match res {
             Err(e) if crate::error::is_unique_violation(&e) => {
-                Err(FieldError::new("code", "duplicate", "this region code exists already", "该行政区划代码已存在")
-                    .into())
+                Err(FieldError::new("code", "duplicate", Message::new("problem.duplicate.region_code_exists")).into())
             }
             Err(e) => Err(e.into()),
             Ok(_) => {
@@ -334,8 +336,7 @@ impl Store {
         if used > 0 {
             return Err(StoreError::Conflict {
                 code: "region_in_use",
-                message: "the region has sub-regions or registered records".into(),
-                message_zh: "该行政区划下有下级区划或登记记录，不能删除".into(),
+                message: Message::new("conflict.region_in_use"),
             });
         }
         sqlx::query("DELETE FROM regions WHERE code = $1").bind(code.to_owned()).execute(&self.pool).await?;
@@ -354,12 +355,7 @@ impl Store {
 }
 
 pub(crate) fn unknown_region(code: &str, field: &str) -> FieldError {
-    FieldError::new(
-        field,
-        "unknown_region",
-        format!("no region has the code {code}"),
-        format!("行政区划代码{code}不存在"),
-    )
+    FieldError::new(field, "unknown_region", Message::new("problem.unknown_region.no_region_code").arg("code", code))
 }
 
 #[cfg(test)]

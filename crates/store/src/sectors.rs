@@ -3,6 +3,7 @@
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::Store;
 use dangjian_domain::entity::parse_required_text;
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, SectorCode, SectorStage, BUILTIN_SECTORS};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -80,13 +81,7 @@ fn validate(input: &SectorInput) -> Result<ValidSector, FieldErrors> {
 
 fn duplicate_name(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        FieldError::new(
-            "name_zh",
-            "duplicate",
-            "a sector with this code or name exists already",
-            "已有同代码或同名行业",
-        )
-        .into()
+        FieldError::new("name_zh", "duplicate", Message::new("problem.duplicate.sector_code_name")).into()
     } else {
         e.into()
     }
@@ -114,7 +109,7 @@ impl Store {
         let code = match input.code.as_deref() {
             Some(c) => errs.take(SectorCode::parse(c).map_err(|e| e.on_field("code"))),
             None => {
-                errs.push(FieldError::new("code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("code", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -169,8 +164,7 @@ impl Store {
         if s.builtin {
             return Err(StoreError::Conflict {
                 code: "builtin_sector",
-                message: "built-in sectors cannot be deleted".into(),
-                message_zh: "内置行业不能删除".into(),
+                message: Message::new("conflict.builtin_sector"),
             });
         }
         let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM entity_sectors WHERE sector_code = $1")
@@ -181,8 +175,7 @@ impl Store {
         if used > 0 {
             return Err(StoreError::Conflict {
                 code: "sector_in_use",
-                message: format!("{used} units are registered in this sector"),
-                message_zh: format!("该行业下有{used}个登记单位，不能删除"),
+                message: Message::new("conflict.sector_in_use").arg("used", used),
             });
         }
         sqlx::query("DELETE FROM sectors WHERE code = $1").bind(code.to_owned()).execute(&self.pool).await?;
@@ -208,8 +201,7 @@ pub fn resolve_sector_names(all: &[Sector], names: &[String], field: &str) -> Re
             None => errs.push(FieldError::new(
                 field,
                 "unknown_sector",
-                format!("'{n}' is not a sector"),
-                format!("“{n}”不是已登记的行业"),
+                Message::new("problem.unknown_sector.n_sector").arg("n", n),
             )),
         }
     }

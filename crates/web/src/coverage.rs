@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use dangjian_domain::access::Action;
 use dangjian_domain::coverage::gaps::GapRule;
 use dangjian_domain::coverage::index::{CoverageIndex, Filter, FilterError, GapOrder, Visibility};
+use dangjian_domain::Message;
 use dangjian_domain::{EntityKind, FieldError};
 use serde::Deserialize;
 
@@ -81,8 +82,7 @@ impl TrendParams {
             Some(_) => Err(FieldError::new(
                 "months",
                 "out_of_range",
-                format!("months is 1 to {MAX_TREND_MONTHS}"),
-                format!("months 应为 1 至 {MAX_TREND_MONTHS}"),
+                Message::new("problem.out_of_range").arg("max", MAX_TREND_MONTHS),
             )),
         }
     }
@@ -93,7 +93,7 @@ impl GapParams {
         match blank(&self.rule) {
             None => Ok(None),
             Some(r) => GapRule::parse(r).map(Some).ok_or_else(|| {
-                FieldError::new("rule", "unknown_rule", format!("unknown rule {r}"), format!("未知规则“{r}”"))
+                FieldError::new("rule", "unknown_rule", Message::new("problem.unknown_rule").arg("r", r))
             }),
         }
     }
@@ -103,12 +103,7 @@ impl GapParams {
             None | Some("rule") => Ok(GapOrder::Rule),
             Some("members") => Ok(GapOrder::Members),
             Some("region") => Ok(GapOrder::Region),
-            Some(s) => Err(FieldError::new(
-                "sort",
-                "unknown_sort",
-                format!("sort is rule, members or region, not {s}"),
-                format!("sort 应为 rule、members 或 region，而不是“{s}”"),
-            )),
+            Some(s) => Err(FieldError::new("sort", "unknown_sort", Message::new("problem.unknown_sort").arg("s", s))),
         }
     }
 }
@@ -127,21 +122,15 @@ pub fn bad_filter(e: FilterError, lang: Lang) -> crate::error::ApiError {
 /// A filter error as a field error.
 pub fn filter_error(e: FilterError) -> FieldError {
     match e {
-        FilterError::UnknownRegion(c) => FieldError::new(
-            "region",
-            "unknown_region",
-            format!("no region has the code {c}"),
-            format!("行政区划代码{c}不存在"),
-        ),
-        FilterError::UnknownSector(c) => {
-            FieldError::new("sector", "unknown_sector", format!("no sector {c}"), format!("行业“{c}”不存在"))
+        FilterError::UnknownRegion(c) => {
+            FieldError::new("region", "unknown_region", Message::new("problem.unknown_region").arg("c", c))
         }
-        FilterError::NotAPlatform(id) => FieldError::new(
-            "chain",
-            "not_a_platform",
-            format!("unit {id} is not a platform enterprise"),
-            format!("单位{id}不是平台企业"),
-        ),
+        FilterError::UnknownSector(c) => {
+            FieldError::new("sector", "unknown_sector", Message::new("problem.unknown_sector").arg("c", c))
+        }
+        FilterError::NotAPlatform(id) => {
+            FieldError::new("chain", "not_a_platform", Message::new("problem.not_a_platform").arg("id", id))
+        }
     }
 }
 

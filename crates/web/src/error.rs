@@ -141,9 +141,7 @@ impl ApiError {
                 "out_of_scope",
                 lang.pick("该记录将超出您的权限范围", "the record would be outside your scope"),
             ),
-            StoreError::Conflict { code, message, message_zh } => {
-                Self::new(StatusCode::CONFLICT, code, lang.pick(&message_zh, &message))
-            }
+            StoreError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, lang.say(&message)),
             StoreError::Invalid(errs) => Self::fields(&errs, lang),
             StoreError::ImportRows(rows) => {
                 let errs: Vec<FieldError> = rows.errors.into_iter().map(|(_, e)| e).collect();

@@ -1,29 +1,10 @@
 //! The language of a request: `?lang=`, then the `lang` cookie, then `Accept-Language`; Simplified
-//! Chinese by default. Also the translation catalogue of the pages (`i18n/zh-CN.json`, `i18n/en.json`,
-//! embedded in the binary): flat maps from dotted keys to texts, `{name}` marking a placeholder.
+//! Chinese by default. Texts come from the one catalogue of `dangjian_i18n`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use std::collections::BTreeMap;
+pub use dangjian_i18n::Message;
 use std::convert::Infallible;
-use std::sync::LazyLock;
-
-/// The raw catalogues, by language code.
-pub const CATALOGUE_SOURCES: [(&str, &str); 2] =
-    [("zh-CN", include_str!("../i18n/zh-CN.json")), ("en", include_str!("../i18n/en.json"))];
-
-type Catalogue = BTreeMap<String, String>;
-
-/// A catalogue that does not parse is left empty (keys show through); a test keeps both parseable.
-fn load(source: &str) -> Catalogue {
-    serde_json::from_str(source).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "translation catalogue does not parse");
-        Catalogue::new()
-    })
-}
-
-static ZH: LazyLock<Catalogue> = LazyLock::new(|| load(CATALOGUE_SOURCES[0].1));
-static EN: LazyLock<Catalogue> = LazyLock::new(|| load(CATALOGUE_SOURCES[1].1));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -50,20 +31,17 @@ impl Lang {
 
     /// The text of `key` in this language, if the catalogue has it.
     pub fn lookup(self, key: &str) -> Option<&'static str> {
-        let cat: &'static Catalogue = match self {
-            Self::Zh => &ZH,
-            Self::En => &EN,
-        };
-        cat.get(key).map(String::as_str)
+        dangjian_i18n::lookup(self.code(), key)
     }
 
     /// The text of `key` with `{name}` placeholders filled in; the key itself when it is missing.
     pub fn t(self, key: &str, args: &[(&str, String)]) -> String {
-        let mut text = self.lookup(key).unwrap_or(key).to_owned();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
-        }
-        text
+        dangjian_i18n::text(self.code(), key, args)
+    }
+
+    /// A message in this language.
+    pub fn say(self, m: &Message) -> String {
+        m.render(self.code())
     }
 
     /// Chooses between a Chinese and an English text.
@@ -137,17 +115,6 @@ mod tests {
         assert_eq!(lang_of("/", &[("accept-language", "en-US,en;q=0.9")]), Lang::En);
         assert_eq!(lang_of("/", &[("cookie", "a=b; lang=en"), ("accept-language", "zh-CN")]), Lang::En);
         assert_eq!(lang_of("/?lang=zh-CN", &[("cookie", "lang=en")]), Lang::Zh);
-    }
-
-    #[test]
-    fn catalogues_parse_and_have_the_same_keys() {
-        let zh = load(CATALOGUE_SOURCES[0].1);
-        let en = load(CATALOGUE_SOURCES[1].1);
-        assert!(zh.len() > 50, "zh-CN catalogue is empty or does not parse");
-        let zh_keys: Vec<&String> = zh.keys().collect();
-        let en_keys: Vec<&String> = en.keys().collect();
-        assert_eq!(zh_keys, en_keys, "zh-CN and en catalogues differ in keys");
-        assert!(zh.values().chain(en.values()).all(|v| !v.trim().is_empty()), "empty translation");
     }
 
     #[test]

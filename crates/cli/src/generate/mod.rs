@@ -50,16 +50,13 @@ pub async fn run(args: &GenerateArgs, lang: Lang) -> anyhow::Result<()> {
     if !existing.is_empty() {
         bail!(
             "{}",
-            lang.pick(
-                &format!(
-                    "该数据库已有数据（{} 个单位、{} 个党组织、{} 名指导员）；generate 只写入已迁移的空数据库",
-                    existing.entities, existing.organizations, existing.instructors
-                ),
-                &format!(
-                    "the database already holds data ({} units, {} organizations, {} instructors); generate only \
-                     writes into a migrated, empty database",
-                    existing.entities, existing.organizations, existing.instructors
-                ),
+            lang.t(
+                "cli.generate_database_not_empty",
+                &[
+                    ("v1", existing.entities.to_string()),
+                    ("v2", existing.organizations.to_string()),
+                    ("v3", existing.instructors.to_string())
+                ]
             )
         );
     }
@@ -108,63 +105,58 @@ pub async fn run(args: &GenerateArgs, lang: Lang) -> anyhow::Result<()> {
 fn print_summary(args: &GenerateArgs, backend: &str, t: &Tally, rows: u64, secs: f64, lang: Lang) {
     let rate = rows as f64 / secs.max(1e-9);
     let profile = args.profile.as_str();
-    match lang {
-        Lang::Zh => {
-            println!(
-                "已生成（配置 {profile}，种子 {}，{backend}）：{rows} 行，用时 {secs:.1} 秒，{rate:.0} 行/秒",
-                args.seed
-            );
-            println!(
-                "单位 {}：平台企业 {}，加盟企业 {}，合作企业 {}，站点 {}（已注销 {}）",
-                t.units(),
-                t.platforms,
-                t.franchisees,
-                t.partners,
-                t.sites,
-                t.closed_units
-            );
-            println!(
-                "党组织 {}：基层党委 {}，党总支 {}，党支部 {}，联合党支部 {}，流动党员党支部 {}；覆盖单位关系 {}，任期已届满 {}",
-                t.organizations(),
-                t.grassroots_committees,
-                t.general_branches,
-                t.branches,
-                t.joint_branches,
-                t.floating_branches,
-                t.organization_units,
-                t.expired_terms
-            );
-            println!("党建指导员 {}：派驻 {} 次（已结束 {}）", t.instructors, t.assignments, t.ended_assignments);
-        }
-        Lang::En => {
-            println!(
-                "Generated (profile {profile}, seed {}, {backend}): {rows} rows in {secs:.1} s, {rate:.0} rows/s",
-                args.seed
-            );
-            println!(
-                "units {}: {} platforms, {} franchisees, {} partners, {} sites ({} closed)",
-                t.units(),
-                t.platforms,
-                t.franchisees,
-                t.partners,
-                t.sites,
-                t.closed_units
-            );
-            println!(
-                "organizations {}: {} grassroots committees, {} general branches, {} branches, {} joint branches, \
-                 {} floating-member branches; {} unit links; {} terms expired",
-                t.organizations(),
-                t.grassroots_committees,
-                t.general_branches,
-                t.branches,
-                t.joint_branches,
-                t.floating_branches,
-                t.organization_units,
-                t.expired_terms
-            );
-            println!("instructors {}: {} assignments ({} ended)", t.instructors, t.assignments, t.ended_assignments);
-        }
-    }
+    let n = |v: u64| v.to_string();
+    println!(
+        "{}",
+        lang.t(
+            "cli.generated",
+            &[
+                ("profile", profile.to_owned()),
+                ("seed", args.seed.to_string()),
+                ("backend", backend.to_owned()),
+                ("rows", n(rows)),
+                ("secs", format!("{secs:.1}")),
+                ("rate", format!("{rate:.0}")),
+            ],
+        )
+    );
+    println!(
+        "{}",
+        lang.t(
+            "cli.generated_units",
+            &[
+                ("units", n(t.units())),
+                ("platforms", n(t.platforms)),
+                ("franchisees", n(t.franchisees)),
+                ("partners", n(t.partners)),
+                ("sites", n(t.sites)),
+                ("closed", n(t.closed_units)),
+            ],
+        )
+    );
+    println!(
+        "{}",
+        lang.t(
+            "cli.generated_organizations",
+            &[
+                ("organizations", n(t.organizations())),
+                ("committees", n(t.grassroots_committees)),
+                ("general_branches", n(t.general_branches)),
+                ("branches", n(t.branches)),
+                ("joint_branches", n(t.joint_branches)),
+                ("floating_branches", n(t.floating_branches)),
+                ("links", n(t.organization_units)),
+                ("expired", n(t.expired_terms)),
+            ],
+        )
+    );
+    println!(
+        "{}",
+        lang.t(
+            "cli.generated_instructors",
+            &[("instructors", n(t.instructors)), ("assignments", n(t.assignments)), ("ended", n(t.ended_assignments)),],
+        )
+    );
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! "every number is configuration with a date from which it applies").
 
 use super::Day;
+use crate::Message;
 use crate::{FieldError, OrgKind};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -170,12 +171,7 @@ impl RuleSet {
     /// Parses and checks a rule set written as JSON (the `coverage_rules` setting).
     pub fn from_json(text: &str) -> Result<Self, FieldError> {
         let bad = |why: String| {
-            FieldError::new(
-                "coverage_rules",
-                "invalid_rules",
-                format!("coverage rules: {why}"),
-                format!("覆盖规则配置无效：{why}"),
-            )
+            FieldError::new("coverage_rules", "invalid_rules", Message::new("problem.invalid_rules").arg("why", why))
         };
         let mut set: RuleSet = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         set.check().map_err(bad)?;

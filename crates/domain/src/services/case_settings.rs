@@ -5,6 +5,7 @@
 
 use super::cases::{default_categories, Category};
 use super::workdays::WorkCalendar;
+use crate::Message;
 use crate::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -42,7 +43,7 @@ impl Default for CaseSettings {
 }
 
 fn out_of_range(field: &str, (lo, hi): (u32, u32)) -> FieldError {
-    FieldError::new(field, "out_of_range", format!("must be from {lo} to {hi}"), format!("须在{lo}至{hi}之间"))
+    FieldError::new(field, "out_of_range", Message::new("problem.out_of_range.must_lo_hi").arg("lo", lo).arg("hi", hi))
 }
 
 /// Whether `code` is a usable category code: lower-case ASCII letters, digits and `_`, starting with a
@@ -63,7 +64,7 @@ impl CaseSettings {
     pub fn check(&self) -> Result<(), FieldErrors> {
         let mut errs = FieldErrors::default();
         if self.categories.is_empty() {
-            errs.0.push(FieldError::new("categories", "required", "at least one category", "至少需要一个类别"));
+            errs.0.push(FieldError::new("categories", "required", Message::new("problem.required.least_one_category")));
         }
         let mut seen = HashSet::new();
         for (i, c) in self.categories.iter().enumerate() {
@@ -72,16 +73,19 @@ impl CaseSettings {
                 errs.0.push(FieldError::new(
                     &at("code"),
                     "invalid",
-                    "lower-case letters, digits and _, starting with a letter (at most 40)",
-                    "须为小写字母、数字和下划线，以字母开头（不超过40个字符）",
+                    Message::new("problem.invalid.lower_case_letters"),
                 ));
             } else if !seen.insert(c.code.as_str()) {
-                errs.0.push(FieldError::new(&at("code"), "duplicate", "this code is used twice", "类别代码重复"));
+                errs.0.push(FieldError::new(
+                    &at("code"),
+                    "duplicate",
+                    Message::new("problem.duplicate.code_used_twice"),
+                ));
             }
             for (field, name) in [("name_zh", &c.name_zh), ("name_en", &c.name_en)] {
                 let n = name.trim().chars().count();
                 if n == 0 || n > 60 {
-                    errs.0.push(FieldError::new(&at(field), "invalid", "1 to 60 characters", "须为1至60个字符"));
+                    errs.0.push(FieldError::new(&at(field), "invalid", Message::new("problem.invalid.characters")));
                 }
             }
             for (field, days) in [("ack_days", c.ack_days), ("resolve_days", c.resolve_days)] {
@@ -90,21 +94,11 @@ impl CaseSettings {
                 }
             }
             if c.resolve_days < c.ack_days {
-                errs.0.push(FieldError::new(
-                    &at("resolve_days"),
-                    "too_short",
-                    "cannot be shorter than the time to acknowledge",
-                    "办结时限不能短于受理时限",
-                ));
+                errs.0.push(FieldError::new(&at("resolve_days"), "too_short", Message::new("problem.too_short")));
             }
         }
         if let Some(d) = self.calendar.holidays.intersection(&self.calendar.workdays).next() {
-            errs.0.push(FieldError::new(
-                "calendar",
-                "conflict",
-                format!("{d} is both a holiday and a make-up working day"),
-                format!("{d} 不能既是节假日又是调休工作日"),
-            ));
+            errs.0.push(FieldError::new("calendar", "conflict", Message::new("problem.conflict").arg("d", d)));
         }
         if !(RETENTION_DAYS_RANGE.0..=RETENTION_DAYS_RANGE.1).contains(&self.retention_days) {
             errs.0.push(out_of_range("retention_days", RETENTION_DAYS_RANGE));

@@ -1,6 +1,7 @@
 //! Needs and rights cases: categories with their deadlines, the life cycle, and tracking codes.
 
 use crate::FieldError;
+use crate::Message;
 use serde::{Deserialize, Serialize};
 
 /// A case category: code, Chinese and English names, working days to acknowledge and to resolve.
@@ -104,8 +105,10 @@ fn refused(action: CaseAction, status: CaseStatus) -> FieldError {
     FieldError::new(
         "action",
         "not_allowed_now",
-        format!("a {} case cannot be {:?}d", status.as_str(), action).to_lowercase(),
-        format!("当前状态（{}）下不能执行此操作", status.name_zh()),
+        Message::new("problem.not_allowed_now")
+            .arg("status", status.as_str())
+            .arg("action", format!("{action:?}d").to_lowercase())
+            .arg_msg("status_name", Message::dynamic(format!("case_status_short.{}", status.as_str()))),
     )
 }
 
@@ -153,14 +156,7 @@ fn check_char(body: &str) -> char {
 
 /// Normalizes a typed tracking code (case, spaces, dashes, look-alikes) and checks it.
 pub fn parse_tracking_code(input: &str) -> Result<String, FieldError> {
-    let bad = || {
-        FieldError::new(
-            "code",
-            "invalid_tracking_code",
-            "this is not a tracking code (9 characters, e.g. 7K3M-Q9PXA)",
-            "查询码无效（9位，如 7K3M-Q9PXA）",
-        )
-    };
+    let bad = || FieldError::new("code", "invalid_tracking_code", Message::new("problem.invalid_tracking_code"));
     let folded = crate::text::fold_code(input, "code").map_err(|_| bad())?;
     let cleaned: String = folded
         .chars()

@@ -9,6 +9,7 @@
 use super::hours::OpeningHours;
 use super::stations::{haversine_m, Amenity, AmenitySet, LatLng};
 use crate::error::{FieldError, FieldErrors};
+use crate::Message;
 use chrono::NaiveDateTime;
 use rstar::{PointDistance, RTree, RTreeObject, AABB};
 use std::sync::Arc;
@@ -70,8 +71,7 @@ impl FinderQuery {
                     errs.push(FieldError::new(
                         "limit",
                         "out_of_range",
-                        format!("limit is a whole number from 1 to {MAX_LIMIT}"),
-                        format!("limit 应为1至{MAX_LIMIT}之间的整数"),
+                        Message::new("problem.out_of_range.limit_whole_number").arg("max", MAX_LIMIT),
                     ));
                     DEFAULT_LIMIT
                 }
@@ -88,8 +88,7 @@ impl FinderQuery {
                 errs.push(FieldError::new(
                     "open_now",
                     "invalid_boolean",
-                    format!("open_now is true or false, not “{t}”"),
-                    format!("open_now 应为 true 或 false，而不是“{t}”"),
+                    Message::new("problem.invalid_boolean").arg("t", t),
                 ));
                 None
             }

@@ -3,6 +3,7 @@
 //! past midnight (`22:00-06:00`). Parsing names the part it could not read.
 
 use crate::FieldError;
+use crate::Message;
 use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
@@ -48,12 +49,7 @@ fn time(token: &str) -> Option<u16> {
 }
 
 fn bad(part: &str) -> FieldError {
-    FieldError::new(
-        "opening_hours",
-        "invalid_hours",
-        format!("cannot read the opening hours at “{part}”: write 24h, or e.g. Mon-Fri 09:00-18:00; Sat 10:00-16:00"),
-        format!("无法识别营业时间“{part}”：请填写“24小时”，或如“周一至周五 09:00-18:00；周六 10:00-16:00”"),
-    )
+    FieldError::new("opening_hours", "invalid_hours", Message::new("problem.invalid_hours").arg("part", part))
 }
 
 impl OpeningHours {
@@ -204,6 +200,6 @@ mod tests {
             assert_eq!(e.as_ref().map(|e| e.field.as_str()), Some("opening_hours"), "{bad}");
         }
         let e = OpeningHours::parse("Mon 09:00-18:00; 周八 10:00-12:00").err();
-        assert!(e.is_some_and(|e| e.message_zh.contains("周八")));
+        assert!(e.is_some_and(|e| e.message_in("zh-CN").contains("周八")));
     }
 }

@@ -7,6 +7,7 @@ use super::hours::OpeningHours;
 use crate::entity::{parse_required_text, parse_text, UnitRef};
 use crate::error::{FieldError, FieldErrors};
 use crate::region::RegionCode;
+use crate::Message;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a station offers. The codes are stable (API, files); the names are for people.
@@ -95,8 +96,10 @@ impl Amenity {
                 FieldError::new(
                     field,
                     "unknown_amenity",
-                    format!("unknown amenity “{t}”: one of {}", codes.join(", ")),
-                    format!("无法识别的服务设施“{t}”：应为{}之一", names.join("、")),
+                    Message::new("problem.unknown_amenity")
+                        .arg("t", t)
+                        .arg("codes", codes.join(", "))
+                        .arg("names", names.join("、")),
                 )
             })
     }
@@ -162,12 +165,7 @@ impl StationStatus {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let t = input.trim();
         Self::ALL.into_iter().find(|s| t.eq_ignore_ascii_case(s.as_str()) || t == s.name_zh()).ok_or_else(|| {
-            FieldError::new(
-                "status",
-                "invalid_status",
-                format!("unknown status “{t}”: active, suspended or closed"),
-                format!("无法识别的状态“{t}”：应为运营中、暂停服务或已关闭"),
-            )
+            FieldError::new("status", "invalid_status", Message::new("problem.invalid_status").arg("t", t))
         })
     }
 }
@@ -190,22 +188,16 @@ fn in_china(lat: f64, lng: f64) -> bool {
 
 fn parse_degrees(input: Option<&str>, field: &str, limit: f64) -> Result<f64, FieldError> {
     let Some(t) = input.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Err(FieldError::new(field, "required", "this field is required", "此项为必填项"));
+        return Err(FieldError::new(field, "required", Message::new("problem.required")));
     };
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v.abs() <= limit => Ok(v),
         Ok(_) => Err(FieldError::new(
             field,
             "out_of_range",
-            format!("“{t}” is not between -{limit} and {limit} degrees"),
-            format!("“{t}”不在-{limit}至{limit}度之间"),
+            Message::new("problem.out_of_range.t_between_limit").arg("t", t).arg("limit", limit),
         )),
-        Err(_) => Err(FieldError::new(
-            field,
-            "invalid_number",
-            format!("“{t}” is not a number of degrees (e.g. 39.9042)"),
-            format!("“{t}”不是以度为单位的数值（如39.9042）"),
-        )),
+        Err(_) => Err(FieldError::new(field, "invalid_number", Message::new("problem.invalid_number").arg("t", t))),
     }
 }
 
@@ -233,12 +225,8 @@ impl LatLng {
         if in_china(p.lat, p.lng) {
             return Ok(p);
         }
-        let (en, zh) = if in_china(p.lng, p.lat) {
-            ("latitude and longitude seem swapped", "纬度与经度似乎填反了")
-        } else {
-            ("the position is outside China (WGS-84 degrees expected)", "位置不在中国境内（应为WGS-84经纬度）")
-        };
-        Err(FieldError::new("latitude", "outside_china", en, zh).into())
+        let key = if in_china(p.lng, p.lat) { "problem.outside_china.swapped" } else { "problem.outside_china" };
+        Err(FieldError::new("latitude", "outside_china", Message::new(key)).into())
     }
 }
 
@@ -350,7 +338,7 @@ fn parse_code(input: Option<&str>) -> Result<String, FieldError> {
     if code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         Ok(code)
     } else {
-        Err(FieldError::new("code", "invalid_code", "letters, digits, - and _ only", "只能由字母、数字、-和_组成"))
+        Err(FieldError::new("code", "invalid_code", Message::new("problem.invalid_code")))
     }
 }
 
@@ -359,18 +347,12 @@ fn parse_operator(unit: Option<&str>, department: Option<&str>) -> Result<Operat
     match (unit.map(str::trim).filter(|s| !s.is_empty()), department) {
         (Some(code), None) => UnitRef::parse_code(code, "operator_code").map(Operator::Unit),
         (None, Some(d)) => Ok(Operator::Department(d)),
-        (Some(_), Some(_)) => Err(FieldError::new(
-            "operator_code",
-            "two_operators",
-            "give the operating unit or the operating department, not both",
-            "运营单位与运营部门只能填写一项",
-        )),
-        (None, None) => Err(FieldError::new(
-            "operator_code",
-            "required",
-            "give the operating unit (USCC or site code) or the operating department",
-            "请填写运营单位（统一社会信用代码或站点编码）或运营部门",
-        )),
+        (Some(_), Some(_)) => {
+            Err(FieldError::new("operator_code", "two_operators", Message::new("problem.two_operators")))
+        }
+        (None, None) => {
+            Err(FieldError::new("operator_code", "required", Message::new("problem.required.give_operating_unit")))
+        }
     }
 }
 
@@ -381,12 +363,7 @@ fn parse_phone(input: Option<&str>) -> Result<Option<String>, FieldError> {
     if allowed && (5..=20).contains(&digits) {
         Ok(Some(t.to_owned()))
     } else {
-        Err(FieldError::new(
-            "contact_phone",
-            "invalid_phone",
-            format!("“{t}” is not a phone number (e.g. 010-12345678 or 12345)"),
-            format!("“{t}”不是电话号码（如010-12345678或12345）"),
-        ))
+        Err(FieldError::new("contact_phone", "invalid_phone", Message::new("problem.invalid_phone").arg("t", t)))
     }
 }
 
@@ -426,7 +403,7 @@ impl StationDraft {
         let region_code = match input.region_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => errs.take(RegionCode::parse(r)),
             None => {
-                errs.push(FieldError::new("region_code", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("region_code", "required", Message::new("problem.required")));
                 None
             }
         };
@@ -448,7 +425,7 @@ impl StationDraft {
         let hours = match input.opening_hours.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(h) => errs.take(OpeningHours::parse(h)),
             None => {
-                errs.push(FieldError::new("opening_hours", "required", "this field is required", "此项为必填项"));
+                errs.push(FieldError::new("opening_hours", "required", Message::new("problem.required")));
                 None
             }
         };

@@ -24,6 +24,7 @@ use dangjian_domain::services::cases::{
 use dangjian_domain::services::routing::{default_table, is_department_kind, route, RoutingRule};
 use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::text::{self, TextKind};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, RegionLevel};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -73,7 +74,7 @@ fn due(calendar: &WorkCalendar, now: DateTime<Utc>, n: u32) -> String {
 /// The category a new case is filed under: one of the configured ones.
 fn category(settings: &CaseSettings, code: &str) -> StoreResult<Category> {
     settings.category(code).cloned().ok_or_else(|| {
-        FieldError::new("category", "unknown", format!("unknown category `{code}`"), "未知的诉求类别").into()
+        FieldError::new("category", "unknown", Message::new("problem.unknown.category_code").arg("code", code)).into()
     })
 }
 
@@ -88,7 +89,7 @@ fn deadlines_of(settings: &CaseSettings, code: &str) -> (u32, u32) {
 }
 
 fn text_error(field: &str, max: usize) -> FieldError {
-    FieldError::new(field, "too_long", format!("at most {max} characters"), format!("不能超过{max}个字符"))
+    FieldError::new(field, "too_long", Message::new("problem.too_long").arg("max", max))
 }
 
 /// A case as a worker files it.
@@ -114,7 +115,11 @@ impl NewCase {
         }
         let description = self.description.trim();
         if description.is_empty() {
-            errs.0.push(FieldError::new("description", "required", "describe what happened", "请填写诉求内容"));
+            errs.0.push(FieldError::new(
+                "description",
+                "required",
+                Message::new("problem.required.describe_what_happened"),
+            ));
         } else if description.chars().count() > MAX_TEXT_CHARS {
             errs.0.push(text_error("description", MAX_TEXT_CHARS));
         }
@@ -253,8 +258,7 @@ impl Store {
             anonymous: r.try_get::<i64, _>("anonymous")? != 0,
             status: CaseStatus::parse(&status).ok_or(StoreError::Conflict {
                 code: "bad_status",
-                message: format!("case #{id} has an unknown status"),
-                message_zh: "诉求状态无效".into(),
+                message: Message::new("conflict.bad_status").arg("id", id),
             })?,
             department_id: r.try_get("department_id")?,
             department_name: r.try_get("department_name")?,
@@ -307,8 +311,7 @@ impl Store {
             return Err(FieldError::new(
                 "kind",
                 "unknown",
-                format!("unknown department kind `{kind}`"),
-                "未知的部门类型",
+                Message::new("problem.unknown.department_kind").arg("kind", kind),
             )
             .into());
         }
@@ -324,7 +327,7 @@ impl Store {
                 .await
                 .map_err(|e| {
                     if is_unique_violation(&e) {
-                        FieldError::new("code", "duplicate", "this department exists", "该部门已存在").into()
+                        FieldError::new("code", "duplicate", Message::new("problem.duplicate")).into()
                     } else {
                         StoreError::from(e)
                     }
@@ -376,8 +379,7 @@ impl Store {
             return Err(FieldError::new(
                 "department_kind",
                 "unknown",
-                format!("unknown department kind `{}`", bad.department_kind),
-                "未知的部门类型",
+                Message::new("problem.unknown.department_kind").arg("kind", &bad.department_kind),
             )
             .into());
         }
@@ -433,7 +435,12 @@ impl Store {
             let known =
                 sqlx::query("SELECT 1 AS x FROM entities WHERE id = $1").bind(p).fetch_optional(&self.pool).await?;
             if known.is_none() {
-                return Err(FieldError::new("platform_id", "unknown", "unknown platform", "平台不存在").into());
+                return Err(FieldError::new(
+                    "platform_id",
+                    "unknown",
+                    Message::new("problem.unknown.unknown_platform"),
+                )
+                .into());
             }
         }
         let at = text_of(now);
@@ -444,8 +451,7 @@ impl Store {
             None => department_at_or_above(&mut tx, "social_work", &c.region_code).await?.ok_or_else(|| {
                 StoreError::Conflict {
                     code: "no_department",
-                    message: format!("no department handles `{kind}` cases in region {}", c.region_code),
-                    message_zh: "该地区尚无受理此类诉求的部门".into(),
+                    message: Message::new("conflict.no_department").arg("kind", &kind).arg("region", &c.region_code),
                 }
             })?,
         };
@@ -489,8 +495,7 @@ impl Store {
         }
         let id = id.ok_or(StoreError::Conflict {
             code: "tracking_code_clash",
-            message: "please try again".into(),
-            message_zh: "请重试".into(),
+            message: Message::new("conflict.tracking_code_clash"),
         })?;
         if let (Some(plain), Some(keys)) = (contact, keys) {
             let sealed = seal(keys, &CASE_CONTACT, Some(id), plain)?;
@@ -593,9 +598,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Case> {
         if matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Escalate) {
-            return Err(
-                FieldError::new("action", "not_allowed", "not a handler's action", "处理人不能执行此操作").into()
-            );
+            return Err(FieldError::new("action", "not_allowed", Message::new("problem.not_allowed")).into());
         }
         let mut tx = self.write_tx().await?;
         if !access.admits_in(&mut tx, Rows::Cases, id).await? {
@@ -615,7 +618,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<PublicCase> {
         if !matches!(step.action, CaseAction::Rate | CaseAction::AddInfo | CaseAction::Reopen) {
-            return Err(FieldError::new("action", "not_allowed", "not a worker's action", "不能执行此操作").into());
+            return Err(
+                FieldError::new("action", "not_allowed", Message::new("problem.not_allowed.worker_s_action")).into()
+            );
         }
         let code = parse_tracking_code(code)?;
         let mut tx = self.write_tx().await?;
@@ -721,7 +726,7 @@ async fn region_level(store: &Store, code: &str) -> StoreResult<RegionLevel> {
         .fetch_optional(&store.pool)
         .await?;
     row.map(|r| r.try_get::<String, _>("level")).transpose()?.as_deref().and_then(RegionLevel::parse).ok_or_else(|| {
-        FieldError::new("region_code", "unknown", format!("unknown region `{code}`"), "地区不存在").into()
+        FieldError::new("region_code", "unknown", Message::new("problem.unknown.region_area").arg("code", code)).into()
     })
 }
 
@@ -783,7 +788,7 @@ async fn apply(
     if matches!(step.action, CaseAction::Note | CaseAction::AddInfo)
         && step.note.as_deref().is_none_or(|n| n.trim().is_empty())
     {
-        return Err(FieldError::new("note", "required", "write something", "请填写内容").into());
+        return Err(FieldError::new("note", "required", Message::new("problem.required.write_something")).into());
     }
     let at = text_of(now);
     let filed: String = row.try_get("created_at")?;
@@ -803,7 +808,7 @@ async fn apply(
         }
         CaseAction::Assign => {
             let who = step.assignee.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
-                StoreError::from(FieldError::new("assignee", "required", "name the handler", "请指定承办人"))
+                StoreError::from(FieldError::new("assignee", "required", Message::new("problem.required.name_handler")))
             })?;
             // Shown to every cadre of the department: no control or direction-changing characters.
             let who = text::clean(who, "assignee", TextKind::Line)?;
@@ -814,8 +819,7 @@ async fn apply(
                 StoreError::from(FieldError::new(
                     "department_id",
                     "required",
-                    "name the receiving department",
-                    "请选择接收部门",
+                    Message::new("problem.required.name_receiving_department"),
                 ))
             })?;
             let exists = sqlx::query("SELECT 1 AS x FROM departments WHERE id = $1")
@@ -823,7 +827,12 @@ async fn apply(
                 .fetch_optional(&mut *tx.tx)
                 .await?;
             if exists.is_none() {
-                return Err(FieldError::new("department_id", "unknown", "unknown department", "部门不存在").into());
+                return Err(FieldError::new(
+                    "department_id",
+                    "unknown",
+                    Message::new("problem.unknown.unknown_department"),
+                )
+                .into());
             }
             department = Some(to);
             // The receiving department acknowledges it anew.
@@ -843,7 +852,7 @@ async fn apply(
         }
         CaseAction::Rate => {
             let r = step.rating.filter(|r| (1..=5).contains(r)).ok_or_else(|| {
-                StoreError::from(FieldError::new("rating", "out_of_range", "rate from 1 to 5", "评分须为1至5"))
+                StoreError::from(FieldError::new("rating", "out_of_range", Message::new("problem.out_of_range.rate")))
             })?;
             set("rating", Some(r.to_string()));
             set("closed_at", Some(at.clone()));

@@ -8,6 +8,7 @@ use crate::db::WriteTx;
 use crate::error::{StoreError, StoreResult};
 use crate::query::Where;
 use crate::Store;
+use dangjian_domain::Message;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -112,8 +113,7 @@ impl Store {
                     id: r.try_get("id")?,
                     kind: NotificationKind::parse(&kind).ok_or(StoreError::Conflict {
                         code: "bad_kind",
-                        message: format!("unknown notification kind `{kind}`"),
-                        message_zh: "通知类型无效".into(),
+                        message: Message::new("conflict.bad_kind").arg("kind", kind),
                     })?,
                     case_id: r.try_get("case_id")?,
                     tracking_code: r.try_get("tracking_code")?,

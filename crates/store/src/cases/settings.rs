@@ -5,6 +5,7 @@
 use crate::error::{StoreError, StoreResult};
 use crate::{now_text, Store};
 use dangjian_domain::services::case_settings::CaseSettings;
+use dangjian_domain::Message;
 use sqlx::Row;
 
 /// The `settings` key.
@@ -33,8 +34,7 @@ impl Store {
         settings.check()?;
         let text = serde_json::to_string(settings).map_err(|e| StoreError::Conflict {
             code: "bad_settings",
-            message: e.to_string(),
-            message_zh: "设置无法保存".into(),
+            message: Message::new("conflict.bad_settings").arg("why", e),
         })?;
         let mut tx = self.write_tx().await?;
         sqlx::query(

@@ -28,6 +28,7 @@ use dangjian_domain::access::Scope;
 use dangjian_domain::services::case_index::{CaseQuery, ScopePart};
 use dangjian_domain::services::case_stats::{figures, CaseCounts, CaseFigures};
 use dangjian_domain::services::cases::Category;
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors};
 use serde::Serialize;
 use sqlx::Row;
@@ -212,15 +213,14 @@ fn parse_list(list: Option<String>) -> StoreResult<Vec<i64>> {
         .map(|s| {
             s.trim().parse::<i64>().map_err(|_| StoreError::Conflict {
                 code: "bad_duration",
-                message: format!("a case duration reads `{s}`"),
-                message_zh: "诉求用时数据无效".into(),
+                message: Message::new("conflict.bad_duration").arg("s", s),
             })
         })
         .collect()
 }
 
-fn unknown(field: &str, what: &str, zh: &str) -> FieldError {
-    FieldError::new(field, "unknown", format!("unknown {what}"), zh)
+fn unknown(field: &str, message: Message) -> FieldError {
+    FieldError::new(field, "unknown", message)
 }
 
 const NOT_GIVEN_ZH: &str = "未注明";
@@ -435,7 +435,7 @@ impl Store {
             Some(code) => match self.region(code).await {
                 Ok(r) => Some(r),
                 Err(StoreError::NotFound) => {
-                    errs.0.push(unknown("region", &format!("region `{code}`"), "行政区划代码不存在"));
+                    errs.0.push(unknown("region", Message::new("problem.unknown.region_code").arg("code", code)));
                     None
                 }
                 Err(e) => return Err(e),
@@ -444,22 +444,22 @@ impl Store {
         };
         if let Some(c) = &filter.category {
             if !categories.iter().any(|k| &k.code == c) {
-                errs.0.push(unknown("category", &format!("category `{c}`"), "未知的诉求类别"));
+                errs.0.push(unknown("category", Message::new("problem.unknown.category_code").arg("code", c)));
             }
         }
         if let Some(s) = &filter.sector {
             if !sectors.iter().any(|k| &k.code == s) {
-                errs.0.push(unknown("sector", &format!("sector `{s}`"), "行业不存在"));
+                errs.0.push(unknown("sector", Message::new("problem.unknown.sector_code").arg("code", s)));
             }
         }
         if let Some(id) = filter.platform_id {
             if self.unit_labels(&[id]).await?.is_empty() {
-                errs.0.push(unknown("platform_id", "unit", "单位不存在"));
+                errs.0.push(unknown("platform_id", Message::new("problem.unknown.unit")));
             }
         }
         if let (Some(f), Some(t)) = (filter.from, filter.to) {
             if f > t {
-                errs.0.push(FieldError::new("to", "before_from", "`to` is before `from`", "结束日期早于开始日期"));
+                errs.0.push(FieldError::new("to", "before_from", Message::new("problem.before_from")));
             }
         }
         errs.into_result()?;

@@ -10,6 +10,7 @@ use crate::Store;
 use chrono::DateTime;
 use dangjian_domain::services::case_index::{CaseFacts, CaseIndex, RegionPath};
 use dangjian_domain::services::cases::CaseStatus;
+use dangjian_domain::Message;
 use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -40,8 +41,7 @@ fn unix_seconds(row: &AnyRow, col: &str) -> StoreResult<i64> {
     let text: String = row.try_get(col)?;
     DateTime::parse_from_rfc3339(&text).map(|t| t.timestamp()).map_err(|_| StoreError::Conflict {
         code: "bad_case_time",
-        message: format!("a case's {col} reads `{text}`"),
-        message_zh: "诉求时间数据无效".into(),
+        message: Message::new("conflict.bad_case_time").arg("col", col).arg("text", text),
     })
 }
 
@@ -58,8 +58,7 @@ fn facts(r: &AnyRow) -> StoreResult<CaseFacts> {
         region_code: r.try_get("region_code")?,
         status: CaseStatus::parse(&status).ok_or_else(|| StoreError::Conflict {
             code: "bad_case_status",
-            message: format!("a case's status reads `{status}`"),
-            message_zh: "诉求状态数据无效".into(),
+            message: Message::new("conflict.bad_case_status").arg("status", status),
         })?,
         created: unix_seconds(r, "created_at")?,
         ack_due: unix_seconds(r, "ack_due")?,

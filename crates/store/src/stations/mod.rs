@@ -17,6 +17,7 @@ use dangjian_domain::services::hours::OpeningHours;
 use dangjian_domain::services::stations::{
     Amenity, AmenitySet, LatLng, Operator, StationDraft, StationInput, StationReferences, StationStatus,
 };
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -165,7 +166,7 @@ async fn check_station_references(
 
 /// Another station has this code.
 fn code_taken() -> FieldError {
-    FieldError::new("code", "duplicate", "a station with this code exists", "已有使用该编码的驿站")
+    FieldError::new("code", "duplicate", Message::new("problem.duplicate.station_code_exists"))
 }
 
 fn duplicate_code(e: sqlx::Error) -> StoreError {

@@ -15,6 +15,7 @@ use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::Category;
 use dangjian_domain::services::routing::RoutingRule;
 use dangjian_domain::FieldError;
+use dangjian_domain::Message;
 use dangjian_store::cases::Department;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -93,7 +94,7 @@ async fn create_department(
     let mut field = |name: &str, v: &Option<String>| {
         let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         if v.is_none() {
-            errs.0.push(FieldError::new(name, "required", "this field is required", "此项为必填项"));
+            errs.0.push(FieldError::new(name, "required", Message::new("problem.required")));
         }
         v.unwrap_or_default()
     };

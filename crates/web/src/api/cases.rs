@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::cases::{CaseAction, CaseStatus};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors};
 use dangjian_store::cases::{Case, CaseStep, InboxFilter, NewCase, PublicCase, Submitted};
 use dangjian_store::{Disclosure, Paging};
@@ -43,7 +44,7 @@ pub struct CaseInput {
 }
 
 fn required(field: &str) -> FieldError {
-    FieldError::new(field, "required", "this field is required", "此项为必填项")
+    FieldError::new(field, "required", Message::new("problem.required"))
 }
 
 fn non_empty(v: &Option<String>) -> Option<String> {
@@ -151,14 +152,7 @@ impl WorkerStep {
             "add_info" => CaseAction::AddInfo,
             "rate" => CaseAction::Rate,
             "reopen" => CaseAction::Reopen,
-            _ => {
-                return Err(FieldError::new(
-                    "action",
-                    "unknown",
-                    "one of add_info, rate, reopen",
-                    "操作须为 add_info、rate 或 reopen",
-                ))
-            }
+            _ => return Err(FieldError::new("action", "unknown", Message::new("problem.unknown"))),
         };
         Ok(CaseStep { note: non_empty(&self.note), rating: self.rating, public: true, ..CaseStep::new(action) })
     }
@@ -202,21 +196,21 @@ impl InboxQuery {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<InboxFilter, FieldError> {
         let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-        let status = match given(&self.status) {
-            None => None,
-            Some(v) => Some(
-                CaseStatus::parse(&v)
-                    .ok_or_else(|| FieldError::new("status", "unknown", "unknown status", "未知的状态"))?,
-            ),
-        };
+        let status =
+            match given(&self.status) {
+                None => None,
+                Some(v) => Some(CaseStatus::parse(&v).ok_or_else(|| {
+                    FieldError::new("status", "unknown", Message::new("problem.unknown.unknown_status"))
+                })?),
+            };
         let category = given(&self.category);
         if category.as_ref().is_some_and(|c| !categories.contains(c)) {
-            return Err(FieldError::new("category", "unknown", "unknown category", "未知的诉求类别"));
+            return Err(FieldError::new("category", "unknown", Message::new("problem.unknown.unknown_category")));
         }
         let overdue = match given(&self.overdue).as_deref() {
             None | Some("false" | "0") => false,
             Some("true" | "1") => true,
-            Some(_) => return Err(FieldError::new("overdue", "invalid", "true or false", "须为 true 或 false")),
+            Some(_) => return Err(FieldError::new("overdue", "invalid", Message::new("problem.invalid"))),
         };
         Ok(InboxFilter { status, category, overdue_at: overdue.then_some(now) })
     }
@@ -312,8 +306,7 @@ impl HandlerStep {
                 return Err(FieldError::new(
                     "action",
                     "unknown",
-                    "one of acknowledge, assign, note, transfer, resolve, reopen",
-                    "操作须为 acknowledge、assign、note、transfer、resolve 或 reopen",
+                    Message::new("problem.unknown.one_acknowledge_assign"),
                 ))
             }
         };

@@ -5,6 +5,7 @@
 
 use super::config::SecurityConfig;
 use super::login::verify_password_blocking;
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors};
 use dangjian_security::password::{hash_password, PasswordPolicy};
 use dangjian_security::token::generate_session_id;
@@ -115,24 +116,14 @@ pub fn check_new_password(change: &PasswordChange, username: &str, policy: &Pass
     let mut errs = Vec::new();
     if let Err(problems) = policy.check(change.new, username) {
         for p in problems {
-            errs.push(FieldError::new("new_password", p.code(), p.message(), p.message_zh()));
+            errs.push(FieldError::new("new_password", p.code(), p.message()));
         }
     }
     if change.new != change.confirm {
-        errs.push(FieldError::new(
-            "confirm_password",
-            "mismatch",
-            "the two new passwords differ",
-            "两次输入的新密码不一致",
-        ));
+        errs.push(FieldError::new("confirm_password", "mismatch", Message::new("problem.mismatch")));
     }
     if !change.new.is_empty() && change.new == change.current {
-        errs.push(FieldError::new(
-            "new_password",
-            "unchanged",
-            "the new password must differ from the current one",
-            "新密码不能与当前密码相同",
-        ));
+        errs.push(FieldError::new("new_password", "unchanged", Message::new("problem.unchanged")));
     }
     if errs.is_empty() {
         Ok(())
@@ -150,13 +141,9 @@ pub async fn change_own_password(
     change: &PasswordChange<'_>,
 ) -> AccountResult<()> {
     if !verify_password_blocking(Some(user.password_hash.clone()), change.current.to_owned()).await {
-        return Err(FieldError::new(
-            "current_password",
-            "wrong_password",
-            "the current password is not correct",
-            "当前密码不正确",
-        )
-        .into());
+        return Err(
+            FieldError::new("current_password", "wrong_password", Message::new("problem.wrong_password")).into()
+        );
     }
     check_new_password(change, &user.username, &config.password_policy())?;
     let hash = hash_blocking(change.new.to_owned()).await?;

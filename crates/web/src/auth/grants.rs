@@ -7,6 +7,7 @@
 
 use dangjian_domain::access::Grant;
 use dangjian_domain::FieldError;
+use dangjian_domain::Message;
 
 /// Who would receive a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,27 +21,19 @@ pub enum Recipient {
 
 /// Whether `new` may be added to a holder that already has `existing`.
 pub fn may_add(recipient: Recipient, existing: &[Grant], new: &Grant) -> Result<(), FieldError> {
-    let refuse = |code: &str, en: &str, zh: &str| Err(FieldError::new("role", code, en, zh));
+    let refuse = |code: &str, m: Message| Err(FieldError::new("role", code, m));
     if recipient == (Recipient::User { is_self: true }) {
-        return refuse("own_grants", "no one may change their own grants", "不能修改自己的授权");
+        return refuse("own_grants", Message::new("problem.own_grants"));
     }
     if recipient == Recipient::Token && new.role.is_administrator() {
-        return refuse(
-            "token_administrator",
-            "an API token cannot hold an administrator role",
-            "API令牌不能担任管理员角色",
-        );
+        return refuse("token_administrator", Message::new("problem.token_administrator"));
     }
     if existing.contains(new) {
-        return refuse("duplicate", "this grant exists already", "该授权已存在");
+        return refuse("duplicate", Message::new("problem.duplicate.grant_exists_already"));
     }
     let holds_admin = existing.iter().any(|g| g.role.is_administrator());
     if (new.role.is_administrator() && !existing.is_empty()) || holds_admin {
-        return refuse(
-            "separation_of_duties",
-            "an administrator role must be the account's only role (three-administrator separation)",
-            "管理员角色须单独授予，不能与其他角色同属一个账号（三员分立）",
-        );
+        return refuse("separation_of_duties", Message::new("problem.separation_of_duties"));
     }
     Ok(())
 }
@@ -48,7 +41,7 @@ pub fn may_add(recipient: Recipient, existing: &[Grant], new: &Grant) -> Result<
 /// Whether a grant may be removed from a holder.
 pub fn may_remove(recipient: Recipient) -> Result<(), FieldError> {
     if recipient == (Recipient::User { is_self: true }) {
-        return Err(FieldError::new("role", "own_grants", "no one may change their own grants", "不能修改自己的授权"));
+        return Err(FieldError::new("role", "own_grants", Message::new("problem.own_grants")));
     }
     Ok(())
 }

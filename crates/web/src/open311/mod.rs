@@ -80,9 +80,7 @@ impl Open311Error {
         match e {
             StoreError::Invalid(errs) => Self::fields(&errs.0, lang, rename),
             StoreError::NotFound => Self::not_found("service_request_id", lang),
-            StoreError::Conflict { code, message, message_zh } => {
-                Self::field(StatusCode::CONFLICT, code, &lang.pick(&message_zh, &message))
-            }
+            StoreError::Conflict { code, message } => Self::field(StatusCode::CONFLICT, code, &lang.say(&message)),
             other => {
                 tracing::error!(error = %other, "open311: storage failure");
                 Self::field(StatusCode::INTERNAL_SERVER_ERROR, "server", &lang.pick("服务器内部错误", "internal error"))
@@ -207,7 +205,11 @@ mod tests {
     fn errors_name_their_field_in_the_spec_shape() {
         let e = Open311Error::field(StatusCode::BAD_REQUEST, "service_code", "required");
         assert_eq!(e.items, [Open311ErrorItem { code: 400, description: "service_code: required".into() }]);
-        let errs = [FieldError::new("region_code", "unknown", "unknown region", "地区不存在")];
+        let errs = [FieldError::new(
+            "region_code",
+            "unknown",
+            dangjian_domain::Message::new("problem.unknown.unknown_region"),
+        )];
         let e = Open311Error::fields(&errs, Lang::En, |f| format!("attribute[{f}]"));
         assert_eq!(e.items[0].description, "attribute[region_code]: unknown region");
     }

@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dangjian_domain::services::cases::{parse_tracking_code, CaseStatus, Category};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, BUILTIN_SECTORS};
 use dangjian_store::cases::NewCase;
 use dangjian_store::open311::{FiledCase, RequestQuery};
@@ -191,8 +192,8 @@ impl Filing {
     }
 }
 
-fn problem(field: &str, code: &str, en: &str, zh: &str) -> FieldError {
-    FieldError::new(field, code, en, zh)
+fn problem(field: &str, code: &str, message: Message) -> FieldError {
+    FieldError::new(field, code, message)
 }
 
 /// Reads a new request; every problem is reported at once, each naming its Open311 field. Coordinates
@@ -201,29 +202,21 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
     let mut errs = Vec::new();
     let service_code = value(pairs, "service_code");
     match service_code {
-        None => errs.push(problem("service_code", "required", "required", "必填")),
-        Some(c) if !cats.iter().any(|cat| cat.code == c) => errs.push(problem(
-            "service_code",
-            "unknown",
-            "no such service; see services.json",
-            "没有此服务，见 services.json",
-        )),
+        None => errs.push(problem("service_code", "required", Message::new("problem.required.required"))),
+        Some(c) if !cats.iter().any(|cat| cat.code == c) => {
+            errs.push(problem("service_code", "unknown", Message::new("problem.unknown.no_such_service")))
+        }
         Some(_) => {}
     }
     let description = value(pairs, "description");
     if description.is_none() {
-        errs.push(problem("description", "required", "describe what happened", "请填写诉求内容"));
+        errs.push(problem("description", "required", Message::new("problem.required.describe_what_happened")));
     }
     let attr_region = value(pairs, "attribute[region_code]");
     let address_id = value(pairs, "address_id");
     let (region, region_field) = match (attr_region, address_id) {
         (Some(a), Some(b)) if a != b => {
-            errs.push(problem(
-                "address_id",
-                "conflict",
-                "differs from attribute[region_code]; send one region code",
-                "与 attribute[region_code] 不一致",
-            ));
+            errs.push(problem("address_id", "conflict", Message::new("problem.conflict.differs_attribute_region")));
             (None, "attribute[region_code]")
         }
         (Some(a), _) => (Some(a), "attribute[region_code]"),
@@ -233,18 +226,12 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
                 || value(pairs, "long").is_some()
                 || value(pairs, "address_string").is_some()
             {
-                errs.push(problem(
-                    "attribute[region_code]",
-                    "region_needed",
-                    "a region code (GB/T 2260, e.g. 440305) is needed: this service takes no location, and lat/long are not stored",
-                    "需要行政区划代码（如 440305）：本服务不接收定位，经纬度不会被保存",
-                ));
+                errs.push(problem("attribute[region_code]", "region_needed", Message::new("problem.region_needed")));
             } else {
                 errs.push(problem(
                     "attribute[region_code]",
                     "required",
-                    "required (a GB/T 2260 region code, or send it as address_id)",
-                    "必填（行政区划代码，也可放在 address_id 中）",
+                    Message::new("problem.required.required_gb_t"),
                 ));
             }
             (None, "attribute[region_code]")
@@ -252,14 +239,14 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
     };
     let sector = value(pairs, "attribute[sector]");
     if sector.is_some_and(|s| !BUILTIN_SECTORS.iter().any(|b| b.code == s)) {
-        errs.push(problem("attribute[sector]", "unknown", "not one of the seven sector codes", "不是七个行业代码之一"));
+        errs.push(problem("attribute[sector]", "unknown", Message::new("problem.unknown.one_seven_sector")));
     }
     let platform_id = match value(pairs, "attribute[platform_id]") {
         None => None,
         Some(p) => match p.parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                errs.push(problem("attribute[platform_id]", "not_a_number", "must be a whole number", "须为整数"));
+                errs.push(problem("attribute[platform_id]", "not_a_number", Message::new("problem.not_a_number")));
                 None
             }
         },
@@ -268,7 +255,7 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
         None | Some("false" | "0") => false,
         Some("true" | "1") => true,
         Some(_) => {
-            errs.push(problem("attribute[anonymous]", "not_a_boolean", "must be true or false", "须为 true 或 false"));
+            errs.push(problem("attribute[anonymous]", "not_a_boolean", Message::new("problem.not_a_boolean")));
             false
         }
     };
@@ -277,8 +264,7 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
         errs.push(problem(
             "account_id",
             "too_long",
-            &format!("at most {MAX_ACCOUNT_ID_CHARS} characters"),
-            &format!("不能超过{MAX_ACCOUNT_ID_CHARS}个字符"),
+            Message::new("problem.too_long.most_max_account").arg("max", MAX_ACCOUNT_ID_CHARS),
         ));
     }
     if !errs.is_empty() {

@@ -233,7 +233,7 @@ impl PageError {
             StoreError::Invalid(errs) => Self::BadRequest(
                 errs.0.iter().map(|e| e.message_in(lang.code()).to_owned()).collect::<Vec<_>>().join("; "),
             ),
-            StoreError::Conflict { message, message_zh, .. } => Self::BadRequest(lang.pick(&message_zh, &message)),
+            StoreError::Conflict { message, .. } => Self::BadRequest(lang.say(&message)),
             e => {
                 tracing::error!(error = %e, "page failed");
                 Self::Internal

@@ -18,6 +18,7 @@ use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::Category;
 use dangjian_domain::services::routing::{RoutingRule, DEPARTMENT_KINDS};
 use dangjian_domain::services::workdays::WorkCalendar;
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, RegionLevel};
 use minijinja::context;
 use serde::Serialize;
@@ -82,7 +83,7 @@ impl SettingsForm {
         let mut errs = FieldErrors::default();
         let mut number = |field: String, text: &str| -> u32 {
             text.parse::<u32>().unwrap_or_else(|_| {
-                errs.push(FieldError::new(&field, "invalid", "enter a whole number", "请填写整数"));
+                errs.push(FieldError::new(&field, "invalid", Message::new("problem.invalid.enter_whole_number")));
                 0
             })
         };
@@ -105,8 +106,7 @@ impl SettingsForm {
                 errs.push(FieldError::new(
                     field,
                     "invalid",
-                    format!("cannot read “{bad}”: write dates as 2026-10-01 or ranges as 2026-10-01..2026-10-07"),
-                    format!("无法识别“{bad}”：日期请写成 2026-10-01，区间写成 2026-10-01..2026-10-07"),
+                    Message::new("problem.invalid.read_bad_write").arg("bad", bad),
                 ));
                 BTreeSet::new()
             })
@@ -159,14 +159,17 @@ fn parse_routing(f: &FormData) -> (Vec<[String; 4]>, Result<Vec<RoutingRule>, Fi
                 errs.push(FieldError::new(
                     &format!("rules[{i}].department_kind"),
                     "required",
-                    "choose a kind",
-                    "请选择部门类型",
+                    Message::new("problem.required.choose_kind"),
                 ));
             }
             let level = match level.as_str() {
                 "" => None,
                 l => RegionLevel::parse(l).or_else(|| {
-                    errs.push(FieldError::new(&format!("rules[{i}].level"), "unknown", "unknown level", "未知的层级"));
+                    errs.push(FieldError::new(
+                        &format!("rules[{i}].level"),
+                        "unknown",
+                        Message::new("problem.unknown.unknown_level"),
+                    ));
                     None
                 }),
             };

@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::{Action, Grant, Role, Scope};
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors, SearchTerm};
 use dangjian_store::access::AccessFilter;
 use dangjian_store::accounts::Holder;
@@ -76,8 +77,8 @@ impl GrantFormView {
     }
 }
 
-fn field(code: &str, en: &str, zh: &str) -> FieldErrors {
-    FieldErrors(vec![FieldError::new("scope_code", code, en, zh)])
+fn field(code: &str, message: Message) -> FieldErrors {
+    FieldErrors(vec![FieldError::new("scope_code", code, message)])
 }
 
 /// `/` (or 全国) for the whole country, else a region's path by its code.
@@ -87,15 +88,13 @@ async fn region_path(store: &Store, code: &str) -> Result<String, FieldErrors> {
         return Ok("/".to_owned());
     }
     if code.is_empty() {
-        return Err(field(
-            "required",
-            "enter a region code, or / for the whole country",
-            "请填写行政区划代码，全国填 /",
-        ));
+        return Err(field("required", Message::new("problem.required.enter_region_code")));
     }
     match store.region(code).await {
         Ok(r) => Ok(r.path),
-        Err(StoreError::NotFound) => Err(field("unknown_region", "no region has this code", "没有该行政区划代码")),
+        Err(StoreError::NotFound) => {
+            Err(field("unknown_region", Message::new("problem.unknown_region.no_region_code_2")))
+        }
         Err(e) => Err(store_field(e)),
     }
 }
@@ -105,7 +104,7 @@ fn store_field(e: StoreError) -> FieldErrors {
         StoreError::Invalid(errs) => errs,
         e => {
             tracing::error!(error = %e, "scope lookup failed");
-            field("lookup_failed", "the scope could not be looked up", "无法查询该范围")
+            field("lookup_failed", Message::new("problem.lookup_failed"))
         }
     }
 }
@@ -118,14 +117,8 @@ async fn chain_root(store: &Store, code: &str) -> Result<i64, FieldErrors> {
     };
     match found {
         Ok(e) if e.kind == dangjian_domain::EntityKind::Platform => Ok(e.id),
-        Ok(_) => Err(field(
-            "not_a_platform",
-            "this unit is not a platform: a chain is granted at its platform",
-            "该单位不是平台企业：链条范围须按平台企业授予",
-        )),
-        Err(StoreError::NotFound) => {
-            Err(field("unknown_unit", "no unit has this USCC or id", "没有该统一社会信用代码或编号的单位"))
-        }
+        Ok(_) => Err(field("not_a_platform", Message::new("problem.not_a_platform.unit_platform_chain"))),
+        Err(StoreError::NotFound) => Err(field("unknown_unit", Message::new("problem.unknown_unit.no_unit_uscc"))),
         Err(e) => Err(store_field(e)),
     }
 }
@@ -139,7 +132,7 @@ async fn organization(store: &Store, code: &str) -> Result<i64, FieldErrors> {
         }
     }
     let Ok(Some(q)) = SearchTerm::parse(code, "q") else {
-        return Err(field("unknown_organization", "no organization has this code or id", "没有该代码或编号的党组织"));
+        return Err(field("unknown_organization", Message::new("problem.unknown_organization")));
     };
     let filter = OrgFilter { q: Some(q), ..Default::default() };
     let page = store
@@ -150,13 +143,17 @@ async fn organization(store: &Store, code: &str) -> Result<i64, FieldErrors> {
         .iter()
         .find(|o| o.code.eq_ignore_ascii_case(code))
         .map(|o| o.id)
-        .ok_or_else(|| field("unknown_organization", "no organization has this code or id", "没有该代码或编号的党组织"))
+        .ok_or_else(|| field("unknown_organization", Message::new("problem.unknown_organization")))
 }
 
 /// The grant a form asks for, with every reference resolved.
 pub async fn resolve(store: &Store, f: &GrantForm) -> Result<Grant, FieldErrors> {
     let Some(role) = Role::parse(&f.role) else {
-        return Err(FieldErrors(vec![FieldError::new("role", "required", "choose a role", "请选择角色")]));
+        return Err(FieldErrors(vec![FieldError::new(
+            "role",
+            "required",
+            Message::new("problem.required.choose_role"),
+        )]));
     };
     let scope = match f.scope_kind.as_str() {
         "region" => Scope::Region { path: region_path(store, &f.scope_code).await? },
@@ -166,8 +163,7 @@ pub async fn resolve(store: &Store, f: &GrantForm) -> Result<Grant, FieldErrors>
                 return Err(FieldErrors(vec![FieldError::new(
                     "sector",
                     "unknown_sector",
-                    "choose a sector",
-                    "请选择行业",
+                    Message::new("problem.unknown_sector.choose_sector"),
                 )]));
             }
             Scope::SectorInRegion { sector: f.sector.clone(), path: region_path(store, &f.scope_code).await? }
@@ -177,8 +173,7 @@ pub async fn resolve(store: &Store, f: &GrantForm) -> Result<Grant, FieldErrors>
             return Err(FieldErrors(vec![FieldError::new(
                 "scope_kind",
                 "required",
-                "choose the kind of scope",
-                "请选择范围类型",
+                Message::new("problem.required.choose_kind_scope"),
             )]))
         }
     };

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
+use dangjian_domain::Message;
 use dangjian_domain::{FieldError, FieldErrors};
 use minijinja::context;
 use serde::Serialize;
@@ -52,14 +53,13 @@ pub fn validate(data: &FormData) -> Result<Vec<(&'static str, String)>, FieldErr
             Kind::Switch => out.push((key, (data.get(key).is_some()).to_string())),
             Kind::Number { min, max, optional } => match data.get(key) {
                 None if optional => out.push((key, String::new())),
-                None => errs.push(FieldError::new(key, "required", "enter a number", "请填写数值")),
+                None => errs.push(FieldError::new(key, "required", Message::new("problem.required.enter_number"))),
                 Some(v) => match v.parse::<i64>() {
                     Ok(n) if (min..=max).contains(&n) => out.push((key, n.to_string())),
                     _ => errs.push(FieldError::new(
                         key,
                         "out_of_range",
-                        format!("enter a whole number from {min} to {max}"),
-                        format!("请填写{min}至{max}之间的整数"),
+                        Message::new("problem.out_of_range.enter_whole_number").arg("min", min).arg("max", max),
                     )),
                 },
             },

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::services::cases::{parse_tracking_code, CaseStatus};
+use dangjian_domain::Message;
 use dangjian_domain::{EntityKind, FieldError, FieldErrors};
 use dangjian_store::cases::PublicCase;
 use dangjian_store::entities::EntityFilter;
@@ -145,20 +146,17 @@ pub async fn report_submit(
             Place::One(code) => form.region_code = code,
             Place::Choose(c) => {
                 choices = c;
-                errs.push(FieldError::new("district", "ambiguous", "choose the place you mean", "请选择具体地点"));
+                errs.push(FieldError::new("district", "ambiguous", Message::new("problem.ambiguous")));
             }
-            Place::Unknown => errs.push(FieldError::new(
-                "district",
-                "unknown",
-                "no district or street of this name; try the county or district name",
-                "未找到该区县或街道，请输入区县名称",
-            )),
+            Place::Unknown => {
+                errs.push(FieldError::new("district", "unknown", Message::new("problem.unknown.no_district_street")))
+            }
         }
     }
     // Checked here too, so that one answer names every problem.
     let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
     if !form.category.is_empty() && settings.category(&form.category).is_none() {
-        errs.push(FieldError::new("category", "unknown", "choose a category from the list", "请从列表中选择类别"));
+        errs.push(FieldError::new("category", "unknown", Message::new("problem.unknown.choose_category_list")));
     }
     let platform_id = match form.platform_id.as_str() {
         "" => None,
@@ -168,8 +166,7 @@ pub async fn report_submit(
                 errs.push(FieldError::new(
                     "platform_id",
                     "invalid",
-                    "choose a platform from the list",
-                    "请从列表中选择平台",
+                    Message::new("problem.invalid.choose_platform_list"),
                 ));
                 None
             }
@@ -203,8 +200,8 @@ pub async fn report_submit(
             let p = problems(&e);
             render_report(&s, ctx, &headers, StatusCode::UNPROCESSABLE_ENTITY, form, p, choices).await
         }
-        Err(StoreError::Conflict { message, message_zh, .. }) => {
-            let p = Problems::whole_form(ctx.lang.pick(&message_zh, &message));
+        Err(StoreError::Conflict { message, .. }) => {
+            let p = Problems::whole_form(ctx.lang.say(&message));
             render_report(&s, ctx, &headers, StatusCode::CONFLICT, form, p, choices).await
         }
         Err(e) => Err(ctx.store_err()(e)),

@@ -72,7 +72,7 @@ pub async fn page(
                 results = Some(found.iter().map(|n| NearbyStation::new(n, now, ctx.lang)).collect());
             }
             Err(errs) => {
-                let text: Vec<&str> = errs.0.iter().map(|e| e.message_in(ctx.lang.code())).collect();
+                let text: Vec<String> = errs.0.iter().map(|e| e.message_in(ctx.lang.code())).collect();
                 problem = Some(text.join("; "));
             }
         }

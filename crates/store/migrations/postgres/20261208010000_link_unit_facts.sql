@@ -39,3 +39,7 @@ $$;
 CREATE TRIGGER entities_unit_facts AFTER UPDATE OF root_id, region_code ON entities
     FOR EACH ROW WHEN (OLD.root_id IS DISTINCT FROM NEW.root_id OR OLD.region_code IS DISTINCT FROM NEW.region_code)
     EXECUTE FUNCTION dj_entity_unit_facts();
+
+-- The planner learns the new columns and indexes at once (an existing registry may be large).
+ANALYZE organization_units;
+ANALYZE instructor_assignments;

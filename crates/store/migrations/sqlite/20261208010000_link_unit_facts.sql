@@ -50,3 +50,7 @@ BEGIN
     UPDATE organization_units SET root_id = NEW.root_id, region_code = NEW.region_code WHERE entity_id = NEW.id;
     UPDATE instructor_assignments SET root_id = NEW.root_id, region_code = NEW.region_code WHERE entity_id = NEW.id;
 END;
+
+-- The planner learns the new columns and indexes at once (an existing registry may be large).
+ANALYZE organization_units;
+ANALYZE instructor_assignments;

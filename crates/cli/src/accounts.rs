@@ -1,6 +1,7 @@
 //! Accounts from the command line: `user add`, `user grant`, `audit verify`, `audit purge`; and the
 //! demo's one-off logins. Every change is written to the audit log with the operator as `cli:<user>`.
 
+use crate::args::Lang;
 use anyhow::{bail, Context};
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::accounts::Holder;
@@ -12,36 +13,57 @@ use dangjian_web::auth::grants::{may_add, Recipient};
 
 /// A scope written on the command line:
 /// `nation`, `region:110105`, `chain:<platform USCC>`, `sector:courier@33`, `org:<organization code>`.
-pub async fn parse_scope(store: &Store, spec: &str) -> anyhow::Result<Scope> {
+pub async fn parse_scope(store: &Store, spec: &str, lang: Lang) -> anyhow::Result<Scope> {
     let spec = spec.trim();
     if spec == "nation" {
         return Ok(Scope::Region { path: "/".into() });
     }
     let Some((kind, value)) = spec.split_once(':') else {
-        bail!("scope '{spec}': use nation, region:CODE, chain:USCC, sector:CODE@REGION or org:CODE");
+        bail!("{}", lang.t("cli.scope_syntax", &[("spec", spec.to_owned())]));
     };
     Ok(match kind {
-        "region" => Scope::Region { path: store.region(value).await.with_context(|| format!("region {value}"))?.path },
+        "region" => Scope::Region {
+            path: store
+                .region(value)
+                .await
+                .with_context(|| lang.t("cli.scope_region", &[("code", value.to_owned())]))?
+                .path,
+        },
         "chain" => {
-            let e = store.entity_by_code(value).await.with_context(|| format!("unit {value}"))?;
+            let e = store
+                .entity_by_code(value)
+                .await
+                .with_context(|| lang.t("cli.scope_unit", &[("code", value.to_owned())]))?;
             if e.kind != dangjian_domain::EntityKind::Platform {
-                bail!("scope '{spec}': {value} is not a platform enterprise");
+                bail!(
+                    "{}",
+                    lang.t("cli.scope_not_a_platform", &[("spec", spec.to_owned()), ("code", value.to_owned())])
+                );
             }
             Scope::Chain { root_id: e.id }
         }
         "sector" => {
-            let Some((sector, region)) = value.split_once('@') else { bail!("scope '{spec}': use sector:CODE@REGION") };
-            store.sector(sector).await.with_context(|| format!("sector {sector}"))?;
+            let Some((sector, region)) = value.split_once('@') else {
+                bail!("{}", lang.t("cli.scope_sector_syntax", &[("spec", spec.to_owned())]))
+            };
+            store.sector(sector).await.with_context(|| lang.t("cli.scope_sector", &[("code", sector.to_owned())]))?;
             Scope::SectorInRegion {
                 sector: sector.to_owned(),
-                path: store.region(region).await.with_context(|| format!("region {region}"))?.path,
+                path: store
+                    .region(region)
+                    .await
+                    .with_context(|| lang.t("cli.scope_region", &[("code", region.to_owned())]))?
+                    .path,
             }
         }
         "org" => match store.organization_id_by_code(value).await? {
             Some(org_id) => Scope::Organization { org_id },
-            None => bail!("scope '{spec}': no organization has the code {value}"),
+            None => bail!(
+                "{}",
+                lang.t("cli.scope_no_organization", &[("spec", spec.to_owned()), ("code", value.to_owned())])
+            ),
         },
-        _ => bail!("scope '{spec}': unknown kind '{kind}'"),
+        _ => bail!("{}", lang.t("cli.scope_unknown_kind", &[("spec", spec.to_owned()), ("kind", kind.to_owned())])),
     })
 }
 
@@ -83,14 +105,26 @@ async fn security_config(store: &Store) -> anyhow::Result<SecurityConfig> {
 /// Creates an account with a one-off password (changed at first login) and the given grants, all or
 /// nothing: every scope is checked, and the grants against the three-administrator separation, before
 /// the account is written. Returns the password, to be shown once.
-pub async fn add_user(store: &Store, username: &str, name: &str, grants: &[(Role, String)]) -> anyhow::Result<String> {
+pub async fn add_user(
+    store: &Store,
+    username: &str,
+    name: &str,
+    grants: &[(Role, String)],
+    lang: Lang,
+) -> anyhow::Result<String> {
     let mut parsed: Vec<Grant> = Vec::new();
     for (role, spec) in grants {
-        let g = Grant { role: *role, scope: parse_scope(store, spec).await? };
+        let g = Grant { role: *role, scope: parse_scope(store, spec, lang).await? };
         if !g.role.fits_scope(&g.scope) {
-            bail!("{}={spec}: a {} grant cannot carry this kind of scope", role.as_str(), role.as_str());
+            let args = [
+                ("role", role.as_str().to_owned()),
+                ("spec", spec.clone()),
+                ("role_name", lang.t(&format!("role.{}", role.as_str()), &[])),
+            ];
+            bail!("{}", lang.t("cli.scope_does_not_fit_role", &args));
         }
-        may_add(Recipient::User { is_self: false }, &parsed, &g).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+        may_add(Recipient::User { is_self: false }, &parsed, &g)
+            .map_err(|e| anyhow::anyhow!("{spec}: {}", lang.say(&e.message)))?;
         parsed.push(g);
     }
     let config = security_config(store).await?;
@@ -104,11 +138,14 @@ pub async fn add_user(store: &Store, username: &str, name: &str, grants: &[(Role
 }
 
 /// Adds a grant to an existing account.
-pub async fn grant(store: &Store, username: &str, role: Role, spec: &str) -> anyhow::Result<()> {
-    let Some(user) = store.user_by_username(username).await? else { bail!("no account named {username}") };
-    let new = Grant { role, scope: parse_scope(store, spec).await? };
+pub async fn grant(store: &Store, username: &str, role: Role, spec: &str, lang: Lang) -> anyhow::Result<()> {
+    let Some(user) = store.user_by_username(username).await? else {
+        bail!("{}", lang.t("cli.no_such_account", &[("username", username.to_owned())]))
+    };
+    let new = Grant { role, scope: parse_scope(store, spec, lang).await? };
     let existing: Vec<Grant> = store.grants_of(Holder::User(user.id)).await?.into_iter().map(|g| g.grant).collect();
-    may_add(Recipient::User { is_self: false }, &existing, &new).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+    may_add(Recipient::User { is_self: false }, &existing, &new)
+        .map_err(|e| anyhow::anyhow!("{spec}: {}", lang.say(&e.message)))?;
     let g = store.add_grant(Holder::User(user.id), &new, None).await?;
     audit(store, "grant.add", Some(("grant", g.id.to_string())), "ok", Some(format!("{new:?}"))).await
 }
@@ -169,7 +206,7 @@ pub async fn demo_logins(store: &Store) -> anyhow::Result<Vec<(String, String, S
             None => {
                 let u = store.create_user(username, name, &hash, false).await?;
                 for (role, spec) in grants {
-                    let scope = parse_scope(store, spec).await?;
+                    let scope = parse_scope(store, spec, Lang::Zh).await?;
                     store.add_grant(Holder::User(u.id), &Grant { role: *role, scope }, None).await?;
                 }
             }

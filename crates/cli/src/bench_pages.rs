@@ -334,7 +334,7 @@ pub async fn run(args: &BenchPagesArgs, lang: Lang) -> anyhow::Result<()> {
     let loose = Quota::per_minute(u32::MAX / 2);
     let limits =
         RateLimitConfig { login: loose, anonymous: loose, public: loose, submission: loose, ..Default::default() };
-    let state = AppState::new(store.clone(), crate::keys::required()?).with_rate_limits(limits);
+    let state = AppState::new(store.clone(), crate::keys::required(lang)?).with_rate_limits(limits);
     let store = state.store.clone();
     ensure_services(&store).await?;
     let started = Instant::now();

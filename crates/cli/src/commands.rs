@@ -116,11 +116,13 @@ fn non_loopback_warning(addr: SocketAddr, lang: Lang) {
 
 /// The rate limits, with the reverse proxies named by `DANGJIAN_TRUSTED_PROXIES` (whose `X-Forwarded-For`
 /// is believed).
-fn rate_limits() -> anyhow::Result<dangjian_web::rate_limit::RateLimitConfig> {
+fn rate_limits(lang: Lang) -> anyhow::Result<dangjian_web::rate_limit::RateLimitConfig> {
     let mut config = dangjian_web::rate_limit::RateLimitConfig::default();
     if let Ok(text) = std::env::var(TRUSTED_PROXIES_ENV) {
-        config.trusted_proxies = dangjian_web::rate_limit::parse_trusted_proxies(&text)
-            .map_err(|bad| anyhow::anyhow!("{TRUSTED_PROXIES_ENV}: '{bad}' is not an IP address"))?;
+        config.trusted_proxies = dangjian_web::rate_limit::parse_trusted_proxies(&text).map_err(|bad| {
+            let args = [("env", TRUSTED_PROXIES_ENV.to_owned()), ("bad", bad.to_string())];
+            anyhow::anyhow!("{}", lang.t("cli.not_an_ip_address", &args))
+        })?;
     }
     Ok(config)
 }
@@ -134,7 +136,7 @@ pub async fn serve(args: &ServeArgs, lang: Lang) -> anyhow::Result<()> {
     require_schema(&store, url, lang).await?;
     non_loopback_warning(args.addr, lang);
     let kind = store.kind().as_str();
-    let state = dangjian_web::AppState::new(store, crate::keys::required()?).with_rate_limits(rate_limits()?);
+    let state = dangjian_web::AppState::new(store, crate::keys::required(lang)?).with_rate_limits(rate_limits(lang)?);
     dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/  ({kind})", lang.t("cli.dangjian_listening", &[])));
         say(&lang.t("cli.press_ctrl_c_stop", &[]));
@@ -181,7 +183,7 @@ pub async fn demo(args: &DemoArgs, lang: Lang) -> anyhow::Result<()> {
     say(&format!("{}{}", lang.t("cli.database", &[]), redact(&url)));
     non_loopback_warning(args.addr, lang);
     let logins = crate::accounts::demo_logins(&store).await?;
-    let state = dangjian_web::AppState::new(store, (*keys).clone()).with_rate_limits(rate_limits()?);
+    let state = dangjian_web::AppState::new(store, (*keys).clone()).with_rate_limits(rate_limits(lang)?);
     dangjian_web::serve(state, args.addr, |a| {
         say(&format!("{}http://{a}/", lang.t("cli.demo_running", &[])));
         say(&format!("{}http://{a}/api/v1/entities  http://{a}/api/openapi.json", lang.t("cli.api", &[])));

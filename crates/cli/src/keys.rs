@@ -2,6 +2,7 @@
 //! the key text, or `DANGJIAN_KEY_FILE` naming a key file), or — for the demo only — a key file made
 //! beside the demo database. Keys never go into the database.
 
+use crate::args::Lang;
 use anyhow::{bail, Context};
 use dangjian_security::field_cipher::{Algorithm, Keyring};
 use std::path::Path;
@@ -22,12 +23,12 @@ pub fn from_environment() -> anyhow::Result<Option<Keyring>> {
 }
 
 /// The keyring for `serve`: it must be configured.
-pub fn required() -> anyhow::Result<Keyring> {
+pub fn required(lang: Lang) -> anyhow::Result<Keyring> {
     match from_environment()? {
         Some(k) => Ok(k),
         None => bail!(
-            "no keys for personal data: set {KEY_FILE_ENV} to a key file (create one with `dangjian keys init FILE`) \
-             or {KEYS_ENV} to its contents"
+            "{}",
+            lang.t("cli.no_keys", &[("key_file_env", KEY_FILE_ENV.to_owned()), ("keys_env", KEYS_ENV.to_owned())])
         ),
     }
 }

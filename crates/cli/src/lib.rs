@@ -46,13 +46,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Add { db, username, name, grants }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
             let grants: Vec<_> = grants.into_iter().map(|g| (g.role, g.scope)).collect();
-            let password = accounts::add_user(&store, &username, &name, &grants).await?;
+            let password = accounts::add_user(&store, &username, &name, &grants, lang).await?;
             println!("{username}\t{password}");
             eprintln!("{}", lang.t("cli.one_off_password_must", &[]));
         }
         Command::User(UserCommand::Grant { db, username, grant }) => {
             let store = commands::open_migrated(&db.db, lang).await?;
-            accounts::grant(&store, &username, grant.role, &grant.scope).await?;
+            accounts::grant(&store, &username, grant.role, &grant.scope, lang).await?;
         }
         Command::Keys(KeysCommand::Init { file }) => {
             let keys = dangjian_security::field_cipher::Keyring::generate();
@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{}", lang.t("cli.new_key_active_restart", &[]));
         }
         Command::Keys(KeysCommand::Rotate { db }) => {
-            let keys = keys::required()?;
+            let keys = keys::required(lang)?;
             let store = commands::open_migrated(&db.db, lang).await?;
             let n = store.rotate_field_keys(&keys).await.context(lang.t("cli.key_rotation_failed", &[]))?;
             let left = store.count_values_needing_rotation(&keys).await?;

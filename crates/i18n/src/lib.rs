@@ -128,13 +128,6 @@ impl Message {
     }
 }
 
-/// Transitional: a text already in the reader's language becomes a [`Message::verbatim`].
-impl From<String> for Message {
-    fn from(text: String) -> Self {
-        Self::verbatim(text)
-    }
-}
-
 /// English, for logs and `anyhow` chains; a user sees [`Message::render`] in their language.
 impl std::fmt::Display for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -23,12 +23,11 @@ fn is_json(response: &Response) -> bool {
 /// The 413 answer for a request to `path`.
 pub fn payload_too_large(ctx: &PageCtx, path: &str) -> Response {
     let mb = crate::MAX_BODY_BYTES / (1024 * 1024);
-    let message = ctx
-        .lang
-        .pick(&format!("上传内容过大：不得超过 {mb} MiB"), &format!("the upload is too large: the limit is {mb} MiB"));
+    let said = crate::i18n::Message::new("api.payload_too_large").arg("mb", mb);
     if path.starts_with("/api/") {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message).into_response()
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", said).into_response()
     } else {
+        let message = ctx.lang.say(&said);
         ctx.render_status(StatusCode::PAYLOAD_TOO_LARGE, "error.html", minijinja::context! { status => 413, message })
     }
 }

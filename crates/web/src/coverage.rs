@@ -3,7 +3,6 @@
 //! visibility from their grants.
 
 use crate::auth::Actor;
-use crate::i18n::Lang;
 use chrono::NaiveDate;
 use dangjian_domain::access::Action;
 use dangjian_domain::coverage::gaps::GapRule;
@@ -115,8 +114,8 @@ pub fn visibility(index: &CoverageIndex, actor: &Actor) -> Visibility {
 }
 
 /// A filter error as a 400 naming its parameter.
-pub fn bad_filter(e: FilterError, lang: Lang) -> crate::error::ApiError {
-    bad_param(filter_error(e), lang)
+pub fn bad_filter(e: FilterError) -> crate::error::ApiError {
+    bad_param(filter_error(e))
 }
 
 /// A filter error as a field error.
@@ -140,8 +139,8 @@ pub fn today(state: &crate::AppState) -> NaiveDate {
 }
 
 /// A field error as a 400 in the API's shape.
-pub fn bad_param(e: FieldError, lang: Lang) -> crate::error::ApiError {
-    crate::error::ApiError::bad_request(&e.field, e.message_in(lang.code()).to_owned())
+pub fn bad_param(e: FieldError) -> crate::error::ApiError {
+    crate::error::ApiError::bad_request(&e.field, e.message)
 }
 
 /// How many registered units match a unit list's filter, counted by the coverage index in memory —

@@ -1,7 +1,7 @@
 //! Extractors whose rejections are the API's JSON errors, naming the offending field.
 
 use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -27,7 +27,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub struct JsonBody<T> {
     bytes: Bytes,
     is_json: bool,
-    lang: Lang,
     into: PhantomData<fn() -> T>,
 }
 
@@ -36,16 +35,16 @@ impl<S: Send + Sync, T> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let lang = Lang::from_parts(&parts);
         let is_json = parts
             .headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()))?;
-        Ok(Self { bytes, is_json, lang, into: PhantomData })
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|e| {
+            let m = Message::new("api.body_too_large").arg("detail", e.body_text());
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", m)
+        })?;
+        Ok(Self { bytes, is_json, into: PhantomData })
     }
 }
 
@@ -53,12 +52,11 @@ impl<T: DeserializeOwned> JsonBody<T> {
     /// The body as a `T`: 415 unless it is `application/json`, 400 when it is not JSON, 422 naming
     /// the field path when a field has the wrong type.
     pub fn parse(self) -> Result<T, ApiError> {
-        let lang = self.lang;
         if !self.is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                lang.pick("请求体须为 application/json", "the body must be application/json"),
+                Message::new("api.unsupported_media_type"),
             ));
         }
         let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
@@ -71,7 +69,7 @@ impl<T: DeserializeOwned> JsonBody<T> {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             let code = if status == StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid_field" };
-            let mut err = ApiError::new(status, code, format!("{}: {inner}", lang.pick("请求体有误", "invalid body")));
+            let mut err = ApiError::new(status, code, Message::new("api.invalid_body").arg("detail", inner));
             if field != "." {
                 err = err.with_field(field);
             }
@@ -87,7 +85,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parse_query(parts.uri.query().unwrap_or_default(), Lang::from_parts(parts)).map(ApiQuery)
+        parse_query(parts.uri.query().unwrap_or_default()).map(ApiQuery)
     }
 }
 
@@ -96,7 +94,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// refused whatever its parameters.
 pub struct QueryLater<T> {
     query: String,
-    lang: Lang,
     into: PhantomData<fn() -> T>,
 }
 
@@ -105,25 +102,23 @@ impl<S: Send + Sync, T> FromRequestParts<S> for QueryLater<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default().to_owned();
-        Ok(Self { query, lang: Lang::from_parts(parts), into: PhantomData })
+        Ok(Self { query, into: PhantomData })
     }
 }
 
 impl<T: DeserializeOwned> QueryLater<T> {
     /// The parameters as a `T`, or a 400 naming the one that is wrong.
     pub fn parse(self) -> Result<T, ApiError> {
-        parse_query(&self.query, self.lang)
+        parse_query(&self.query)
     }
 }
 
-fn parse_query<T: DeserializeOwned>(query: &str, lang: Lang) -> Result<T, ApiError> {
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        ApiError::bad_request(
-            &field,
-            format!("{} {field}: {}", lang.pick("查询参数有误", "invalid query parameter"), e.into_inner()),
-        )
+        let m = Message::new("api.invalid_query_parameter").arg("field", &field).arg("detail", e.into_inner());
+        ApiError::bad_request(&field, m)
     })
 }
 
@@ -134,15 +129,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_parts(parts);
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
             .map_err(|e| {
-                ApiError::bad_request(
-                    "path",
-                    format!("{}: {}", lang.pick("路径参数有误", "invalid path parameter"), e.body_text()),
-                )
+                ApiError::bad_request("path", Message::new("api.invalid_path_parameter").arg("detail", e.body_text()))
             })
     }
 }

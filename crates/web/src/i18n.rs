@@ -65,11 +65,16 @@ impl Lang {
 
     /// The language asked for by a request's query, cookie or `Accept-Language` header.
     pub fn from_parts(parts: &Parts) -> Self {
-        let from_query = parts.uri.query().and_then(|q| {
+        Self::of_request(&parts.uri, &parts.headers)
+    }
+
+    /// The language asked for by a request's URI and headers (see [`Lang::from_parts`]).
+    pub fn of_request(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Self {
+        let from_query = uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "lang").and_then(|(_, v)| Self::parse(&v))
         });
         let from_cookie = || {
-            parts.headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+            headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
                 c.split(';')
                     .filter_map(|kv| kv.trim().split_once('='))
                     .find(|(k, _)| *k == "lang")
@@ -77,8 +82,7 @@ impl Lang {
             })
         };
         let from_header = || {
-            parts
-                .headers
+            headers
                 .get(axum::http::header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())

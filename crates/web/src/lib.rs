@@ -126,7 +126,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(body_limit::layer));
+        .layer(axum::middleware::from_fn(body_limit::layer))
+        .layer(axum::middleware::from_fn(error::localize));
     outer_layers(app)
 }
 

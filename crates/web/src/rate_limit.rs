@@ -311,14 +311,12 @@ fn quota_for(config: &RateLimitConfig, class: Class) -> Option<Quota> {
 
 /// The answer over the limit: the API's JSON error for `/api/`, an error page otherwise.
 fn too_many(ctx: &PageCtx, path: &str, retry_after_secs: u64) -> Response {
-    let message = ctx.lang.pick(
-        &format!("请求过于频繁，请在 {retry_after_secs} 秒后重试"),
-        &format!("too many requests; try again in {retry_after_secs} seconds"),
-    );
+    let said = crate::i18n::Message::new("api.rate_limited").arg("secs", retry_after_secs);
+    let message = ctx.lang.say(&said);
     let mut response = if path.starts_with(crate::open311::PREFIX) {
         crate::open311::error_response(StatusCode::TOO_MANY_REQUESTS, &message)
     } else if path.starts_with("/api/") {
-        crate::error::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()
+        crate::error::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", said).into_response()
     } else {
         ctx.render_status(StatusCode::TOO_MANY_REQUESTS, "error.html", minijinja::context! { status => 429, message })
     };

@@ -9,7 +9,7 @@
 
 use crate::auth::Actor;
 use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::pages::{Failed, PageCtx, PageError};
 use crate::transfer::ImportFailure;
 use crate::AppState;
@@ -89,17 +89,24 @@ impl From<StoreError> for Refusal {
     }
 }
 
+impl From<Refusal> for ApiError {
+    /// The API's answer.
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated"))
+            }
+            Refusal::Forbidden => forbidden(),
+            Refusal::NotFound => ApiError::not_found(),
+            Refusal::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
 impl Refusal {
     /// The API's answer.
-    pub fn api(self, lang: Lang) -> ApiError {
-        match self {
-            Self::Unauthenticated => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first"))
-            }
-            Self::Forbidden => forbidden(lang),
-            Self::NotFound => ApiError::not_found(lang),
-            Self::Store(e) => ApiError::from_store(e, lang),
-        }
+    pub fn api(self) -> ApiError {
+        self.into()
     }
 
     /// The pages' answer: the error page with the same status.
@@ -113,8 +120,8 @@ impl Refusal {
 }
 
 /// 403 in the API's shape.
-pub fn forbidden(lang: Lang) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", lang.pick("无权执行此操作", "not allowed"))
+pub fn forbidden() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed"))
 }
 
 /// The rows in which the actor may perform `action` (none for an anonymous request). A write under

@@ -44,7 +44,7 @@ pub fn provinces(args: &GenerateArgs) -> Vec<String> {
 
 pub async fn run(args: &GenerateArgs, lang: Lang) -> anyhow::Result<()> {
     let started = Instant::now();
-    let keys = Arc::new(crate::keys::required()?);
+    let keys = Arc::new(crate::keys::required(lang)?);
     let store = open_migrated(&args.db.db, lang).await?.with_keys(keys.clone());
     let existing = store.registry_counts().await.context("counting existing records")?;
     if !existing.is_empty() {

@@ -5,7 +5,6 @@
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::i18n::Lang;
 use crate::scope;
 use crate::AppState;
 use axum::extract::State;
@@ -41,30 +40,20 @@ pub struct NotificationList {
 async fn list(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationList>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.list").await.map_err(|r| r.api(lang))?;
-    let (items, unread) = s
-        .store
-        .case_notifications(&access, q.unread, q.limit.unwrap_or(50))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "case_notification.list").await?;
+    let (items, unread) = s.store.case_notifications(&access, q.unread, q.limit.unwrap_or(50)).await?;
     Ok(Json(NotificationList { unread, items }))
 }
 
 /// Mark a notification read (for the whole department).
 #[utoipa::path(post, path = "/api/v1/case-notifications/{id}/read", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn mark_read(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.read").await.map_err(|r| r.api(lang))?;
+async fn mark_read(State(s): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    let access = scope::require(&s, &actor, Action::Write, "case_notification.read").await?;
     let at = s.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    s.store.mark_notification_read(id, &access, &actor.name(), &at).await.map_err(|e| ApiError::from_store(e, lang))?;
+    s.store.mark_notification_read(id, &access, &actor.name(), &at).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,7 +4,6 @@
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
-use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
@@ -24,8 +23,8 @@ use utoipa_axum::routes;
 /// The case categories in force with their deadlines in working days — public, no sign-in.
 #[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases", security(()),
     responses((status = 200, body = Vec<Category>)))]
-async fn categories(State(s): State<AppState>, lang: Lang) -> Result<Json<Vec<Category>>, ApiError> {
-    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?.categories))
+async fn categories(State(s): State<AppState>) -> Result<Json<Vec<Category>>, ApiError> {
+    Ok(Json(s.store.case_settings().await?.categories))
 }
 
 /// The case rules in force: categories with their deadlines, the holiday calendar (public holidays and
@@ -33,9 +32,9 @@ async fn categories(State(s): State<AppState>, lang: Lang) -> Result<Json<Vec<Ca
 /// resolved case nobody rated closes.
 #[utoipa::path(get, path = "/api/v1/case-settings", tag = "cases",
     responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope)))]
-async fn case_settings(State(s): State<AppState>, actor: Actor, lang: Lang) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "case_settings.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn case_settings(State(s): State<AppState>, actor: Actor) -> Result<Json<CaseSettings>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "case_settings.read").await?;
+    Ok(Json(s.store.case_settings().await?))
 }
 
 /// Replace the case rules (the system administrator; audited). Every value is checked and each
@@ -46,27 +45,22 @@ async fn case_settings(State(s): State<AppState>, actor: Actor, lang: Lang) -> R
 async fn replace_case_settings(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<CaseSettings>,
 ) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await?;
     let input = input.parse()?;
     let result = s.store.set_case_settings(&input, actor.user_id()).await;
     scope::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
+    result?;
+    Ok(Json(s.store.case_settings().await?))
 }
 
 /// The departments that handle cases.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "cases",
     responses((status = 200, body = Vec<Department>), (status = 403, body = ErrorEnvelope)))]
-async fn list_departments(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-) -> Result<Json<Vec<Department>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "department.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.departments().await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn list_departments(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<Department>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "department.read").await?;
+    Ok(Json(s.store.departments().await?))
 }
 
 /// A new department.
@@ -85,10 +79,9 @@ pub struct DepartmentInput {
 async fn create_department(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "department.create").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "department.create").await?;
     let input = input.parse()?;
     let mut errs = dangjian_domain::FieldErrors::default();
     let mut field = |name: &str, v: &Option<String>| {
@@ -100,22 +93,18 @@ async fn create_department(
     };
     let (code, name) = (field("code", &input.code), field("name", &input.name));
     let (kind, region) = (field("kind", &input.kind), field("region_code", &input.region_code));
-    errs.into_result().map_err(|e| ApiError::fields(&e, lang))?;
+    errs.into_result()?;
     let result = s.store.create_department(&code, &name, &kind, &region).await;
     scope::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
-    Ok((StatusCode::CREATED, Json(result.map_err(|e| ApiError::from_store(e, lang))?)))
+    Ok((StatusCode::CREATED, Json(result?)))
 }
 
 /// The routing table in force (the built-in defaults until one is stored).
 #[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases",
     responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope)))]
-async fn routing_rules(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "routing.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn routing_rules(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<RoutingRule>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "routing.read").await?;
+    Ok(Json(s.store.routing_table().await?))
 }
 
 /// Replace the routing table (the system administrator): lines in order, an empty column matches
@@ -125,15 +114,14 @@ async fn routing_rules(
 async fn replace_routing_rules(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     rules: JsonBody<Vec<RoutingRule>>,
 ) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "routing.update").await?;
     let rules = rules.parse()?;
     let result = s.store.replace_routing_table(&rules).await;
     scope::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
+    result?;
+    Ok(Json(s.store.routing_table().await?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,7 +10,6 @@ use crate::auth::Actor;
 use crate::coverage::bad_param;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiQuery;
-use crate::i18n::Lang;
 use crate::scope;
 use crate::AppState;
 use axum::extract::State;
@@ -20,7 +19,7 @@ use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::case_stats::CaseFigures;
 use dangjian_domain::FieldError;
-use dangjian_ingest::{write_xlsx_workbook, CellType, ExportColumn, ExportSheet};
+use dangjian_ingest::{write_xlsx_workbook, CellType, ExportColumn, ExportSheet, IngestError};
 use dangjian_store::cases::stats::{CaseStatistics, CaseStatsFilter, StatsRow};
 use dangjian_store::StoreError;
 use serde::Deserialize;
@@ -75,13 +74,12 @@ pub async fn statistics(
     params: &CaseStatsParams,
     action: Action,
     audit_action: &str,
-    lang: Lang,
 ) -> Result<CaseStatistics, ApiError> {
-    let access = scope::require(s, actor, action, audit_action).await.map_err(|r| r.api(lang))?;
-    let filter = params.parse().map_err(|e| bad_param(e, lang))?;
+    let access = scope::require(s, actor, action, audit_action).await?;
+    let filter = params.parse().map_err(bad_param)?;
     s.store.case_statistics(&access, &filter, s.clock.now()).await.map_err(|e| match e {
-        StoreError::Invalid(errs) if !errs.0.is_empty() => bad_param(errs.0[0].clone(), lang),
-        e => ApiError::from_store(e, lang),
+        StoreError::Invalid(errs) if !errs.0.is_empty() => bad_param(errs.0[0].clone()),
+        e => ApiError::from(e),
     })
 }
 
@@ -91,10 +89,9 @@ pub async fn statistics(
 async fn case_stats(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<CaseStatsParams>,
 ) -> Result<Json<CaseStatistics>, ApiError> {
-    Ok(Json(statistics(&s, &actor, &q, Action::Read, "case.stats", lang).await?))
+    Ok(Json(statistics(&s, &actor, &q, Action::Read, "case.stats").await?))
 }
 
 /// The columns of every grouping's sheet.
@@ -158,7 +155,7 @@ fn rows(rows: &[StatsRow]) -> Vec<Vec<String>> {
 
 /// The workbook: the filters, the totals, then one sheet per grouping; every cell a value, never a
 /// formula (names come from the registry and are written as text).
-pub fn workbook(stats: &CaseStatistics, filter: &[(&str, String)]) -> Result<Vec<u8>, String> {
+pub fn workbook(stats: &CaseStatistics, filter: &[(&str, String)]) -> Result<Vec<u8>, IngestError> {
     let columns: Vec<ExportColumn> = COLUMNS.iter().map(|&(header, ty)| ExportColumn { header, ty }).collect();
     let about_columns =
         [ExportColumn { header: "项目", ty: CellType::Text }, ExportColumn { header: "值", ty: CellType::Text }];
@@ -173,7 +170,7 @@ pub fn workbook(stats: &CaseStatistics, filter: &[(&str, String)]) -> Result<Vec
     {
         sheets.push(ExportSheet { name, columns: &columns, rows });
     }
-    write_xlsx_workbook(&sheets).map_err(|e| e.localized("zh"))
+    write_xlsx_workbook(&sheets)
 }
 
 /// Case statistics as a workbook (XLSX): the filters, the totals, and one sheet per grouping, with
@@ -184,10 +181,9 @@ pub fn workbook(stats: &CaseStatistics, filter: &[(&str, String)]) -> Result<Vec
 async fn export_case_stats(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<CaseStatsParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let stats = statistics(&s, &actor, &q, Action::Export, "export.case_stats", lang).await?;
+    let stats = statistics(&s, &actor, &q, Action::Export, "export.case_stats").await?;
     let show = |v: &Option<String>| blank(v).unwrap_or_else(|| "全部".into());
     let filter = [
         ("开始日期", show(&q.from)),
@@ -197,7 +193,7 @@ async fn export_case_stats(
         ("行业", show(&q.sector)),
         ("平台（单位编号）", q.platform_id.map_or_else(|| "全部".into(), |p| p.to_string())),
     ];
-    let bytes = workbook(&stats, &filter).map_err(|m| ApiError::bad_request("format", m))?;
+    let bytes = workbook(&stats, &filter).map_err(|e| ApiError::bad_request("format", e.message()))?;
     let detail = filter.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
     scope::audit(&s, &actor, "export.case_stats", None, "ok", Some(detail)).await;
     let date = crate::coverage::today(&s);

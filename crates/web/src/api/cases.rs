@@ -8,7 +8,6 @@ use super::ListResponse;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, JsonBody};
-use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
@@ -82,11 +81,10 @@ impl CaseInput {
         (status = 429, body = ErrorEnvelope)))]
 async fn submit_case(
     State(s): State<AppState>,
-    lang: Lang,
     ApiJson(input): ApiJson<CaseInput>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let new = input.to_new().map_err(|e| ApiError::fields(&e, lang))?;
-    let done = submit(&s, &new).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let new = input.to_new()?;
+    let done = submit(&s, &new).await?;
     Ok((StatusCode::CREATED, Json(done)))
 }
 
@@ -127,12 +125,8 @@ pub(crate) async fn handler_act(
     params(("code" = String, Path, description = "The tracking code, e.g. 7K3M-Q9PXA")),
     responses((status = 200, body = PublicCase), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope)))]
-async fn track_case(
-    State(s): State<AppState>,
-    lang: Lang,
-    ApiPath(code): ApiPath<String>,
-) -> Result<Json<PublicCase>, ApiError> {
-    Ok(Json(s.store.track_case(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn track_case(State(s): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<PublicCase>, ApiError> {
+    Ok(Json(s.store.track_case(&code).await?))
 }
 
 /// What the worker does on their case: add information, rate the outcome (1–5) or reopen it.
@@ -166,12 +160,11 @@ impl WorkerStep {
         (status = 429, body = ErrorEnvelope)))]
 async fn worker_step(
     State(s): State<AppState>,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<WorkerStep>,
 ) -> Result<Json<PublicCase>, ApiError> {
-    let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
-    let case = worker_act(&s, &code, &step).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let step = input.to_step()?;
+    let case = worker_act(&s, &code, &step).await?;
     Ok(Json(case))
 }
 
@@ -223,37 +216,26 @@ impl InboxQuery {
 async fn inbox(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> Result<Json<ListResponse<Case>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case.list").await.map_err(|r| r.api(lang))?;
-    let settings = s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "case.list").await?;
+    let settings = s.store.case_settings().await?;
     let codes: Vec<String> = settings.categories.into_iter().map(|c| c.code).collect();
     let filter = q.to_filter(&codes, s.clock.now()).map_err(|e| {
-        let mut e = ApiError::fields(&FieldErrors(vec![e]), lang);
+        let mut e = ApiError::fields(&FieldErrors(vec![e]));
         e.status = StatusCode::BAD_REQUEST;
         e
     })?;
-    let page = s
-        .store
-        .case_inbox(&access, &filter, Paging::new(q.page, q.per_page))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let page = s.store.case_inbox(&access, &filter, Paging::new(q.page, q.per_page)).await?;
     Ok(Json(page.into()))
 }
 
 /// One case with its full history (internal notes included); the contact masked.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Case), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_case(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Case>, ApiError> {
-    let access =
-        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.case(id, &access, Disclosure::Masked).await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn get_case(State(s): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> Result<Json<Case>, ApiError> {
+    let access = scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.read").await?;
+    Ok(Json(s.store.case(id, &access, Disclosure::Masked).await?))
 }
 
 /// The worker's contact in full.
@@ -269,10 +251,9 @@ pub struct CaseContact {
 async fn case_contact(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CaseContact>, ApiError> {
-    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.api(lang))?;
+    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await?;
     Ok(Json(CaseContact { contact }))
 }
 
@@ -327,16 +308,14 @@ impl HandlerStep {
 async fn act(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     input: JsonBody<HandlerStep>,
 ) -> Result<Json<Case>, ApiError> {
-    let access =
-        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await?;
     let input = input.parse()?;
-    let step = input.to_step().map_err(|e| ApiError::fields(&FieldErrors(vec![e]), lang))?;
+    let step = input.to_step()?;
     let result = handler_act(&s, &actor, &access, id, input.version, &input.action, &step).await;
-    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+    Ok(Json(result?))
 }
 
 /// How often the server runs [`deadline_tick`].

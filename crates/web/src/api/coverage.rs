@@ -7,6 +7,7 @@ use crate::coverage::{bad_filter, bad_param, today, visibility, CoverageParams, 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiQuery;
 use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
@@ -109,28 +110,27 @@ pub async fn prepare(
     s: &AppState,
     actor: &Actor,
     params: &CoverageParams,
-    lang: Lang,
     audit_action: &str,
 ) -> Result<Prepared, ApiError> {
-    scope::require(s, actor, Action::Read, audit_action).await.map_err(|r| r.api(lang))?;
-    let (filter, date) = params.parse(today(s)).map_err(|e| bad_param(e, lang))?;
+    scope::require(s, actor, Action::Read, audit_action).await?;
+    let (filter, date) = params.parse(today(s)).map_err(bad_param)?;
     if let Some(chain) = filter.chain {
-        scope::authorize(s, actor, Action::Read, Target::Entity(chain), audit_action).await.map_err(|r| r.api(lang))?;
+        scope::authorize(s, actor, Action::Read, Target::Entity(chain), audit_action).await?;
     }
     Ok(Prepared { filter, date })
 }
 
 /// The coverage index, current — or a 503 with `Retry-After` while it is being built (the other pages
 /// answer meanwhile; docs/coverage.md, "Start-up").
-pub async fn coverage_index(s: &AppState, lang: Lang) -> Result<CoverageRead<'_>, ApiError> {
-    match s.coverage.read_if_ready().await.map_err(|e| store_error(e, lang))? {
+pub async fn coverage_index(s: &AppState) -> Result<CoverageRead<'_>, ApiError> {
+    match s.coverage.read_if_ready().await.map_err(store_error)? {
         ReadIfReady::Ready(read) => Ok(read),
-        ReadIfReady::Building { retry_after } => Err(ApiError::coverage_building(retry_after, lang)),
+        ReadIfReady::Building { retry_after } => Err(ApiError::coverage_building(retry_after)),
     }
 }
 
-fn store_error(e: dangjian_store::StoreError, lang: Lang) -> ApiError {
-    ApiError::from_store(e, lang)
+fn store_error(e: dangjian_store::StoreError) -> ApiError {
+    ApiError::from(e)
 }
 
 /// The figures for a region (or the nation) × sector × tier × platform chain on a date.
@@ -139,32 +139,26 @@ fn store_error(e: dangjian_store::StoreError, lang: Lang) -> ApiError {
 async fn coverage(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<CoverageParams>,
 ) -> Result<Json<CoverageResponse>, ApiError> {
-    let p = prepare(&s, &actor, &q, lang, "coverage.read").await?;
-    Ok(Json(coverage_response(&s, &actor, &p, lang).await?))
+    let p = prepare(&s, &actor, &q, "coverage.read").await?;
+    Ok(Json(coverage_response(&s, &actor, &p).await?))
 }
 
 /// The roll-up with names, for the API and the pages.
-pub async fn coverage_response(
-    s: &AppState,
-    actor: &Actor,
-    p: &Prepared,
-    lang: Lang,
-) -> Result<CoverageResponse, ApiError> {
+pub async fn coverage_response(s: &AppState, actor: &Actor, p: &Prepared) -> Result<CoverageResponse, ApiError> {
     let rollup = {
-        let index = coverage_index(s, lang).await?;
+        let index = coverage_index(s).await?;
         let visible = visibility(&index, actor);
-        index.rollup(&p.filter, p.date, &visible).map_err(|e| bad_filter(e, lang))?
+        index.rollup(&p.filter, p.date, &visible).map_err(bad_filter)?
     };
     let region = match &p.filter.region {
-        Some(code) => Some(s.store.region(code).await.map_err(|e| store_error(e, lang))?),
+        Some(code) => Some(s.store.region(code).await.map_err(store_error)?),
         None => None,
     };
     let mut chain_ids: Vec<i64> = rollup.chains.iter().take(MAX_CHAINS).map(|c| c.root_id).collect();
     chain_ids.extend(p.filter.chain);
-    let labels = s.store.unit_labels(&chain_ids).await.map_err(|e| store_error(e, lang))?;
+    let labels = s.store.unit_labels(&chain_ids).await.map_err(store_error)?;
     let chain = p.filter.chain.and_then(|c| labels.get(&c).cloned());
     let chains = rollup
         .chains
@@ -194,32 +188,25 @@ pub async fn coverage_response(
 async fn trend(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<CoverageParams>,
     ApiQuery(t): ApiQuery<TrendParams>,
 ) -> Result<Json<TrendResponse>, ApiError> {
-    let p = prepare(&s, &actor, &q, lang, "coverage.read").await?;
-    let months = t.months().map_err(|e| bad_param(e, lang))?;
-    Ok(Json(TrendResponse { points: trend_points(&s, &actor, &p, months, lang).await? }))
+    let p = prepare(&s, &actor, &q, "coverage.read").await?;
+    let months = t.months().map_err(bad_param)?;
+    Ok(Json(TrendResponse { points: trend_points(&s, &actor, &p, months).await? }))
 }
 
 /// The points of a monthly trend, for the API and the pages.
-pub async fn trend_points(
-    s: &AppState,
-    actor: &Actor,
-    p: &Prepared,
-    months: u32,
-    lang: Lang,
-) -> Result<Vec<TrendPoint>, ApiError> {
+pub async fn trend_points(s: &AppState, actor: &Actor, p: &Prepared, months: u32) -> Result<Vec<TrendPoint>, ApiError> {
     let dates = month_ends(p.date, months);
-    let index = coverage_index(s, lang).await?;
+    let index = coverage_index(s).await?;
     let key = format!("{:?}|{dates:?}|{:?}", p.filter, crate::scope::filter(actor, Action::Read).scopes());
     let version = index.version();
     if let Some(points) = version.and_then(|v| s.trends.get(&key, v)) {
         return Ok(points);
     }
     let visible = visibility(&index, actor);
-    let points = index.trend(&p.filter, &dates, &visible).map_err(|e| bad_filter(e, lang))?;
+    let points = index.trend(&p.filter, &dates, &visible).map_err(bad_filter)?;
     if let Some(v) = version {
         s.trends.put(key, v, points.clone());
     }
@@ -236,19 +223,19 @@ async fn gaps(
     ApiQuery(q): ApiQuery<CoverageParams>,
     ApiQuery(g): ApiQuery<GapParams>,
 ) -> Result<Json<ListResponse<GapItem>>, ApiError> {
-    let p = prepare(&s, &actor, &q, lang, "gaps.read").await?;
-    let (rule, order) = gap_options(&g, lang)?;
+    let p = prepare(&s, &actor, &q, "gaps.read").await?;
+    let (rule, order) = gap_options(&g)?;
     let paging = Paging::new(g.page, g.per_page);
     let (page, per_page) = (paging.page, paging.per_page);
     let start = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
-    let (total, shown) = gap_page(&s, &actor, &p, rule, order, start, per_page as usize, lang).await?;
+    let (total, shown) = gap_page(&s, &actor, &p, rule, order, start, per_page as usize).await?;
     let total = total as i64;
     let items = gap_items(&s, shown, lang).await?;
     Ok(Json(ListResponse { items, meta: ListMeta { total, page, per_page } }))
 }
 
-pub fn gap_options(g: &GapParams, lang: Lang) -> Result<(Option<GapRule>, GapOrder), ApiError> {
-    Ok((g.rule().map_err(|e| bad_param(e, lang))?, g.order().map_err(|e| bad_param(e, lang))?))
+pub fn gap_options(g: &GapParams) -> Result<(Option<GapRule>, GapOrder), ApiError> {
+    Ok((g.rule().map_err(bad_param)?, g.order().map_err(bad_param)?))
 }
 
 /// Every gap row of the query, ordered.
@@ -258,15 +245,13 @@ pub async fn gap_rows(
     p: &Prepared,
     rule: Option<GapRule>,
     order: GapOrder,
-    lang: Lang,
 ) -> Result<Vec<GapRow>, ApiError> {
-    let index = coverage_index(s, lang).await?;
+    let index = coverage_index(s).await?;
     let visible = visibility(&index, actor);
-    index.gaps(&p.filter, p.date, &visible, rule, order).map_err(|e| bad_filter(e, lang))
+    index.gaps(&p.filter, p.date, &visible, rule, order).map_err(bad_filter)
 }
 
 /// One page of the gap list (`offset`, at most `limit` rows) and how many gaps there are in all.
-#[expect(clippy::too_many_arguments, reason = "the gap list's query, order and page")]
 pub async fn gap_page(
     s: &AppState,
     actor: &Actor,
@@ -275,23 +260,22 @@ pub async fn gap_page(
     order: GapOrder,
     offset: usize,
     limit: usize,
-    lang: Lang,
 ) -> Result<(usize, Vec<GapRow>), ApiError> {
-    let index = coverage_index(s, lang).await?;
+    let index = coverage_index(s).await?;
     let visible = visibility(&index, actor);
-    index.gaps_page(&p.filter, p.date, &visible, rule, order, offset, limit).map_err(|e| bad_filter(e, lang))
+    index.gaps_page(&p.filter, p.date, &visible, rule, order, offset, limit).map_err(bad_filter)
 }
 
 /// Gap rows with the names and codes of their units and organizations.
 pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Vec<GapItem>, ApiError> {
     let unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
     let org_ids: Vec<i64> = rows.iter().filter_map(|r| r.organization_id).collect();
-    let units = s.store.unit_labels(&unit_ids).await.map_err(|e| store_error(e, lang))?;
-    let orgs = s.store.organization_labels(&org_ids).await.map_err(|e| store_error(e, lang))?;
+    let units = s.store.unit_labels(&unit_ids).await.map_err(store_error)?;
+    let orgs = s.store.organization_labels(&org_ids).await.map_err(store_error)?;
     let mut region_codes: Vec<String> = rows.iter().map(|r| r.region_code.clone()).collect();
     region_codes.sort();
     region_codes.dedup();
-    let regions = s.store.region_names(&region_codes).await.map_err(|e| store_error(e, lang))?;
+    let regions = s.store.region_names(&region_codes).await.map_err(store_error)?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -324,22 +308,19 @@ pub async fn gap_items(s: &AppState, rows: Vec<GapRow>, lang: Lang) -> Result<Ve
 async fn export_gaps(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<CoverageParams>,
     ApiQuery(g): ApiQuery<GapParams>,
     ApiQuery(f): ApiQuery<GapExportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::Export, "export.gaps").await.map_err(|r| r.api(lang))?;
-    let p = prepare(&s, &actor, &q, lang, "export.gaps").await?;
+    scope::require(&s, &actor, Action::Export, "export.gaps").await?;
+    let p = prepare(&s, &actor, &q, "export.gaps").await?;
     let xlsx = match f.format.as_deref().map(str::trim) {
         None | Some("") | Some("xlsx") => true,
         Some("csv") => false,
-        Some(_) => {
-            return Err(ApiError::bad_request("format", lang.pick("format 应为 csv 或 xlsx", "format is csv or xlsx")))
-        }
+        Some(_) => return Err(ApiError::bad_request("format", Message::new("api.format_csv_xlsx"))),
     };
-    let (rule, order) = gap_options(&g, lang)?;
-    let (bytes, rows) = gap_file(&s, &actor, &p, rule, order, xlsx, lang).await?;
+    let (rule, order) = gap_options(&g)?;
+    let (bytes, rows) = gap_file(&s, &actor, &p, rule, order, xlsx).await?;
     let detail = format!("rows={rows} date={} region={}", p.date, p.filter.region.as_deref().unwrap_or("all"));
     scope::audit(&s, &actor, "export.gaps", None, "ok", Some(detail)).await;
     let (ct, ext) = if xlsx {
@@ -359,9 +340,8 @@ pub async fn gap_file(
     rule: Option<GapRule>,
     order: GapOrder,
     xlsx: bool,
-    lang: Lang,
 ) -> Result<(Vec<u8>, usize), ApiError> {
-    let mut rows = gap_rows(s, actor, p, rule, order, lang).await?;
+    let mut rows = gap_rows(s, actor, p, rule, order).await?;
     rows.truncate(MAX_GAP_EXPORT_ROWS);
     let items = gap_items(s, rows, Lang::Zh).await?;
     let headers =
@@ -389,8 +369,7 @@ pub async fn gap_file(
             .enumerate()
             .map(|(n, &header)| ExportColumn { header, ty: if n == 5 { CellType::Integer } else { CellType::Text } })
             .collect();
-        write_xlsx_typed("问题清单", &columns, &lines)
-            .map_err(|e| ApiError::bad_request("format", e.localized(lang.code())))?
+        write_xlsx_typed("问题清单", &columns, &lines).map_err(|e| ApiError::bad_request("format", e.message()))?
     } else {
         write_csv(&headers, &lines)
     };

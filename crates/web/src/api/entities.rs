@@ -5,7 +5,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, JsonBody, QueryLater};
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
@@ -42,23 +42,16 @@ pub struct EntityQuery {
 
 impl EntityQuery {
     /// The store filter, or a 400 naming the parameter that is off.
-    pub fn to_filter(&self, lang: Lang) -> Result<EntityFilter, ApiError> {
+    pub fn to_filter(&self) -> Result<EntityFilter, ApiError> {
         let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
-            Some(k) => {
-                Some(EntityKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message_in(lang.code())))?)
-            }
+            Some(k) => Some(EntityKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message))?),
             None => None,
         };
         let closed = match self.status.as_deref().unwrap_or("all") {
             "" | "all" => None,
             "operating" => Some(false),
             "closed" => Some(true),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "status",
-                    lang.pick("status 应为 operating、closed 或 all", "status is operating, closed or all"),
-                ))
-            }
+            _ => return Err(ApiError::bad_request("status", Message::new("api.status_operating_closed_all"))),
         };
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Ok(EntityFilter {
@@ -66,7 +59,7 @@ impl EntityQuery {
             sector: nonempty(&self.sector),
             kind,
             root: self.root,
-            q: super::search_term(self.q.as_deref(), lang)?,
+            q: super::search_term(self.q.as_deref())?,
             closed,
         })
     }
@@ -106,17 +99,12 @@ pub(crate) fn etag(version: i64) -> [(header::HeaderName, String); 1] {
 async fn list_entities(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<ListResponse<Entity>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.api(lang))?;
-    let filter = q.to_filter(lang)?;
+    let access = scope::require(&s, &actor, Action::Read, "entity.list").await?;
+    let filter = q.to_filter()?;
     let total = crate::coverage::registered_total(&s, &actor, &filter).await;
-    let page = s
-        .store
-        .list_entities_counted(&filter, Paging::new(q.page, q.per_page), &access, total)
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let page = s.store.list_entities_counted(&filter, Paging::new(q.page, q.per_page), &access, total).await?;
     Ok(Json(page.into()))
 }
 
@@ -126,16 +114,15 @@ async fn list_entities(
 async fn create_entity(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<EntityInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "entity.create").await?;
     let input = input.parse()?;
-    let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = EntityDraft::parse(&input)?;
     let result = s.store.create_entity(&draft, &access).await;
     let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
     scope::audit_write(&s, &actor, "entity.create", target, &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = result?;
     let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
     Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
 }
@@ -146,11 +133,10 @@ async fn create_entity(
 async fn get_entity(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
-    let e = s.store.entity(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await?;
+    let e = s.store.entity(id).await?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -161,17 +147,16 @@ async fn get_entity(
 async fn update_entity(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await?;
     let u = u.parse()?;
-    let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = EntityDraft::parse(&u.fields)?;
     let result = s.store.update_entity(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = result?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -181,17 +166,16 @@ async fn update_entity(
 async fn close_entity(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await?;
     let q = q.parse()?;
-    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
+    let on = date_or_today(q.on.as_deref(), "on")?;
     let result = s.store.close_entity(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = result?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -202,24 +186,18 @@ async fn close_entity(
 async fn entity_chain(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<Chain>, ApiError> {
-    let access =
-        scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await?;
     let tier = match q.tier.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message_in(lang.code())))?),
+        Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message))?),
         None => None,
     };
-    let filter = ChainFilter { tier, q: super::search_term(q.q.as_deref(), lang)? };
+    let filter = ChainFilter { tier, q: super::search_term(q.q.as_deref())? };
     let paging = Paging::new(q.page, q.per_page.or(q.limit));
     let counts = crate::coverage::chain_tier_counts(&s, &actor, id).await;
-    let c = s
-        .store
-        .entity_chain_page(id, &filter, paging, &access, counts)
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let c = s.store.entity_chain_page(id, &filter, paging, &access, counts).await?;
     Ok(Json(c))
 }
 

@@ -1,5 +1,4 @@
 use crate::error::ApiError;
-use crate::i18n::Lang;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -21,10 +20,10 @@ pub struct Health {
 
 /// Liveness and readiness: the database answers and its schema is current.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorEnvelope)))]
-async fn healthz(State(state): State<AppState>, lang: Lang) -> Result<Json<Health>, ApiError> {
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let store = &state.store;
     let schema_version = store.schema_version().await.map_err(|e| {
-        let mut err = ApiError::from_store(e, lang);
+        let mut err = ApiError::from(e);
         err.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
         err
     })?;

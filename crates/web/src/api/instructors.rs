@@ -5,7 +5,6 @@ use super::{ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
-use crate::i18n::Lang;
 use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
@@ -37,13 +36,13 @@ pub struct InstructorQuery {
 
 impl InstructorQuery {
     /// The store's filter; a bad `q` is a 400 naming it.
-    pub fn to_filter(&self, lang: Lang) -> Result<InstructorFilter, ApiError> {
+    pub fn to_filter(&self) -> Result<InstructorFilter, ApiError> {
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Ok(InstructorFilter {
             region: nonempty(&self.region),
             unit: self.unit,
             root: self.root,
-            q: super::search_term(self.q.as_deref(), lang)?,
+            q: super::search_term(self.q.as_deref())?,
         })
     }
 }
@@ -62,16 +61,11 @@ pub struct InstructorUpdate {
 async fn list_instructors(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<InstructorQuery>,
 ) -> Result<Json<ListResponse<Instructor>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.api(lang))?;
-    let filter = q.to_filter(lang)?;
-    let page = s
-        .store
-        .list_instructors(&filter, Paging::new(q.page, q.per_page), &access)
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await?;
+    let filter = q.to_filter()?;
+    let page = s.store.list_instructors(&filter, Paging::new(q.page, q.per_page), &access).await?;
     Ok(Json(page.into()))
 }
 
@@ -81,16 +75,15 @@ async fn list_instructors(
 async fn create_instructor(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<InstructorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await?;
     let input = input.parse()?;
-    let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = InstructorDraft::parse(&input)?;
     let result = s.store.create_instructor(&draft, &access).await;
     let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
     scope::audit_write(&s, &actor, "instructor.create", target, &result).await;
-    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let i = result?;
     let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
     Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
 }
@@ -101,13 +94,10 @@ async fn create_instructor(
 async fn get_instructor(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
-        .await
-        .map_err(|r| r.api(lang))?;
-    let i = s.store.instructor(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read").await?;
+    let i = s.store.instructor(id).await?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -118,18 +108,16 @@ async fn get_instructor(
 async fn update_instructor(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<InstructorUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Instructor(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await?;
     let u = u.parse()?;
-    let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = InstructorDraft::parse(&u.fields)?;
     let result = s.store.update_instructor(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
-    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let i = result?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -139,17 +127,15 @@ async fn update_instructor(
 async fn delete_instructor(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
     let target = Target::Instructor(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await?;
     let q = q.parse()?;
     let result = s.store.delete_instructor(id, q.version, &access).await;
     scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
+    result?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -77,8 +77,8 @@ impl<T> From<dangjian_store::Page<T>> for ListResponse<T> {
 
 /// The `q` parameter of a list: blank is none; an over-long term or one with control characters is a 400
 /// naming `q`.
-pub(crate) fn search_term(q: Option<&str>, lang: crate::i18n::Lang) -> Result<Option<SearchTerm>, ApiError> {
-    SearchTerm::parse(q.unwrap_or_default(), "q").map_err(|e| ApiError::bad_request("q", e.message_in(lang.code())))
+pub(crate) fn search_term(q: Option<&str>) -> Result<Option<SearchTerm>, ApiError> {
+    SearchTerm::parse(q.unwrap_or_default(), "q").map_err(|e| ApiError::bad_request("q", e.message))
 }
 
 /// `?version=` for deletes and closes (optimistic concurrency).

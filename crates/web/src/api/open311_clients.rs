@@ -5,7 +5,6 @@
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
-use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
@@ -38,13 +37,9 @@ pub struct NewOpen311Client {
 /// The Open311 clients (the system administrator), revoked ones included; never a key.
 #[utoipa::path(get, path = "/api/v1/open311-clients", tag = "open311",
     responses((status = 200, body = Vec<Open311Client>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-async fn list_clients(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-) -> Result<Json<Vec<Open311Client>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.list").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.open311_clients().await.map_err(|e| ApiError::from_store(e, lang))?))
+async fn list_clients(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<Open311Client>>, ApiError> {
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.list").await?;
+    Ok(Json(s.store.open311_clients().await?))
 }
 
 /// Register an Open311 client (the system administrator; audited). Answers its key, once.
@@ -54,17 +49,16 @@ async fn list_clients(
 async fn create_client(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<Open311ClientInput>,
 ) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await?;
     let input = input.parse()?;
     let key = NewApiToken::generate();
     let name = input.name.as_deref().unwrap_or_default();
     let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;
     let object = result.as_ref().ok().map(|c| Object::new("open311_client", c.id));
     scope::audit_write(&s, &actor, "open311_client.create", object, &result).await;
-    let client = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let client = result?;
     Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key: key.secret().to_owned() })))
 }
 
@@ -76,13 +70,12 @@ async fn create_client(
 async fn revoke_client(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Open311Client>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await?;
     let result = s.store.revoke_open311_client(id).await;
     scope::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result).await;
-    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+    Ok(Json(result?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

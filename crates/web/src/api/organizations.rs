@@ -5,7 +5,7 @@ use super::{date_or_today, ListResponse, VersionQuery};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
@@ -44,21 +44,16 @@ pub struct OrgQuery {
 }
 
 impl OrgQuery {
-    pub fn to_filter(&self, lang: Lang) -> Result<OrgFilter, ApiError> {
+    pub fn to_filter(&self) -> Result<OrgFilter, ApiError> {
         let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
-            Some(k) => Some(OrgKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message_in(lang.code())))?),
+            Some(k) => Some(OrgKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.message))?),
             None => None,
         };
         let dissolved = match self.status.as_deref().unwrap_or("all") {
             "" | "all" => None,
             "active" => Some(false),
             "dissolved" => Some(true),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "status",
-                    lang.pick("status 应为 active、dissolved 或 all", "status is active, dissolved or all"),
-                ))
-            }
+            _ => return Err(ApiError::bad_request("status", Message::new("api.status_active_dissolved_all"))),
         };
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Ok(OrgFilter {
@@ -68,7 +63,7 @@ impl OrgQuery {
             root: self.root,
             sector: nonempty(&self.sector),
             parent: self.parent,
-            q: super::search_term(self.q.as_deref(), lang)?,
+            q: super::search_term(self.q.as_deref())?,
             dissolved,
         })
     }
@@ -88,16 +83,11 @@ pub struct OrganizationUpdate {
 async fn list_organizations(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<OrgQuery>,
 ) -> Result<Json<ListResponse<Organization>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.api(lang))?;
-    let filter = q.to_filter(lang)?;
-    let page = s
-        .store
-        .list_organizations(&filter, Paging::new(q.page, q.per_page), &access)
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let access = scope::require(&s, &actor, Action::Read, "organization.list").await?;
+    let filter = q.to_filter()?;
+    let page = s.store.list_organizations(&filter, Paging::new(q.page, q.per_page), &access).await?;
     Ok(Json(page.into()))
 }
 
@@ -107,16 +97,15 @@ async fn list_organizations(
 async fn create_organization(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "organization.create").await?;
     let input = input.parse()?;
-    let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = OrganizationDraft::parse(&input)?;
     let result = s.store.create_organization(&draft, &access).await;
     let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
     scope::audit_write(&s, &actor, "organization.create", target, &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = result?;
     let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
     Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
 }
@@ -127,13 +116,10 @@ async fn create_organization(
 async fn get_organization(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
-        .await
-        .map_err(|r| r.api(lang))?;
-    let o = s.store.organization(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read").await?;
+    let o = s.store.organization(id).await?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -144,18 +130,16 @@ async fn get_organization(
 async fn update_organization(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "organization.update").await?;
     let u = u.parse()?;
-    let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = OrganizationDraft::parse(&u.fields)?;
     let result = s.store.update_organization(id, &draft, u.version, &access).await;
     scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = result?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -165,18 +149,16 @@ async fn update_organization(
 async fn dissolve_organization(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await?;
     let q = q.parse()?;
-    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
+    let on = date_or_today(q.on.as_deref(), "on")?;
     let result = s.store.dissolve_organization(id, on, q.version, &access).await;
     scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = result?;
     Ok((etag(o.version), Json(o)))
 }
 

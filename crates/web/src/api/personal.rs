@@ -4,7 +4,6 @@
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
-use crate::i18n::Lang;
 use crate::personal::reveal_instructor_mobile;
 use crate::security_headers::no_store;
 use crate::AppState;
@@ -30,10 +29,9 @@ pub struct MobileReveal {
 async fn instructor_mobile(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let mobile = reveal_instructor_mobile(&s, &actor, id).await.map_err(|r| r.api(lang))?;
+    let mobile = reveal_instructor_mobile(&s, &actor, id).await?;
     let mut response = Json(MobileReveal { mobile: mobile.as_str().to_owned() }).into_response();
     no_store(response.headers_mut());
     Ok(response)

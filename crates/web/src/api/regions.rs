@@ -4,7 +4,7 @@ use super::ListResponse;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
@@ -53,33 +53,23 @@ pub struct RegionRename {
 async fn list_regions(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<ListResponse<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => Some(RegionLevel::parse(l).ok_or_else(|| {
-            ApiError::bad_request(
-                "level",
-                lang.pick(
-                    "level 应为 province、prefecture、county 或 township",
-                    "level is province, prefecture, county or township",
-                ),
-            )
-        })?),
+        Some(l) => Some(
+            RegionLevel::parse(l)
+                .ok_or_else(|| ApiError::bad_request("level", Message::new("api.level_province_prefecture_county")))?,
+        ),
         None => None,
     };
     let filter = RegionFilter {
         parent: q.parent.clone(),
         within: q.within.clone().filter(|w| !w.is_empty()),
         level,
-        q: super::search_term(q.q.as_deref(), lang)?,
+        q: super::search_term(q.q.as_deref())?,
     };
-    let page = s
-        .store
-        .list_regions(&filter, Paging::new(q.page, q.per_page))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let page = s.store.list_regions(&filter, Paging::new(q.page, q.per_page)).await?;
     Ok(Json(page.into()))
 }
 
@@ -89,14 +79,13 @@ async fn list_regions(
 async fn create_region(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     r: JsonBody<NewRegion>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.create").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "region.create").await?;
     let r = r.parse()?;
     let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
     scope::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
-    let region = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let region = result?;
     Ok((StatusCode::CREATED, Json(region)))
 }
 
@@ -106,11 +95,10 @@ async fn create_region(
 async fn get_region(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.region(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
+    Ok(Json(s.store.region(&code).await?))
 }
 
 /// Rename a region (system administrators).
@@ -119,15 +107,14 @@ async fn get_region(
 async fn rename_region(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
     r: JsonBody<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.update").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "region.update").await?;
     let r = r.parse()?;
     let result = s.store.rename_region(&code, &r.name, r.version).await;
     scope::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
-    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+    Ok(Json(result?))
 }
 
 /// Delete a region nothing refers to (system administrators).
@@ -136,13 +123,12 @@ async fn rename_region(
 async fn delete_region(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.delete").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "region.delete").await?;
     let result = s.store.delete_region(&code).await;
     scope::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
+    result?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,11 +138,10 @@ async fn delete_region(
 async fn region_lineage(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.region_lineage(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
+    Ok(Json(s.store.region_lineage(&code).await?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

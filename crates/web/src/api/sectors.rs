@@ -3,7 +3,6 @@
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
-use crate::i18n::Lang;
 use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
@@ -25,13 +24,9 @@ pub struct SectorUpdate {
 
 /// Every sector, in the policy's order.
 #[utoipa::path(get, path = "/api/v1/sectors", tag = "sectors", responses((status = 200, body = super::ListResponse<Sector>)))]
-async fn list_sectors(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
-    let items = s.store.list_sectors().await.map_err(|e| ApiError::from_store(e, lang))?;
+async fn list_sectors(State(s): State<AppState>, actor: Actor) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
+    scope::require(&s, &actor, Action::ReadReference, "sector.read").await?;
+    let items = s.store.list_sectors().await?;
     let total = items.len() as i64;
     Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
 }
@@ -42,15 +37,14 @@ async fn list_sectors(
 async fn create_sector(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<SectorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.create").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "sector.create").await?;
     let input = input.parse()?;
     let result = s.store.create_sector(&input).await;
     let code = input.code.clone().unwrap_or_default();
     scope::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
-    let sector = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let sector = result?;
     Ok((StatusCode::CREATED, Json(sector)))
 }
 
@@ -60,11 +54,10 @@ async fn create_sector(
 async fn get_sector(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
-    Ok(Json(s.store.sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
+    scope::require(&s, &actor, Action::ReadReference, "sector.read").await?;
+    Ok(Json(s.store.sector(&code).await?))
 }
 
 /// Rename a sector or change its stage (system administrators).
@@ -73,15 +66,14 @@ async fn get_sector(
 async fn update_sector(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
     u: JsonBody<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.update").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "sector.update").await?;
     let u = u.parse()?;
     let result = s.store.update_sector(&code, &u.fields, u.version).await;
     scope::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
-    Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
+    Ok(Json(result?))
 }
 
 /// Delete an added sector no unit uses (system administrators).
@@ -90,13 +82,12 @@ async fn update_sector(
 async fn delete_sector(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.delete").await.map_err(|r| r.api(lang))?;
+    scope::require(&s, &actor, Action::ManageReference, "sector.delete").await?;
     let result = s.store.delete_sector(&code).await;
     scope::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
+    result?;
     Ok(StatusCode::NO_CONTENT)
 }
 

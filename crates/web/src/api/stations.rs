@@ -45,27 +45,19 @@ pub struct StationQuery {
 
 impl StationQuery {
     /// The store's filter; an unknown amenity or status is a 400 naming the parameter.
-    pub fn to_filter(&self, lang: Lang) -> Result<StationFilter, ApiError> {
+    pub fn to_filter(&self) -> Result<StationFilter, ApiError> {
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         let amenity = match nonempty(&self.amenity) {
-            Some(a) => Some(
-                Amenity::parse(&a, "amenity")
-                    .map_err(|e| ApiError::bad_request("amenity", e.message_in(lang.code())))?,
-            ),
+            Some(a) => Some(Amenity::parse(&a, "amenity").map_err(|e| ApiError::bad_request("amenity", e.message))?),
             None => None,
         };
         let status = match nonempty(&self.status) {
             Some(s) if s != "all" => {
-                Some(StationStatus::parse(&s).map_err(|e| ApiError::bad_request("status", e.message_in(lang.code())))?)
+                Some(StationStatus::parse(&s).map_err(|e| ApiError::bad_request("status", e.message))?)
             }
             _ => None,
         };
-        Ok(StationFilter {
-            region: nonempty(&self.region),
-            amenity,
-            status,
-            q: super::search_term(self.q.as_deref(), lang)?,
-        })
+        Ok(StationFilter { region: nonempty(&self.region), amenity, status, q: super::search_term(self.q.as_deref())? })
     }
 }
 
@@ -167,14 +159,14 @@ pub struct NearestParams {
 }
 
 /// Parses the finder's raw query: every problem as a 400 naming its parameter.
-pub fn parse_nearest(raw: &str, now: NaiveDateTime, lang: Lang) -> Result<FinderQuery, ApiError> {
+pub fn parse_nearest(raw: &str, now: NaiveDateTime) -> Result<FinderQuery, ApiError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let amenities: Vec<&str> = pairs.iter().filter(|(n, _)| n == "amenity").map(|(_, v)| v.as_str()).collect();
     FinderQuery::parse(one("lat"), one("lng"), one("limit"), &amenities, one("open_now"), now).map_err(|errs| {
-        let mut e = ApiError::fields(&errs, lang);
+        let mut e = ApiError::fields(&errs);
         e.status = StatusCode::BAD_REQUEST;
-        e.body.code = "invalid_parameter".into();
+        e.code = "invalid_parameter".into();
         e
     })
 }
@@ -190,8 +182,8 @@ async fn nearest(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<NearestResponse>, ApiError> {
     let now = china_time(&s);
-    let q = parse_nearest(raw.as_deref().unwrap_or_default(), now, lang)?;
-    let found = s.stations.nearest(&q).await.map_err(|e| ApiError::from_store(e, lang))?;
+    let q = parse_nearest(raw.as_deref().unwrap_or_default(), now)?;
+    let found = s.stations.nearest(&q).await?;
     let items: Vec<NearbyStation> = found.iter().map(|n| NearbyStation::new(n, now, lang)).collect();
     let meta = NearestMeta { count: items.len(), local_time: now.format("%Y-%m-%dT%H:%M").to_string() };
     Ok(Json(NearestResponse { items, meta }))
@@ -203,16 +195,11 @@ async fn nearest(
 async fn list_stations(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiQuery(q): ApiQuery<StationQuery>,
 ) -> Result<Json<ListResponse<Station>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "station.list").await.map_err(|r| r.api(lang))?;
-    let filter = q.to_filter(lang)?;
-    let page = s
-        .store
-        .list_stations(&filter, Paging::new(q.page, q.per_page), &access)
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let access = scope::require(&s, &actor, Action::Read, "station.list").await?;
+    let filter = q.to_filter()?;
+    let page = s.store.list_stations(&filter, Paging::new(q.page, q.per_page), &access).await?;
     Ok(Json(page.into()))
 }
 
@@ -230,15 +217,14 @@ async fn after_write(s: &AppState, actor: &Actor, action: &str, id: Option<i64>,
 async fn create_station(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     input: JsonBody<StationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "station.create").await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Write, "station.create").await?;
     let input = input.parse()?;
-    let draft = StationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = StationDraft::parse(&input)?;
     let result = s.store.create_station(&draft, &access).await;
     after_write(&s, &actor, "station.create", result.as_ref().ok().map(|st| st.id), &result).await;
-    let st = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let st = result?;
     let location = [(header::LOCATION, format!("/api/v1/stations/{}", st.id))];
     Ok((StatusCode::CREATED, location, etag(st.version), Json(st)))
 }
@@ -249,11 +235,10 @@ async fn create_station(
 async fn get_station(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Station(id), "station.read").await.map_err(|r| r.api(lang))?;
-    let st = s.store.station(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+    scope::authorize(&s, &actor, Action::Read, Target::Station(id), "station.read").await?;
+    let st = s.store.station(id).await?;
     Ok((etag(st.version), Json(st)))
 }
 
@@ -264,18 +249,16 @@ async fn get_station(
 async fn update_station(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<StationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Station(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "station.update").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "station.update").await?;
     let u = u.parse()?;
-    let draft = StationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
+    let draft = StationDraft::parse(&u.fields)?;
     let result = s.store.update_station(id, &draft, u.version, &access).await;
     after_write(&s, &actor, "station.update", Some(id), &result).await;
-    let st = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let st = result?;
     Ok((etag(st.version), Json(st)))
 }
 
@@ -285,16 +268,15 @@ async fn update_station(
 async fn close_station(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Station(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "station.close").await.map_err(|r| r.api(lang))?;
+    let access = scope::authorize(&s, &actor, Action::Write, target, "station.close").await?;
     let q = q.parse()?;
     let result = s.store.close_station(id, q.version, &access).await;
     after_write(&s, &actor, "station.close", Some(id), &result).await;
-    let st = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let st = result?;
     Ok((etag(st.version), Json(st)))
 }
 

@@ -4,6 +4,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, QueryLater};
 use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::scope;
 use crate::transfer::{disclosure_for, export_file, import_file, ExportFormat, ImportFailure};
 use crate::AppState;
@@ -42,27 +43,22 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
-pub(crate) fn parse_kind(kind: &str, lang: Lang) -> Result<Kind, ApiError> {
+pub(crate) fn parse_kind(kind: &str) -> Result<Kind, ApiError> {
     Kind::parse(kind).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_kind",
-            lang.pick(
-                "可导入导出的数据为 entities、organizations、instructors、stations",
-                "kind is entities, organizations, instructors or stations",
-            ),
+            Message::new("api.kind_entities_organizations_instructors"),
         )
         .with_field("kind")
     })
 }
 
-pub(crate) fn import_error(e: ImportFailure, lang: Lang) -> ApiError {
+pub(crate) fn import_error(e: ImportFailure) -> ApiError {
     match e {
-        ImportFailure::Unreadable(e) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file", e.localized(lang.code()))
-        }
-        ImportFailure::Rows(errs) => ApiError::import_rows(&errs, lang),
-        ImportFailure::Store(e) => ApiError::from_store(e, lang),
+        ImportFailure::Unreadable(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file", e.message()),
+        ImportFailure::Rows(errs) => ApiError::import_rows(&errs),
+        ImportFailure::Store(e) => ApiError::from(e),
     }
 }
 
@@ -79,14 +75,14 @@ async fn import(
     q: QueryLater<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResult>, ApiError> {
-    let kind = parse_kind(&kind, lang)?;
+    let kind = parse_kind(&kind)?;
     let audit_action = format!("import.{}", kind.as_str());
-    let access = scope::require(&s, &actor, Action::Import, &audit_action).await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Import, &audit_action).await?;
     let q = q.parse()?;
     let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
     let result = import_file(&s.store, kind, name, &body, q.dry_run, lang.code(), &access).await;
     scope::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;
-    let ImportSummary { created, updated, unchanged } = result.map_err(|e| import_error(e, lang))?;
+    let ImportSummary { created, updated, unchanged } = result.map_err(import_error)?;
     Ok(Json(ImportResult { dry_run: q.dry_run, created, updated, unchanged }))
 }
 
@@ -98,25 +94,23 @@ async fn import(
 async fn export(
     State(s): State<AppState>,
     actor: Actor,
-    lang: Lang,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let kind = parse_kind(&kind, lang)?;
+    let kind = parse_kind(&kind)?;
     let audit_action = format!("export.{}", kind.as_str());
-    let access = scope::require(&s, &actor, Action::Export, &audit_action).await.map_err(|r| r.api(lang))?;
+    let access = scope::require(&s, &actor, Action::Export, &audit_action).await?;
     let format = match q.format.as_deref() {
         None | Some("") => ExportFormat::Xlsx,
-        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
-            ApiError::bad_request("format", lang.pick("format 应为 csv 或 xlsx", "format is csv or xlsx"))
-        })?,
+        Some(f) => ExportFormat::parse(f)
+            .ok_or_else(|| ApiError::bad_request("format", Message::new("api.format_csv_xlsx")))?,
     };
     let disclosure = if actor.is_authenticated() { disclosure_for(&actor.grants) } else { Disclosure::Masked };
     let result = export_file(&s.store, kind, format, disclosure, &access).await;
     let detail = format!("format={} disclosure={disclosure:?}", format.extension());
     let outcome = if result.is_ok() { "ok" } else { "failed" };
     scope::audit(&s, &actor, &audit_action, None, outcome, Some(detail)).await;
-    let bytes = result.map_err(|e| import_error(e, lang))?;
+    let bytes = result.map_err(import_error)?;
     let disposition = format!("attachment; filename=\"{}.{}\"", kind.as_str(), format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes))
 }

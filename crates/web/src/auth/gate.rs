@@ -6,7 +6,7 @@
 
 use super::Actor;
 use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -142,9 +142,7 @@ pub async fn require_sign_in(req: Request, next: Next) -> Response {
         Gate::SecondFactor => Redirect::to(SECOND_FACTOR_PAGE).into_response(),
         Gate::ChangePassword => Redirect::to(PASSWORD_PAGE).into_response(),
         Gate::Unauthorized => {
-            let (parts, _) = req.into_parts();
-            let lang = Lang::from_parts(&parts);
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first"))
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated"))
                 .into_response()
         }
     }

@@ -12,7 +12,7 @@ pub mod session;
 pub mod totp;
 
 use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -168,21 +168,21 @@ impl Actor {
     }
 
     /// 401 for the API when nobody is signed in.
-    pub fn require(&self, lang: Lang) -> Result<(), ApiError> {
+    pub fn require(&self) -> Result<(), ApiError> {
         if self.is_authenticated() {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first")))
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated")))
         }
     }
 
     /// 403 unless a grant allows this record-less action.
-    pub fn require_action(&self, action: Action, lang: Lang) -> Result<(), ApiError> {
-        self.require(lang)?;
+    pub fn require_action(&self, action: Action) -> Result<(), ApiError> {
+        self.require()?;
         if self.may(action) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", lang.pick("无权执行此操作", "not allowed")))
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed")))
         }
     }
 }
@@ -208,12 +208,6 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// Resolves the actor of every request (see the module docs). A bad API token is refused outright;
 /// an expired or revoked session simply makes the request anonymous.
 pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    let lang = {
-        let (parts, body) = req.into_parts();
-        let lang = Lang::from_parts(&parts);
-        req = Request::from_parts(parts, body);
-        lang
-    };
     let client_ip =
         req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -227,25 +221,15 @@ pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next
         .map(str::trim)
         .map(str::to_owned);
     if let Some(token) = bearer {
-        let found = store.use_token(&hash_token(&token)).await.map_err(|e| ApiError::from_store(e, lang))?;
+        let found = store.use_token(&hash_token(&token)).await?;
         let Some(t) = found else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                lang.pick("令牌无效或已撤销", "the token is invalid or revoked"),
-            ));
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", Message::new("api.token_invalid")));
         };
-        actor.grants = store
-            .grants_of(Holder::Token(t.id))
-            .await
-            .map_err(|e| ApiError::from_store(e, lang))?
-            .into_iter()
-            .map(|g| g.grant)
-            .collect();
+        actor.grants = store.grants_of(Holder::Token(t.id)).await?.into_iter().map(|g| g.grant).collect();
         actor.principal = Some(Principal::Token { id: t.id, name: t.name });
     } else if let Some(cookie) = cookie_value(req.headers(), SESSION_COOKIE) {
         let id_hash = hash_token(&cookie);
-        let session = store.session(&id_hash).await.map_err(|e| ApiError::from_store(e, lang))?;
+        let session = store.session(&id_hash).await?;
         let now = state.clock.now();
         let config = state.security_config().await;
         if let Some(s) = session.filter(|s| s.revoked_at.is_none()) {
@@ -259,18 +243,12 @@ pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next
                     if last_seen.is_some_and(|t| now - t > chrono::Duration::seconds(60)) {
                         store
                             .touch_session_at(&id_hash, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                            .await
-                            .map_err(|e| ApiError::from_store(e, lang))?;
+                            .await?;
                     }
                     let password_change_required = login::password_change_required(&u, &config, now);
                     if s.second_factor_done && !password_change_required {
-                        actor.grants = store
-                            .grants_of(Holder::User(u.id))
-                            .await
-                            .map_err(|e| ApiError::from_store(e, lang))?
-                            .into_iter()
-                            .map(|g| g.grant)
-                            .collect();
+                        actor.grants =
+                            store.grants_of(Holder::User(u.id)).await?.into_iter().map(|g| g.grant).collect();
                     }
                     actor.principal = Some(Principal::User { id: u.id, username: u.username });
                     actor.session = Some(SessionRef {
@@ -282,7 +260,7 @@ pub async fn resolve_actor(State(state): State<AppState>, mut req: Request, next
                 }
                 None => {
                     // Timed out: end it for good, so that it cannot be revived.
-                    store.revoke_session(&id_hash).await.map_err(|e| ApiError::from_store(e, lang))?;
+                    store.revoke_session(&id_hash).await?;
                 }
             }
         }

@@ -72,7 +72,7 @@ impl Open311Error {
     }
 
     pub fn not_found(field: &str, lang: Lang) -> Self {
-        Self::field(StatusCode::NOT_FOUND, field, &lang.pick("不存在", "not found"))
+        Self::field(StatusCode::NOT_FOUND, field, &lang.t("open311.not_found", &[]))
     }
 
     /// A store failure: field errors are 400s (renamed), a missing record 404, a conflict 409.
@@ -83,7 +83,7 @@ impl Open311Error {
             StoreError::Conflict { code, message } => Self::field(StatusCode::CONFLICT, code, &lang.say(&message)),
             other => {
                 tracing::error!(error = %other, "open311: storage failure");
-                Self::field(StatusCode::INTERNAL_SERVER_ERROR, "server", &lang.pick("服务器内部错误", "internal error"))
+                Self::field(StatusCode::INTERNAL_SERVER_ERROR, "server", &lang.t("open311.internal_error", &[]))
             }
         }
     }
@@ -160,11 +160,7 @@ pub async fn client_by_key(s: &AppState, key: Option<&str>, lang: Lang) -> Resul
 }
 
 pub fn invalid_key(lang: Lang) -> Open311Error {
-    Open311Error::field(
-        StatusCode::FORBIDDEN,
-        "api_key",
-        &lang.pick("API 密钥无效或已吊销", "invalid or revoked api_key; ask the operator for a key"),
-    )
+    Open311Error::field(StatusCode::FORBIDDEN, "api_key", &lang.t("open311.invalid_api_key", &[]))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -142,8 +142,7 @@ pub fn body_pairs(headers: &HeaderMap, body: &[u8], lang: Lang) -> Result<Vec<(S
     if !json {
         return Ok(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect());
     }
-    let bad =
-        || Open311Error::field(StatusCode::BAD_REQUEST, "body", &lang.pick("须为 JSON 对象", "must be a JSON object"));
+    let bad = || Open311Error::field(StatusCode::BAD_REQUEST, "body", &lang.t("open311.body_not_object", &[]));
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| bad())?;
     let object = value.as_object().ok_or_else(bad)?;
     let scalar = |v: &serde_json::Value| match v {
@@ -294,9 +293,13 @@ pub fn parse_filing(pairs: &[(String, String)], cats: &[Category]) -> Result<Fil
 
 /// Who handles it and by when, in `lang`.
 fn notice(department: &str, ack_due: &str, resolve_due: &str, lang: Lang) -> String {
-    lang.pick(
-        &format!("承办部门：{department}；受理期限 {ack_due}，办结期限 {resolve_due}"),
-        &format!("Handled by {department}; acknowledgment due {ack_due}, resolution due {resolve_due}"),
+    lang.t(
+        "open311.handled_by",
+        &[
+            ("department", department.to_string()),
+            ("ack_due", ack_due.to_string()),
+            ("resolve_due", resolve_due.to_string()),
+        ],
     )
 }
 
@@ -391,16 +394,9 @@ pub struct RequestsQuery {
 fn date(field: &str, v: Option<&str>, lang: Lang) -> Result<Option<DateTime<Utc>>, Open311Error> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => DateTime::parse_from_rfc3339(v).map(|d| Some(d.with_timezone(&Utc))).map_err(|_| {
-            Open311Error::field(
-                StatusCode::BAD_REQUEST,
-                field,
-                &lang.pick(
-                    "须为带时区的 ISO 8601 时间，如 2026-11-27T08:00:00Z",
-                    "must be an ISO 8601 time with a time zone, e.g. 2026-11-27T08:00:00Z",
-                ),
-            )
-        }),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|d| Some(d.with_timezone(&Utc)))
+            .map_err(|_| Open311Error::field(StatusCode::BAD_REQUEST, field, &lang.t("open311.bad_time", &[]))),
     }
 }
 
@@ -416,55 +412,40 @@ pub fn requests_query(
     now: DateTime<Utc>,
     lang: Lang,
 ) -> Result<RequestQuery, Open311Error> {
-    let bad = |field: &str, en: &str, zh: &str| Open311Error::field(StatusCode::BAD_REQUEST, field, &lang.pick(zh, en));
+    let bad = |field: &str, m: Message| Open311Error::field(StatusCode::BAD_REQUEST, field, &lang.say(&m));
     if let Some(ids) = q.service_request_id.as_deref().filter(|v| !v.trim().is_empty()) {
         let mut codes = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            codes.push(parse_tracking_code(id).map_err(|_| {
-                bad(
-                    "service_request_id",
-                    &format!("`{id}` is not a service request id"),
-                    &format!("“{id}”不是有效的编号"),
-                )
-            })?);
+            codes.push(
+                parse_tracking_code(id)
+                    .map_err(|_| bad("service_request_id", Message::new("open311.bad_request_id").arg("id", id)))?,
+            );
         }
         if codes.len() > MAX_NAMED {
-            return Err(bad(
-                "service_request_id",
-                &format!("at most {MAX_NAMED} ids at once"),
-                &format!("一次最多{MAX_NAMED}个编号"),
-            ));
+            return Err(bad("service_request_id", Message::new("open311.too_many_ids").arg("max", MAX_NAMED)));
         }
         return Ok(RequestQuery { codes, ..Default::default() });
     }
     let Some(client) = client else {
-        return Err(bad(
-            "service_request_id",
-            "name the requests (comma-separated service_request_id), or send your api_key to list the requests you filed; requests are not listed to anyone else",
-            "请给出编号（service_request_id，逗号分隔），或提供 api_key 以列出本客户端提交的诉求",
-        ));
+        return Err(bad("service_request_id", Message::new("open311.name_the_requests")));
     };
     let category = match q.service_code.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         Some(c) if !cats.iter().any(|cat| cat.code == c) => {
-            return Err(bad("service_code", "no such service; see services.json", "没有此服务"))
+            return Err(bad("service_code", Message::new("open311.no_such_service")))
         }
         other => other.map(str::to_owned),
     };
     let mut statuses = Vec::new();
     for name in q.status.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let set = statuses_named(name).ok_or_else(|| {
-            bad("status", "one of open, closed, in_progress, fixed", "须为 open、closed、in_progress 或 fixed")
-        })?;
+        let set = statuses_named(name).ok_or_else(|| bad("status", Message::new("open311.bad_status")))?;
         statuses.extend_from_slice(set);
     }
     let start = date("start_date", q.start_date.as_deref(), lang)?;
     let end = date("end_date", q.end_date.as_deref(), lang)?;
     let span = Duration::days(MAX_SPAN_DAYS);
     let (start, end) = match (start, end) {
-        (Some(s), Some(e)) if e < s => return Err(bad("end_date", "before start_date", "早于 start_date")),
-        (Some(s), Some(e)) if e - s > span => {
-            return Err(bad("end_date", "at most 90 days after start_date", "与 start_date 相隔不能超过90天"))
-        }
+        (Some(s), Some(e)) if e < s => return Err(bad("end_date", Message::new("open311.end_before_start"))),
+        (Some(s), Some(e)) if e - s > span => return Err(bad("end_date", Message::new("open311.period_too_long"))),
         (Some(s), e) => (s, e),
         (None, Some(e)) => (e - span, Some(e)),
         (None, None) => (now - span, None),
@@ -510,13 +491,8 @@ pub struct KeyQuery {
 /// The case behind a `{service_request_id}.json` segment.
 async fn named(s: &AppState, segment: &str, field: &str, lang: Lang) -> Result<FiledCase, Open311Error> {
     let id = strip_json(segment).ok_or_else(|| Open311Error::not_found(field, lang))?;
-    let code = parse_tracking_code(id).map_err(|_| {
-        Open311Error::field(
-            StatusCode::BAD_REQUEST,
-            field,
-            &lang.pick("不是有效的编号（如 7K3M-Q9PXA）", "not a service request id (e.g. 7K3M-Q9PXA)"),
-        )
-    })?;
+    let code = parse_tracking_code(id)
+        .map_err(|_| Open311Error::field(StatusCode::BAD_REQUEST, field, &lang.t("open311.not_a_request_id", &[])))?;
     let q = RequestQuery { codes: vec![code], ..Default::default() };
     let found = s.store.open311_requests(&q).await.map_err(|e| Open311Error::from_store(e, lang, str::to_owned))?;
     found.into_iter().next().ok_or_else(|| Open311Error::not_found(field, lang))

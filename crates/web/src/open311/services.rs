@@ -71,11 +71,11 @@ pub async fn categories(s: &AppState, lang: Lang) -> Result<Vec<Category>, Open3
 fn group(code: &str, lang: Lang) -> String {
     match code {
         "wage_arrears" | "occupational_injury" | "social_insurance" | "algorithmic_dispatch" | "legal_aid" => {
-            lang.pick("劳动权益", "Labour rights")
+            lang.t("open311.labour_rights", &[])
         }
-        "traffic_safety" => lang.pick("交通与安全", "Traffic and safety"),
-        "rest_facilities" | "housing_schooling" => lang.pick("生活服务", "Daily needs"),
-        _ => lang.pick("其他", "Other"),
+        "traffic_safety" => lang.t("open311.traffic_safety", &[]),
+        "rest_facilities" | "housing_schooling" => lang.t("open311.daily_needs", &[]),
+        _ => lang.t("open311.other", &[]),
     }
 }
 
@@ -84,12 +84,13 @@ pub fn service(c: &Category, lang: Lang) -> Service {
     Service {
         service_code: c.code.clone(),
         service_name: lang.pick(&c.name_zh, &c.name_en),
-        description: lang.pick(
-            &format!("{}：{}个工作日内受理，{}个工作日内办结", c.name_zh, c.ack_days, c.resolve_days),
-            &format!(
-                "{}: acknowledged within {} working days, resolved within {}",
-                c.name_en, c.ack_days, c.resolve_days
-            ),
+        description: lang.t(
+            "open311.service_description",
+            &[
+                ("name", lang.pick(&c.name_zh, &c.name_en)),
+                ("ack_days", c.ack_days.to_string()),
+                ("resolve_days", c.resolve_days.to_string()),
+            ],
         ),
         metadata: true,
         kind: "realtime".into(),
@@ -100,21 +101,19 @@ pub fn service(c: &Category, lang: Lang) -> Service {
 
 /// The attributes every service asks for, in `lang`.
 pub fn definition(c: &Category, lang: Lang) -> ServiceDefinition {
-    let attr = |code: &str, datatype: &str, required: bool, order: u32, kind: (&str, &str), what: (&str, &str)| {
-        ServiceAttribute {
-            variable: true,
-            code: code.into(),
-            datatype: datatype.into(),
-            required,
-            datatype_description: lang.pick(kind.0, kind.1),
-            order,
-            description: lang.pick(what.0, what.1),
-            values: Vec::new(),
-        }
+    let attr = |code: &str, datatype: &str, required: bool, order: u32, kind: &str, what: &str| ServiceAttribute {
+        variable: true,
+        code: code.into(),
+        datatype: datatype.into(),
+        required,
+        datatype_description: lang.t(kind, &[]),
+        order,
+        description: lang.t(what, &[]),
+        values: Vec::new(),
     };
     let yes_no = vec![
-        AttributeValue { key: "false".into(), name: lang.pick("留下联系方式", "leave my contact") },
-        AttributeValue { key: "true".into(), name: lang.pick("匿名", "anonymous") },
+        AttributeValue { key: "false".into(), name: lang.t("open311.leave_my_contact", &[]) },
+        AttributeValue { key: "true".into(), name: lang.t("open311.anonymous", &[]) },
     ];
     let sectors = BUILTIN_SECTORS
         .iter()
@@ -128,14 +127,8 @@ pub fn definition(c: &Category, lang: Lang) -> ServiceDefinition {
                 "string",
                 true,
                 1,
-                (
-                    "GB/T 2260 行政区划代码（区县6位或乡镇街道9位），如 440305；也可放在 address_id 中",
-                    "a GB/T 2260 region code (county, 6 digits, or township, 9 digits), e.g. 440305; may be sent as address_id instead",
-                ),
-                (
-                    "事情发生在哪个区县或街道。本服务不接收定位：lat/long 不会被保存。",
-                    "The county or township where it happened. This service takes no location: lat/long are never stored.",
-                ),
+                "open311.attribute.region_code.datatype",
+                "open311.attribute.region_code.description",
             ),
             ServiceAttribute {
                 values: sectors,
@@ -144,8 +137,8 @@ pub fn definition(c: &Category, lang: Lang) -> ServiceDefinition {
                     "singlevaluelist",
                     false,
                     2,
-                    ("七个行业之一", "one of the seven sectors"),
-                    ("您所在的行业", "Your sector"),
+                    "open311.attribute.sector.datatype",
+                    "open311.attribute.sector.description",
                 )
             },
             attr(
@@ -153,8 +146,8 @@ pub fn definition(c: &Category, lang: Lang) -> ServiceDefinition {
                 "number",
                 false,
                 3,
-                ("已登记单位的编号", "the id of a registered unit"),
-                ("涉及的平台或企业（如知道）", "The platform or company concerned, if you know it"),
+                "open311.attribute.platform_id.datatype",
+                "open311.attribute.platform_id.description",
             ),
             ServiceAttribute {
                 values: yes_no,
@@ -163,11 +156,8 @@ pub fn definition(c: &Category, lang: Lang) -> ServiceDefinition {
                     "singlevaluelist",
                     false,
                     4,
-                    ("true 或 false（默认 false）", "true or false (default false)"),
-                    (
-                        "匿名：即使填写了电话或邮箱也不保存",
-                        "Anonymous: no phone or email is kept even if given",
-                    ),
+                    "open311.attribute.anonymous.datatype",
+                    "open311.attribute.anonymous.description",
                 )
             },
         ],

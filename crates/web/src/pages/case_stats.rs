@@ -111,7 +111,7 @@ async fn view(s: &AppState, stats: CaseStatistics, region: Option<&str>, lang: L
     let t = |k: &str| lang.t(k, &[]);
     let (region, lineage) = match region {
         Some(code) => {
-            let lineage = s.store.region_lineage(code).await.map_err(|e| ApiError::from_store(e, lang))?;
+            let lineage = s.store.region_lineage(code).await?;
             (lineage.last().cloned(), lineage)
         }
         None => (None, Vec::new()),
@@ -168,13 +168,13 @@ pub(super) async fn show(
         platform_id: q.id("platform_id"),
     };
     let lang = ctx.lang;
-    let loaded = match statistics(&s, &actor, &params, Action::Read, "case.stats", lang).await {
+    let loaded = match statistics(&s, &actor, &params, Action::Read, "case.stats").await {
         Ok(stats) => view(&s, stats, params.region.as_deref(), lang).await.map(Some),
         Err(e) => Err(e),
     };
     let (status, v, problem) = match loaded {
         Ok(v) => (StatusCode::OK, v, None),
-        Err(e) if e.status == StatusCode::BAD_REQUEST => (StatusCode::BAD_REQUEST, None, Some(e.body.message)),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => (StatusCode::BAD_REQUEST, None, Some(e.message_in(ctx.lang))),
         Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) => {
             return Err(Failed(ctx.clone(), PageError::Forbidden))
         }

@@ -196,7 +196,7 @@ impl PageCtx {
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
             PageError::Unavailable { retry_after } => {
-                (StatusCode::SERVICE_UNAVAILABLE, crate::error::coverage_building_message(*retry_after, self.lang))
+                (StatusCode::SERVICE_UNAVAILABLE, self.lang.say(&crate::error::coverage_building_message(*retry_after)))
             }
         };
         let mut r = self.render_status(status, "error.html", context! { status => status.as_u16(), message });
@@ -326,7 +326,7 @@ async fn switch_language(
 /// Unknown paths: a 404 page, or the API's JSON 404 under `/api/`.
 async fn not_found(ctx: PageCtx, uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        return crate::error::ApiError::not_found(ctx.lang).into_response();
+        return crate::error::ApiError::not_found().into_response();
     }
     ctx.error(PageError::NotFound)
 }

@@ -46,18 +46,18 @@ async fn load(s: &AppState, actor: &Actor, q: &PageQuery, lang: Lang) -> Result<
         date: q.get("date"),
     };
     let options = GapParams { rule: q.get("rule"), sort: q.get("sort"), page: None, per_page: None };
-    let p = prepare(s, actor, &params, lang, "gaps.read").await?;
-    let (rule, order) = gap_options(&options, lang)?;
+    let p = prepare(s, actor, &params, "gaps.read").await?;
+    let (rule, order) = gap_options(&options)?;
     // The asked-for page, or the last one when it is past the end.
     let asked = Paging::new(q.id("page"), Some(PER_PAGE));
     let offset = usize::try_from(asked.offset()).unwrap_or(usize::MAX);
-    let (total, mut shown) = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize, lang).await?;
+    let (total, mut shown) = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize).await?;
     let total = total as i64;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = asked.page.min(pages);
     if page < asked.page {
         let offset = usize::try_from((page - 1) * PER_PAGE).unwrap_or(0);
-        shown = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize, lang).await?.1;
+        shown = gap_page(s, actor, &p, rule, order, offset, PER_PAGE as usize).await?.1;
     }
     let items = gap_items(s, shown, lang).await?;
     let pager = Pager::of(&Page { items: Vec::<()>::new(), total, page, per_page: PER_PAGE });
@@ -73,7 +73,7 @@ pub(in crate::pages) async fn list(
     let (sector_options, sector_names) = sectors(&s.store, &ctx).await.map_err(ctx.store_err())?;
     let (status, gaps, problem) = match load(&s, &actor, &q, ctx.lang).await {
         Ok(g) => (StatusCode::OK, Some(g), None),
-        Err(e) if is_bad_query(&e) => (StatusCode::BAD_REQUEST, None, Some(e.body.message)),
+        Err(e) if is_bad_query(&e) => (StatusCode::BAD_REQUEST, None, Some(e.message_in(ctx.lang))),
         Err(e) => return Err(failed(&ctx, e)),
     };
     let rules: Vec<RuleOption> =

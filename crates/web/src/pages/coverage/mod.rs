@@ -52,7 +52,7 @@ fn failed(ctx: &PageCtx, e: ApiError) -> Failed {
         StatusCode::NOT_FOUND => PageError::NotFound,
         StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => PageError::Forbidden,
         StatusCode::SERVICE_UNAVAILABLE => PageError::Unavailable { retry_after: e.retry_after.unwrap_or(5) },
-        s if s.is_client_error() => PageError::BadRequest(e.body.message),
+        s if s.is_client_error() => PageError::BadRequest(e.message_in(ctx.lang)),
         _ => PageError::Internal,
     };
     Failed(ctx.clone(), kind)
@@ -74,8 +74,8 @@ async fn show(s: &AppState, actor: &Actor, ctx: PageCtx, q: PageQuery, chain: Op
     let (status, dashboard, problem) = match view::dashboard(s, actor, &params(&q, chain), ctx.lang).await {
         Ok(d) => (StatusCode::OK, Some(d), None),
         // A platform page about a unit that is not a platform: there is no such page.
-        Err(e) if chain.is_some() && e.body.field.as_deref() == Some("chain") => return Err(ctx.not_found()),
-        Err(e) if is_bad_query(&e) => (StatusCode::BAD_REQUEST, None, Some(e.body.message)),
+        Err(e) if chain.is_some() && e.field.as_deref() == Some("chain") => return Err(ctx.not_found()),
+        Err(e) if is_bad_query(&e) => (StatusCode::BAD_REQUEST, None, Some(e.message_in(ctx.lang))),
         Err(e) => return Err(failed(&ctx, e)),
     };
     Ok(ctx.render_status(

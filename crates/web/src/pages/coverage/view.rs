@@ -59,14 +59,14 @@ pub async fn dashboard(
     params: &CoverageParams,
     lang: Lang,
 ) -> Result<Dashboard, ApiError> {
-    let p = prepare(s, actor, params, lang, "coverage.read").await?;
-    let r = coverage_response(s, actor, &p, lang).await?;
+    let p = prepare(s, actor, params, "coverage.read").await?;
+    let r = coverage_response(s, actor, &p).await?;
     let lineage = match &p.filter.region {
-        Some(code) => s.store.region_lineage(code).await.map_err(|e| ApiError::from_store(e, lang))?,
+        Some(code) => s.store.region_lineage(code).await?,
         None => Vec::new(),
     };
-    let points = trend_points(s, actor, &p, TREND_MONTHS, lang).await?;
-    let (gap_total, rows) = gap_page(s, actor, &p, None, GapOrder::Rule, 0, DASHBOARD_GAPS, lang).await?;
+    let points = trend_points(s, actor, &p, TREND_MONTHS).await?;
+    let (gap_total, rows) = gap_page(s, actor, &p, None, GapOrder::Rule, 0, DASHBOARD_GAPS).await?;
     let gaps = gap_items(s, rows, lang).await?;
     let tiers: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
     let tier_totals = tiers.iter().map(|t| r.by_tier.iter().find(|(k, _)| k == t).map(|(_, f)| f.clone())).collect();

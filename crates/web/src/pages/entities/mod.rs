@@ -71,13 +71,11 @@ pub(super) async fn show(
         .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
     let tier = match q.get("tier").filter(|t| !t.trim().is_empty()) {
-        Some(t) => {
-            Some(EntityKind::parse(t.trim()).map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).into()))?)
-        }
+        Some(t) => Some(EntityKind::parse(t.trim()).map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code())))?),
         None => None,
     };
     let text = SearchTerm::parse(&q.get("q").unwrap_or_default(), "q")
-        .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).into()))?;
+        .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code())))?;
     // A search or one tier: a paged list; otherwise each tier's first units.
     let (ancestors, entity, tiers, below) = if tier.is_some() || text.is_some() {
         let f = ChainFilter { tier, q: text };

@@ -68,7 +68,7 @@ pub(super) async fn list(
         q: q.get("q"),
         ..Default::default()
     };
-    let filter = query.to_filter(ctx.lang).map_err(|e| ctx.bad_request(e.body.message))?;
+    let filter = query.to_filter().map_err(|e| ctx.bad_request(e.message_in(ctx.lang)))?;
     let page = s.store.list_stations(&filter, q.paging(), &access).await.map_err(ctx.store_err())?;
     let pager = Pager::of(&page);
     let stations: Vec<StationView> = page.items.into_iter().map(|st| StationView::new(st, &ctx)).collect();

@@ -178,6 +178,22 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Whether a record other than `self_id` holds `value` in `table.column` (a code or number that must
+    /// be unique), read with this transaction's view.
+    pub async fn held_by_another(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: String,
+        self_id: Option<i64>,
+    ) -> StoreResult<bool> {
+        let rows = sqlx::query(&format!("SELECT id FROM {table} WHERE {column} = $1"))
+            .bind(value)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.iter().any(|row| sqlx::Row::try_get::<i64, _>(row, "id").ok() != self_id))
+    }
+
     /// Ends a transaction that only read (checks made with a write's view), writing nothing.
     pub async fn rollback(self) -> StoreResult<()> {
         self.tx.rollback().await?;

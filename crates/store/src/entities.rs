@@ -1182,13 +1182,7 @@ impl Store {
         ];
         for (field, code) in codes {
             let Some(code) = code else { continue };
-            let taken = sqlx::query(&format!("SELECT id FROM entities WHERE {field} = $1"))
-                .bind(code.to_owned())
-                .fetch_all(&mut *tx.tx)
-                .await?
-                .iter()
-                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
-            if taken {
+            if tx.held_by_another("entities", field, code.to_owned(), self_id).await? {
                 found.push(duplicate(field, code));
             }
         }

@@ -407,13 +407,7 @@ impl Store {
         let mut found = FieldErrors::default();
         check_instructor_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(mobile) = &refs.mobile {
-            let taken = sqlx::query("SELECT id FROM instructors WHERE mobile_idx = $1")
-                .bind(keys.blind_index(mobile.as_str()))
-                .fetch_all(&mut *tx.tx)
-                .await?
-                .iter()
-                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
-            if taken {
+            if tx.held_by_another("instructors", "mobile_idx", keys.blind_index(mobile.as_str()), self_id).await? {
                 found.push(mobile_taken());
             }
         }

@@ -629,13 +629,7 @@ impl Store {
         let mut found = FieldErrors::default();
         check_org_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(code) = &refs.code {
-            let taken = sqlx::query("SELECT id FROM organizations WHERE code = $1")
-                .bind(code.as_str().to_owned())
-                .fetch_all(&mut *tx.tx)
-                .await?
-                .iter()
-                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
-            if taken {
+            if tx.held_by_another("organizations", "code", code.as_str().to_owned(), self_id).await? {
                 found.push(duplicate_code(code.as_str()));
             }
         }

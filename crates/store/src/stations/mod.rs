@@ -338,13 +338,7 @@ impl Store {
         let mut found = FieldErrors::default();
         check_station_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(code) = &refs.code {
-            let taken = sqlx::query("SELECT id FROM stations WHERE code = $1")
-                .bind(code.clone())
-                .fetch_all(&mut *tx.tx)
-                .await?
-                .iter()
-                .any(|row| row.try_get::<i64, _>("id").ok() != self_id);
-            if taken {
+            if tx.held_by_another("stations", "code", code.clone(), self_id).await? {
                 found.push(code_taken());
             }
         }

@@ -1,6 +1,7 @@
 //! The one error type of the HTTP layer and its one JSON shape:
 //! `{"error": {"code", "message", "field", "details": [...]}}`.
 
+use crate::app::AppError;
 use crate::i18n::Lang;
 use crate::transfer::RowFailures;
 use axum::http::StatusCode;
@@ -158,6 +159,33 @@ impl ApiError {
                 tracing::error!(error = %e, "storage failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang.pick("服务器内部错误", "internal error"))
             }
+        }
+    }
+}
+
+/// 403 in the API's shape.
+pub fn forbidden(lang: Lang) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", lang.pick("无权执行此操作", "not allowed"))
+}
+
+impl AppError {
+    /// The API's answer, in `lang`.
+    pub fn api(self, lang: Lang) -> ApiError {
+        ApiError::from_app(self, lang)
+    }
+}
+
+impl ApiError {
+    /// A command's error as the API answers it.
+    pub fn from_app(e: AppError, lang: Lang) -> Self {
+        match e {
+            AppError::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first"))
+            }
+            AppError::Forbidden => forbidden(lang),
+            AppError::NotFound => ApiError::not_found(lang),
+            AppError::Invalid(errs) => ApiError::fields(&errs, lang),
+            AppError::Store(e) => ApiError::from_store(e, lang),
         }
     }
 }

@@ -3,11 +3,13 @@
 //! the outcome.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod body_limit;
 pub mod coverage;
 pub mod error;
 pub mod extract;
+pub mod features;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
@@ -15,9 +17,9 @@ pub mod panic;
 pub mod personal;
 pub mod rate_limit;
 pub mod route_table;
-pub mod scope;
 pub mod security_headers;
 pub mod transfer;
+pub mod views;
 
 use auth::config::SecurityConfig;
 use auth::{SharedClock, SystemClock};
@@ -31,6 +33,12 @@ use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted (uploads included).
 pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// Every registered feature (see [`features`]): the API and page routers, the route table, the
+/// authorization matrix and the navigation are generated from this list.
+pub fn features() -> [features::Feature; 2] {
+    [features::stations::feature(), features::cases::feature()]
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -191,7 +199,7 @@ pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(Sock
     panic::quiet_panic_hook();
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
     tokio::spawn(purge_audit_daily(state.clone()));
-    tokio::spawn(api::cases::deadline_job(state.clone()));
+    tokio::spawn(app::cases::deadline_job(state.clone()));
     // Build the coverage index in the background while the server answers: coverage pages and API
     // answer 503 with Retry-After until it is done, every other page at once.
     state.coverage.start_building();

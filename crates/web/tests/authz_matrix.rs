@@ -890,31 +890,10 @@ fn expectations(s: &str) -> Vec<Expect> {
         .collect()
 }
 
-/// Every route of the app's route tables, as (method, path template).
+/// Every route of the app, as (method, path template): generated from the route tables and the
+/// feature registrations (`dangjian_web::features()`).
 fn routes() -> BTreeSet<(String, String)> {
-    let (_, openapi) = dangjian_web::api::router().split_for_parts();
-    let mut out = BTreeSet::new();
-    for (path, item) in &openapi.paths.paths {
-        let ops = [
-            ("GET", item.get.is_some()),
-            ("PUT", item.put.is_some()),
-            ("POST", item.post.is_some()),
-            ("DELETE", item.delete.is_some()),
-            ("PATCH", item.patch.is_some()),
-            ("HEAD", item.head.is_some()),
-            ("OPTIONS", item.options.is_some()),
-            ("TRACE", item.trace.is_some()),
-        ];
-        for (m, present) in ops {
-            if present {
-                out.insert((m.to_owned(), path.clone()));
-            }
-        }
-    }
-    for (m, p) in dangjian_web::pages::page_routes().iter().chain(dangjian_web::route_table::APP_ROUTES) {
-        out.insert(((*m).to_owned(), (*p).to_owned()));
-    }
-    out
+    dangjian_web::route_table::all_routes()
 }
 
 #[test]

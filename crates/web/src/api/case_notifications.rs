@@ -2,11 +2,11 @@
 //! cases escalated to or away from them, transferred to them, added to or reopened by the worker. Read
 //! and marked read by those who handle the cases (cadres: handling is writing).
 
+use crate::app::permission;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::i18n::Lang;
-use crate::scope;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -44,7 +44,8 @@ async fn list(
     lang: Lang,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationList>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.list").await.map_err(|r| r.api(lang))?;
+    let access =
+        permission::require(&s, &actor, Action::Write, "case_notification.list").await.map_err(|r| r.api(lang))?;
     let (items, unread) = s
         .store
         .case_notifications(&access, q.unread, q.limit.unwrap_or(50))
@@ -62,7 +63,8 @@ async fn mark_read(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.read").await.map_err(|r| r.api(lang))?;
+    let access =
+        permission::require(&s, &actor, Action::Write, "case_notification.read").await.map_err(|r| r.api(lang))?;
     let at = s.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true);
     s.store.mark_notification_read(id, &access, &actor.name(), &at).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,11 +1,11 @@
 //! Case reference data: the categories (public: the worker's form needs them), the departments that
 //! handle cases and the routing table (read by anyone signed in, changed by the system administrator).
 
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
 use crate::i18n::Lang;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +33,7 @@ async fn categories(State(s): State<AppState>, lang: Lang) -> Result<Json<Vec<Ca
 #[utoipa::path(get, path = "/api/v1/case-settings", tag = "cases",
     responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope)))]
 async fn case_settings(State(s): State<AppState>, actor: Actor, lang: Lang) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "case_settings.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "case_settings.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -48,10 +48,10 @@ async fn replace_case_settings(
     lang: Lang,
     input: JsonBody<CaseSettings>,
 ) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let result = s.store.set_case_settings(&input, actor.user_id()).await;
-    scope::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
+    permission::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
@@ -64,7 +64,7 @@ async fn list_departments(
     actor: Actor,
     lang: Lang,
 ) -> Result<Json<Vec<Department>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "department.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "department.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.departments().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -87,7 +87,7 @@ async fn create_department(
     lang: Lang,
     input: JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "department.create").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "department.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let mut errs = dangjian_domain::FieldErrors::default();
     let mut field = |name: &str, v: &Option<String>| {
@@ -101,7 +101,7 @@ async fn create_department(
     let (kind, region) = (field("kind", &input.kind), field("region_code", &input.region_code));
     errs.into_result().map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_department(&code, &name, &kind, &region).await;
-    scope::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
+    permission::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
     Ok((StatusCode::CREATED, Json(result.map_err(|e| ApiError::from_store(e, lang))?)))
 }
 
@@ -113,7 +113,7 @@ async fn routing_rules(
     actor: Actor,
     lang: Lang,
 ) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "routing.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "routing.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -127,10 +127,10 @@ async fn replace_routing_rules(
     lang: Lang,
     rules: JsonBody<Vec<RoutingRule>>,
 ) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
     let rules = rules.parse()?;
     let result = s.store.replace_routing_table(&rules).await;
-    scope::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
+    permission::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
 }

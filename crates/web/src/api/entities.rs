@@ -1,12 +1,12 @@
 //! `/api/v1/entities`: units of the platform chain.
 
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -109,7 +109,7 @@ async fn list_entities(
     lang: Lang,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<ListResponse<Entity>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.api(lang))?;
+    let access = permission::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
     let total = crate::coverage::registered_total(&s, &actor, &filter).await;
     let page = s
@@ -129,12 +129,12 @@ async fn create_entity(
     lang: Lang,
     input: JsonBody<EntityInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
+    let access = permission::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_entity(&draft, &access).await;
     let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
-    scope::audit_write(&s, &actor, "entity.create", target, &result).await;
+    permission::audit_write(&s, &actor, "entity.create", target, &result).await;
     let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
     Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
@@ -149,7 +149,9 @@ async fn get_entity(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
+    permission::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
+        .await
+        .map_err(|r| r.api(lang))?;
     let e = s.store.entity(id).await.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
@@ -166,11 +168,12 @@ async fn update_entity(
     u: JsonBody<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
+    let access =
+        permission::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
     let u = u.parse()?;
     let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_entity(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
     let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
@@ -186,11 +189,12 @@ async fn close_entity(
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
+    let access =
+        permission::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
     let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.close_entity(id, on, q.version, &access).await;
-    scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
     let e = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(e.version), Json(e)))
 }
@@ -206,8 +210,9 @@ async fn entity_chain(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<Chain>, ApiError> {
-    let access =
-        scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await.map_err(|r| r.api(lang))?;
+    let access = permission::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
+        .await
+        .map_err(|r| r.api(lang))?;
     let tier = match q.tier.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message_in(lang.code())))?),
         None => None,

@@ -2,11 +2,11 @@
 
 use super::entities::etag;
 use super::{ListResponse, VersionQuery};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -65,7 +65,7 @@ async fn list_instructors(
     lang: Lang,
     ApiQuery(q): ApiQuery<InstructorQuery>,
 ) -> Result<Json<ListResponse<Instructor>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.api(lang))?;
+    let access = permission::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
     let page = s
         .store
@@ -84,12 +84,12 @@ async fn create_instructor(
     lang: Lang,
     input: JsonBody<InstructorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
+    let access = permission::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_instructor(&draft, &access).await;
     let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
-    scope::audit_write(&s, &actor, "instructor.create", target, &result).await;
+    permission::audit_write(&s, &actor, "instructor.create", target, &result).await;
     let i = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
     Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
@@ -104,7 +104,7 @@ async fn get_instructor(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
+    permission::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
         .await
         .map_err(|r| r.api(lang))?;
     let i = s.store.instructor(id).await.map_err(|e| ApiError::from_store(e, lang))?;
@@ -124,11 +124,11 @@ async fn update_instructor(
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Instructor(id);
     let access =
-        scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
+        permission::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
     let u = u.parse()?;
     let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_instructor(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
     let i = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(i.version), Json(i)))
 }
@@ -145,10 +145,10 @@ async fn delete_instructor(
 ) -> Result<StatusCode, ApiError> {
     let target = Target::Instructor(id);
     let access =
-        scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+        permission::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
     let q = q.parse()?;
     let result = s.store.delete_instructor(id, q.version, &access).await;
-    scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
-mod case_notifications;
+pub mod case_notifications;
 mod case_setup;
 pub mod case_stats;
 pub mod cases;
@@ -34,8 +34,10 @@ use utoipa_axum::router::OpenApiRouter;
 )]
 struct ApiDoc;
 
+/// The whole API with its OpenAPI document: the resources listed here, then every registered
+/// feature's ([`crate::features`]).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(regions::router())
         .merge(sectors::router())
@@ -45,13 +47,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(personal::router())
         .merge(transfer::router())
         .merge(coverage::router())
-        .merge(stations::router())
-        .merge(cases::router())
         .merge(case_setup::router())
-        .merge(case_notifications::router())
         .merge(case_stats::router())
         .merge(open311_clients::router())
-        .merge(crate::open311::router())
+        .merge(crate::open311::router());
+    crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }
 
 /// Paging facts of a list response.

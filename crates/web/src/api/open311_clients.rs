@@ -2,11 +2,11 @@
 //! (reference data: every change audited). A key is shown once, at creation; the database keeps its
 //! SM3 hash only, like API tokens.
 
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
 use crate::i18n::Lang;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,7 +43,7 @@ async fn list_clients(
     actor: Actor,
     lang: Lang,
 ) -> Result<Json<Vec<Open311Client>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.list").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.list").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.open311_clients().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -57,13 +57,13 @@ async fn create_client(
     lang: Lang,
     input: JsonBody<Open311ClientInput>,
 ) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let key = NewApiToken::generate();
     let name = input.name.as_deref().unwrap_or_default();
     let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;
     let object = result.as_ref().ok().map(|c| Object::new("open311_client", c.id));
-    scope::audit_write(&s, &actor, "open311_client.create", object, &result).await;
+    permission::audit_write(&s, &actor, "open311_client.create", object, &result).await;
     let client = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key: key.secret().to_owned() })))
 }
@@ -79,9 +79,10 @@ async fn revoke_client(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Open311Client>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await.map_err(|r| r.api(lang))?;
     let result = s.store.revoke_open311_client(id).await;
-    scope::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result).await;
+    permission::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result)
+        .await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 

@@ -2,11 +2,11 @@
 
 use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Lang;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -91,7 +91,7 @@ async fn list_organizations(
     lang: Lang,
     ApiQuery(q): ApiQuery<OrgQuery>,
 ) -> Result<Json<ListResponse<Organization>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.api(lang))?;
+    let access = permission::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.api(lang))?;
     let filter = q.to_filter(lang)?;
     let page = s
         .store
@@ -110,12 +110,13 @@ async fn create_organization(
     lang: Lang,
     input: JsonBody<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
+    let access =
+        permission::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.create_organization(&draft, &access).await;
     let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
-    scope::audit_write(&s, &actor, "organization.create", target, &result).await;
+    permission::audit_write(&s, &actor, "organization.create", target, &result).await;
     let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
     Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
@@ -130,7 +131,7 @@ async fn get_organization(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
+    permission::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
         .await
         .map_err(|r| r.api(lang))?;
     let o = s.store.organization(id).await.map_err(|e| ApiError::from_store(e, lang))?;
@@ -149,12 +150,13 @@ async fn update_organization(
     u: JsonBody<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.api(lang))?;
+    let access = permission::authorize(&s, &actor, Action::Write, target, "organization.update")
+        .await
+        .map_err(|r| r.api(lang))?;
     let u = u.parse()?;
     let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
     let result = s.store.update_organization(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
     let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(o.version), Json(o)))
 }
@@ -170,12 +172,13 @@ async fn dissolve_organization(
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let target = Target::Organization(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await.map_err(|r| r.api(lang))?;
+    let access = permission::authorize(&s, &actor, Action::Write, target, "organization.dissolve")
+        .await
+        .map_err(|r| r.api(lang))?;
     let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
     let result = s.store.dissolve_organization(id, on, q.version, &access).await;
-    scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
+    permission::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
     let o = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((etag(o.version), Json(o)))
 }

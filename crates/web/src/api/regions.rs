@@ -1,11 +1,11 @@
 //! `/api/v1/regions`: administrative regions (reference data; administrators may add, rename, delete).
 
 use super::ListResponse;
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::i18n::Lang;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,7 +56,7 @@ async fn list_regions(
     lang: Lang,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<ListResponse<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(RegionLevel::parse(l).ok_or_else(|| {
             ApiError::bad_request(
@@ -92,10 +92,10 @@ async fn create_region(
     lang: Lang,
     r: JsonBody<NewRegion>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.create").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "region.create").await.map_err(|r| r.api(lang))?;
     let r = r.parse()?;
     let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
-    scope::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
+    permission::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
     let region = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(region)))
 }
@@ -109,7 +109,7 @@ async fn get_region(
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.region(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -123,10 +123,10 @@ async fn rename_region(
     ApiPath(code): ApiPath<String>,
     r: JsonBody<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.update").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "region.update").await.map_err(|r| r.api(lang))?;
     let r = r.parse()?;
     let result = s.store.rename_region(&code, &r.name, r.version).await;
-    scope::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
+    permission::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -139,9 +139,9 @@ async fn delete_region(
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.delete").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "region.delete").await.map_err(|r| r.api(lang))?;
     let result = s.store.delete_region(&code).await;
-    scope::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
+    permission::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -155,7 +155,7 @@ async fn region_lineage(
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.region_lineage(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 

@@ -1,10 +1,10 @@
 //! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds.
 
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
 use crate::i18n::Lang;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,7 +30,7 @@ async fn list_sectors(
     actor: Actor,
     lang: Lang,
 ) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
     let items = s.store.list_sectors().await.map_err(|e| ApiError::from_store(e, lang))?;
     let total = items.len() as i64;
     Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
@@ -45,11 +45,11 @@ async fn create_sector(
     lang: Lang,
     input: JsonBody<SectorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.create").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.create").await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
     let result = s.store.create_sector(&input).await;
     let code = input.code.clone().unwrap_or_default();
-    scope::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
+    permission::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
     let sector = result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok((StatusCode::CREATED, Json(sector)))
 }
@@ -63,7 +63,7 @@ async fn get_sector(
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ReadReference, "sector.read").await.map_err(|r| r.api(lang))?;
     Ok(Json(s.store.sector(&code).await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -77,10 +77,10 @@ async fn update_sector(
     ApiPath(code): ApiPath<String>,
     u: JsonBody<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.update").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.update").await.map_err(|r| r.api(lang))?;
     let u = u.parse()?;
     let result = s.store.update_sector(&code, &u.fields, u.version).await;
-    scope::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
+    permission::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
     Ok(Json(result.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
@@ -93,9 +93,9 @@ async fn delete_sector(
     lang: Lang,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.delete").await.map_err(|r| r.api(lang))?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.delete").await.map_err(|r| r.api(lang))?;
     let result = s.store.delete_sector(&code).await;
-    scope::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
+    permission::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
     result.map_err(|e| ApiError::from_store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }

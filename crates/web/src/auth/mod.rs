@@ -166,25 +166,6 @@ impl Actor {
             detail: None,
         }
     }
-
-    /// 401 for the API when nobody is signed in.
-    pub fn require(&self, lang: Lang) -> Result<(), ApiError> {
-        if self.is_authenticated() {
-            Ok(())
-        } else {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", lang.pick("请先登录", "sign in first")))
-        }
-    }
-
-    /// 403 unless a grant allows this record-less action.
-    pub fn require_action(&self, action: Action, lang: Lang) -> Result<(), ApiError> {
-        self.require(lang)?;
-        if self.may(action) {
-            Ok(())
-        } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", lang.pick("无权执行此操作", "not allowed")))
-        }
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {

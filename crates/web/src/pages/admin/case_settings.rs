@@ -6,7 +6,7 @@
 
 use super::{audit, require};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
 use crate::AppState;
@@ -220,20 +220,21 @@ async fn current(s: &AppState, ctx: &PageCtx) -> Result<(SettingsForm, Vec<[Stri
 }
 
 pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+    require(&s, &ctx, &actor, &[Action::ManageReference], "case_settings.read").await?;
     let (form, rules) = current(&s, &ctx).await?;
     let done =
         q.get("done").filter(|d| d == "settings" || d == "routing").map(|d| ctx.t(&format!("case_settings.saved_{d}")));
     render(&s, &ctx, StatusCode::OK, form, rules, Problems::default(), done).await
 }
 
-pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, f: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
+    require(&s, &ctx, &actor, &[Action::ManageReference], "case_settings.update").await?;
+    let f = body.read().await?;
     let typed = SettingsForm::from_form(&f);
     let errs = match typed.parse() {
         Ok(settings) => match s.store.set_case_settings(&settings, actor.user_id()).await {
             Ok(()) => {
-                audit(&s, &ctx, &actor, "case_settings.update", ("settings", "cases".into()), "ok", None).await?;
+                audit(&s, &actor, "case_settings.update", ("settings", "cases".into()), "ok", None).await;
                 return Ok(Redirect::to("/admin/case-settings?done=settings").into_response());
             }
             Err(dangjian_store::StoreError::Invalid(e)) => e,
@@ -250,14 +251,15 @@ pub async fn save_routing(
     State(s): State<AppState>,
     ctx: PageCtx,
     actor: Actor,
-    f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+    require(&s, &ctx, &actor, &[Action::ManageReference], "routing.update").await?;
+    let f = body.read().await?;
     let (rows, parsed) = parse_routing(&f);
     let errs = match parsed {
         Ok(rules) => match s.store.replace_routing_table(&rules).await {
             Ok(()) => {
-                audit(&s, &ctx, &actor, "routing.update", ("settings", "routing".into()), "ok", None).await?;
+                audit(&s, &actor, "routing.update", ("settings", "routing".into()), "ok", None).await;
                 return Ok(Redirect::to("/admin/case-settings?done=routing").into_response());
             }
             Err(dangjian_store::StoreError::Invalid(e)) => e,

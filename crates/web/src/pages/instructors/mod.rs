@@ -6,8 +6,8 @@ pub(super) mod mobile;
 
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -50,7 +50,7 @@ pub(super) async fn list(
     ctx: PageCtx,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.page(&ctx))?;
+    let access = permission::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.page(&ctx))?;
     let term = super::lists::search_term(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
     let filter = InstructorFilter { region: q.get("region"), unit: q.id("unit"), root: q.id("root"), q: term };
     let page = s.store.list_instructors(&filter, q.paging(), &access).await.map_err(ctx.store_err())?;
@@ -65,7 +65,7 @@ pub(super) async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
+    permission::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
         .await
         .map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;

@@ -14,7 +14,6 @@ pub mod i18n;
 pub mod open311;
 pub mod pages;
 pub mod panic;
-pub mod personal;
 pub mod rate_limit;
 pub mod route_table;
 pub mod security_headers;
@@ -167,38 +166,10 @@ fn loggable_path(path: &str) -> &str {
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
 /// Before listening, personal data still in plain text from an older release is encrypted.
-/// Deletes audit records older than the retention period (`audit_retention_days`, at least 180) at
-/// start-up and then once a day; the purge keeps the chain verifiable and is itself recorded.
-async fn purge_audit_daily(state: AppState) {
-    let mut day = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
-    loop {
-        day.tick().await;
-        let days = state.security_config().await.audit_retention_days;
-        let before = auth::session::time_text(state.clock.now() - chrono::Duration::days(days));
-        match state.store.purge_audit(&before).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(records = n, %before, "purged expired audit records");
-                let entry = dangjian_store::audit::AuditEntry {
-                    actor: "system".into(),
-                    action: "audit.purge".into(),
-                    outcome: "ok".into(),
-                    detail: Some(format!("before={before} records={n}")),
-                    ..Default::default()
-                };
-                if let Err(e) = state.store.append_audit(&entry).await {
-                    tracing::error!(error = %e, "cannot record the audit purge");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "audit purge failed"),
-        }
-    }
-}
-
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     panic::quiet_panic_hook();
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
-    tokio::spawn(purge_audit_daily(state.clone()));
+    tokio::spawn(app::jobs::purge_audit_daily(state.clone()));
     tokio::spawn(app::cases::deadline_job(state.clone()));
     // Build the coverage index in the background while the server answers: coverage pages and API
     // answer 503 with Retry-After until it is done, every other page at once.

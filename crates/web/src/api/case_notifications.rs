@@ -2,17 +2,13 @@
 //! cases escalated to or away from them, transferred to them, added to or reopened by the worker. Read
 //! and marked read by those who handle the cases (cadres: handling is writing).
 
-use crate::app::permission;
-use crate::auth::Actor;
+use crate::app::{cases, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::i18n::Lang;
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::SecondsFormat;
-use dangjian_domain::access::Action;
 use dangjian_store::cases::Notification;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,34 +35,20 @@ pub struct NotificationList {
 #[utoipa::path(get, path = "/api/v1/case-notifications", tag = "cases", params(NotificationQuery),
     responses((status = 200, body = NotificationList), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn list(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationList>, ApiError> {
-    let access =
-        permission::require(&s, &actor, Action::Write, "case_notification.list").await.map_err(|r| r.api(lang))?;
-    let (items, unread) = s
-        .store
-        .case_notifications(&access, q.unread, q.limit.unwrap_or(50))
-        .await
-        .map_err(|e| ApiError::from_store(e, lang))?;
+    let inbox = cases::begin_notifications(&cx).await.map_err(|r| r.api(lang))?;
+    let (items, unread) = inbox.notifications(q.unread, q.limit.unwrap_or(50)).await.map_err(|e| e.api(lang))?;
     Ok(Json(NotificationList { unread, items }))
 }
 
 /// Mark a notification read (for the whole department).
 #[utoipa::path(post, path = "/api/v1/case-notifications/{id}/read", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn mark_read(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    let access =
-        permission::require(&s, &actor, Action::Write, "case_notification.read").await.map_err(|r| r.api(lang))?;
-    let at = s.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    s.store.mark_notification_read(id, &access, &actor.name(), &at).await.map_err(|e| ApiError::from_store(e, lang))?;
+async fn mark_read(cx: Ctx, lang: Lang, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    cases::mark_notification_read(&cx, id).await.map_err(|e| e.api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

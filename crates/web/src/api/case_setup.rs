@@ -2,6 +2,7 @@
 //! handle cases and the routing table (read by anyone signed in, changed by the system administrator).
 
 use crate::app::permission::{self, Object};
+use crate::app::{case_settings, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
@@ -43,17 +44,14 @@ async fn case_settings(State(s): State<AppState>, actor: Actor, lang: Lang) -> R
 #[utoipa::path(put, path = "/api/v1/case-settings", tag = "cases", request_body = CaseSettings,
     responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn replace_case_settings(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     input: JsonBody<CaseSettings>,
 ) -> Result<Json<CaseSettings>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "case_settings.update").await.map_err(|r| r.api(lang))?;
+    let change = case_settings::begin_settings(&cx).await.map_err(|r| r.api(lang))?;
     let input = input.parse()?;
-    let result = s.store.set_case_settings(&input, actor.user_id()).await;
-    permission::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(s.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
+    change.settings(&input).await.map_err(|e| e.api(lang))?;
+    Ok(Json(cx.state.store.case_settings().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
 /// The departments that handle cases.
@@ -122,17 +120,14 @@ async fn routing_rules(
 #[utoipa::path(put, path = "/api/v1/routing-rules", tag = "cases", request_body = Vec<RoutingRule>,
     responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn replace_routing_rules(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     rules: JsonBody<Vec<RoutingRule>>,
 ) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "routing.update").await.map_err(|r| r.api(lang))?;
+    let change = case_settings::begin_routing(&cx).await.map_err(|r| r.api(lang))?;
     let rules = rules.parse()?;
-    let result = s.store.replace_routing_table(&rules).await;
-    permission::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
-    Ok(Json(s.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
+    change.routing(&rules).await.map_err(|e| e.api(lang))?;
+    Ok(Json(cx.state.store.routing_table().await.map_err(|e| ApiError::from_store(e, lang))?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

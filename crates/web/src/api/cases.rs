@@ -108,7 +108,7 @@ async fn case_contact(
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CaseContact>, ApiError> {
-    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.api(lang))?;
+    let contact = crate::app::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.api(lang))?;
     Ok(Json(CaseContact { contact }))
 }
 

@@ -2,6 +2,7 @@
 
 use super::{date_or_today, ListResponse, VersionQuery};
 use crate::app::permission::{self, Target};
+use crate::app::{entities, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
@@ -14,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::entity::EntityInput;
-use dangjian_domain::{EntityDraft, EntityKind};
+use dangjian_domain::EntityKind;
 use dangjian_store::entities::{Chain, ChainFilter, Entity, EntityFilter};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -123,19 +124,10 @@ async fn list_entities(
 /// Register a unit; it must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/entities", tag = "entities", request_body = EntityInput,
     responses((status = 201, body = Entity), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_entity(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    input: JsonBody<EntityInput>,
-) -> Result<impl IntoResponse, ApiError> {
-    let access = permission::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.api(lang))?;
+async fn create_entity(cx: Ctx, lang: Lang, input: JsonBody<EntityInput>) -> Result<impl IntoResponse, ApiError> {
+    let pending = entities::begin_create(&cx).await.map_err(|e| e.api(lang))?;
     let input = input.parse()?;
-    let draft = EntityDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.create_entity(&draft, &access).await;
-    let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
-    permission::audit_write(&s, &actor, "entity.create", target, &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = pending.save(&input, 0).await.map_err(|e| e.api(lang))?;
     let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
     Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
 }
@@ -143,16 +135,8 @@ async fn create_entity(
 /// One unit.
 #[utoipa::path(get, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)),
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_entity(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    permission::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
-        .await
-        .map_err(|r| r.api(lang))?;
-    let e = s.store.entity(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+async fn get_entity(cx: Ctx, lang: Lang, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let e = entities::read(&cx, id).await.map_err(|e| e.api(lang))?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -161,20 +145,14 @@ async fn get_entity(
 #[utoipa::path(put, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)), request_body = EntityUpdate,
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_entity(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Entity(id);
-    let access =
-        permission::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.api(lang))?;
+    let pending = entities::begin_update(&cx, id).await.map_err(|e| e.api(lang))?;
     let u = u.parse()?;
-    let draft = EntityDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.update_entity(id, &draft, u.version, &access).await;
-    permission::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = pending.save(&u.fields, u.version).await.map_err(|e| e.api(lang))?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -182,20 +160,15 @@ async fn update_entity(
 #[utoipa::path(delete, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path), VersionQuery),
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn close_entity(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Entity(id);
-    let access =
-        permission::authorize(&s, &actor, Action::Write, target, "entity.close").await.map_err(|r| r.api(lang))?;
+    let pending = entities::begin_close(&cx, id).await.map_err(|e| e.api(lang))?;
     let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
-    let result = s.store.close_entity(id, on, q.version, &access).await;
-    permission::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
-    let e = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let e = pending.close(on, q.version).await.map_err(|e| e.api(lang))?;
     Ok((etag(e.version), Json(e)))
 }
 

@@ -2,7 +2,8 @@
 
 use super::entities::etag;
 use super::{ListResponse, VersionQuery};
-use crate::app::permission::{self, Target};
+use crate::app::permission::{self};
+use crate::app::{instructors, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
@@ -14,7 +15,6 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::instructor::InstructorInput;
-use dangjian_domain::InstructorDraft;
 use dangjian_store::instructors::{Instructor, InstructorFilter};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -79,18 +79,13 @@ async fn list_instructors(
 #[utoipa::path(post, path = "/api/v1/instructors", tag = "instructors", request_body = InstructorInput,
     responses((status = 201, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     input: JsonBody<InstructorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access = permission::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.api(lang))?;
+    let pending = instructors::begin_create(&cx).await.map_err(|e| e.api(lang))?;
     let input = input.parse()?;
-    let draft = InstructorDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.create_instructor(&draft, &access).await;
-    let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
-    permission::audit_write(&s, &actor, "instructor.create", target, &result).await;
-    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let i = pending.save(&input, 0).await.map_err(|e| e.api(lang))?;
     let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
     Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
 }
@@ -98,16 +93,8 @@ async fn create_instructor(
 /// One instructor.
 #[utoipa::path(get, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)),
     responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    permission::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
-        .await
-        .map_err(|r| r.api(lang))?;
-    let i = s.store.instructor(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+async fn get_instructor(cx: Ctx, lang: Lang, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let i = instructors::read(&cx, id).await.map_err(|e| e.api(lang))?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -116,20 +103,14 @@ async fn get_instructor(
 #[utoipa::path(put, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)), request_body = InstructorUpdate,
     responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<InstructorUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Instructor(id);
-    let access =
-        permission::authorize(&s, &actor, Action::Write, target, "instructor.update").await.map_err(|r| r.api(lang))?;
+    let pending = instructors::begin_update(&cx, id).await.map_err(|e| e.api(lang))?;
     let u = u.parse()?;
-    let draft = InstructorDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.update_instructor(id, &draft, u.version, &access).await;
-    permission::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
-    let i = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let i = pending.save(&u.fields, u.version).await.map_err(|e| e.api(lang))?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -137,19 +118,14 @@ async fn update_instructor(
 #[utoipa::path(delete, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path), VersionQuery),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn delete_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let target = Target::Instructor(id);
-    let access =
-        permission::authorize(&s, &actor, Action::Write, target, "instructor.delete").await.map_err(|r| r.api(lang))?;
+    let pending = instructors::begin_delete(&cx, id).await.map_err(|e| e.api(lang))?;
     let q = q.parse()?;
-    let result = s.store.delete_instructor(id, q.version, &access).await;
-    permission::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
-    result.map_err(|e| ApiError::from_store(e, lang))?;
+    pending.delete(q.version).await.map_err(|e| e.api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,7 +2,8 @@
 
 use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
-use crate::app::permission::{self, Target};
+use crate::app::permission::{self};
+use crate::app::{organizations, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
@@ -14,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::{OrgKind, OrganizationDraft};
+use dangjian_domain::OrgKind;
 use dangjian_store::organizations::{OrgFilter, Organization};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -105,19 +106,13 @@ async fn list_organizations(
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,
     responses((status = 201, body = Organization), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_organization(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     input: JsonBody<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let access =
-        permission::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.api(lang))?;
+    let pending = organizations::begin_create(&cx).await.map_err(|e| e.api(lang))?;
     let input = input.parse()?;
-    let draft = OrganizationDraft::parse(&input).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.create_organization(&draft, &access).await;
-    let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
-    permission::audit_write(&s, &actor, "organization.create", target, &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = pending.save(&input, 0).await.map_err(|e| e.api(lang))?;
     let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
     Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
 }
@@ -125,16 +120,8 @@ async fn create_organization(
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_organization(
-    State(s): State<AppState>,
-    actor: Actor,
-    lang: Lang,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    permission::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
-        .await
-        .map_err(|r| r.api(lang))?;
-    let o = s.store.organization(id).await.map_err(|e| ApiError::from_store(e, lang))?;
+async fn get_organization(cx: Ctx, lang: Lang, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let o = organizations::read(&cx, id).await.map_err(|e| e.api(lang))?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -143,21 +130,14 @@ async fn get_organization(
 #[utoipa::path(put, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationUpdate,
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_organization(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Organization(id);
-    let access = permission::authorize(&s, &actor, Action::Write, target, "organization.update")
-        .await
-        .map_err(|r| r.api(lang))?;
+    let pending = organizations::begin_update(&cx, id).await.map_err(|e| e.api(lang))?;
     let u = u.parse()?;
-    let draft = OrganizationDraft::parse(&u.fields).map_err(|e| ApiError::fields(&e, lang))?;
-    let result = s.store.update_organization(id, &draft, u.version, &access).await;
-    permission::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = pending.save(&u.fields, u.version).await.map_err(|e| e.api(lang))?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -165,21 +145,15 @@ async fn update_organization(
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path), VersionQuery),
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn dissolve_organization(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Organization(id);
-    let access = permission::authorize(&s, &actor, Action::Write, target, "organization.dissolve")
-        .await
-        .map_err(|r| r.api(lang))?;
+    let pending = organizations::begin_dissolve(&cx, id).await.map_err(|e| e.api(lang))?;
     let q = q.parse()?;
     let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into(), lang))?;
-    let result = s.store.dissolve_organization(id, on, q.version, &access).await;
-    permission::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
-    let o = result.map_err(|e| ApiError::from_store(e, lang))?;
+    let o = pending.dissolve(on, q.version).await.map_err(|e| e.api(lang))?;
     Ok((etag(o.version), Json(o)))
 }
 

@@ -161,6 +161,13 @@ pub async fn begin_inbox(cx: &Ctx) -> AppResult<Inbox> {
     Ok(Inbox { cx: cx.clone(), access })
 }
 
+/// The departments' notifications the actor may read (a refusal is audited as
+/// `case_notification.list`): the inbox's filter, without its cases.
+pub async fn begin_notifications(cx: &Ctx) -> AppResult<Inbox> {
+    let access = permission::require(&cx.state, &cx.actor, Action::Write, "case_notification.list").await?;
+    Ok(Inbox { cx: cx.clone(), access })
+}
+
 /// A permitted inbox.
 #[must_use]
 pub struct Inbox {
@@ -190,12 +197,35 @@ impl Inbox {
     }
 }
 
-/// Marks notification `id` read for the whole department (a refusal is audited as
-/// `case_notification.read`).
-pub async fn mark_notification_read(cx: &Ctx, id: i64) -> AppResult<()> {
+/// May the actor mark notification `id` read? (A refusal is audited as `case_notification.read`; a
+/// notification of another department's does not exist for them.)
+pub async fn begin_mark_read(cx: &Ctx, id: i64) -> AppResult<MarkRead> {
     let access = permission::require(&cx.state, &cx.actor, Action::Write, "case_notification.read").await?;
-    let at = cx.state.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Ok(cx.state.store.mark_notification_read(id, &access, &cx.actor.name(), &at).await?)
+    if !cx.state.store.case_notification_visible(id, &access).await? {
+        return Err(super::AppError::NotFound);
+    }
+    Ok(MarkRead { cx: cx.clone(), access, id })
+}
+
+/// A permitted marking of a notification as read.
+#[must_use]
+pub struct MarkRead {
+    cx: Ctx,
+    access: AccessFilter,
+    id: i64,
+}
+
+impl MarkRead {
+    /// Marks the notification read for the whole department.
+    pub async fn run(self) -> AppResult<()> {
+        let at = self.cx.state.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        Ok(self.cx.state.store.mark_notification_read(self.id, &self.access, &self.cx.actor.name(), &at).await?)
+    }
+}
+
+/// Marks notification `id` read for the whole department.
+pub async fn mark_notification_read(cx: &Ctx, id: i64) -> AppResult<()> {
+    begin_mark_read(cx, id).await?.run().await
 }
 
 /// One case with its full history, the contact masked (a refusal is audited as `case.read`).

@@ -9,9 +9,16 @@
 //! error (`ApiError::from_app`), the pages to their error page (`PageCtx::app_err`), each in the
 //! request's language.
 
+pub mod case_settings;
 pub mod cases;
+pub mod entities;
+pub mod instructors;
+pub mod jobs;
+pub mod organizations;
 pub mod permission;
+pub mod personal;
 pub mod stations;
+pub mod write;
 
 pub use permission::{Object, Target};
 

@@ -259,6 +259,16 @@ impl PageCtx {
         move |e| Failed(self.clone(), PageError::from_store(e, self.lang))
     }
 
+    /// The store's answer behind a command's refusal, for a form that shows it by field (a refused
+    /// input, a stale version); any other refusal is the error page.
+    pub fn input_err(&self, e: crate::app::AppError) -> Result<StoreError, Failed> {
+        match e {
+            crate::app::AppError::Store(e) => Ok(e),
+            crate::app::AppError::Invalid(errs) => Ok(StoreError::Invalid(errs)),
+            e => Err(e.page(self)),
+        }
+    }
+
     /// A mapper from a command's error to a rendered error page, for `.map_err(ctx.app_err())?`.
     pub fn app_err(&self) -> impl Fn(crate::app::AppError) -> Failed + '_ {
         move |e| e.page(self)

@@ -6,7 +6,6 @@
 
 use super::{category_name, china_time_text, Named};
 use crate::app::cases::{self, HandlerStep, InboxQuery};
-use crate::app::permission;
 use crate::app::{AppError, Ctx};
 use crate::auth::Actor;
 use crate::pages::form::{FormBody, Problems};
@@ -18,7 +17,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::SecondsFormat;
-use dangjian_domain::access::Action;
 use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseStatus;
 use dangjian_store::cases::{Case, Notification};
@@ -178,7 +176,7 @@ async fn render_case(
                 .map_or_else(|| code.clone(), |x| ctx.lang.pick(&x.name_zh, &x.name_en)),
         ),
     };
-    let may_reveal = case.contact.is_some() && crate::personal::may_reveal_case_contact(s, actor, id).await;
+    let may_reveal = case.contact.is_some() && crate::app::personal::may_reveal_case_contact(s, actor, id).await;
     let events: Vec<_> = case
         .events
         .iter()
@@ -240,9 +238,9 @@ pub async fn reveal_contact(
     PageId(id): PageId,
     body: FormBody,
 ) -> Result<Response, Failed> {
-    crate::personal::permit_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
+    crate::app::personal::permit_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
     body.read().await?;
-    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
+    let contact = crate::app::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
     let mut r = ctx.render("cases/contact.html", context! { id, contact });
     no_store(r.headers_mut());
     Ok(r)
@@ -250,8 +248,8 @@ pub async fn reveal_contact(
 
 /// `POST /cases/notifications/{id}/read`: marks a notification read; back to the inbox.
 pub async fn mark_read(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
-    permission::require(&cx.state, &cx.actor, Action::Write, "case_notification.read").await.map_err(ctx.app_err())?;
+    let marking = cases::begin_mark_read(&cx, id).await.map_err(ctx.app_err())?;
     body.read().await?;
-    cases::mark_notification_read(&cx, id).await.map_err(ctx.app_err())?;
+    marking.run().await.map_err(ctx.app_err())?;
     Ok(Redirect::to("/cases").into_response())
 }

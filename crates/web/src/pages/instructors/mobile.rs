@@ -4,10 +4,10 @@
 //! cached.
 
 use crate::app::permission::{self, Target};
+use crate::app::personal::{reveal_instructor_mobile, READ_PERSONAL};
 use crate::auth::Actor;
 use crate::pages::form::FormBody;
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::personal::{reveal_instructor_mobile, READ_PERSONAL};
 use crate::security_headers::no_store;
 use crate::AppState;
 use axum::extract::State;

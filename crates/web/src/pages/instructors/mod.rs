@@ -69,7 +69,7 @@ pub(super) async fn show(
         .await
         .map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;
-    let may_reveal_mobile = crate::personal::may_reveal_instructor_mobile(&s, &actor, id).await;
+    let may_reveal_mobile = crate::app::personal::may_reveal_instructor_mobile(&s, &actor, id).await;
     Ok(ctx.render(
         "instructors/show.html",
         context! { instructor => InstructorView::new(&i), saved => q.get("saved").is_some(), may_reveal_mobile },

@@ -3,6 +3,7 @@
 
 use super::org_kinds;
 use crate::app::permission::{self, Target};
+use crate::app::{organizations, Ctx};
 use crate::auth::Actor;
 use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
@@ -13,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::OrganizationDraft;
 use dangjian_store::organizations::Organization;
 use dangjian_store::StoreError;
 use minijinja::context;
@@ -157,23 +157,13 @@ pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQ
     render(&ctx, StatusCode::OK, form, Problems::default(), None).await
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
-    let access =
-        permission::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = organizations::begin_create(&cx).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
     let form = OrgForm::from_form(&data);
-    let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.create_organization(&draft, &access).await;
-            let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
-            permission::audit_write(&s, &actor, "organization.create", target, &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), 0).await {
         Ok(o) => Ok(Redirect::to(&format!("/organizations/{}?saved=1", o.id)).into_response()),
-        Err(e) => rejected(&ctx, form, e, None).await,
+        Err(e) => rejected(&ctx, form, ctx.input_err(e)?, None).await,
     }
 }
 
@@ -197,25 +187,14 @@ pub async fn update(
     PageId(id): PageId,
     body: FormBody,
 ) -> Result<Response, Failed> {
-    let target = Target::Organization(id);
-    let access = permission::authorize(&s, &actor, Action::Write, target, "organization.update")
-        .await
-        .map_err(|r| r.page(&ctx))?;
+    let pending = organizations::begin_update(&Ctx::new(&s, &actor), id).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
     let current = s.store.organization(id).await.map_err(ctx.store_err())?;
     let form = OrgForm::from_form(&data);
     let version = form.version.unwrap_or(-1);
-    let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.update_organization(id, &draft, version, &access).await;
-            permission::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), version).await {
         Ok(o) => Ok(Redirect::to(&format!("/organizations/{}?saved=1", o.id)).into_response()),
-        Err(e) => rejected(&ctx, form, e, Some(current)).await,
+        Err(e) => rejected(&ctx, form, ctx.input_err(e)?, Some(current)).await,
     }
 }
 

@@ -35,8 +35,14 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 2] {
-    [features::stations::feature(), features::cases::feature()]
+pub fn features() -> [features::Feature; 5] {
+    [
+        features::entities::feature(),
+        features::organizations::feature(),
+        features::instructors::feature(),
+        features::stations::feature(),
+        features::cases::feature(),
+    ]
 }
 
 /// What every handler can reach.

@@ -199,6 +199,11 @@ async fn the_navigation_comes_from_the_feature_registrations() {
         };
         let page = home(cadre).await;
         assert!(page.contains("href=\"/stations\"") && page.contains("data-testid=\"nav-cases\""), "{page}");
+        // In the order the registrations are listed, each in its group: the registry's links before the
+        // import, the inbox after it.
+        let at = |href: &str| page.find(&format!("href=\"{href}\"")).unwrap_or(usize::MAX);
+        let order = ["/regions", "/entities", "/organizations", "/instructors", "/stations", "/import", "/cases"];
+        assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{order:?} in this order: {page}");
         let page = home(regulator).await;
         assert!(page.contains("href=\"/stations\""), "a regulator reads stations");
         assert!(!page.contains("data-testid=\"nav-cases\""), "a regulator handles no cases");

@@ -6,11 +6,11 @@ mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;
-mod entities;
+pub mod entities;
 mod health;
-mod instructors;
+pub mod instructors;
 mod open311_clients;
-mod organizations;
+pub mod organizations;
 mod personal;
 mod regions;
 mod sectors;
@@ -41,9 +41,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(regions::router())
         .merge(sectors::router())
-        .merge(entities::router())
-        .merge(organizations::router())
-        .merge(instructors::router())
         .merge(personal::router())
         .merge(transfer::router())
         .merge(coverage::router())

@@ -1,7 +1,7 @@
 //! Needs and rights cases: filed and followed by workers with no account, handled by the departments
 //! in the cadres' region scopes (`app::cases`; handling is writing), notified to them.
 
-use super::{Feature, NavEntry};
+use super::{Feature, NavEntry, NavGroup};
 use dangjian_domain::access::Action;
 
 fn router() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
@@ -15,6 +15,7 @@ pub fn feature() -> Feature {
         page_routes: crate::pages::cases::declared_routes,
         pages: crate::pages::cases::routes,
         nav: &[NavEntry {
+            group: NavGroup::Work,
             href: "/cases",
             label: "nav.cases",
             test_id: "nav-cases",

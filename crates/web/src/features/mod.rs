@@ -7,10 +7,13 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Stations and cases are registered so; the other resources are still in the central tables of
-//! `api/mod.rs` and `pages/mod.rs`, and move here one by one.
+//! Units, organizations, instructors, stations and cases are registered so; the other resources are
+//! still in the central tables of `api/mod.rs` and `pages/mod.rs`, and move here one by one.
 
 pub mod cases;
+pub mod entities;
+pub mod instructors;
+pub mod organizations;
 pub mod stations;
 
 use crate::auth::Actor;
@@ -37,9 +40,20 @@ pub struct Feature {
     pub actions: &'static [Action],
 }
 
+/// Where in the navigation a link goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NavGroup {
+    /// With the registry's links (units, organizations, instructors, stations), before the import.
+    Registry,
+    /// After the registry's links and the statistics (the case inbox).
+    Work,
+}
+
 /// A link in the navigation of every page.
 pub struct NavEntry {
     pub href: &'static str,
+    pub group: NavGroup,
     /// Translation key of the link's text.
     pub label: &'static str,
     /// `data-testid` of the link (empty: none).
@@ -54,6 +68,7 @@ pub struct NavEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct NavLink {
     pub href: &'static str,
+    pub group: NavGroup,
     pub label: &'static str,
     pub test_id: &'static str,
     pub except: &'static [&'static str],
@@ -65,6 +80,6 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         .iter()
         .flat_map(|f| f.nav.iter())
         .filter(|e| (e.shown)(actor))
-        .map(|e| NavLink { href: e.href, label: e.label, test_id: e.test_id, except: e.except })
+        .map(|e| NavLink { href: e.href, group: e.group, label: e.label, test_id: e.test_id, except: e.except })
         .collect()
 }

@@ -1,7 +1,7 @@
 //! Worker stations: managed by the cadres whose scope holds them (`app::stations`), found by workers
 //! with no account (`/stations/near`, `/api/v1/stations/nearest`).
 
-use super::{Feature, NavEntry};
+use super::{Feature, NavEntry, NavGroup};
 use dangjian_domain::access::Action;
 
 pub fn feature() -> Feature {
@@ -11,6 +11,7 @@ pub fn feature() -> Feature {
         page_routes: crate::pages::stations::declared_routes,
         pages: crate::pages::stations::routes,
         nav: &[NavEntry {
+            group: NavGroup::Registry,
             href: "/stations",
             label: "nav.stations",
             test_id: "nav-stations",

@@ -43,14 +43,14 @@ mod case_stats;
 pub(crate) mod cases;
 mod charts;
 mod coverage;
-mod entities;
+pub(crate) mod entities;
 mod form;
 mod home;
 mod import;
-mod instructors;
+pub(crate) mod instructors;
 mod lists;
 mod login;
-mod organizations;
+pub(crate) mod organizations;
 mod regions;
 pub mod render;
 pub(crate) mod stations;
@@ -79,19 +79,6 @@ page_routes! {
     "/coverage/platforms/{id}" => get(coverage::platform),
     "/coverage/gaps" => get(coverage::gaps),
     "/cases/stats" => get(case_stats::show),
-    "/entities" => get(entities::list),
-    "/entities/new" => get(entities::form::new).post(entities::form::create),
-    "/entities/{id}" => get(entities::show),
-    "/entities/{id}/edit" => get(entities::form::edit).post(entities::form::update),
-    "/organizations" => get(organizations::list),
-    "/organizations/new" => get(organizations::form::new).post(organizations::form::create),
-    "/organizations/{id}" => get(organizations::show),
-    "/organizations/{id}/edit" => get(organizations::form::edit).post(organizations::form::update),
-    "/instructors" => get(instructors::list),
-    "/instructors/new" => get(instructors::form::new).post(instructors::form::create),
-    "/instructors/{id}" => get(instructors::show),
-    "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
-    "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
     "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),

@@ -3,6 +3,13 @@
 
 pub(super) mod form;
 
+page_routes! {
+    "/entities" => get(list),
+    "/entities/new" => get(form::new).post(form::create),
+    "/entities/{id}" => get(show),
+    "/entities/{id}/edit" => get(form::edit).post(form::update),
+}
+
 use super::instructors::InstructorView;
 use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};

@@ -4,6 +4,14 @@
 pub(super) mod form;
 pub(super) mod mobile;
 
+page_routes! {
+    "/instructors" => get(list),
+    "/instructors/new" => get(form::new).post(form::create),
+    "/instructors/{id}" => get(show),
+    "/instructors/{id}/edit" => get(form::edit).post(form::update),
+    "/instructors/{id}/mobile" => post(mobile::reveal),
+}
+
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
 use crate::app::permission::{self, Target};

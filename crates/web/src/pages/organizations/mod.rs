@@ -3,6 +3,13 @@
 
 pub(super) mod form;
 
+page_routes! {
+    "/organizations" => get(list),
+    "/organizations/new" => get(form::new).post(form::create),
+    "/organizations/{id}" => get(show),
+    "/organizations/{id}/edit" => get(form::edit).post(form::update),
+}
+
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
 use crate::app::permission::{self, Target};

@@ -77,19 +77,26 @@ impl Role {
         matches!(self, Self::SystemAdmin | Self::SecurityAdmin | Self::AuditAdmin)
     }
 
-    /// The actions the role allows on records inside its scope.
-    pub fn allows(self, action: Action) -> bool {
-        use Action::*;
+    /// The kinds of work the role does. A role grants every action of these categories, so a new verb
+    /// ([`Action`]) is given a category and thereby reaches every role that does that kind of work,
+    /// without a role being edited.
+    pub fn categories(self) -> &'static [Category] {
+        use Category::*;
         match self {
-            Self::SystemAdmin => matches!(action, ManageAccounts | ManageTokens | ManageReference | ReadReference),
-            Self::SecurityAdmin => matches!(action, ManageGrants | ReadReference),
-            Self::AuditAdmin => matches!(action, ReadAudit | ReadReference),
+            Self::SystemAdmin => &[Reference, ReferenceAdmin, AccountAdmin],
+            Self::SecurityAdmin => &[Reference, GrantAdmin],
+            Self::AuditAdmin => &[Reference, AuditReading],
             Self::DepartmentCadre | Self::PlatformCommittee => {
-                matches!(action, Read | Write | Import | Export | ReadPersonal | ReadReference)
+                &[Reference, Reading, PersonalData, Keeping, Oversight, Importing, Exporting]
             }
-            Self::BranchSecretary => matches!(action, Read | Write | ReadPersonal | ReadReference),
-            Self::Regulator | Self::Instructor => matches!(action, Read | Export | ReadReference),
+            Self::BranchSecretary => &[Reference, Reading, PersonalData, Keeping],
+            Self::Regulator | Self::Instructor => &[Reference, Reading, Exporting],
         }
+    }
+
+    /// The actions the role allows on records inside its scope: those of its [`categories`](Self::categories).
+    pub fn allows(self, action: Action) -> bool {
+        self.categories().contains(&action.category())
     }
 
     /// The scope kinds a grant of this role may carry.
@@ -114,6 +121,14 @@ pub enum Action {
     Read,
     /// Create, update, close registry records.
     Write,
+    /// Assign a person to a record (an instructor to a unit, a case to a handler).
+    Assign,
+    /// Record a payment (Party dues) against a member's record.
+    RecordPayment,
+    /// Approve a step that needs a supervising body's decision (a development stage, a transfer).
+    Approve,
+    /// Publish something to those it concerns (a notice, a statistics release).
+    Publish,
     Import,
     Export,
     /// See personal data (mobile and ID numbers) unmasked; every use is audited.
@@ -126,6 +141,67 @@ pub enum Action {
     ManageGrants,
     ManageTokens,
     ReadAudit,
+}
+
+impl Action {
+    pub const ALL: [Action; 15] = [
+        Self::Read,
+        Self::Write,
+        Self::Assign,
+        Self::RecordPayment,
+        Self::Approve,
+        Self::Publish,
+        Self::Import,
+        Self::Export,
+        Self::ReadPersonal,
+        Self::ReadReference,
+        Self::ManageReference,
+        Self::ManageAccounts,
+        Self::ManageGrants,
+        Self::ManageTokens,
+        Self::ReadAudit,
+    ];
+
+    /// The kind of work the action is: which roles allow it follows from this alone.
+    pub fn category(self) -> Category {
+        match self {
+            Self::Read => Category::Reading,
+            Self::Write | Self::Assign | Self::RecordPayment => Category::Keeping,
+            Self::Approve | Self::Publish => Category::Oversight,
+            Self::Import => Category::Importing,
+            Self::Export => Category::Exporting,
+            Self::ReadPersonal => Category::PersonalData,
+            Self::ReadReference => Category::Reference,
+            Self::ManageReference => Category::ReferenceAdmin,
+            Self::ManageAccounts | Self::ManageTokens => Category::AccountAdmin,
+            Self::ManageGrants => Category::GrantAdmin,
+            Self::ReadAudit => Category::AuditReading,
+        }
+    }
+}
+
+/// A kind of work: roles grant categories, actions belong to one (see [`Role::categories`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Reading registry records in scope.
+    Reading,
+    /// Keeping records in scope: creating, changing, closing, assigning, recording payments.
+    Keeping,
+    /// A supervising body's decisions: approving, publishing.
+    Oversight,
+    Importing,
+    Exporting,
+    /// Personal data in full.
+    PersonalData,
+    /// Regions, sectors, case categories — read by every role.
+    Reference,
+    ReferenceAdmin,
+    /// Accounts and API tokens (system administrator).
+    AccountAdmin,
+    /// Grants and security policy (security administrator).
+    GrantAdmin,
+    /// The audit log (audit administrator).
+    AuditReading,
 }
 
 /// The part of the registry a grant reaches.
@@ -300,6 +376,36 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
             assert_eq!(Role::parse(r.name_zh()), Some(r));
+        }
+    }
+
+    /// Every role against every action, one row per action: `A` allowed, `-` not; columns in
+    /// `Role::ALL` order (system, security, audit administrators; cadre, regulator, committee,
+    /// secretary, instructor). A new action is one row here and one line in `Action::category`.
+    #[test]
+    fn the_permission_table() {
+        const TABLE: &[(Action, &str)] = &[
+            (Action::Read, "--- AAAAA"),
+            (Action::Write, "--- A-AA-"),
+            (Action::Assign, "--- A-AA-"),
+            (Action::RecordPayment, "--- A-AA-"),
+            (Action::Approve, "--- A-A--"),
+            (Action::Publish, "--- A-A--"),
+            (Action::Import, "--- A-A--"),
+            (Action::Export, "--- AAA-A"),
+            (Action::ReadPersonal, "--- A-AA-"),
+            (Action::ReadReference, "AAA AAAAA"),
+            (Action::ManageReference, "A-- -----"),
+            (Action::ManageAccounts, "A-- -----"),
+            (Action::ManageGrants, "-A- -----"),
+            (Action::ManageTokens, "A-- -----"),
+            (Action::ReadAudit, "--A -----"),
+        ];
+        assert_eq!(TABLE.len(), Action::ALL.len(), "one row per action");
+        for (action, row) in TABLE {
+            let expected: Vec<bool> = row.chars().filter(|c| !c.is_whitespace()).map(|c| c == 'A').collect();
+            let actual: Vec<bool> = Role::ALL.iter().map(|r| r.allows(*action)).collect();
+            assert_eq!(actual, expected, "{action:?}: {row}");
         }
     }
 }

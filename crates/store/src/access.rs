@@ -391,6 +391,11 @@ impl Store {
         access.admits(self, Rows::Stations, id).await
     }
 
+    /// Whether case notification `id` exists inside `access` (addressed to a department in its regions).
+    pub async fn case_notification_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
+        access.admits(self, Rows::CaseNotifications, id).await
+    }
+
     /// Whether case `id` exists inside `access` (handled by a department in its regions).
     pub async fn case_visible(&self, id: i64, access: &AccessFilter) -> StoreResult<bool> {
         access.admits(self, Rows::Cases, id).await

@@ -109,7 +109,7 @@ impl GapParams {
 
 /// What the actor may see of the figures: the scopes of their read grants.
 pub fn visibility(index: &CoverageIndex, actor: &Actor) -> Visibility {
-    let filter = crate::scope::filter(actor, Action::Read);
+    let filter = crate::app::permission::filter(actor, Action::Read);
     index.visibility(filter.is_unrestricted(), filter.scopes())
 }
 

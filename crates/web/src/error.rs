@@ -6,6 +6,7 @@
 //! [`Lang`] and renders the body of every error below it. So a handler, an extractor or a guard makes
 //! an error without a language, and `?` turns a [`StoreError`] into one.
 
+use crate::app::AppError;
 use crate::i18n::{Lang, Message};
 use crate::transfer::RowFailures;
 use axum::extract::Request;
@@ -282,6 +283,26 @@ pub async fn localize(req: Request, next: Next) -> Response {
         }
         _ => r,
     }
+}
+
+impl From<AppError> for ApiError {
+    /// A command's error as the API answers it.
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated"))
+            }
+            AppError::Forbidden => forbidden(),
+            AppError::NotFound => ApiError::not_found(),
+            AppError::Invalid(errs) => ApiError::fields(&errs),
+            AppError::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
+/// 403 in the API's shape.
+pub fn forbidden() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed"))
 }
 
 #[cfg(test)]

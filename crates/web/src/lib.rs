@@ -3,21 +3,22 @@
 //! the outcome.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod body_limit;
 pub mod coverage;
 pub mod error;
 pub mod extract;
+pub mod features;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
 pub mod panic;
-pub mod personal;
 pub mod rate_limit;
 pub mod route_table;
-pub mod scope;
 pub mod security_headers;
 pub mod transfer;
+pub mod views;
 
 use auth::config::SecurityConfig;
 use auth::{SharedClock, SystemClock};
@@ -31,6 +32,18 @@ use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted (uploads included).
 pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// Every registered feature (see [`features`]): the API and page routers, the route table, the
+/// authorization matrix and the navigation are generated from this list.
+pub fn features() -> [features::Feature; 5] {
+    [
+        features::entities::feature(),
+        features::organizations::feature(),
+        features::instructors::feature(),
+        features::stations::feature(),
+        features::cases::feature(),
+    ]
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -160,39 +173,11 @@ fn loggable_path(path: &str) -> &str {
 
 /// Serves the application on `addr` until Ctrl-C; calls `on_ready` with the bound address.
 /// Before listening, personal data still in plain text from an older release is encrypted.
-/// Deletes audit records older than the retention period (`audit_retention_days`, at least 180) at
-/// start-up and then once a day; the purge keeps the chain verifiable and is itself recorded.
-async fn purge_audit_daily(state: AppState) {
-    let mut day = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
-    loop {
-        day.tick().await;
-        let days = state.security_config().await.audit_retention_days;
-        let before = auth::session::time_text(state.clock.now() - chrono::Duration::days(days));
-        match state.store.purge_audit(&before).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(records = n, %before, "purged expired audit records");
-                let entry = dangjian_store::audit::AuditEntry {
-                    actor: "system".into(),
-                    action: "audit.purge".into(),
-                    outcome: "ok".into(),
-                    detail: Some(format!("before={before} records={n}")),
-                    ..Default::default()
-                };
-                if let Err(e) = state.store.append_audit(&entry).await {
-                    tracing::error!(error = %e, "cannot record the audit purge");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "audit purge failed"),
-        }
-    }
-}
-
 pub async fn serve(state: AppState, addr: SocketAddr, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     panic::quiet_panic_hook();
     state.store.protect_legacy_plaintext(&state.keys).await.map_err(std::io::Error::other)?;
-    tokio::spawn(purge_audit_daily(state.clone()));
-    tokio::spawn(api::cases::deadline_job(state.clone()));
+    tokio::spawn(app::jobs::purge_audit_daily(state.clone()));
+    tokio::spawn(app::cases::deadline_job(state.clone()));
     // Build the coverage index in the background while the server answers: coverage pages and API
     // answer 503 with Retry-After until it is done, every other page at once.
     state.coverage.start_building();

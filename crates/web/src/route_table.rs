@@ -45,6 +45,35 @@ pub fn get_routes() -> Vec<String> {
     out
 }
 
+/// Every route the app serves as (method, path template): the API's (from its OpenAPI document), the
+/// pages' and the app's own — generated from the route tables and the feature registrations
+/// ([`crate::features`]). The authorization matrix test walks this list.
+pub fn all_routes() -> std::collections::BTreeSet<(String, String)> {
+    let (_, openapi) = crate::api::router().split_for_parts();
+    let mut out = std::collections::BTreeSet::new();
+    for (path, item) in &openapi.paths.paths {
+        let ops = [
+            ("GET", item.get.is_some()),
+            ("PUT", item.put.is_some()),
+            ("POST", item.post.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("HEAD", item.head.is_some()),
+            ("OPTIONS", item.options.is_some()),
+            ("TRACE", item.trace.is_some()),
+        ];
+        for (m, present) in ops {
+            if present {
+                out.insert((m.to_owned(), path.clone()));
+            }
+        }
+    }
+    for (m, p) in crate::pages::page_routes().iter().chain(APP_ROUTES) {
+        out.insert(((*m).to_owned(), (*p).to_owned()));
+    }
+    out
+}
+
 /// Refuses a request that matched a route missing from every table.
 pub async fn guard(State(table): State<RouteTable>, req: Request, next: Next) -> Response {
     if let Some(matched) = req.extensions().get::<MatchedPath>() {

@@ -115,6 +115,8 @@ enum Body {
     Csv(String),
     /// Broken JSON, sent as `application/json`.
     Malformed,
+    /// A broken multipart body with no CSRF token, for a page POST.
+    BrokenForm,
 }
 
 /// One request of the matrix.
@@ -890,31 +892,10 @@ fn expectations(s: &str) -> Vec<Expect> {
         .collect()
 }
 
-/// Every route of the app's route tables, as (method, path template).
+/// Every route of the app, as (method, path template): generated from the route tables and the
+/// feature registrations (`dangjian_web::features()`).
 fn routes() -> BTreeSet<(String, String)> {
-    let (_, openapi) = dangjian_web::api::router().split_for_parts();
-    let mut out = BTreeSet::new();
-    for (path, item) in &openapi.paths.paths {
-        let ops = [
-            ("GET", item.get.is_some()),
-            ("PUT", item.put.is_some()),
-            ("POST", item.post.is_some()),
-            ("DELETE", item.delete.is_some()),
-            ("PATCH", item.patch.is_some()),
-            ("HEAD", item.head.is_some()),
-            ("OPTIONS", item.options.is_some()),
-            ("TRACE", item.trace.is_some()),
-        ];
-        for (m, present) in ops {
-            if present {
-                out.insert((m.to_owned(), path.clone()));
-            }
-        }
-    }
-    for (m, p) in dangjian_web::pages::page_routes().iter().chain(dangjian_web::route_table::APP_ROUTES) {
-        out.insert(((*m).to_owned(), (*p).to_owned()));
-    }
-    out
+    dangjian_web::route_table::all_routes()
 }
 
 #[test]
@@ -1104,6 +1085,9 @@ async fn ask(http: &reqwest::Client, base: &str, store: &Store, p: &Principal, m
         Body::None => {}
         Body::Json(v) => b = b.json(v),
         Body::Malformed => b = b.header("content-type", "application/json").body(r#"{"version": ["#),
+        Body::BrokenForm => {
+            b = b.header("content-type", "multipart/form-data; boundary=XYZ").body("--XYZ\r\nnot a part")
+        }
         Body::Csv(text) if api => b = b.body(text.clone()),
         Body::Csv(text) => {
             let part = reqwest::multipart::Part::bytes(text.clone().into_bytes()).file_name("m.csv");
@@ -1502,6 +1486,19 @@ async fn every_reference_is_to_a_record_the_writer_may_read() {
     }
 }
 
+/// The answer of a request refused before its body is looked at, if the matrix expects a refusal that
+/// does not depend on the body: a 403 that the other object's answer shows to depend on it (a branch
+/// secretary's new unit lies outside their organization) is not a refused permission.
+fn refusal(expect: Expect, other: Expect) -> Option<StatusCode> {
+    match expect {
+        Expect::Forbidden if matches!(other, Expect::Allowed | Expect::ReferenceRefused | Expect::RowsRefused) => None,
+        Expect::Forbidden => Some(StatusCode::FORBIDDEN),
+        Expect::NotFound => Some(StatusCode::NOT_FOUND),
+        Expect::Unauthenticated => Some(StatusCode::UNAUTHORIZED),
+        _ => None,
+    }
+}
+
 /// Permission before body: every API write the asker may not make is refused (401, 403, 404) however
 /// broken its body or its parameters — never answered 400 or 422, which would tell the asker about the
 /// record and make the server parse what it should not.
@@ -1522,23 +1519,11 @@ async fn a_refused_write_is_refused_whatever_its_body() {
                     let path = sample.path.split('?').next().unwrap_or_default();
                     Req { path: format!("{path}?version=abc&dry_run=maybe"), ..sample.clone() }
                 }
-                Body::Form(_) | Body::Malformed => continue,
+                Body::Form(_) | Body::Malformed | Body::BrokenForm => continue,
             };
             let other = expectations(o.pick(rule.outside, rule.inside));
             for ((p, expect), other) in s.principals.iter().zip(expectations(column)).zip(other) {
-                let status = match expect {
-                    // A 403 that the other object's answer shows to depend on the body (a branch
-                    // secretary's new unit lies outside their organization) is not a refused permission.
-                    Expect::Forbidden
-                        if matches!(other, Expect::Allowed | Expect::ReferenceRefused | Expect::RowsRefused) =>
-                    {
-                        continue
-                    }
-                    Expect::Forbidden => StatusCode::FORBIDDEN,
-                    Expect::NotFound => StatusCode::NOT_FOUND,
-                    Expect::Unauthenticated => StatusCode::UNAUTHORIZED,
-                    _ => continue,
-                };
+                let Some(status) = refusal(expect, other) else { continue };
                 let r = broken.clone();
                 let a = ask(&s.http, &s.base, &db.store, p, rule.method, &r).await;
                 asked += 1;
@@ -1553,5 +1538,41 @@ async fn a_refused_write_is_refused_whatever_its_body() {
     }
     assert!(asked > 50, "the API's writes were asked ({asked})");
     assert!(wrong.is_empty(), "{} refused writes answered about their body:\n{}", wrong.len(), wrong.join("\n"));
+    db.cleanup().await;
+}
+
+/// Permission before body on the pages too: every page POST, asked by every signed-in asker the
+/// matrix refuses, with a broken multipart body and no CSRF token, gets the refusal (403, or 404 for an
+/// object that does not exist for them) — not the 403 of a missing token or the 400 of a broken form.
+#[tokio::test]
+async fn a_refused_page_post_is_refused_whatever_its_body_and_token() {
+    let Some(db) = all_backends().await.into_iter().next() else { return };
+    let s = setup(&db).await;
+    let mut wrong = Vec::new();
+    let mut asked = 0;
+    for rule in RULES.iter().filter(|r| !r.path.starts_with("/api/") && r.method == "POST") {
+        for (o, column) in [(Obj::In, rule.inside), (Obj::Out, rule.outside)] {
+            let sample = (rule.request)(&s.w, o);
+            let broken = Req { body: Body::BrokenForm, ..sample.clone() };
+            let other = expectations(o.pick(rule.outside, rule.inside));
+            for ((p, expect), other) in s.principals.iter().zip(expectations(column)).zip(other) {
+                let Some(status) = refusal(expect, other).filter(|s| *s != StatusCode::UNAUTHORIZED) else {
+                    continue;
+                };
+                let a = ask(&s.http, &s.base, &db.store, p, rule.method, &broken).await;
+                asked += 1;
+                // A refusal by permission is the forbidden or not-found page, never the token's words.
+                let token_refusal = a.body.contains("The form has expired") || a.body.contains("表单已过期");
+                if a.status != status || (status == StatusCode::FORBIDDEN && token_refusal) {
+                    wrong.push(format!(
+                        "POST {} as {} ({o:?}): expected {status}, got {}",
+                        broken.path, p.who, a.status
+                    ));
+                }
+            }
+        }
+    }
+    assert!(asked > 30, "the page POSTs were asked ({asked})");
+    assert!(wrong.is_empty(), "{} refused page POSTs answered about their body:\n{}", wrong.len(), wrong.join("\n"));
     db.cleanup().await;
 }

@@ -192,7 +192,7 @@ async fn the_numbers_on_the_api_the_page_and_in_the_workbook() {
         clock.advance(Duration::hours(7 * 24 - 31));
         let state_for_job =
             AppState::with_clock(db.store.clone(), dangjian_security::field_cipher::Keyring::generate(), clock.clone());
-        assert_eq!(dangjian_web::api::cases::deadline_tick(&state_for_job).await.unwrap().escalated.len(), 1);
+        assert_eq!(dangjian_web::app::cases::deadline_tick(&state_for_job).await.unwrap().escalated.len(), 1);
 
         // The API: Guangdong's five cases; Beijing's is not theirs.
         let (status, s) = app.api("?region=44").await;

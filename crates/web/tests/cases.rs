@@ -256,7 +256,7 @@ async fn public_case_endpoints_are_rate_limited_per_client() {
 
 /// One run of the deadline job: (escalated, closed unrated, erased).
 async fn tick(app: &App) -> (usize, usize, u64) {
-    let run = dangjian_web::api::cases::deadline_tick(&app.state).await.unwrap();
+    let run = dangjian_web::app::cases::deadline_tick(&app.state).await.unwrap();
     (run.escalated.len(), run.auto_closed.len(), run.erased)
 }
 

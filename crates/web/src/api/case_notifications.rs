@@ -2,16 +2,12 @@
 //! cases escalated to or away from them, transferred to them, added to or reopened by the worker. Read
 //! and marked read by those who handle the cases (cadres: handling is writing).
 
-use crate::auth::Actor;
+use crate::app::{cases, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::scope;
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::SecondsFormat;
-use dangjian_domain::access::Action;
 use dangjian_store::cases::Notification;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,23 +33,17 @@ pub struct NotificationList {
 /// The notifications of the departments in the caller's region scopes.
 #[utoipa::path(get, path = "/api/v1/case-notifications", tag = "cases", params(NotificationQuery),
     responses((status = 200, body = NotificationList), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-async fn list(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiQuery(q): ApiQuery<NotificationQuery>,
-) -> Result<Json<NotificationList>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.list").await?;
-    let (items, unread) = s.store.case_notifications(&access, q.unread, q.limit.unwrap_or(50)).await?;
+async fn list(cx: Ctx, ApiQuery(q): ApiQuery<NotificationQuery>) -> Result<Json<NotificationList>, ApiError> {
+    let inbox = cases::begin_notifications(&cx).await?;
+    let (items, unread) = inbox.notifications(q.unread, q.limit.unwrap_or(50)).await?;
     Ok(Json(NotificationList { unread, items }))
 }
 
 /// Mark a notification read (for the whole department).
 #[utoipa::path(post, path = "/api/v1/case-notifications/{id}/read", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn mark_read(State(s): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.read").await?;
-    let at = s.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    s.store.mark_notification_read(id, &access, &actor.name(), &at).await?;
+async fn mark_read(cx: Ctx, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    cases::mark_notification_read(&cx, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,11 @@
 //! Case reference data: the categories (public: the worker's form needs them), the departments that
 //! handle cases and the routing table (read by anyone signed in, changed by the system administrator).
 
+use crate::app::permission::{self, Object};
+use crate::app::{case_settings, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,8 +34,8 @@ async fn categories(State(s): State<AppState>) -> Result<Json<Vec<Category>>, Ap
 #[utoipa::path(get, path = "/api/v1/case-settings", tag = "cases",
     responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope)))]
 async fn case_settings(State(s): State<AppState>, actor: Actor) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "case_settings.read").await?;
-    Ok(Json(s.store.case_settings().await?))
+    permission::require(&s, &actor, Action::ReadReference, "case_settings.read").await?;
+    Ok(Json(s.store.case_settings().await.map_err(ApiError::from)?))
 }
 
 /// Replace the case rules (the system administrator; audited). Every value is checked and each
@@ -42,25 +43,19 @@ async fn case_settings(State(s): State<AppState>, actor: Actor) -> Result<Json<C
 /// the next step on any case: deadlines already set stay.
 #[utoipa::path(put, path = "/api/v1/case-settings", tag = "cases", request_body = CaseSettings,
     responses((status = 200, body = CaseSettings), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn replace_case_settings(
-    State(s): State<AppState>,
-    actor: Actor,
-    input: JsonBody<CaseSettings>,
-) -> Result<Json<CaseSettings>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "case_settings.update").await?;
+async fn replace_case_settings(cx: Ctx, input: JsonBody<CaseSettings>) -> Result<Json<CaseSettings>, ApiError> {
+    let change = case_settings::begin_settings(&cx).await?;
     let input = input.parse()?;
-    let result = s.store.set_case_settings(&input, actor.user_id()).await;
-    scope::audit_write(&s, &actor, "case_settings.update", None::<Object>, &result).await;
-    result?;
-    Ok(Json(s.store.case_settings().await?))
+    change.settings(&input).await?;
+    Ok(Json(cx.state.store.case_settings().await.map_err(ApiError::from)?))
 }
 
 /// The departments that handle cases.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "cases",
     responses((status = 200, body = Vec<Department>), (status = 403, body = ErrorEnvelope)))]
 async fn list_departments(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<Department>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "department.read").await?;
-    Ok(Json(s.store.departments().await?))
+    permission::require(&s, &actor, Action::ReadReference, "department.read").await?;
+    Ok(Json(s.store.departments().await.map_err(ApiError::from)?))
 }
 
 /// A new department.
@@ -81,7 +76,7 @@ async fn create_department(
     actor: Actor,
     input: JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "department.create").await?;
+    permission::require(&s, &actor, Action::ManageReference, "department.create").await?;
     let input = input.parse()?;
     let mut errs = dangjian_domain::FieldErrors::default();
     let mut field = |name: &str, v: &Option<String>| {
@@ -95,33 +90,27 @@ async fn create_department(
     let (kind, region) = (field("kind", &input.kind), field("region_code", &input.region_code));
     errs.into_result()?;
     let result = s.store.create_department(&code, &name, &kind, &region).await;
-    scope::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
-    Ok((StatusCode::CREATED, Json(result?)))
+    permission::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
+    Ok((StatusCode::CREATED, Json(result.map_err(ApiError::from)?)))
 }
 
 /// The routing table in force (the built-in defaults until one is stored).
 #[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases",
     responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope)))]
 async fn routing_rules(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "routing.read").await?;
-    Ok(Json(s.store.routing_table().await?))
+    permission::require(&s, &actor, Action::ReadReference, "routing.read").await?;
+    Ok(Json(s.store.routing_table().await.map_err(ApiError::from)?))
 }
 
 /// Replace the routing table (the system administrator): lines in order, an empty column matches
 /// anything, the most specific matching line wins; end it with a catch-all line.
 #[utoipa::path(put, path = "/api/v1/routing-rules", tag = "cases", request_body = Vec<RoutingRule>,
     responses((status = 200, body = Vec<RoutingRule>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn replace_routing_rules(
-    State(s): State<AppState>,
-    actor: Actor,
-    rules: JsonBody<Vec<RoutingRule>>,
-) -> Result<Json<Vec<RoutingRule>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "routing.update").await?;
+async fn replace_routing_rules(cx: Ctx, rules: JsonBody<Vec<RoutingRule>>) -> Result<Json<Vec<RoutingRule>>, ApiError> {
+    let change = case_settings::begin_routing(&cx).await?;
     let rules = rules.parse()?;
-    let result = s.store.replace_routing_table(&rules).await;
-    scope::audit_write(&s, &actor, "routing.update", None::<Object>, &result).await;
-    result?;
-    Ok(Json(s.store.routing_table().await?))
+    change.routing(&rules).await?;
+    Ok(Json(cx.state.store.routing_table().await.map_err(ApiError::from)?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,11 +6,12 @@
 //! ([`dangjian_store::cases::stats`]: by where cases happened; chain and organization scopes see none).
 //! A bad filter is a 400 naming its parameter.
 
+use crate::app::permission;
 use crate::auth::Actor;
-use crate::coverage::bad_param;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiQuery;
-use crate::scope;
+use crate::views::case_stats::blank;
+pub use crate::views::case_stats::{statistics, CaseStatsParams};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -18,70 +19,10 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::services::case_stats::CaseFigures;
-use dangjian_domain::FieldError;
 use dangjian_ingest::{write_xlsx_workbook, CellType, ExportColumn, ExportSheet, IngestError};
-use dangjian_store::cases::stats::{CaseStatistics, CaseStatsFilter, StatsRow};
-use dangjian_store::StoreError;
-use serde::Deserialize;
+use dangjian_store::cases::stats::{CaseStatistics, StatsRow};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// The filters of the statistics.
-#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CaseStatsParams {
-    /// Cases filed on or after this China date (`YYYY-MM-DD`).
-    pub from: Option<String>,
-    /// Cases filed on or before this China date (`YYYY-MM-DD`).
-    pub to: Option<String>,
-    /// Cases filed in this region's subtree (province, prefecture, county or township code); absent: the
-    /// whole country. `by_region` then lists its children.
-    pub region: Option<String>,
-    /// A category code (`wage_arrears`, …).
-    pub category: Option<String>,
-    /// A sector code (`courier`, …).
-    pub sector: Option<String>,
-    /// Cases naming this registered unit (its id).
-    pub platform_id: Option<i64>,
-}
-
-fn blank(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-impl CaseStatsParams {
-    /// The store's filter, or the first parameter that is not a date where one is needed.
-    pub fn parse(&self) -> Result<CaseStatsFilter, FieldError> {
-        let date = |v: &Option<String>, field: &str| {
-            blank(v).map(|d| dangjian_domain::parse_flexible_date(&d, field)).transpose()
-        };
-        Ok(CaseStatsFilter {
-            from: date(&self.from, "from")?,
-            to: date(&self.to, "to")?,
-            region: blank(&self.region),
-            category: blank(&self.category),
-            sector: blank(&self.sector),
-            platform_id: self.platform_id,
-        })
-    }
-}
-
-/// The statistics of `params` inside the actor's scopes for `action`, at the state's clock: for the
-/// API, the export and the page. A bad filter is a 400 naming its parameter.
-pub async fn statistics(
-    s: &AppState,
-    actor: &Actor,
-    params: &CaseStatsParams,
-    action: Action,
-    audit_action: &str,
-) -> Result<CaseStatistics, ApiError> {
-    let access = scope::require(s, actor, action, audit_action).await?;
-    let filter = params.parse().map_err(bad_param)?;
-    s.store.case_statistics(&access, &filter, s.clock.now()).await.map_err(|e| match e {
-        StoreError::Invalid(errs) if !errs.0.is_empty() => bad_param(errs.0[0].clone()),
-        e => ApiError::from(e),
-    })
-}
 
 /// Case statistics: totals, and the same figures by category, sector, platform and region.
 #[utoipa::path(get, path = "/api/v1/cases/stats", tag = "cases", params(CaseStatsParams),
@@ -195,7 +136,7 @@ async fn export_case_stats(
     ];
     let bytes = workbook(&stats, &filter).map_err(|e| ApiError::bad_request("format", e.message()))?;
     let detail = filter.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-    scope::audit(&s, &actor, "export.case_stats", None, "ok", Some(detail)).await;
+    permission::audit(&s, &actor, "export.case_stats", None, "ok", Some(detail)).await;
     let date = crate::coverage::today(&s);
     let disposition = format!("attachment; filename=\"case-stats-{date}.xlsx\"");
     let ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

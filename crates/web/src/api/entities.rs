@@ -1,12 +1,13 @@
 //! `/api/v1/entities`: units of the platform chain.
 
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::app::permission::{self, Target};
+use crate::app::{entities, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Message;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -14,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::entity::EntityInput;
-use dangjian_domain::{EntityDraft, EntityKind};
+use dangjian_domain::EntityKind;
 use dangjian_store::entities::{Chain, ChainFilter, Entity, EntityFilter};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -101,7 +102,7 @@ async fn list_entities(
     actor: Actor,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<ListResponse<Entity>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "entity.list").await?;
+    let access = permission::require(&s, &actor, Action::Read, "entity.list").await?;
     let filter = q.to_filter()?;
     let total = crate::coverage::registered_total(&s, &actor, &filter).await;
     let page = s.store.list_entities_counted(&filter, Paging::new(q.page, q.per_page), &access, total).await?;
@@ -111,18 +112,10 @@ async fn list_entities(
 /// Register a unit; it must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/entities", tag = "entities", request_body = EntityInput,
     responses((status = 201, body = Entity), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_entity(
-    State(s): State<AppState>,
-    actor: Actor,
-    input: JsonBody<EntityInput>,
-) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "entity.create").await?;
+async fn create_entity(cx: Ctx, input: JsonBody<EntityInput>) -> Result<impl IntoResponse, ApiError> {
+    let pending = entities::begin_create(&cx).await?;
     let input = input.parse()?;
-    let draft = EntityDraft::parse(&input)?;
-    let result = s.store.create_entity(&draft, &access).await;
-    let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
-    scope::audit_write(&s, &actor, "entity.create", target, &result).await;
-    let e = result?;
+    let e = pending.save(&input, 0).await?;
     let location = [(header::LOCATION, format!("/api/v1/entities/{}", e.id))];
     Ok((StatusCode::CREATED, location, etag(e.version), Json(e)))
 }
@@ -130,13 +123,8 @@ async fn create_entity(
 /// One unit.
 #[utoipa::path(get, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)),
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_entity(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await?;
-    let e = s.store.entity(id).await?;
+async fn get_entity(cx: Ctx, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let e = entities::read(&cx, id).await?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -145,18 +133,13 @@ async fn get_entity(
 #[utoipa::path(put, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path)), request_body = EntityUpdate,
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_entity(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<EntityUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.update").await?;
+    let pending = entities::begin_update(&cx, id).await?;
     let u = u.parse()?;
-    let draft = EntityDraft::parse(&u.fields)?;
-    let result = s.store.update_entity(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
-    let e = result?;
+    let e = pending.save(&u.fields, u.version).await?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -164,18 +147,14 @@ async fn update_entity(
 #[utoipa::path(delete, path = "/api/v1/entities/{id}", tag = "entities", params(("id" = i64, Path), VersionQuery),
     responses((status = 200, body = Entity), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn close_entity(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Entity(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "entity.close").await?;
+    let pending = entities::begin_close(&cx, id).await?;
     let q = q.parse()?;
-    let on = date_or_today(q.on.as_deref(), "on")?;
-    let result = s.store.close_entity(id, on, q.version, &access).await;
-    scope::audit_write(&s, &actor, "entity.close", Some(target), &result).await;
-    let e = result?;
+    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into()))?;
+    let e = pending.close(on, q.version).await?;
     Ok((etag(e.version), Json(e)))
 }
 
@@ -189,7 +168,7 @@ async fn entity_chain(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<Chain>, ApiError> {
-    let access = scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await?;
+    let access = permission::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read").await?;
     let tier = match q.tier.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(EntityKind::parse(t).map_err(|e| ApiError::bad_request("tier", e.message))?),
         None => None,

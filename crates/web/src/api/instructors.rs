@@ -2,10 +2,11 @@
 
 use super::entities::etag;
 use super::{ListResponse, VersionQuery};
+use crate::app::permission::{self};
+use crate::app::{instructors, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -13,7 +14,6 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::instructor::InstructorInput;
-use dangjian_domain::InstructorDraft;
 use dangjian_store::instructors::{Instructor, InstructorFilter};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -63,27 +63,20 @@ async fn list_instructors(
     actor: Actor,
     ApiQuery(q): ApiQuery<InstructorQuery>,
 ) -> Result<Json<ListResponse<Instructor>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await?;
+    let access = permission::require(&s, &actor, Action::Read, "instructor.list").await?;
     let filter = q.to_filter()?;
-    let page = s.store.list_instructors(&filter, Paging::new(q.page, q.per_page), &access).await?;
+    let page =
+        s.store.list_instructors(&filter, Paging::new(q.page, q.per_page), &access).await.map_err(ApiError::from)?;
     Ok(Json(page.into()))
 }
 
 /// Register an instructor with their assignments; they must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/instructors", tag = "instructors", request_body = InstructorInput,
     responses((status = 201, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
-    input: JsonBody<InstructorInput>,
-) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await?;
+async fn create_instructor(cx: Ctx, input: JsonBody<InstructorInput>) -> Result<impl IntoResponse, ApiError> {
+    let pending = instructors::begin_create(&cx).await?;
     let input = input.parse()?;
-    let draft = InstructorDraft::parse(&input)?;
-    let result = s.store.create_instructor(&draft, &access).await;
-    let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
-    scope::audit_write(&s, &actor, "instructor.create", target, &result).await;
-    let i = result?;
+    let i = pending.save(&input, 0).await?;
     let location = [(header::LOCATION, format!("/api/v1/instructors/{}", i.id))];
     Ok((StatusCode::CREATED, location, etag(i.version), Json(i)))
 }
@@ -91,13 +84,8 @@ async fn create_instructor(
 /// One instructor.
 #[utoipa::path(get, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)),
     responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read").await?;
-    let i = s.store.instructor(id).await?;
+async fn get_instructor(cx: Ctx, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let i = instructors::read(&cx, id).await?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -106,18 +94,13 @@ async fn get_instructor(
 #[utoipa::path(put, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path)), request_body = InstructorUpdate,
     responses((status = 200, body = Instructor), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<InstructorUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Instructor(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "instructor.update").await?;
+    let pending = instructors::begin_update(&cx, id).await?;
     let u = u.parse()?;
-    let draft = InstructorDraft::parse(&u.fields)?;
-    let result = s.store.update_instructor(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "instructor.update", Some(target), &result).await;
-    let i = result?;
+    let i = pending.save(&u.fields, u.version).await?;
     Ok((etag(i.version), Json(i)))
 }
 
@@ -125,17 +108,13 @@ async fn update_instructor(
 #[utoipa::path(delete, path = "/api/v1/instructors/{id}", tag = "instructors", params(("id" = i64, Path), VersionQuery),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn delete_instructor(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let target = Target::Instructor(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "instructor.delete").await?;
+    let pending = instructors::begin_delete(&cx, id).await?;
     let q = q.parse()?;
-    let result = s.store.delete_instructor(id, q.version, &access).await;
-    scope::audit_write(&s, &actor, "instructor.delete", Some(target), &result).await;
-    result?;
+    pending.delete(q.version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,16 +1,16 @@
 //! The JSON API under `/api/v1/`: one module per resource, routes and OpenAPI declared together.
 //! Conventions are in `docs/api.md`.
 
-mod case_notifications;
+pub mod case_notifications;
 mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;
-mod entities;
+pub mod entities;
 mod health;
-mod instructors;
+pub mod instructors;
 mod open311_clients;
-mod organizations;
+pub mod organizations;
 mod personal;
 mod regions;
 mod sectors;
@@ -34,24 +34,21 @@ use utoipa_axum::router::OpenApiRouter;
 )]
 struct ApiDoc;
 
+/// The whole API with its OpenAPI document: the resources listed here, then every registered
+/// feature's ([`crate::features`]).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(regions::router())
         .merge(sectors::router())
-        .merge(entities::router())
-        .merge(organizations::router())
-        .merge(instructors::router())
         .merge(personal::router())
         .merge(transfer::router())
         .merge(coverage::router())
-        .merge(stations::router())
-        .merge(cases::router())
         .merge(case_setup::router())
-        .merge(case_notifications::router())
         .merge(case_stats::router())
         .merge(open311_clients::router())
-        .merge(crate::open311::router())
+        .merge(crate::open311::router());
+    crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }
 
 /// Paging facts of a list response.

@@ -2,10 +2,10 @@
 //! (reference data: every change audited). A key is shown once, at creation; the database keeps its
 //! SM3 hash only, like API tokens.
 
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -38,8 +38,8 @@ pub struct NewOpen311Client {
 #[utoipa::path(get, path = "/api/v1/open311-clients", tag = "open311",
     responses((status = 200, body = Vec<Open311Client>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn list_clients(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<Open311Client>>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.list").await?;
-    Ok(Json(s.store.open311_clients().await?))
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.list").await?;
+    Ok(Json(s.store.open311_clients().await.map_err(ApiError::from)?))
 }
 
 /// Register an Open311 client (the system administrator; audited). Answers its key, once.
@@ -51,14 +51,14 @@ async fn create_client(
     actor: Actor,
     input: JsonBody<Open311ClientInput>,
 ) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.create").await?;
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.create").await?;
     let input = input.parse()?;
     let key = NewApiToken::generate();
     let name = input.name.as_deref().unwrap_or_default();
     let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;
     let object = result.as_ref().ok().map(|c| Object::new("open311_client", c.id));
-    scope::audit_write(&s, &actor, "open311_client.create", object, &result).await;
-    let client = result?;
+    permission::audit_write(&s, &actor, "open311_client.create", object, &result).await;
+    let client = result.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key: key.secret().to_owned() })))
 }
 
@@ -72,10 +72,11 @@ async fn revoke_client(
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Open311Client>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await?;
+    permission::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await?;
     let result = s.store.revoke_open311_client(id).await;
-    scope::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result).await;
-    Ok(Json(result?))
+    permission::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result)
+        .await;
+    Ok(Json(result.map_err(ApiError::from)?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -2,11 +2,12 @@
 
 use super::entities::etag;
 use super::{date_or_today, ListResponse, VersionQuery};
+use crate::app::permission::{self};
+use crate::app::{organizations, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, QueryLater};
 use crate::i18n::Message;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -14,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::{OrgKind, OrganizationDraft};
+use dangjian_domain::OrgKind;
 use dangjian_store::organizations::{OrgFilter, Organization};
 use dangjian_store::Paging;
 use serde::Deserialize;
@@ -85,27 +86,20 @@ async fn list_organizations(
     actor: Actor,
     ApiQuery(q): ApiQuery<OrgQuery>,
 ) -> Result<Json<ListResponse<Organization>>, ApiError> {
-    let access = scope::require(&s, &actor, Action::Read, "organization.list").await?;
+    let access = permission::require(&s, &actor, Action::Read, "organization.list").await?;
     let filter = q.to_filter()?;
-    let page = s.store.list_organizations(&filter, Paging::new(q.page, q.per_page), &access).await?;
+    let page =
+        s.store.list_organizations(&filter, Paging::new(q.page, q.per_page), &access).await.map_err(ApiError::from)?;
     Ok(Json(page.into()))
 }
 
 /// Register an organization; it must lie inside the caller's scopes.
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,
     responses((status = 201, body = Organization), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_organization(
-    State(s): State<AppState>,
-    actor: Actor,
-    input: JsonBody<OrganizationInput>,
-) -> Result<impl IntoResponse, ApiError> {
-    let access = scope::require(&s, &actor, Action::Write, "organization.create").await?;
+async fn create_organization(cx: Ctx, input: JsonBody<OrganizationInput>) -> Result<impl IntoResponse, ApiError> {
+    let pending = organizations::begin_create(&cx).await?;
     let input = input.parse()?;
-    let draft = OrganizationDraft::parse(&input)?;
-    let result = s.store.create_organization(&draft, &access).await;
-    let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
-    scope::audit_write(&s, &actor, "organization.create", target, &result).await;
-    let o = result?;
+    let o = pending.save(&input, 0).await?;
     let location = [(header::LOCATION, format!("/api/v1/organizations/{}", o.id))];
     Ok((StatusCode::CREATED, location, etag(o.version), Json(o)))
 }
@@ -113,13 +107,8 @@ async fn create_organization(
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_organization(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read").await?;
-    let o = s.store.organization(id).await?;
+async fn get_organization(cx: Ctx, ApiPath(id): ApiPath<i64>) -> Result<impl IntoResponse, ApiError> {
+    let o = organizations::read(&cx, id).await?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -128,18 +117,13 @@ async fn get_organization(
 #[utoipa::path(put, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationUpdate,
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_organization(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     u: JsonBody<OrganizationUpdate>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Organization(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "organization.update").await?;
+    let pending = organizations::begin_update(&cx, id).await?;
     let u = u.parse()?;
-    let draft = OrganizationDraft::parse(&u.fields)?;
-    let result = s.store.update_organization(id, &draft, u.version, &access).await;
-    scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
-    let o = result?;
+    let o = pending.save(&u.fields, u.version).await?;
     Ok((etag(o.version), Json(o)))
 }
 
@@ -147,18 +131,14 @@ async fn update_organization(
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path), VersionQuery),
     responses((status = 200, body = Organization), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn dissolve_organization(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(id): ApiPath<i64>,
     q: QueryLater<VersionQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = Target::Organization(id);
-    let access = scope::authorize(&s, &actor, Action::Write, target, "organization.dissolve").await?;
+    let pending = organizations::begin_dissolve(&cx, id).await?;
     let q = q.parse()?;
-    let on = date_or_today(q.on.as_deref(), "on")?;
-    let result = s.store.dissolve_organization(id, on, q.version, &access).await;
-    scope::audit_write(&s, &actor, "organization.dissolve", Some(target), &result).await;
-    let o = result?;
+    let on = date_or_today(q.on.as_deref(), "on").map_err(|e| ApiError::fields(&e.into()))?;
+    let o = pending.dissolve(on, q.version).await?;
     Ok((etag(o.version), Json(o)))
 }
 

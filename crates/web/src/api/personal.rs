@@ -1,10 +1,10 @@
 //! Personal data in full, one audited request at a time (see [`crate::personal`]):
 //! `GET /api/v1/instructors/{id}/mobile`. Answers are never cached (`Cache-Control: no-store`).
 
+use crate::app::personal::reveal_instructor_mobile;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiPath;
-use crate::personal::reveal_instructor_mobile;
 use crate::security_headers::no_store;
 use crate::AppState;
 use axum::extract::State;

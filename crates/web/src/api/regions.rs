@@ -1,11 +1,11 @@
 //! `/api/v1/regions`: administrative regions (reference data; administrators may add, rename, delete).
 
 use super::ListResponse;
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::i18n::Message;
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -55,7 +55,7 @@ async fn list_regions(
     actor: Actor,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<ListResponse<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(
             RegionLevel::parse(l)
@@ -81,11 +81,11 @@ async fn create_region(
     actor: Actor,
     r: JsonBody<NewRegion>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.create").await?;
+    permission::require(&s, &actor, Action::ManageReference, "region.create").await?;
     let r = r.parse()?;
     let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
-    scope::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
-    let region = result?;
+    permission::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
+    let region = result.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(region)))
 }
 
@@ -97,8 +97,8 @@ async fn get_region(
     actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
-    Ok(Json(s.store.region(&code).await?))
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
+    Ok(Json(s.store.region(&code).await.map_err(ApiError::from)?))
 }
 
 /// Rename a region (system administrators).
@@ -110,11 +110,11 @@ async fn rename_region(
     ApiPath(code): ApiPath<String>,
     r: JsonBody<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.update").await?;
+    permission::require(&s, &actor, Action::ManageReference, "region.update").await?;
     let r = r.parse()?;
     let result = s.store.rename_region(&code, &r.name, r.version).await;
-    scope::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
-    Ok(Json(result?))
+    permission::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
+    Ok(Json(result.map_err(ApiError::from)?))
 }
 
 /// Delete a region nothing refers to (system administrators).
@@ -125,10 +125,10 @@ async fn delete_region(
     actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "region.delete").await?;
+    permission::require(&s, &actor, Action::ManageReference, "region.delete").await?;
     let result = s.store.delete_region(&code).await;
-    scope::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
-    result?;
+    permission::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
+    result.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,8 +140,8 @@ async fn region_lineage(
     actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<Region>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await?;
-    Ok(Json(s.store.region_lineage(&code).await?))
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
+    Ok(Json(s.store.region_lineage(&code).await.map_err(ApiError::from)?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,9 +1,9 @@
 //! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds.
 
+use crate::app::permission::{self, Object};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
-use crate::scope::{self, Object};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,8 +25,8 @@ pub struct SectorUpdate {
 /// Every sector, in the policy's order.
 #[utoipa::path(get, path = "/api/v1/sectors", tag = "sectors", responses((status = 200, body = super::ListResponse<Sector>)))]
 async fn list_sectors(State(s): State<AppState>, actor: Actor) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await?;
-    let items = s.store.list_sectors().await?;
+    permission::require(&s, &actor, Action::ReadReference, "sector.read").await?;
+    let items = s.store.list_sectors().await.map_err(ApiError::from)?;
     let total = items.len() as i64;
     Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
 }
@@ -39,12 +39,12 @@ async fn create_sector(
     actor: Actor,
     input: JsonBody<SectorInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.create").await?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.create").await?;
     let input = input.parse()?;
     let result = s.store.create_sector(&input).await;
     let code = input.code.clone().unwrap_or_default();
-    scope::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
-    let sector = result?;
+    permission::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
+    let sector = result.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(sector)))
 }
 
@@ -56,8 +56,8 @@ async fn get_sector(
     actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ReadReference, "sector.read").await?;
-    Ok(Json(s.store.sector(&code).await?))
+    permission::require(&s, &actor, Action::ReadReference, "sector.read").await?;
+    Ok(Json(s.store.sector(&code).await.map_err(ApiError::from)?))
 }
 
 /// Rename a sector or change its stage (system administrators).
@@ -69,11 +69,11 @@ async fn update_sector(
     ApiPath(code): ApiPath<String>,
     u: JsonBody<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.update").await?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.update").await?;
     let u = u.parse()?;
     let result = s.store.update_sector(&code, &u.fields, u.version).await;
-    scope::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
-    Ok(Json(result?))
+    permission::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
+    Ok(Json(result.map_err(ApiError::from)?))
 }
 
 /// Delete an added sector no unit uses (system administrators).
@@ -84,10 +84,10 @@ async fn delete_sector(
     actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    scope::require(&s, &actor, Action::ManageReference, "sector.delete").await?;
+    permission::require(&s, &actor, Action::ManageReference, "sector.delete").await?;
     let result = s.store.delete_sector(&code).await;
-    scope::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
-    result?;
+    permission::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
+    result.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

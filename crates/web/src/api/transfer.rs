@@ -1,11 +1,11 @@
 //! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: spreadsheets in and out.
 
+use crate::app::permission;
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, QueryLater};
 use crate::i18n::Lang;
 use crate::i18n::Message;
-use crate::scope;
 use crate::transfer::{disclosure_for, export_file, import_file, ExportFormat, ImportFailure};
 use crate::AppState;
 use axum::body::Bytes;
@@ -77,11 +77,11 @@ async fn import(
 ) -> Result<Json<ImportResult>, ApiError> {
     let kind = parse_kind(&kind)?;
     let audit_action = format!("import.{}", kind.as_str());
-    let access = scope::require(&s, &actor, Action::Import, &audit_action).await?;
+    let access = permission::require(&s, &actor, Action::Import, &audit_action).await?;
     let q = q.parse()?;
     let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
     let result = import_file(&s.store, kind, name, &body, q.dry_run, lang.code(), &access).await;
-    scope::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;
+    permission::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;
     let ImportSummary { created, updated, unchanged } = result.map_err(import_error)?;
     Ok(Json(ImportResult { dry_run: q.dry_run, created, updated, unchanged }))
 }
@@ -99,7 +99,7 @@ async fn export(
 ) -> Result<impl IntoResponse, ApiError> {
     let kind = parse_kind(&kind)?;
     let audit_action = format!("export.{}", kind.as_str());
-    let access = scope::require(&s, &actor, Action::Export, &audit_action).await?;
+    let access = permission::require(&s, &actor, Action::Export, &audit_action).await?;
     let format = match q.format.as_deref() {
         None | Some("") => ExportFormat::Xlsx,
         Some(f) => ExportFormat::parse(f)
@@ -109,7 +109,7 @@ async fn export(
     let result = export_file(&s.store, kind, format, disclosure, &access).await;
     let detail = format!("format={} disclosure={disclosure:?}", format.extension());
     let outcome = if result.is_ok() { "ok" } else { "failed" };
-    scope::audit(&s, &actor, &audit_action, None, outcome, Some(detail)).await;
+    permission::audit(&s, &actor, &audit_action, None, outcome, Some(detail)).await;
     let bytes = result.map_err(import_error)?;
     let disposition = format!("attachment; filename=\"{}.{}\"", kind.as_str(), format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes))

@@ -166,25 +166,6 @@ impl Actor {
             detail: None,
         }
     }
-
-    /// 401 for the API when nobody is signed in.
-    pub fn require(&self) -> Result<(), ApiError> {
-        if self.is_authenticated() {
-            Ok(())
-        } else {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated")))
-        }
-    }
-
-    /// 403 unless a grant allows this record-less action.
-    pub fn require_action(&self, action: Action) -> Result<(), ApiError> {
-        self.require()?;
-        if self.may(action) {
-            Ok(())
-        } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed")))
-        }
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {

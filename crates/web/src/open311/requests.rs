@@ -1,7 +1,7 @@
 //! GeoReport v2 service requests: filing one (with a client's `api_key`), following requests by their
 //! `service_request_id` (the tracking code), a client listing its own, and the token lookup.
 //!
-//! Filing goes through [`crate::api::cases::submit`] like every other way in. What is taken: the
+//! Filing goes through [`crate::app::cases::submit`] like every other way in. What is taken: the
 //! service code (category), the description, the region (`attribute[region_code]`, or `address_id`,
 //! which in this jurisdiction is a region code), the sector, the platform, anonymity, and a contact —
 //! `phone`, else `email` — kept encrypted. Not taken: `lat`/`long` (never stored or logged; a request
@@ -355,7 +355,7 @@ async fn create_request(
     let cats = categories(&s, lang).await?;
     let mut filing = parse_filing(&pairs, &cats).map_err(|e| Open311Error::fields(&e, lang, str::to_owned))?;
     filing.case.open311_client_id = Some(client.id);
-    let done = crate::api::cases::submit(&s, &filing.case)
+    let done = crate::app::cases::submit(&s, &filing.case)
         .await
         .map_err(|e| Open311Error::from_store(e, lang, |f| filing.rename(f)))?;
     tracing::info!(client = client.id, "open311: case filed");

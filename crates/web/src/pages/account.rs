@@ -1,7 +1,7 @@
 //! `/account`: the signed-in user's own account — change the password, turn the second factor on or
 //! off (off only where it is not required), see their sessions and end any of them.
 
-use super::form::{FormData, Problems};
+use super::form::{FormBody, FormData, Problems};
 use super::lists::PageQuery;
 use super::{Failed, PageCtx, PageError};
 use crate::auth::accounts::{self, AccountError, PasswordChange};
@@ -231,13 +231,14 @@ pub async fn totp_disable(
     State(s): State<AppState>,
     ctx: PageCtx,
     actor: Actor,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
     let user = current_user(&s, &ctx, &actor, false).await?;
     let config = s.security_config().await;
     if must_use_second_factor(&grants_of(&s, &ctx, user.id).await?, &config) {
         return Err(Failed(ctx.clone(), PageError::Forbidden));
     }
+    let data = body.read().await?;
     if !verify_password_blocking(Some(user.password_hash.clone()), data.raw("current_password").unwrap_or_default())
         .await
     {

@@ -6,10 +6,10 @@
 use super::charts::{count_chart, pct, CountBar};
 use super::lists::{sectors, PageQuery};
 use super::{Failed, PageCtx, PageError};
-use crate::api::case_stats::{statistics, CaseStatsParams};
 use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::views::case_stats::{statistics, CaseStatsParams};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;

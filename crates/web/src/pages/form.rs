@@ -1,6 +1,7 @@
-//! Form submissions, handled in one place: every page that accepts a POST takes a [`FormData`], so
-//! request-level checks are made here once, for all forms: a form without the right CSRF token
-//! ([`crate::auth::csrf`]) is refused with 403 before any handler sees it.
+//! Form submissions, handled in one place: every page that accepts a POST takes a [`FormBody`] (read
+//! after the handler has decided the permission) or a [`FormData`] (read at once: the public and
+//! sign-in forms), so request-level checks are made here once, for all forms: a form without the right
+//! CSRF token ([`crate::auth::csrf`]) is refused with 403.
 
 use super::PageCtx;
 use crate::auth::csrf::{expected_token, token_matches, CSRF_COOKIE, CSRF_FIELD};
@@ -8,8 +9,8 @@ use crate::auth::session::{cookie, secure_cookies, set_cookie};
 use crate::auth::Actor;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::header;
 use axum::http::HeaderMap;
-use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dangjian_domain::FieldErrors;
 use dangjian_security::token::generate_session_id;
@@ -101,28 +102,43 @@ pub fn with_cookie(mut r: Response, c: Option<String>) -> Response {
     r
 }
 
-/// The 403 page for a form without the right CSRF token.
-fn csrf_refused(ctx: &PageCtx) -> Response {
-    tracing::warn!(path = ctx.here.split('?').next().unwrap_or_default(), "form refused: missing or wrong CSRF token");
-    ctx.render_status(
-        StatusCode::FORBIDDEN,
-        "error.html",
-        minijinja::context! { status => 403, message => ctx.t("error.csrf") },
-    )
-}
-
 impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let ctx = PageCtx::from_request_parts(&mut parts, state).await.unwrap_or_else(|e| match e {});
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        FormBody(req).read().await.map_err(IntoResponse::into_response)
+    }
+}
+
+/// A submitted form not yet read: the handler decides the permission first and only then reads the
+/// body ([`FormBody::read`]: the CSRF token, then the url-encoded or multipart fields), so that a POST
+/// the actor may not make is 403/404 whatever its body and token. Every page POST that needs a
+/// permission takes this; the public and sign-in forms may take [`FormData`], which reads at once.
+pub struct FormBody(Request);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(req))
+    }
+}
+
+impl FormBody {
+    /// The form's fields, once its CSRF token is the right one: a missing or wrong token is 403, a
+    /// body that is not a form 400.
+    pub async fn read(self) -> Result<FormData, super::Failed> {
+        let (mut parts, body) = self.0.into_parts();
+        let ctx = PageCtx::from_request_parts(&mut parts, &()).await.unwrap_or_else(|e| match e {});
         let expected = expected_token(parts.extensions.get::<Actor>(), &parts.headers);
-        let data =
-            Self::parse(Request::from_parts(parts, body), state, &ctx).await.map_err(IntoResponse::into_response)?;
+        let data = FormData::parse(Request::from_parts(parts, body), &(), &ctx).await?;
         let presented = data.fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str());
         if !token_matches(expected.as_deref(), presented) {
-            return Err(csrf_refused(&ctx));
+            tracing::warn!(
+                path = ctx.here.split('?').next().unwrap_or_default(),
+                "form refused: missing or wrong CSRF token"
+            );
+            return Err(super::Failed(ctx, super::PageError::Csrf));
         }
         Ok(data)
     }

@@ -2,10 +2,10 @@
 //! A rejected file shows its errors as `FILE:ROW:COLUMN: message`, exactly as the CLI and API do (the first
 //! [`dangjian_domain::MAX_REPORTED_ERRORS`], and how many there are in all).
 
-use super::form::FormData;
+use super::form::FormBody;
 use super::{Failed, PageCtx};
+use crate::app::permission;
 use crate::auth::Actor;
-use crate::scope;
 use crate::transfer::{import_file, ImportFailure};
 use crate::AppState;
 use axum::extract::State;
@@ -59,7 +59,7 @@ fn render(ctx: &PageCtx, status: StatusCode, outcome: Outcome) -> Response {
 }
 
 pub(super) async fn form(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::Import, "import.form").await.map_err(|r| r.page(&ctx))?;
+    permission::require(&s, &actor, Action::Import, "import.form").await.map_err(|r| r.page(&ctx))?;
     Ok(render(&ctx, StatusCode::OK, Outcome { kind: "entities".into(), ..Default::default() }))
 }
 
@@ -68,11 +68,12 @@ pub(super) async fn upload(
     State(s): State<AppState>,
     actor: Actor,
     ctx: PageCtx,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
+    // Permission before the body: the kind of import is in the body, so a refusal is `import.upload`.
+    let access = permission::require(&s, &actor, Action::Import, "import.upload").await.map_err(|r| r.page(&ctx))?;
+    let data = body.read().await?;
     let kind_text = data.get("kind").unwrap_or_default();
-    let audit_action = format!("import.{}", Kind::parse(&kind_text).map(|k| k.as_str()).unwrap_or("unknown"));
-    let access = scope::require(&s, &actor, Action::Import, &audit_action).await.map_err(|r| r.page(&ctx))?;
     let mut outcome = Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
     let Some(kind) = Kind::parse(&kind_text) else {
         outcome.problem = Some(ctx.t("import.choose_kind"));
@@ -85,7 +86,7 @@ pub(super) async fn upload(
     let name = file.file_name.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or("upload");
     outcome.file_name = Some(name.to_owned());
     let result = import_file(&s.store, kind, name, &file.bytes, outcome.dry_run, ctx.lang.code(), &access).await;
-    scope::audit_import(&s, &actor, kind.as_str(), outcome.dry_run, &result).await;
+    permission::audit_import(&s, &actor, kind.as_str(), outcome.dry_run, &result).await;
     match result {
         Ok(sum) => {
             outcome.summary = Some(sum);

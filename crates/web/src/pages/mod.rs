@@ -1,38 +1,6 @@
 //! Server-rendered pages: one module per resource, each handler parse → store → render. Templates
 //! and the stylesheet are embedded in the binary; all texts come from the translation catalogue.
 
-mod account;
-mod admin;
-mod assets;
-mod case_stats;
-mod cases;
-mod charts;
-mod coverage;
-mod entities;
-mod form;
-mod home;
-mod import;
-mod instructors;
-mod lists;
-mod login;
-mod organizations;
-mod regions;
-pub mod render;
-mod stations;
-mod viewer;
-
-use crate::i18n::Lang;
-use crate::AppState;
-use axum::extract::{FromRequestParts, Query};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Router;
-use dangjian_store::StoreError;
-use minijinja::{context, Value};
-use serde::Deserialize;
-use std::convert::Infallible;
-
 /// The route table's name for a routing function.
 macro_rules! method_name {
     (get) => {
@@ -53,18 +21,52 @@ macro_rules! method_name {
 /// so the authorization matrix test (`tests/authz_matrix.rs`) sees every page — and a page without a
 /// rule there fails it. Add page routes here, nowhere else: the app refuses to serve a route that is in
 /// no route table (see [`crate::route_table`]).
+/// A feature's page module declares its own table the same way (see [`crate::feature`]).
 macro_rules! page_routes {
     ($($path:literal => $method:ident($handler:expr) $(.$more:ident($more_handler:expr))* ,)*) => {
-        /// Every page route as (method, path template), in the order declared.
-        pub fn page_routes() -> &'static [(&'static str, &'static str)] {
+        /// The page routes declared here as (method, path template), in the order declared.
+        pub fn declared_routes() -> &'static [(&'static str, &'static str)] {
             &[$((method_name!($method), $path), $((method_name!($more), $path),)*)*]
         }
 
-        fn routes() -> Router<AppState> {
-            Router::new()$(.route($path, axum::routing::$method($handler)$(.$more($more_handler))*))*
+        /// The router of the page routes declared here.
+        pub fn routes() -> axum::Router<$crate::AppState> {
+            axum::Router::new()$(.route($path, axum::routing::$method($handler)$(.$more($more_handler))*))*
         }
     };
 }
+
+mod account;
+mod admin;
+mod assets;
+mod case_stats;
+pub(crate) mod cases;
+mod charts;
+mod coverage;
+pub(crate) mod entities;
+mod form;
+mod home;
+mod import;
+pub(crate) mod instructors;
+mod lists;
+mod login;
+pub(crate) mod organizations;
+mod regions;
+pub mod render;
+pub(crate) mod stations;
+mod viewer;
+
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Router;
+use dangjian_store::StoreError;
+use minijinja::{context, Value};
+use serde::Deserialize;
+use std::convert::Infallible;
 
 page_routes! {
     "/" => get(home::show),
@@ -77,31 +79,6 @@ page_routes! {
     "/coverage/platforms/{id}" => get(coverage::platform),
     "/coverage/gaps" => get(coverage::gaps),
     "/cases/stats" => get(case_stats::show),
-    "/entities" => get(entities::list),
-    "/entities/new" => get(entities::form::new).post(entities::form::create),
-    "/entities/{id}" => get(entities::show),
-    "/entities/{id}/edit" => get(entities::form::edit).post(entities::form::update),
-    "/organizations" => get(organizations::list),
-    "/organizations/new" => get(organizations::form::new).post(organizations::form::create),
-    "/organizations/{id}" => get(organizations::show),
-    "/organizations/{id}/edit" => get(organizations::form::edit).post(organizations::form::update),
-    "/instructors" => get(instructors::list),
-    "/instructors/new" => get(instructors::form::new).post(instructors::form::create),
-    "/instructors/{id}" => get(instructors::show),
-    "/instructors/{id}/edit" => get(instructors::form::edit).post(instructors::form::update),
-    "/instructors/{id}/mobile" => post(instructors::mobile::reveal),
-    "/stations" => get(stations::list),
-    "/stations/near" => get(stations::near::page),
-    "/stations/new" => get(stations::form::new).post(stations::form::create),
-    "/stations/{id}" => get(stations::show),
-    "/stations/{id}/edit" => get(stations::form::edit).post(stations::form::update),
-    "/report" => get(cases::worker::report_form).post(cases::worker::report_submit),
-    "/track" => get(cases::worker::track_lookup),
-    "/track/{code}" => get(cases::worker::track_page).post(cases::worker::track_act),
-    "/cases" => get(cases::inbox::list),
-    "/cases/{id}" => get(cases::inbox::show).post(cases::inbox::act),
-    "/cases/{id}/contact" => post(cases::inbox::reveal_contact),
-    "/cases/notifications/{id}/read" => post(cases::inbox::mark_read),
     "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),
@@ -132,9 +109,18 @@ page_routes! {
     "/admin/audit/verify" => post(admin::audit::verify),
 }
 
+/// Every page route as (method, path template): those of this table, then each feature's.
+pub fn page_routes() -> Vec<(&'static str, &'static str)> {
+    let mut out = declared_routes().to_vec();
+    for f in crate::features() {
+        out.extend_from_slice((f.page_routes)());
+    }
+    out
+}
+
 /// The pages: every route of [`page_routes`], and a 404 page for anything else.
 pub fn router() -> Router<AppState> {
-    routes().fallback(not_found)
+    crate::features().iter().fold(routes(), |r, f| r.merge((f.pages)())).fallback(not_found)
 }
 
 /// What every page needs from its request: the language and where it is (for the language switch).
@@ -146,7 +132,7 @@ pub struct PageCtx {
     /// The CSRF token every form of the page carries (see [`crate::auth::csrf`]).
     pub csrf_token: Option<String>,
     /// The signed-in user, for the page header.
-    pub viewer: Option<viewer::Viewer>,
+    pub viewer: Option<Box<viewer::Viewer>>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
@@ -155,7 +141,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
         let (csrf_token, viewer) = viewer::of_request(parts);
-        Ok(Self { lang: Lang::from_parts(parts), here, csrf_token, viewer })
+        Ok(Self { lang: Lang::from_parts(parts), here, csrf_token, viewer: viewer.map(Box::new) })
     }
 }
 
@@ -193,6 +179,7 @@ impl PageCtx {
         let (status, message) = match &e {
             PageError::NotFound => (StatusCode::NOT_FOUND, self.lang.t("error.not_found", &[])),
             PageError::Forbidden => (StatusCode::FORBIDDEN, self.lang.t("error.forbidden", &[])),
+            PageError::Csrf => (StatusCode::FORBIDDEN, self.lang.t("error.csrf", &[])),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, self.lang.t("error.internal", &[])),
             PageError::Unavailable { retry_after } => {
@@ -217,6 +204,8 @@ pub enum PageError {
     NotFound,
     /// Signed in, but no grant allows this here (403).
     Forbidden,
+    /// A form without the right CSRF token (403).
+    Csrf,
     BadRequest(String),
     Internal,
     /// Not yet: the coverage index is being built (503 with `Retry-After` in seconds).
@@ -257,12 +246,41 @@ impl PageCtx {
         move |e| Failed(self.clone(), PageError::from_store(e, self.lang))
     }
 
+    /// The store's answer behind a command's refusal, for a form that shows it by field (a refused
+    /// input, a stale version); any other refusal is the error page.
+    pub fn input_err(&self, e: crate::app::AppError) -> Result<StoreError, Failed> {
+        match e {
+            crate::app::AppError::Store(e) => Ok(e),
+            crate::app::AppError::Invalid(errs) => Ok(StoreError::Invalid(errs)),
+            e => Err(e.page(self)),
+        }
+    }
+
+    /// A mapper from a command's error to a rendered error page, for `.map_err(ctx.app_err())?`.
+    pub fn app_err(&self) -> impl Fn(crate::app::AppError) -> Failed + '_ {
+        move |e| e.page(self)
+    }
+
     pub fn not_found(&self) -> Failed {
         Failed(self.clone(), PageError::NotFound)
     }
 
     pub fn bad_request(&self, message: String) -> Failed {
         Failed(self.clone(), PageError::BadRequest(message))
+    }
+}
+
+impl crate::app::AppError {
+    /// The pages' answer: the error page with the same status (a form's field problems are shown on
+    /// the form by its handler before it gets here).
+    pub fn page(self, ctx: &PageCtx) -> Failed {
+        use crate::app::AppError;
+        match self {
+            AppError::Unauthenticated | AppError::Forbidden => Failed(ctx.clone(), PageError::Forbidden),
+            AppError::NotFound => ctx.not_found(),
+            AppError::Invalid(errs) => ctx.store_err()(StoreError::Invalid(errs)),
+            AppError::Store(e) => ctx.store_err()(e),
+        }
     }
 }
 

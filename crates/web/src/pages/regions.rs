@@ -4,8 +4,8 @@
 
 use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx};
+use crate::app::permission;
 use crate::auth::Actor;
-use crate::scope;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -55,8 +55,8 @@ async fn tree(
     q: PageQuery,
     code: Option<String>,
 ) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.page(&ctx))?;
-    let access = scope::filter(&actor, Action::Read);
+    permission::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.page(&ctx))?;
+    let access = permission::filter(&actor, Action::Read);
     let err = ctx.store_err();
     let lineage = match &code {
         Some(c) => s.store.region_lineage(c).await.map_err(&err)?,

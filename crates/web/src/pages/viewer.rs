@@ -25,6 +25,8 @@ pub struct Viewer {
     pub case_settings: bool,
     /// Has a scope that sees case statistics: the statistics link shows.
     pub case_stats: bool,
+    /// The registered features' links this viewer may use ([`crate::features::nav`]).
+    pub nav: Vec<crate::features::NavLink>,
 }
 
 impl Viewer {
@@ -40,6 +42,7 @@ impl Viewer {
             tokens: actor.may(Action::ManageTokens) || actor.may(Action::ManageGrants),
             audit: actor.may(Action::ReadAudit),
             cases: actor.may(Action::Write),
+            nav: crate::features::nav(actor),
             case_settings: actor.may(Action::ManageReference),
             case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })

@@ -5,7 +5,7 @@
 
 use super::{audit, require};
 use crate::auth::Actor;
-use crate::pages::form::FormData;
+use crate::pages::form::FormBody;
 use crate::pages::lists::{PageQuery, Pager};
 use crate::pages::{Failed, PageCtx, PageError};
 use crate::AppState;
@@ -89,7 +89,7 @@ async fn render(
     let page =
         s.store.search_audit(&filter, Paging::new(q.id("page"), Some(PER_PAGE))).await.map_err(ctx.store_err())?;
     if verification.is_none() {
-        audit(s, ctx, actor, "audit.search", ("audit_log", "search".to_owned()), "ok", Some(describe(&filter))).await?;
+        audit(s, actor, "audit.search", ("audit_log", "search".to_owned()), "ok", Some(describe(&filter))).await;
     }
     Ok(ctx.render(
         "admin/audit.html",
@@ -98,7 +98,7 @@ async fn render(
 }
 
 pub async fn search(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ReadAudit])?;
+    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.search").await?;
     render(&s, &ctx, &actor, &q, None).await
 }
 
@@ -143,7 +143,7 @@ pub fn row(r: &AuditRecord) -> Vec<String> {
 
 /// `/admin/audit/export?format=csv|xlsx&…`: every record the search finds (up to [`MAX_EXPORT_ROWS`]).
 pub async fn export(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ReadAudit])?;
+    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.export").await?;
     let filter = filter_of(&q).map_err(|_| ctx.bad_request(ctx.t("audit.bad_date_plain")))?;
     let xlsx = q.get("format").as_deref() == Some("xlsx");
     let mut rows = Vec::new();
@@ -163,7 +163,7 @@ pub async fn export(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: Pa
     }
     rows.truncate(MAX_EXPORT_ROWS);
     let detail = format!("format={} rows={} {}", if xlsx { "xlsx" } else { "csv" }, rows.len(), describe(&filter));
-    audit(&s, &ctx, &actor, "audit.export", ("audit_log", "export".to_owned()), "ok", Some(detail)).await?;
+    audit(&s, &actor, "audit.export", ("audit_log", "export".to_owned()), "ok", Some(detail)).await;
     let stamp = s.clock.now().format("%Y%m%d-%H%M%S");
     let (bytes, content_type, ext) = if xlsx {
         let bytes = write_xlsx("audit", &COLUMNS, &rows).map_err(|e| {
@@ -191,9 +191,10 @@ pub async fn verify(
     ctx: PageCtx,
     actor: Actor,
     q: PageQuery,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ReadAudit])?;
+    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.verify").await?;
+    body.read().await?;
     let v = match s.store.verify_audit().await {
         Ok(sum) => Verification {
             ok: true,
@@ -219,7 +220,7 @@ pub async fn verify(
         None => ("ok", format!("records={} head={}", v.records, v.head)),
         Some(id) => ("failed", format!("broken_at={id}")),
     };
-    audit(&s, &ctx, &actor, "audit.verify", ("audit_log", "chain".to_owned()), outcome, Some(detail)).await?;
+    audit(&s, &actor, "audit.verify", ("audit_log", "chain".to_owned()), outcome, Some(detail)).await;
     render(&s, &ctx, &actor, &q, Some(v)).await
 }
 

@@ -4,9 +4,10 @@
 //! (category × sector × region level → department kind). Each problem is shown at its cell; nothing is
 //! saved unless everything is right. Every change is audited.
 
-use super::{audit, require};
+use super::require;
+use crate::app::{case_settings, Ctx};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
 use crate::AppState;
@@ -223,54 +224,49 @@ async fn current(s: &AppState, ctx: &PageCtx) -> Result<(SettingsForm, Vec<[Stri
 }
 
 pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+    require(&s, &ctx, &actor, &[Action::ManageReference], "case_settings.read").await?;
     let (form, rules) = current(&s, &ctx).await?;
     let done =
         q.get("done").filter(|d| d == "settings" || d == "routing").map(|d| ctx.t(&format!("case_settings.saved_{d}")));
     render(&s, &ctx, StatusCode::OK, form, rules, Problems::default(), done).await
 }
 
-pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, f: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+pub async fn save(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let s = &cx.state;
+    let change = case_settings::begin_settings(&cx).await.map_err(ctx.app_err())?;
+    let f = body.read().await?;
     let typed = SettingsForm::from_form(&f);
     let errs = match typed.parse() {
-        Ok(settings) => match s.store.set_case_settings(&settings, actor.user_id()).await {
-            Ok(()) => {
-                audit(&s, &ctx, &actor, "case_settings.update", ("settings", "cases".into()), "ok", None).await?;
-                return Ok(Redirect::to("/admin/case-settings?done=settings").into_response());
-            }
-            Err(dangjian_store::StoreError::Invalid(e)) => e,
-            Err(e) => return Err(ctx.store_err()(e)),
+        Ok(settings) => match change.settings(&settings).await.map_err(|e| ctx.input_err(e)) {
+            Ok(()) => return Ok(Redirect::to("/admin/case-settings?done=settings").into_response()),
+            Err(Ok(dangjian_store::StoreError::Invalid(e))) => e,
+            Err(Ok(e)) => return Err(ctx.store_err()(e)),
+            Err(Err(failed)) => return Err(failed),
         },
         Err(e) => e,
     };
-    let (_, rules) = current(&s, &ctx).await?;
+    let (_, rules) = current(s, &ctx).await?;
     let problems = Problems::from_errors(&errs, &ctx, str::to_owned);
-    render(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, typed, rules, problems, None).await
+    render(s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, typed, rules, problems, None).await
 }
 
-pub async fn save_routing(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    f: FormData,
-) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageReference])?;
+pub async fn save_routing(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let s = &cx.state;
+    let change = case_settings::begin_routing(&cx).await.map_err(ctx.app_err())?;
+    let f = body.read().await?;
     let (rows, parsed) = parse_routing(&f);
     let errs = match parsed {
-        Ok(rules) => match s.store.replace_routing_table(&rules).await {
-            Ok(()) => {
-                audit(&s, &ctx, &actor, "routing.update", ("settings", "routing".into()), "ok", None).await?;
-                return Ok(Redirect::to("/admin/case-settings?done=routing").into_response());
-            }
-            Err(dangjian_store::StoreError::Invalid(e)) => e,
-            Err(e) => return Err(ctx.store_err()(e)),
+        Ok(rules) => match change.routing(&rules).await.map_err(|e| ctx.input_err(e)) {
+            Ok(()) => return Ok(Redirect::to("/admin/case-settings?done=routing").into_response()),
+            Err(Ok(dangjian_store::StoreError::Invalid(e))) => e,
+            Err(Ok(e)) => return Err(ctx.store_err()(e)),
+            Err(Err(failed)) => return Err(failed),
         },
         Err(e) => e,
     };
-    let (form, _) = current(&s, &ctx).await?;
+    let (form, _) = current(s, &ctx).await?;
     let problems = Problems::from_errors(&errs, &ctx, str::to_owned);
-    render(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, form, rows, problems, None).await
+    render(s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, form, rows, problems, None).await
 }
 
 #[cfg(test)]

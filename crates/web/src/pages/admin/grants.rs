@@ -6,7 +6,7 @@
 use super::{audit, require, role_label};
 use crate::auth::grants::{may_add, may_remove, Recipient};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::sectors;
 use crate::pages::{Failed, PageCtx, PageId};
 use crate::AppState;
@@ -224,8 +224,9 @@ fn grant_detail(f: &GrantForm) -> String {
     )
 }
 
-async fn add_to(s: AppState, ctx: PageCtx, actor: Actor, holder: Holder, data: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageGrants])?;
+async fn add_to(s: AppState, ctx: PageCtx, actor: Actor, holder: Holder, body: FormBody) -> Result<Response, Failed> {
+    require(&s, &ctx, &actor, &[Action::ManageGrants], "grant.add").await?;
+    let data = body.read().await?;
     match holder {
         Holder::User(id) => drop(s.store.user(id).await.map_err(ctx.store_err())?),
         Holder::Token(id) => drop(s.store.token(id).await.map_err(ctx.store_err())?),
@@ -234,7 +235,7 @@ async fn add_to(s: AppState, ctx: PageCtx, actor: Actor, holder: Holder, data: F
     let object = holder_object(holder);
     match add(&s, &actor, holder, &f).await.map_err(ctx.store_err())? {
         Ok(()) => {
-            audit(&s, &ctx, &actor, "grant.add", object, "ok", Some(grant_detail(&f))).await?;
+            audit(&s, &actor, "grant.add", object, "ok", Some(grant_detail(&f))).await;
             let to = match holder {
                 Holder::User(id) => format!("/admin/users/{id}?done=granted"),
                 Holder::Token(id) => format!("/admin/tokens/{id}?done=granted"),
@@ -247,7 +248,7 @@ async fn add_to(s: AppState, ctx: PageCtx, actor: Actor, holder: Holder, data: F
                 " refused={}",
                 errs.0.iter().map(|e| e.code.as_str()).collect::<Vec<_>>().join(",")
             ));
-            audit(&s, &ctx, &actor, "grant.add", object, "denied", Some(detail)).await?;
+            audit(&s, &actor, "grant.add", object, "denied", Some(detail)).await;
             let problems =
                 Problems::from_errors(
                     &errs,
@@ -269,9 +270,9 @@ pub async fn add_to_user(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    add_to(s, ctx, actor, Holder::User(id), data).await
+    add_to(s, ctx, actor, Holder::User(id), body).await
 }
 
 pub async fn add_to_token(
@@ -279,9 +280,9 @@ pub async fn add_to_token(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    add_to(s, ctx, actor, Holder::Token(id), data).await
+    add_to(s, ctx, actor, Holder::Token(id), body).await
 }
 
 /// Removes a grant; the form names its holder (`user_id` or `token_id`), which must hold it.
@@ -290,9 +291,10 @@ pub async fn remove(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageGrants])?;
+    require(&s, &ctx, &actor, &[Action::ManageGrants], "grant.remove").await?;
+    let data = body.read().await?;
     let holder =
         match (data.get("user_id").and_then(|v| v.parse().ok()), data.get("token_id").and_then(|v| v.parse().ok())) {
             (Some(u), None) => Holder::User(u),
@@ -306,12 +308,12 @@ pub async fn remove(
         Holder::Token(_) => Recipient::Token,
     };
     if let Err(e) = may_remove(recipient) {
-        audit(&s, &ctx, &actor, "grant.remove", holder_object(holder), "denied", Some(e.code.clone())).await?;
+        audit(&s, &actor, "grant.remove", holder_object(holder), "denied", Some(e.code.clone())).await;
         return Err(ctx.bad_request(e.message_in(ctx.lang.code()).to_owned()));
     }
     s.store.remove_grant(id).await.map_err(ctx.store_err())?;
     let detail = format!("grant={id} role={}", grant.grant.role.as_str());
-    audit(&s, &ctx, &actor, "grant.remove", holder_object(holder), "ok", Some(detail)).await?;
+    audit(&s, &actor, "grant.remove", holder_object(holder), "ok", Some(detail)).await;
     let to = match holder {
         Holder::User(u) => format!("/admin/users/{u}?done=grant_removed"),
         Holder::Token(t) => format!("/admin/tokens/{t}?done=grant_removed"),

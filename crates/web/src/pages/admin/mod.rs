@@ -9,7 +9,8 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
-use super::{Failed, PageCtx, PageError};
+use super::{Failed, PageCtx};
+use crate::app::permission;
 use crate::auth::Actor;
 use crate::i18n::Lang;
 use crate::AppState;
@@ -18,28 +19,29 @@ use dangjian_store::accounts::StoredGrant;
 use dangjian_store::{Store, StoreResult};
 use serde::Serialize;
 
-/// 403 unless a grant of the actor allows one of `any_of`.
-pub fn require(ctx: &PageCtx, actor: &Actor, any_of: &[Action]) -> Result<(), Failed> {
-    if actor.is_authenticated() && any_of.iter().any(|a| actor.may(*a)) {
-        Ok(())
-    } else {
-        Err(Failed(ctx.clone(), PageError::Forbidden))
-    }
-}
-
-/// Writes one audit record about an administrator's action.
-pub async fn audit(
+/// 403 unless a grant of the actor allows one of `any_of` — the one permission path
+/// ([`permission::require_any`]), which audits the refusal as `audit_action`.
+pub async fn require(
     s: &AppState,
     ctx: &PageCtx,
     actor: &Actor,
+    any_of: &[Action],
+    audit_action: &str,
+) -> Result<(), Failed> {
+    permission::require_any(s, actor, any_of, audit_action).await.map_err(|e| e.page(ctx))
+}
+
+/// Writes one audit record about an administrator's action. A failure to append is logged, not
+/// shown: the action it records has already happened.
+pub async fn audit(
+    s: &AppState,
+    actor: &Actor,
     action: &str,
-    object: (&str, String),
+    object: (&'static str, String),
     outcome: &str,
     detail: Option<String>,
-) -> Result<(), Failed> {
-    let mut e = actor.audit(action, Some(object.0), Some(object.1), outcome);
-    e.detail = detail;
-    s.store.append_audit(&e).await.map(|_| ()).map_err(ctx.store_err())
+) {
+    permission::audit(s, actor, action, Some(permission::Object::new(object.0, object.1)), outcome, detail).await;
 }
 
 /// A grant as pages show it.

@@ -5,7 +5,7 @@
 use super::{audit, require};
 use crate::auth::config::{SecurityConfig, SETTING_KEYS};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
 use crate::AppState;
@@ -109,13 +109,14 @@ fn render(
 }
 
 pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageGrants])?;
+    require(&s, &ctx, &actor, &[Action::ManageGrants], "settings.read").await?;
     let c = s.security_config().await;
     Ok(render(&ctx, StatusCode::OK, &current_values(&c), Problems::default(), q.get("done").is_some()))
 }
 
-pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, data: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageGrants])?;
+pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
+    require(&s, &ctx, &actor, &[Action::ManageGrants], "settings.update").await?;
+    let data = body.read().await?;
     let before = current_values(&s.security_config().await);
     let values = match validate(&data) {
         Ok(v) => v,
@@ -143,8 +144,7 @@ pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, data: F
     }
     s.reload_security_config().await;
     if !changed.is_empty() {
-        audit(&s, &ctx, &actor, "settings.update", ("settings", "security".to_owned()), "ok", Some(changed.join(" ")))
-            .await?;
+        audit(&s, &actor, "settings.update", ("settings", "security".to_owned()), "ok", Some(changed.join(" "))).await;
     }
     Ok(Redirect::to("/admin/settings?done=saved").into_response())
 }

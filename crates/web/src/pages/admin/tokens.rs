@@ -5,7 +5,7 @@
 use super::grants::{GrantForm, GrantFormView};
 use super::{audit, grant_views, require};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
 use crate::AppState;
@@ -37,18 +37,19 @@ async fn render_list(
 }
 
 pub async fn list(State(s): State<AppState>, ctx: PageCtx, actor: Actor) -> Result<Response, Failed> {
-    require(&ctx, &actor, VIEW)?;
+    require(&s, &ctx, &actor, VIEW, "token.list").await?;
     render_list(&s, &ctx, &actor, StatusCode::OK, Problems::default(), "").await
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, data: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageTokens])?;
+pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
+    require(&s, &ctx, &actor, &[Action::ManageTokens], "token.create").await?;
+    let data = body.read().await?;
     let name = data.text("token_name");
     let fresh = NewApiToken::generate();
     match s.store.create_token(&name, fresh.hash(), actor.user_id()).await {
         Ok(token) => {
             let detail = Some(format!("name={} prefix={}", token.name, fresh.display_prefix()));
-            audit(&s, &ctx, &actor, "token.create", ("token", token.id.to_string()), "ok", detail).await?;
+            audit(&s, &actor, "token.create", ("token", token.id.to_string()), "ok", detail).await;
             Ok(ctx.render("admin/token_once.html", context! { token, secret => fresh.secret() }))
         }
         Err(StoreError::Invalid(errs)) => {
@@ -99,7 +100,7 @@ pub async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, VIEW)?;
+    require(&s, &ctx, &actor, VIEW, "token.read").await?;
     let form = GrantFormView::new(&s, &ctx, GrantForm::default(), Problems::default()).await?;
     render_show(&s, &ctx, &actor, id, StatusCode::OK, form, q.get("done")).await
 }
@@ -109,11 +110,11 @@ pub async fn revoke(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageTokens])?;
+    require(&s, &ctx, &actor, &[Action::ManageTokens], "token.revoke").await?;
+    body.read().await?;
     let token = s.store.revoke_token(id).await.map_err(ctx.store_err())?;
-    audit(&s, &ctx, &actor, "token.revoke", ("token", id.to_string()), "ok", Some(format!("name={}", token.name)))
-        .await?;
+    audit(&s, &actor, "token.revoke", ("token", id.to_string()), "ok", Some(format!("name={}", token.name))).await;
     Ok(Redirect::to(&format!("/admin/tokens/{id}?done=revoked")).into_response())
 }

@@ -8,7 +8,7 @@ use crate::auth::accounts::{self, AccountError};
 use crate::auth::login::is_locked;
 use crate::auth::Actor;
 use crate::pages::account::live_sessions;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, Problems};
 use crate::pages::lists::{PageQuery, Pager};
 use crate::pages::{Failed, PageCtx, PageError, PageId};
 use crate::AppState;
@@ -78,7 +78,7 @@ async fn render_list(
 }
 
 pub async fn list(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&ctx, &actor, VIEW)?;
+    require(&s, &ctx, &actor, VIEW, "user.list").await?;
     render_list(&s, &ctx, &actor, &q, StatusCode::OK, Problems::default(), Default::default()).await
 }
 
@@ -87,14 +87,14 @@ fn show_password(ctx: &PageCtx, user: &User, password: &str, reset: bool) -> Res
     ctx.render("admin/password_once.html", context! { user, password, reset })
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, data: FormData) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageAccounts])?;
+pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
+    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.create").await?;
+    let data = body.read().await?;
     let (username, display_name) = (data.text("username"), data.text("display_name"));
     let config = s.security_config().await;
     match accounts::create_with_one_off_password(&s.store, &config, &username, &display_name).await {
         Ok((user, password)) => {
-            audit(&s, &ctx, &actor, "user.create", ("user", user.id.to_string()), "ok", Some(user.username.clone()))
-                .await?;
+            audit(&s, &actor, "user.create", ("user", user.id.to_string()), "ok", Some(user.username.clone())).await;
             Ok(show_password(&ctx, &user, &password, false))
         }
         Err(AccountError::Store(StoreError::Invalid(errs))) => {
@@ -151,7 +151,7 @@ pub async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, VIEW)?;
+    require(&s, &ctx, &actor, VIEW, "user.read").await?;
     let form = GrantFormView::new(&s, &ctx, GrantForm::default(), Problems::default()).await?;
     render_show(&s, &ctx, &actor, id, StatusCode::OK, form, q.get("done")).await
 }
@@ -174,12 +174,13 @@ pub async fn disable(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageAccounts])?;
+    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.disable").await?;
+    body.read().await?;
     not_on_self(&ctx, &actor, id)?;
     s.store.set_user_disabled(id, true).await.map_err(ctx.store_err())?;
-    audit(&s, &ctx, &actor, "user.disable", ("user", id.to_string()), "ok", None).await?;
+    audit(&s, &actor, "user.disable", ("user", id.to_string()), "ok", None).await;
     Ok(back(id, "disabled"))
 }
 
@@ -188,11 +189,12 @@ pub async fn enable(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageAccounts])?;
+    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.enable").await?;
+    body.read().await?;
     s.store.set_user_disabled(id, false).await.map_err(ctx.store_err())?;
-    audit(&s, &ctx, &actor, "user.enable", ("user", id.to_string()), "ok", None).await?;
+    audit(&s, &actor, "user.enable", ("user", id.to_string()), "ok", None).await;
     Ok(back(id, "enabled"))
 }
 
@@ -201,9 +203,10 @@ pub async fn reset_password(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageAccounts])?;
+    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.reset_password").await?;
+    body.read().await?;
     not_on_self(&ctx, &actor, id)?;
     let user = s.store.user(id).await.map_err(ctx.store_err())?;
     let config = s.security_config().await;
@@ -215,7 +218,7 @@ pub async fn reset_password(
             return Err(Failed(ctx.clone(), PageError::Internal));
         }
     };
-    audit(&s, &ctx, &actor, "user.reset_password", ("user", id.to_string()), "ok", None).await?;
+    audit(&s, &actor, "user.reset_password", ("user", id.to_string()), "ok", None).await;
     Ok(show_password(&ctx, &user, &password, true))
 }
 
@@ -224,12 +227,13 @@ pub async fn end_sessions(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageAccounts])?;
+    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.end_sessions").await?;
+    body.read().await?;
     s.store.user(id).await.map_err(ctx.store_err())?;
     let n = s.store.revoke_user_sessions(id).await.map_err(ctx.store_err())?;
-    audit(&s, &ctx, &actor, "user.end_sessions", ("user", id.to_string()), "ok", Some(format!("sessions={n}"))).await?;
+    audit(&s, &actor, "user.end_sessions", ("user", id.to_string()), "ok", Some(format!("sessions={n}"))).await;
     if actor.user_id() == Some(id) {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -241,11 +245,12 @@ pub async fn unlock(
     ctx: PageCtx,
     actor: Actor,
     PageId(id): PageId,
-    _f: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    require(&ctx, &actor, &[Action::ManageGrants])?;
+    require(&s, &ctx, &actor, &[Action::ManageGrants], "user.unlock").await?;
+    body.read().await?;
     s.store.user(id).await.map_err(ctx.store_err())?;
     s.store.clear_login_failures(id).await.map_err(ctx.store_err())?;
-    audit(&s, &ctx, &actor, "user.unlock", ("user", id.to_string()), "ok", None).await?;
+    audit(&s, &actor, "user.unlock", ("user", id.to_string()), "ok", None).await;
     Ok(back(id, "unlocked"))
 }

@@ -5,24 +5,22 @@
 //! in full only after a deliberate, audited click.
 
 use super::{category_name, china_time_text, Named};
-use crate::api::cases::{HandlerStep, InboxQuery};
+use crate::app::cases::{self, HandlerStep, InboxQuery};
+use crate::app::{AppError, Ctx};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, Problems};
 use crate::pages::lists::{PageQuery, Pager};
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::scope::{self, Target};
 use crate::security_headers::no_store;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::SecondsFormat;
-use dangjian_domain::access::Action;
 use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::CaseStatus;
-use dangjian_domain::FieldErrors;
 use dangjian_store::cases::{Case, Notification};
-use dangjian_store::{AccessFilter, Disclosure, StoreError};
+use dangjian_store::{Disclosure, StoreError};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -95,27 +93,29 @@ struct NotificationView {
 const STATUSES: [&str; 4] = ["submitted", "acknowledged", "resolved", "closed"];
 
 /// `GET /cases`: the inbox.
-pub async fn list(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "case.list").await.map_err(|r| r.page(&ctx))?;
+pub async fn list(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    let s = &cx.state;
+    let inbox = cases::begin_inbox(&cx).await.map_err(ctx.app_err())?;
     let settings = s.store.case_settings().await.map_err(ctx.store_err())?;
-    let codes: Vec<String> = settings.categories.iter().map(|c| c.code.clone()).collect();
     let query = InboxQuery {
         status: q.get("status"),
         category: q.get("category"),
         overdue: q.get("overdue"),
         ..Default::default()
     };
-    let filter = query
-        .to_filter(&codes, s.clock.now())
-        .map_err(|e| ctx.bad_request(e.message_in(ctx.lang.code()).to_owned()))?;
-    let page = s.store.case_inbox(&access, &filter, q.paging()).await.map_err(ctx.store_err())?;
+    let page = inbox.run(&query, q.paging()).await.map_err(|e| match e {
+        AppError::Invalid(errs) => {
+            ctx.bad_request(errs.0.first().map(|e| e.message_in(ctx.lang.code()).to_owned()).unwrap_or_default())
+        }
+        e => e.page(&ctx),
+    })?;
     let pager = Pager::of(&page);
     let mut regions = RegionNames::default();
     let mut cases = Vec::with_capacity(page.items.len());
     for c in page.items {
-        cases.push(view(&s, &ctx, &settings, &mut regions, c).await);
+        cases.push(view(s, &ctx, &settings, &mut regions, c).await);
     }
-    let (notes, unread) = s.store.case_notifications(&access, true, 20).await.map_err(ctx.store_err())?;
+    let (notes, unread) = inbox.notifications(true, 20).await.map_err(ctx.app_err())?;
     let notifications: Vec<NotificationView> =
         notes.into_iter().map(|n| NotificationView { at: china_time_text(&n.created_at), n }).collect();
     let total = page.total;
@@ -149,12 +149,11 @@ async fn render_case(
     s: &AppState,
     actor: &Actor,
     ctx: &PageCtx,
-    access: &AccessFilter,
-    id: i64,
+    case: Case,
     answer: Answer,
 ) -> Result<Response, Failed> {
     let Answer { status, problems, done } = answer;
-    let case = s.store.case(id, access, Disclosure::Masked).await.map_err(ctx.store_err())?;
+    let id = case.id;
     let steps = steps_for(case.status);
     let departments: Vec<Named> = s
         .store
@@ -177,7 +176,7 @@ async fn render_case(
                 .map_or_else(|| code.clone(), |x| ctx.lang.pick(&x.name_zh, &x.name_en)),
         ),
     };
-    let may_reveal = case.contact.is_some() && crate::personal::may_reveal_case_contact(s, actor, id).await;
+    let may_reveal = case.contact.is_some() && crate::app::personal::may_reveal_case_contact(s, actor, id).await;
     let events: Vec<_> = case
         .events
         .iter()
@@ -195,31 +194,20 @@ async fn render_case(
 }
 
 /// `GET /cases/{id}`: one case with its history and the handler's steps.
-pub async fn show(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-    q: PageQuery,
-) -> Result<Response, Failed> {
-    let access =
-        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.read").await.map_err(|r| r.page(&ctx))?;
+pub async fn show(cx: Ctx, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+    let (s, actor) = (&cx.state, &cx.actor);
+    let (case, _) = cases::read(&cx, id).await.map_err(ctx.app_err())?;
     let done = q.get("done").filter(|d| steps_for(CaseStatus::Submitted).contains(&d.as_str()) || d == "reopen");
     let done = done.map(|d| ctx.t(&format!("cases.done.{d}")));
-    render_case(&s, &actor, &ctx, &access, id, Answer { status: StatusCode::OK, problems: Problems::default(), done })
-        .await
+    render_case(s, actor, &ctx, case, Answer { status: StatusCode::OK, problems: Problems::default(), done }).await
 }
 
 /// `POST /cases/{id}`: a handler's step (audited as `case.<action>`); back to the case.
-pub async fn act(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-    f: FormData,
-) -> Result<Response, Failed> {
-    let access =
-        scope::authorize(&s, &actor, Action::Write, Target::Case(id), "case.act").await.map_err(|r| r.page(&ctx))?;
+pub async fn act(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    let (s, actor) = (&cx.state, &cx.actor);
+    let acting = cases::begin_act(&cx, id).await.map_err(ctx.app_err())?;
+    let access = acting.access().clone();
+    let f = body.read().await?;
     let action = f.text("action");
     let input = HandlerStep {
         version: f.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
@@ -229,18 +217,17 @@ pub async fn act(
         department_id: f.get("department_id").and_then(|v| v.parse().ok()),
         assignee: f.get("assignee"),
     };
-    let result = match input.to_step() {
-        Ok(step) => crate::api::cases::handler_act(&s, &actor, &access, id, input.version, &action, &step).await,
-        Err(e) => Err(StoreError::Invalid(FieldErrors(vec![e]))),
-    };
-    let problems = match result {
+    let problems = match acting.run(&input).await {
         Ok(_) => return Ok(Redirect::to(&format!("/cases/{id}?done={action}")).into_response()),
-        Err(StoreError::Invalid(errs)) => Problems::from_errors(&errs, &ctx, str::to_owned),
-        Err(StoreError::StaleVersion { .. }) => Problems::whole_form(ctx.t("cases.stale")),
-        Err(e) => return Err(ctx.store_err()(e)),
+        Err(AppError::Invalid(errs) | AppError::Store(StoreError::Invalid(errs))) => {
+            Problems::from_errors(&errs, &ctx, str::to_owned)
+        }
+        Err(AppError::Store(StoreError::StaleVersion { .. })) => Problems::whole_form(ctx.t("cases.stale")),
+        Err(e) => return Err(e.page(&ctx)),
     };
+    let case = s.store.case(id, &access, Disclosure::Masked).await.map_err(ctx.store_err())?;
     let answer = Answer { status: StatusCode::UNPROCESSABLE_ENTITY, problems, done: None };
-    render_case(&s, &actor, &ctx, &access, id, answer).await
+    render_case(s, actor, &ctx, case, answer).await
 }
 
 /// `POST /cases/{id}/contact`: the worker's contact in full, on a page of its own (audited; never cached).
@@ -249,23 +236,20 @@ pub async fn reveal_contact(
     actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
-    _csrf_checked: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    let contact = crate::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
+    crate::app::personal::permit_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
+    body.read().await?;
+    let contact = crate::app::personal::reveal_case_contact(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
     let mut r = ctx.render("cases/contact.html", context! { id, contact });
     no_store(r.headers_mut());
     Ok(r)
 }
 
 /// `POST /cases/notifications/{id}/read`: marks a notification read; back to the inbox.
-pub async fn mark_read(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-    _csrf_checked: FormData,
-) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "case_notification.read").await.map_err(|r| r.page(&ctx))?;
-    s.store.mark_notification_read(id, &access, &actor.name(), &now_text(&s)).await.map_err(ctx.store_err())?;
+pub async fn mark_read(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    let marking = cases::begin_mark_read(&cx, id).await.map_err(ctx.app_err())?;
+    body.read().await?;
+    marking.run().await.map_err(ctx.app_err())?;
     Ok(Redirect::to("/cases").into_response())
 }

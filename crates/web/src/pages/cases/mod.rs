@@ -6,6 +6,16 @@
 pub(in crate::pages) mod inbox;
 pub(super) mod worker;
 
+page_routes! {
+    "/report" => get(worker::report_form).post(worker::report_submit),
+    "/track" => get(worker::track_lookup),
+    "/track/{code}" => get(worker::track_page).post(worker::track_act),
+    "/cases" => get(inbox::list),
+    "/cases/{id}" => get(inbox::show).post(inbox::act),
+    "/cases/{id}/contact" => post(inbox::reveal_contact),
+    "/cases/notifications/{id}/read" => post(inbox::mark_read),
+}
+
 use crate::i18n::Lang;
 use dangjian_domain::services::case_settings::CaseSettings;
 use serde::Serialize;

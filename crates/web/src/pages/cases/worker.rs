@@ -4,7 +4,7 @@
 //! the outcome or reopens it. The tracking code is the only key; nothing identifies the visitor.
 
 use super::{category_name, category_options, china_time_text, Named};
-use crate::api::cases::{CaseInput, WorkerStep};
+use crate::app::cases::{CaseInput, WorkerStep};
 use crate::pages::form::{anonymous_csrf, with_cookie, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
@@ -194,7 +194,7 @@ pub async fn report_submit(
         let p = problems(&errs);
         return render_report(&s, ctx, &headers, StatusCode::UNPROCESSABLE_ENTITY, form, p, choices).await;
     };
-    match crate::api::cases::submit(&s, &new).await {
+    match crate::app::cases::submit(&s, &new).await {
         Ok(done) => Ok(Redirect::to(&format!("/track/{}?filed=1", done.tracking_code)).into_response()),
         Err(StoreError::Invalid(e)) => {
             let p = problems(&e);
@@ -327,7 +327,7 @@ pub async fn track_act(
     };
     let step = WorkerStep { action: action.clone(), note: f.get("note"), rating }.to_step();
     let result = match step {
-        Ok(step) => crate::api::cases::worker_act(&s, &code, &step).await,
+        Ok(step) => crate::app::cases::worker_act(&s, &code, &step).await,
         Err(e) => Err(StoreError::Invalid(FieldErrors(vec![e]))),
     };
     match result {

@@ -2,13 +2,13 @@
 //! unit, with the rule it breaks and the fix; the same list as a spreadsheet through the API's export.
 
 use super::{failed, is_bad_query, tiers};
-use crate::api::coverage::{gap_items, gap_options, gap_page, prepare, GapItem};
 use crate::auth::Actor;
 use crate::coverage::{CoverageParams, GapParams};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::pages::lists::{sectors, PageQuery, Pager};
 use crate::pages::{Failed, PageCtx};
+use crate::views::coverage::{gap_items, gap_options, gap_page, prepare, GapItem};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,11 +2,11 @@
 //! with names, the trend, the gap list — shaped for the templates, with the charts drawn.
 
 use super::super::charts::{self, Bar, Series};
-use crate::api::coverage::{coverage_response, gap_items, gap_page, prepare, trend_points, GapItem, NamedChain};
 use crate::auth::Actor;
 use crate::coverage::CoverageParams;
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::views::coverage::{coverage_response, gap_items, gap_page, prepare, trend_points, GapItem, NamedChain};
 use crate::AppState;
 use chrono::NaiveDate;
 use dangjian_domain::coverage::index::{Figures, GapOrder, RegionFigures, TrendPoint};

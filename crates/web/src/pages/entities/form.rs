@@ -1,19 +1,20 @@
 //! `/entities/new` and `/entities/{id}/edit`: the unit form. A rejected submission comes back with
 //! the user's input and a message beside each field; a stale version says so.
 
+use crate::app::permission::{self, Target};
+use crate::app::{entities, AppError, Ctx};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::lists::{entity_kinds, sectors};
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
 use dangjian_domain::entity::EntityInput;
-use dangjian_domain::{EntityDraft, EntityKind};
+use dangjian_domain::EntityKind;
 use dangjian_store::entities::Entity;
 use dangjian_store::StoreError;
 use minijinja::context;
@@ -139,9 +140,14 @@ async fn rejected(
     s: &AppState,
     ctx: &PageCtx,
     form: EntityForm,
-    e: StoreError,
+    e: AppError,
     entity: Option<Entity>,
 ) -> Result<Response, Failed> {
+    let e = match e {
+        AppError::Store(e) => e,
+        AppError::Invalid(errs) => StoreError::Invalid(errs),
+        e => return Err(e.page(ctx)),
+    };
     match e {
         StoreError::Invalid(errs) => {
             let problems = Problems::from_errors(&errs, ctx, form_field);
@@ -156,10 +162,10 @@ async fn rejected(
 }
 
 pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.page(&ctx))?;
+    permission::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.page(&ctx))?;
     let mut form = EntityForm { region_code: q.get("region").unwrap_or_default(), ..Default::default() };
     if let Some(parent) = q.id("parent") {
-        scope::authorize(&s, &actor, Action::Read, Target::Entity(parent), "entity.read")
+        permission::authorize(&s, &actor, Action::Read, Target::Entity(parent), "entity.read")
             .await
             .map_err(|r| r.page(&ctx))?;
         let p = s.store.entity(parent).await.map_err(ctx.store_err())?;
@@ -176,21 +182,13 @@ pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQ
     render(&s, &ctx, StatusCode::OK, form, Problems::default(), None).await
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "entity.create").await.map_err(|r| r.page(&ctx))?;
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = entities::begin_create(&cx).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
     let form = EntityForm::from_form(&data);
-    let saved = match EntityDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.create_entity(&draft, &access).await;
-            let target = result.as_ref().ok().map(|e| Target::Entity(e.id));
-            scope::audit_write(&s, &actor, "entity.create", target, &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), 0).await {
         Ok(e) => Ok(Redirect::to(&format!("/entities/{}?saved=1", e.id)).into_response()),
-        Err(e) => rejected(&s, &ctx, form, e, None).await,
+        Err(e) => rejected(&cx.state, &ctx, form, e, None).await,
     }
 }
 
@@ -200,7 +198,9 @@ pub async fn edit(
     ctx: PageCtx,
     PageId(id): PageId,
 ) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Write, Target::Entity(id), "entity.update").await.map_err(|r| r.page(&ctx))?;
+    permission::authorize(&s, &actor, Action::Write, Target::Entity(id), "entity.update")
+        .await
+        .map_err(|r| r.page(&ctx))?;
     let e = s.store.entity(id).await.map_err(ctx.store_err())?;
     let parent_code = match e.parent_id {
         Some(p) => s.store.entity(p).await.map_err(ctx.store_err())?.code().to_owned(),
@@ -215,23 +215,15 @@ pub async fn update(
     actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    let target = Target::Entity(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "entity.update").await.map_err(|r| r.page(&ctx))?;
+    let cx = Ctx::new(&s, &actor);
+    let pending = entities::begin_update(&cx, id).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
     let current = s.store.entity(id).await.map_err(ctx.store_err())?;
     let form = EntityForm::from_form(&data);
     let version = form.version.unwrap_or(-1);
-    let saved = match EntityDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.update_entity(id, &draft, version, &access).await;
-            scope::audit_write(&s, &actor, "entity.update", Some(target), &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), version).await {
         Ok(e) => Ok(Redirect::to(&format!("/entities/{}?saved=1", e.id)).into_response()),
         Err(e) => rejected(&s, &ctx, form, e, Some(current)).await,
     }

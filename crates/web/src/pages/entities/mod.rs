@@ -3,11 +3,18 @@
 
 pub(super) mod form;
 
+page_routes! {
+    "/entities" => get(list),
+    "/entities/new" => get(form::new).post(form::create),
+    "/entities/{id}" => get(show),
+    "/entities/{id}/edit" => get(form::edit).post(form::update),
+}
+
 use super::instructors::InstructorView;
 use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,7 +36,7 @@ pub(super) async fn list(
     ctx: PageCtx,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.page(&ctx))?;
+    let access = permission::require(&s, &actor, Action::Read, "entity.list").await.map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();
     let (sector_options, sector_names) = sectors(&s.store, &ctx).await.map_err(&err)?;
     let filter = entity_filter(&q, ctx.lang);
@@ -66,7 +73,7 @@ pub(super) async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
+    let access = permission::authorize(&s, &actor, Action::Read, Target::Entity(id), "entity.read")
         .await
         .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();

@@ -1,20 +1,21 @@
 //! `/instructors/new` and `/instructors/{id}/edit`: the instructor form with rows of assignments.
 //! On edit the stored mobile number is never sent to the browser: a blank field keeps it.
 
+use crate::app::permission::{self, Target};
+use crate::app::{instructors, Ctx};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
-use dangjian_domain::{InstructorDraft, Mobile};
+use dangjian_domain::Mobile;
 use dangjian_store::instructors::Instructor;
-use dangjian_store::{AccessFilter, StoreError};
+use dangjian_store::StoreError;
 use minijinja::context;
 use serde::Serialize;
 
@@ -168,7 +169,7 @@ fn render(
 /// Saves the form as `actor`, whose write scopes are `access`.
 async fn save(
     s: &AppState,
-    (actor, access): (&Actor, &AccessFilter),
+    pending: instructors::Pending,
     ctx: &PageCtx,
     form: InstructorForm,
     current: Option<Instructor>,
@@ -181,19 +182,9 @@ async fn save(
         _ => None,
     };
     let (input, rows) = form.to_input(stored.as_ref().map(Mobile::as_str));
-    let saved = match (InstructorDraft::parse(&input), &current) {
-        (Ok(d), Some(c)) => {
-            let result = s.store.update_instructor(c.id, &d, form.version.unwrap_or(-1), access).await;
-            scope::audit_write(s, actor, "instructor.update", Some(Target::Instructor(c.id)), &result).await;
-            result
-        }
-        (Ok(d), None) => {
-            let result = s.store.create_instructor(&d, access).await;
-            let target = result.as_ref().ok().map(|i| Target::Instructor(i.id));
-            scope::audit_write(s, actor, "instructor.create", target, &result).await;
-            result
-        }
-        (Err(errs), _) => Err(StoreError::Invalid(errs)),
+    let saved = match pending.save(&input, form.version.unwrap_or(-1)).await {
+        Ok(i) => Ok(i),
+        Err(e) => Err(ctx.input_err(e)?),
     };
     match saved {
         Ok(i) => Ok(Redirect::to(&format!("/instructors/{}?saved=1", i.id)).into_response()),
@@ -210,10 +201,10 @@ async fn save(
 }
 
 pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.page(&ctx))?;
+    permission::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.page(&ctx))?;
     let mut form = InstructorForm::default();
     if let Some(unit) = q.id("unit") {
-        scope::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
+        permission::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
             .await
             .map_err(|r| r.page(&ctx))?;
         let u = s.store.entity(unit).await.map_err(ctx.store_err())?;
@@ -224,9 +215,10 @@ pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQ
     Ok(render(&ctx, StatusCode::OK, form, Problems::default(), None))
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "instructor.create").await.map_err(|r| r.page(&ctx))?;
-    save(&s, (&actor, &access), &ctx, InstructorForm::from_form(&data), None).await
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = instructors::begin_create(&cx).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
+    save(&cx.state, pending, &ctx, InstructorForm::from_form(&data), None).await
 }
 
 pub async fn edit(
@@ -235,7 +227,7 @@ pub async fn edit(
     ctx: PageCtx,
     PageId(id): PageId,
 ) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Write, Target::Instructor(id), "instructor.update")
+    permission::authorize(&s, &actor, Action::Write, Target::Instructor(id), "instructor.update")
         .await
         .map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;
@@ -247,13 +239,12 @@ pub async fn update(
     actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    let access = scope::authorize(&s, &actor, Action::Write, Target::Instructor(id), "instructor.update")
-        .await
-        .map_err(|r| r.page(&ctx))?;
+    let pending = instructors::begin_update(&Ctx::new(&s, &actor), id).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
     let current = s.store.instructor(id).await.map_err(ctx.store_err())?;
-    save(&s, (&actor, &access), &ctx, InstructorForm::from_form(&data), Some(current)).await
+    save(&s, pending, &ctx, InstructorForm::from_form(&data), Some(current)).await
 }
 
 #[cfg(test)]

@@ -3,14 +3,16 @@
 //! deliberate click (with the form's CSRF token) makes a reveal and its audit record; the page is never
 //! cached.
 
+use crate::app::permission::{self, Target};
+use crate::app::personal::{reveal_instructor_mobile, READ_PERSONAL};
 use crate::auth::Actor;
-use crate::pages::form::FormData;
+use crate::pages::form::FormBody;
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::personal::reveal_instructor_mobile;
 use crate::security_headers::no_store;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use dangjian_domain::access::Action;
 use minijinja::context;
 
 pub async fn reveal(
@@ -18,8 +20,12 @@ pub async fn reveal(
     actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
-    _csrf_checked: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
+    // Permission before the body (a refusal audited as denied), the CSRF token before the reveal.
+    let target = Target::Instructor(id);
+    permission::authorize(&s, &actor, Action::ReadPersonal, target, READ_PERSONAL).await.map_err(|r| r.page(&ctx))?;
+    body.read().await?;
     let mobile = reveal_instructor_mobile(&s, &actor, id).await.map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;
     let mut response =

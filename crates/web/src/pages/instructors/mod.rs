@@ -4,10 +4,18 @@
 pub(super) mod form;
 pub(super) mod mobile;
 
+page_routes! {
+    "/instructors" => get(list),
+    "/instructors/new" => get(form::new).post(form::create),
+    "/instructors/{id}" => get(show),
+    "/instructors/{id}/edit" => get(form::edit).post(form::update),
+    "/instructors/{id}/mobile" => post(mobile::reveal),
+}
+
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -50,7 +58,7 @@ pub(super) async fn list(
     ctx: PageCtx,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.page(&ctx))?;
+    let access = permission::require(&s, &actor, Action::Read, "instructor.list").await.map_err(|r| r.page(&ctx))?;
     let term = super::lists::search_term(&q, ctx.lang).map_err(|m| ctx.bad_request(m))?;
     let filter = InstructorFilter { region: q.get("region"), unit: q.id("unit"), root: q.id("root"), q: term };
     let page = s.store.list_instructors(&filter, q.paging(), &access).await.map_err(ctx.store_err())?;
@@ -65,11 +73,11 @@ pub(super) async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
+    permission::authorize(&s, &actor, Action::Read, Target::Instructor(id), "instructor.read")
         .await
         .map_err(|r| r.page(&ctx))?;
     let i = s.store.instructor(id).await.map_err(ctx.store_err())?;
-    let may_reveal_mobile = crate::personal::may_reveal_instructor_mobile(&s, &actor, id).await;
+    let may_reveal_mobile = crate::app::personal::may_reveal_instructor_mobile(&s, &actor, id).await;
     Ok(ctx.render(
         "instructors/show.html",
         context! { instructor => InstructorView::new(&i), saved => q.get("saved").is_some(), may_reveal_mobile },

@@ -2,18 +2,18 @@
 //! their USCC or site code, one per line.
 
 use super::org_kinds;
+use crate::app::permission::{self, Target};
+use crate::app::{organizations, Ctx};
 use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
 use dangjian_domain::org::OrganizationInput;
-use dangjian_domain::OrganizationDraft;
 use dangjian_store::organizations::Organization;
 use dangjian_store::StoreError;
 use minijinja::context;
@@ -144,10 +144,10 @@ async fn rejected(ctx: &PageCtx, form: OrgForm, e: StoreError, org: Option<Organ
 }
 
 pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
+    permission::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
     let mut form = OrgForm { kind: "branch".into(), ..Default::default() };
     if let Some(unit) = q.id("unit") {
-        scope::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
+        permission::authorize(&s, &actor, Action::Read, Target::Entity(unit), "entity.read")
             .await
             .map_err(|r| r.page(&ctx))?;
         let u = s.store.entity(unit).await.map_err(ctx.store_err())?;
@@ -157,21 +157,13 @@ pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQ
     render(&ctx, StatusCode::OK, form, Problems::default(), None).await
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "organization.create").await.map_err(|r| r.page(&ctx))?;
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = organizations::begin_create(&cx).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
     let form = OrgForm::from_form(&data);
-    let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.create_organization(&draft, &access).await;
-            let target = result.as_ref().ok().map(|o| Target::Organization(o.id));
-            scope::audit_write(&s, &actor, "organization.create", target, &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), 0).await {
         Ok(o) => Ok(Redirect::to(&format!("/organizations/{}?saved=1", o.id)).into_response()),
-        Err(e) => rejected(&ctx, form, e, None).await,
+        Err(e) => rejected(&ctx, form, ctx.input_err(e)?, None).await,
     }
 }
 
@@ -181,7 +173,7 @@ pub async fn edit(
     ctx: PageCtx,
     PageId(id): PageId,
 ) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Write, Target::Organization(id), "organization.update")
+    permission::authorize(&s, &actor, Action::Write, Target::Organization(id), "organization.update")
         .await
         .map_err(|r| r.page(&ctx))?;
     let o = s.store.organization(id).await.map_err(ctx.store_err())?;
@@ -193,25 +185,16 @@ pub async fn update(
     actor: Actor,
     ctx: PageCtx,
     PageId(id): PageId,
-    data: FormData,
+    body: FormBody,
 ) -> Result<Response, Failed> {
-    let target = Target::Organization(id);
-    let access =
-        scope::authorize(&s, &actor, Action::Write, target, "organization.update").await.map_err(|r| r.page(&ctx))?;
+    let pending = organizations::begin_update(&Ctx::new(&s, &actor), id).await.map_err(ctx.app_err())?;
+    let data = body.read().await?;
     let current = s.store.organization(id).await.map_err(ctx.store_err())?;
     let form = OrgForm::from_form(&data);
     let version = form.version.unwrap_or(-1);
-    let saved = match OrganizationDraft::parse(&form.to_input()) {
-        Ok(draft) => {
-            let result = s.store.update_organization(id, &draft, version, &access).await;
-            scope::audit_write(&s, &actor, "organization.update", Some(target), &result).await;
-            result
-        }
-        Err(errs) => Err(StoreError::Invalid(errs)),
-    };
-    match saved {
+    match pending.save(&form.to_input(), version).await {
         Ok(o) => Ok(Redirect::to(&format!("/organizations/{}?saved=1", o.id)).into_response()),
-        Err(e) => rejected(&ctx, form, e, Some(current)).await,
+        Err(e) => rejected(&ctx, form, ctx.input_err(e)?, Some(current)).await,
     }
 }
 

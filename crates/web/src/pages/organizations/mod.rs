@@ -3,11 +3,18 @@
 
 pub(super) mod form;
 
+page_routes! {
+    "/organizations" => get(list),
+    "/organizations/new" => get(form::new).post(form::create),
+    "/organizations/{id}" => get(show),
+    "/organizations/{id}/edit" => get(form::edit).post(form::update),
+}
+
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
+use crate::app::permission::{self, Target};
 use crate::auth::Actor;
 use crate::i18n::Lang;
-use crate::scope::{self, Target};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,7 +58,7 @@ pub(super) async fn list(
     ctx: PageCtx,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.page(&ctx))?;
+    let access = permission::require(&s, &actor, Action::Read, "organization.list").await.map_err(|r| r.page(&ctx))?;
     let (page, problem) = match org_filter(&q, ctx.lang) {
         Ok(f) => match s.store.list_organizations(&f, q.paging(), &access).await {
             Ok(p) => (Some(p), None),
@@ -81,7 +88,7 @@ pub(super) async fn show(
     PageId(id): PageId,
     q: PageQuery,
 ) -> Result<Response, Failed> {
-    let access = scope::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
+    let access = permission::authorize(&s, &actor, Action::Read, Target::Organization(id), "organization.read")
         .await
         .map_err(|r| r.page(&ctx))?;
     let err = ctx.store_err();

@@ -1,18 +1,14 @@
 //! `/stations/new` and `/stations/{id}/edit`: the station form.
 
 use super::amenity_options;
-use crate::auth::Actor;
-use crate::pages::form::{FormData, Problems};
+use crate::app::{stations, AppError, Ctx};
+use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::{Failed, PageCtx, PageId};
-use crate::scope::{self, Target};
-use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use dangjian_domain::access::Action;
-use dangjian_domain::services::stations::{StationDraft, StationInput, StationStatus};
+use dangjian_domain::services::stations::{StationInput, StationStatus};
 use dangjian_store::stations::Station;
-use dangjian_store::{AccessFilter, StoreError};
+use dangjian_store::StoreError;
 use minijinja::context;
 use serde::Serialize;
 
@@ -120,43 +116,29 @@ fn render(
     )
 }
 
-async fn save(
-    s: &AppState,
-    (actor, access): (&Actor, &AccessFilter),
-    ctx: &PageCtx,
-    form: StationForm,
-    current: Option<Station>,
-) -> Result<Response, Failed> {
-    let (action, result) = match (StationDraft::parse(&form.to_input()), &current) {
-        (Ok(d), Some(c)) => {
-            ("station.update", s.store.update_station(c.id, &d, form.version.unwrap_or(-1), access).await)
-        }
-        (Ok(d), None) => ("station.create", s.store.create_station(&d, access).await),
-        (Err(errs), _) => ("", Err(StoreError::Invalid(errs))),
-    };
-    if !action.is_empty() {
-        if let Ok(st) = &result {
-            s.stations.after_write(st.id).await;
-        }
-        let id = current.as_ref().map(|c| c.id).or(result.as_ref().ok().map(|st| st.id));
-        scope::audit_write(s, actor, action, id.map(Target::Station), &result).await;
-    }
+/// Saves the form through the station command and answers the page: the station, or the form again
+/// with its problems.
+async fn save(ctx: &PageCtx, pending: stations::Pending, body: FormBody) -> Result<Response, Failed> {
+    let data = body.read().await?;
+    let form = StationForm::from_form(&data);
+    let current = pending.current().cloned();
+    let result = pending.save(&form.to_input(), form.version.unwrap_or(-1)).await;
     match result {
         Ok(st) => Ok(Redirect::to(&format!("/stations/{}?saved=1", st.id)).into_response()),
-        Err(StoreError::Invalid(errs)) => {
+        Err(AppError::Invalid(errs) | AppError::Store(StoreError::Invalid(errs))) => {
             let problems = Problems::from_errors(&errs, ctx, form_field);
             Ok(render(ctx, StatusCode::UNPROCESSABLE_ENTITY, form, problems, current.as_ref()))
         }
-        Err(StoreError::StaleVersion { current: v }) => {
+        Err(AppError::Store(StoreError::StaleVersion { current: v })) => {
             let message = ctx.lang.t("form.stale", &[("version", v.to_string())]);
             Ok(render(ctx, StatusCode::CONFLICT, form, Problems::whole_form(message), current.as_ref()))
         }
-        Err(e) => Err(ctx.store_err()(e)),
+        Err(e) => Err(e.page(ctx)),
     }
 }
 
-pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
-    scope::require(&s, &actor, Action::Write, "station.create").await.map_err(|r| r.page(&ctx))?;
+pub async fn new(cx: Ctx, ctx: PageCtx) -> Result<Response, Failed> {
+    drop(stations::begin_create(&cx).await.map_err(ctx.app_err())?);
     let form = StationForm {
         status: "active".into(),
         fields: TEXT_FIELDS.iter().map(|k| (*k, String::new())).collect(),
@@ -165,36 +147,20 @@ pub async fn new(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Resul
     Ok(render(&ctx, StatusCode::OK, form, Problems::default(), None))
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Write, "station.create").await.map_err(|r| r.page(&ctx))?;
-    save(&s, (&actor, &access), &ctx, StationForm::from_form(&data), None).await
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = stations::begin_create(&cx).await.map_err(ctx.app_err())?;
+    save(&ctx, pending, body).await
 }
 
-pub async fn edit(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Write, Target::Station(id), "station.update")
-        .await
-        .map_err(|r| r.page(&ctx))?;
-    let st = s.store.station(id).await.map_err(ctx.store_err())?;
+pub async fn edit(cx: Ctx, ctx: PageCtx, PageId(id): PageId) -> Result<Response, Failed> {
+    let pending = stations::begin_update(&cx, id).await.map_err(ctx.app_err())?;
+    let st = pending.current().cloned().ok_or_else(|| ctx.not_found())?;
     Ok(render(&ctx, StatusCode::OK, StationForm::from_station(&st), Problems::default(), Some(&st)))
 }
 
-pub async fn update(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-    data: FormData,
-) -> Result<Response, Failed> {
-    let access = scope::authorize(&s, &actor, Action::Write, Target::Station(id), "station.update")
-        .await
-        .map_err(|r| r.page(&ctx))?;
-    let current = s.store.station(id).await.map_err(ctx.store_err())?;
-    save(&s, (&actor, &access), &ctx, StationForm::from_form(&data), Some(current)).await
+pub async fn update(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    let pending = stations::begin_update(&cx, id).await.map_err(ctx.app_err())?;
+    save(&ctx, pending, body).await
 }
 
 #[cfg(test)]

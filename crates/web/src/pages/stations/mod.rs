@@ -4,15 +4,19 @@
 pub(super) mod form;
 pub(super) mod near;
 
+page_routes! {
+    "/stations" => get(list),
+    "/stations/near" => get(near::page),
+    "/stations/new" => get(form::new).post(form::create),
+    "/stations/{id}" => get(show),
+    "/stations/{id}/edit" => get(form::edit).post(form::update),
+}
+
 use super::lists::{PageQuery, Pager};
 use super::{Failed, PageCtx, PageId};
-use crate::api::stations::StationQuery;
-use crate::auth::Actor;
-use crate::scope::{self, Target};
-use crate::AppState;
-use axum::extract::State;
+use crate::app::{stations, Ctx};
+use crate::views::stations::StationQuery;
 use axum::response::Response;
-use dangjian_domain::access::Action;
 use dangjian_domain::services::stations::{navigation_links, Amenity, LatLng, StationStatus};
 use dangjian_store::stations::Station;
 use minijinja::context;
@@ -54,13 +58,8 @@ fn statuses() -> Vec<&'static str> {
     StationStatus::ALL.iter().map(|s| s.as_str()).collect()
 }
 
-pub(super) async fn list(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    q: PageQuery,
-) -> Result<Response, Failed> {
-    let access = scope::require(&s, &actor, Action::Read, "station.list").await.map_err(|r| r.page(&ctx))?;
+pub(super) async fn list(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    let listing = stations::begin_list(&cx).await.map_err(ctx.app_err())?;
     let query = StationQuery {
         region: q.get("region"),
         amenity: q.get("amenity"),
@@ -69,7 +68,7 @@ pub(super) async fn list(
         ..Default::default()
     };
     let filter = query.to_filter().map_err(|e| ctx.bad_request(e.message_in(ctx.lang)))?;
-    let page = s.store.list_stations(&filter, q.paging(), &access).await.map_err(ctx.store_err())?;
+    let page = listing.run(&filter, q.paging()).await.map_err(ctx.app_err())?;
     let pager = Pager::of(&page);
     let stations: Vec<StationView> = page.items.into_iter().map(|st| StationView::new(st, &ctx)).collect();
     Ok(ctx.render(
@@ -78,15 +77,8 @@ pub(super) async fn list(
     ))
 }
 
-pub(super) async fn show(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    PageId(id): PageId,
-    q: PageQuery,
-) -> Result<Response, Failed> {
-    scope::authorize(&s, &actor, Action::Read, Target::Station(id), "station.read").await.map_err(|r| r.page(&ctx))?;
-    let st = s.store.station(id).await.map_err(ctx.store_err())?;
+pub(super) async fn show(cx: Ctx, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+    let st = stations::read(&cx, id).await.map_err(ctx.app_err())?;
     Ok(ctx.render(
         "stations/show.html",
         context! { station => StationView::new(st, &ctx), saved => q.get("saved").is_some() },

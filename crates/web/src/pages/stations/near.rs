@@ -4,9 +4,9 @@
 //! one answer: it is not logged (request spans carry no query string), stored or audited.
 
 use super::amenity_options;
-use crate::api::stations::{china_time, NearbyStation};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
+use crate::views::stations::{china_time, NearbyStation};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -68,7 +68,8 @@ pub async fn page(
     if let Some((lat, lng)) = from {
         match FinderQuery::parse(lat.as_deref(), lng.as_deref(), limit, &wanted, open_now, now) {
             Ok(fq) => {
-                let found = s.stations.nearest(&fq).await.map_err(ctx.store_err())?;
+                let cx = crate::app::Ctx::new(&s, &crate::auth::Actor::default());
+                let found = crate::app::stations::nearest(&cx, &fq).await.map_err(ctx.app_err())?;
                 results = Some(found.iter().map(|n| NearbyStation::new(n, now, ctx.lang)).collect());
             }
             Err(errs) => {

@@ -8,8 +8,9 @@
 //! denied). Every reveal is written to the audit log *before* the number leaves: if the record cannot
 //! be written, nothing is shown.
 
+use crate::app::permission::{self, Target};
+use crate::app::AppError;
 use crate::auth::Actor;
-use crate::scope::{self, Refusal, Target};
 use crate::AppState;
 use dangjian_domain::access::Action;
 use dangjian_domain::Mobile;
@@ -23,7 +24,7 @@ pub async fn may_reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i
     if !actor.is_authenticated() || !actor.may(Action::ReadPersonal) {
         return false;
     }
-    let allowed = scope::filter(actor, Action::ReadPersonal);
+    let allowed = permission::filter(actor, Action::ReadPersonal);
     state.store.instructor_visible(id, &allowed).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not decide on showing a mobile number");
         false
@@ -31,12 +32,12 @@ pub async fn may_reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i
 }
 
 /// Instructor `id`'s full mobile number for `actor`, audited as [`READ_PERSONAL`].
-pub async fn reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i64) -> Result<Mobile, Refusal> {
+pub async fn reveal_instructor_mobile(state: &AppState, actor: &Actor, id: i64) -> Result<Mobile, AppError> {
     let target = Target::Instructor(id);
-    scope::authorize(state, actor, Action::ReadPersonal, target, READ_PERSONAL).await?;
+    permission::authorize(state, actor, Action::ReadPersonal, target, READ_PERSONAL).await?;
     let mobile = state.store.instructor_mobile(id).await;
     let object = target.object();
-    let mut entry = actor.audit(READ_PERSONAL, Some(object.object_type), Some(object.id), scope::outcome(&mobile));
+    let mut entry = actor.audit(READ_PERSONAL, Some(object.object_type), Some(object.id), permission::outcome(&mobile));
     entry.detail = Some("mobile".to_owned());
     state.store.append_audit(&entry).await?;
     Ok(mobile?)
@@ -51,22 +52,34 @@ pub async fn may_reveal_case_contact(state: &AppState, actor: &Actor, id: i64) -
     if !actor.is_authenticated() || !actor.may(Action::ReadPersonal) || !actor.may(Action::Write) {
         return false;
     }
-    let visible = |a| async move { state.store.case_visible(id, &scope::filter(actor, a)).await.unwrap_or(false) };
+    let visible = |a| async move { state.store.case_visible(id, &permission::filter(actor, a)).await.unwrap_or(false) };
     visible(Action::ReadPersonal).await && visible(Action::Write).await
+}
+
+/// Decides whether `actor` may see case `id`'s contact in full (a refusal audited as
+/// [`CASE_READ_CONTACT`]); answers the filter to read it under.
+pub async fn permit_case_contact(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<dangjian_store::AccessFilter, AppError> {
+    let target = Target::Case(id);
+    let access = permission::authorize(state, actor, Action::ReadPersonal, target, CASE_READ_CONTACT).await?;
+    // Only where the caller also handles the case.
+    if !state.store.case_visible(id, &permission::filter(actor, Action::Write)).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok(access)
 }
 
 /// The worker's contact on case `id` in full, for the handling department only, audited as
 /// [`CASE_READ_CONTACT`] before it leaves (`None`: anonymous, not given, or erased).
-pub async fn reveal_case_contact(state: &AppState, actor: &Actor, id: i64) -> Result<Option<String>, Refusal> {
+pub async fn reveal_case_contact(state: &AppState, actor: &Actor, id: i64) -> Result<Option<String>, AppError> {
     let target = Target::Case(id);
-    let access = scope::authorize(state, actor, Action::ReadPersonal, target, CASE_READ_CONTACT).await?;
-    // Only where the caller also handles the case.
-    if !state.store.case_visible(id, &scope::filter(actor, Action::Write)).await? {
-        return Err(Refusal::Forbidden);
-    }
+    let access = permit_case_contact(state, actor, id).await?;
     let case = state.store.case(id, &access, dangjian_store::Disclosure::Full).await;
     let object = target.object();
-    let entry = actor.audit(CASE_READ_CONTACT, Some(object.object_type), Some(object.id), scope::outcome(&case));
+    let entry = actor.audit(CASE_READ_CONTACT, Some(object.object_type), Some(object.id), permission::outcome(&case));
     state.store.append_audit(&entry).await?;
     Ok(case?.contact)
 }

@@ -1,19 +1,18 @@
-//! Scope enforcement for handlers: the one place that turns an actor's grants into a decision on a
-//! record (allow, 403, 404), into the filter that lists, imports and exports go through, and into the
-//! audit records of writes and refusals. Handlers call [`authorize`] for a stored record or
-//! [`require`] for an action on no particular record, then pass the returned filter to the store.
+//! The one permission path: every command (and every read a handler still makes itself) asks here, and
+//! nowhere else, whether the actor may go on. [`verdict`] is the decision as a pure function of the
+//! actor, the action and where the subject stands (tested as a table); [`authorize`] decides an
+//! action on a stored record, [`require`] one on no particular record (a list, a new record, an
+//! import, an export, reference data, account administration). Both audit a refusal (outcome
+//! `denied`) and return the filter of the action's scopes for the store call that follows.
 //!
 //! The decision follows `dangjian_domain::access::decide`: a record inside a scope whose role allows
 //! the action is allowed; a record inside some other scope of the actor's is forbidden (403); a record
 //! outside every scope does not exist for the actor (404).
 
+use super::AppError;
 use crate::auth::Actor;
-use crate::error::ApiError;
-use crate::i18n::Message;
-use crate::pages::{Failed, PageCtx, PageError};
 use crate::transfer::ImportFailure;
 use crate::AppState;
-use axum::http::StatusCode;
 use dangjian_domain::access::Action;
 use dangjian_store::{AccessFilter, ImportSummary, StoreError};
 
@@ -71,59 +70,6 @@ impl From<Target> for Object {
     }
 }
 
-/// Why a request may not go on.
-#[derive(Debug)]
-pub enum Refusal {
-    /// Nobody is signed in: 401 (pages never get here; the gate sends them to the login page).
-    Unauthenticated,
-    /// Inside the actor's reach, but no grant there allows the action: 403.
-    Forbidden,
-    /// Outside everything the actor reaches, or not there at all: 404.
-    NotFound,
-    Store(StoreError),
-}
-
-impl From<StoreError> for Refusal {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl From<Refusal> for ApiError {
-    /// The API's answer.
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Unauthenticated => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", Message::new("api.unauthenticated"))
-            }
-            Refusal::Forbidden => forbidden(),
-            Refusal::NotFound => ApiError::not_found(),
-            Refusal::Store(e) => ApiError::from(e),
-        }
-    }
-}
-
-impl Refusal {
-    /// The API's answer.
-    pub fn api(self) -> ApiError {
-        self.into()
-    }
-
-    /// The pages' answer: the error page with the same status.
-    pub fn page(self, ctx: &PageCtx) -> Failed {
-        match self {
-            Self::Unauthenticated | Self::Forbidden => Failed(ctx.clone(), PageError::Forbidden),
-            Self::NotFound => ctx.not_found(),
-            Self::Store(e) => ctx.store_err()(e),
-        }
-    }
-}
-
-/// 403 in the API's shape.
-pub fn forbidden() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed"))
-}
-
 /// The rows in which the actor may perform `action` (none for an anonymous request). A write under
 /// it may refer only to records the actor may read (see `docs/access.md#references`).
 pub fn filter(actor: &Actor, action: Action) -> AccessFilter {
@@ -154,6 +100,49 @@ async fn visible(state: &AppState, target: Target, access: &AccessFilter) -> Res
     }
 }
 
+/// Where the subject of an action stands, as far as the decision needs to know (the store answers it
+/// for a stored record: [`authorize`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// No particular record: a list, a new record, an import, an export, reference data,
+    /// account administration, the audit log.
+    Nothing,
+    /// A stored record: whether it lies inside the scopes in which the action is allowed, and whether
+    /// it lies anywhere the actor reaches at all.
+    Record { allowed: bool, reached: bool },
+}
+
+/// The permission: whether `actor` may do `action` to `subject`, or why not — 401 for nobody signed
+/// in, 403 inside the actor's reach, 404 outside it. Which roles allow which action is
+/// `dangjian_domain::access` (`Role::categories`, `Action::category`).
+pub fn verdict(actor: &Actor, action: Action, subject: Subject) -> Result<(), AppError> {
+    if !actor.is_authenticated() {
+        return Err(AppError::Unauthenticated);
+    }
+    match subject {
+        Subject::Nothing if actor.may(action) => Ok(()),
+        Subject::Nothing => Err(AppError::Forbidden),
+        Subject::Record { allowed: true, .. } => Ok(()),
+        Subject::Record { reached: true, .. } => Err(AppError::Forbidden),
+        Subject::Record { .. } => Err(AppError::NotFound),
+    }
+}
+
+/// Audits a refusal of the verdict (a 403: a 404 is about a record that does not exist for the actor,
+/// and a 401 about nobody) as `audit_action`, `denied`, and passes the verdict on.
+async fn audited(
+    state: &AppState,
+    actor: &Actor,
+    audit_action: &str,
+    object: Option<Object>,
+    verdict: Result<(), AppError>,
+) -> Result<(), AppError> {
+    if let Err(AppError::Forbidden) = verdict {
+        audit(state, actor, audit_action, object, "denied", None).await;
+    }
+    verdict
+}
+
 /// Decides `action` on a stored record; a refusal with 403 is audited as `audit_action`, `denied`.
 /// Returns the filter of the action's scopes, for the store call that follows.
 pub async fn authorize(
@@ -162,19 +151,16 @@ pub async fn authorize(
     action: Action,
     target: Target,
     audit_action: &str,
-) -> Result<AccessFilter, Refusal> {
+) -> Result<AccessFilter, AppError> {
     if !actor.is_authenticated() {
-        return Err(Refusal::Unauthenticated);
+        return Err(AppError::Unauthenticated);
     }
     let allowed = filter(actor, action);
-    if visible(state, target, &allowed).await? {
-        return Ok(allowed);
-    }
-    if visible(state, target, &reach(actor)).await? {
-        audit(state, actor, audit_action, Some(target.object()), "denied", None).await;
-        return Err(Refusal::Forbidden);
-    }
-    Err(Refusal::NotFound)
+    let in_allowed = visible(state, target, &allowed).await?;
+    let reached = !in_allowed && visible(state, target, &reach(actor)).await?;
+    let v = verdict(actor, action, Subject::Record { allowed: in_allowed, reached });
+    audited(state, actor, audit_action, Some(target.object()), v).await?;
+    Ok(allowed)
 }
 
 /// Requires a grant allowing `action` somewhere, for an action on no particular record (a list, a
@@ -185,15 +171,24 @@ pub async fn require(
     actor: &Actor,
     action: Action,
     audit_action: &str,
-) -> Result<AccessFilter, Refusal> {
-    if !actor.is_authenticated() {
-        return Err(Refusal::Unauthenticated);
-    }
-    if !actor.may(action) {
-        audit(state, actor, audit_action, None, "denied", None).await;
-        return Err(Refusal::Forbidden);
-    }
+) -> Result<AccessFilter, AppError> {
+    audited(state, actor, audit_action, None, verdict(actor, action, Subject::Nothing)).await?;
     Ok(filter(actor, action))
+}
+
+/// Requires a grant allowing one of `any_of` (an administrator's page that serves two of the three
+/// administrators); a refusal is audited as `audit_action`, `denied`.
+pub async fn require_any(
+    state: &AppState,
+    actor: &Actor,
+    any_of: &[Action],
+    audit_action: &str,
+) -> Result<(), AppError> {
+    let v = match any_of.iter().map(|a| verdict(actor, *a, Subject::Nothing)).find(Result::is_ok) {
+        Some(ok) => ok,
+        None => verdict(actor, any_of.first().copied().unwrap_or(Action::ManageAccounts), Subject::Nothing),
+    };
+    audited(state, actor, audit_action, None, v).await
 }
 
 /// Appends a record to the audit log. A failure to append is logged, not shown: the action it
@@ -280,4 +275,75 @@ pub async fn audit_import(
         Err(ImportFailure::Store(e)) => (failure_outcome(e), format!("{} dry_run={dry_run}", error_code(e))),
     };
     audit(state, actor, &format!("import.{kind}"), None, outcome, Some(detail)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Principal;
+    use dangjian_domain::access::{Grant, Role, Scope};
+
+    fn actor(role: Option<Role>) -> Actor {
+        Actor {
+            principal: role.map(|_| Principal::User { id: 1, username: "u".into() }),
+            grants: role.map(|role| Grant { role, scope: Scope::Region { path: "/44/".into() } }).into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    fn code(v: Result<(), AppError>) -> char {
+        match v {
+            Ok(()) => 'A',
+            Err(AppError::Unauthenticated) => 'U',
+            Err(AppError::Forbidden) => 'F',
+            Err(AppError::NotFound) => 'N',
+            Err(_) => '?',
+        }
+    }
+
+    /// The decision as a table: for each action and where its subject stands, the answer of anonymous
+    /// and of each role (`Role::ALL` order). A stored record inside the allowed scopes is allowed only
+    /// because the store found it there with the role's own filter, so that column follows the role.
+    #[test]
+    fn the_verdict_table() {
+        const NOTHING: Subject = Subject::Nothing;
+        const ALLOWED: Subject = Subject::Record { allowed: true, reached: true };
+        const REACHED: Subject = Subject::Record { allowed: false, reached: true };
+        const OUTSIDE: Subject = Subject::Record { allowed: false, reached: false };
+        let table: &[(Action, Subject, &str)] = &[
+            (Action::Read, NOTHING, "U FFF AAAAA"),
+            (Action::Write, NOTHING, "U FFF AFAAF"),
+            (Action::Approve, NOTHING, "U FFF AFAFF"),
+            (Action::RecordPayment, NOTHING, "U FFF AFAAF"),
+            (Action::Import, NOTHING, "U FFF AFAFF"),
+            (Action::Export, NOTHING, "U FFF AAAFA"),
+            (Action::ManageReference, NOTHING, "U AFF FFFFF"),
+            (Action::ManageAccounts, NOTHING, "U AFF FFFFF"),
+            (Action::ManageGrants, NOTHING, "U FAF FFFFF"),
+            (Action::ReadAudit, NOTHING, "U FFA FFFFF"),
+            (Action::Write, ALLOWED, "U AAA AAAAA"),
+            (Action::Write, REACHED, "U FFF FFFFF"),
+            (Action::Write, OUTSIDE, "U NNN NNNNN"),
+        ];
+        for (action, subject, row) in table {
+            let expected: String = row.chars().filter(|c| !c.is_whitespace()).collect();
+            let actual: String = std::iter::once(None)
+                .chain(Role::ALL.into_iter().map(Some))
+                .map(|r| code(verdict(&actor(r), *action, *subject)))
+                .collect();
+            assert_eq!(actual, expected, "{action:?} on {subject:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_owing_a_second_factor_is_nobody_yet() {
+        let mut a = actor(Some(Role::DepartmentCadre));
+        a.session = Some(crate::auth::SessionRef {
+            id_hash: String::new(),
+            csrf_token: String::new(),
+            awaiting_second_factor: true,
+            password_change_required: false,
+        });
+        assert!(matches!(verdict(&a, Action::Read, Subject::Nothing), Err(AppError::Unauthenticated)));
+    }
 }

@@ -1,0 +1,85 @@
+//! One place to register a feature. A resource declares here, once, what it adds to the app: its
+//! JSON API routes (with their OpenAPI document), its page routes, its navigation entries (each shown
+//! only to those its rule lets use it), the actions its commands ask the permission path for, and the
+//! prefix of its templates and translation keys. The central lists are generated from the
+//! registrations collected in [`crate::features()`]: the API router and document
+//! ([`crate::api::router`]), the page router and table ([`crate::pages::page_routes`]), the route
+//! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
+//! navigation of every page (`templates/base.html`, from [`nav`]).
+//!
+//! Units, organizations, instructors, stations and cases are registered so; the other resources are
+//! still in the central tables of `api/mod.rs` and `pages/mod.rs`, and move here one by one.
+
+pub mod cases;
+pub mod entities;
+pub mod instructors;
+pub mod organizations;
+pub mod stations;
+
+use crate::auth::Actor;
+use crate::AppState;
+use axum::Router;
+use dangjian_domain::access::Action;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What a resource adds to the app.
+pub struct Feature {
+    /// The resource's name: also the folder of its templates (`templates/<name>/`) and the prefix of
+    /// its translation keys (`<name>.…`, `nav.<name>`).
+    pub name: &'static str,
+    /// Its API routes, declared with their OpenAPI document.
+    pub api: fn() -> OpenApiRouter<AppState>,
+    /// Its page routes as (method, path template) — the same table [`Feature::pages`] is built from.
+    pub page_routes: fn() -> &'static [(&'static str, &'static str)],
+    /// Its page router.
+    pub pages: fn() -> Router<AppState>,
+    /// Its navigation entries, in order.
+    pub nav: &'static [NavEntry],
+    /// The actions its commands ask the permission path ([`crate::app::permission`]) for.
+    pub actions: &'static [Action],
+}
+
+/// Where in the navigation a link goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NavGroup {
+    /// With the registry's links (units, organizations, instructors, stations), before the import.
+    Registry,
+    /// After the registry's links and the statistics (the case inbox).
+    Work,
+}
+
+/// A link in the navigation of every page.
+pub struct NavEntry {
+    pub href: &'static str,
+    pub group: NavGroup,
+    /// Translation key of the link's text.
+    pub label: &'static str,
+    /// `data-testid` of the link (empty: none).
+    pub test_id: &'static str,
+    /// Who sees the link: those who may use what it leads to.
+    pub shown: fn(&Actor) -> bool,
+    /// Paths under `href` that belong to another entry (`/cases/stats` is not the inbox).
+    pub except: &'static [&'static str],
+}
+
+/// A navigation link as the page header shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub group: NavGroup,
+    pub label: &'static str,
+    pub test_id: &'static str,
+    pub except: &'static [&'static str],
+}
+
+/// The feature navigation `actor` sees.
+pub fn nav(actor: &Actor) -> Vec<NavLink> {
+    crate::features()
+        .iter()
+        .flat_map(|f| f.nav.iter())
+        .filter(|e| (e.shown)(actor))
+        .map(|e| NavLink { href: e.href, group: e.group, label: e.label, test_id: e.test_id, except: e.except })
+        .collect()
+}

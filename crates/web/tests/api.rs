@@ -184,6 +184,13 @@ async fn bad_input_names_the_field() {
         let fields: Vec<&str> =
             e["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
         assert_eq!(fields, vec!["uscc", "name", "party_members"]);
+        // Every error at once: the parse's (no name) and the registry's (an unknown region and sector)
+        // in one answer, so a form is fixed in one round.
+        let (s, e) = app.post("/api/v1/entities", &json!({"uscc": PARTNER, "kind": "partner", "sectors": ["no_such"], "parent_id": p, "region_code": "110199"})).await;
+        let mut fields: Vec<&str> =
+            e["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        fields.sort_unstable();
+        assert_eq!((s, fields), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name", "region_code", "sectors"]));
         // Registry rules: a partner under a franchisee; an unknown region; a duplicate code.
         let (_, f) = app.get("/api/v1/entities?kind=franchisee").await;
         let (s, e) = app.post("/api/v1/entities", &json!({"uscc": PARTNER, "name": "x", "kind": "partner", "sectors": ["courier"], "parent_id": f["items"][0]["id"], "region_code": "110105"})).await;

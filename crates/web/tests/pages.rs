@@ -339,11 +339,13 @@ async fn entity_form_shows_every_error_beside_its_field_and_keeps_the_input() {
         assert_eq!(field_errors(&p.body, "party_members"), vec!["正式党员3人与预备党员0人之和超过从业人员数2人"]);
         assert_eq!(field_errors(&p.body, "closed_on"), vec!["2023-01-01早于开始日期2024-01-01"]);
         assert!(p.body.contains("value=\"franchisee\" selected"));
-        assert!(p.body.contains("有 5 处需要修改"), "{}", p.body);
+        // The unknown parent is found by the registry, and said in the same answer as the rest.
+        assert_eq!(field_errors(&p.body, "parent_code").len(), 1, "{}", p.body);
+        assert!(p.body.contains("有 6 处需要修改"), "{}", p.body);
 
         let en = app.post("/entities/new", L::En, &form).await;
         assert_eq!(field_errors(&en.body, "sectors"), vec!["at least one sector is required"]);
-        assert!(en.body.contains("5 problems to fix"));
+        assert!(en.body.contains("6 problems to fix"));
 
         // Errors found by the store (unknown parent, duplicate code) land beside their fields too.
         let store_errs = app

@@ -92,6 +92,11 @@ impl<K: Ord, T> Firsts<K, T> {
         self.total += counted - kept;
     }
 
+    /// The kept items, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.heap.iter().map(|e| &e.item)
+    }
+
     /// The kept items, first first.
     pub fn into_sorted(self) -> Vec<T> {
         self.heap.into_sorted_vec().into_iter().map(|e| e.item).collect()

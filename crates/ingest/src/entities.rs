@@ -5,6 +5,7 @@ use crate::error::ImportError;
 use crate::read::Table;
 use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::entity::EntityInput;
+use dangjian_domain::entity::EntityReferences;
 use dangjian_domain::EntityDraft;
 use std::collections::HashMap;
 
@@ -53,9 +54,19 @@ pub fn validate_entities(table: &Table, lang: &str) -> Result<Sheet<EntityDraft>
 }
 
 /// The import's first step for entities: the rows that pass every check that needs no database, and the
-/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
-pub fn check_entities(table: &Table, lang: &str, cap: usize) -> Result<Checked<EntityDraft>, Vec<ImportError>> {
-    Ok(map_entities(table, lang)?.check_rows(EntityDraft::parse, lang, cap))
+/// first `cap` errors of the others (with the count of all) and what
+/// those rows still name, for the database to check in the same pass; `Err` only when the header row cannot be used.
+pub fn check_entities(
+    table: &Table,
+    lang: &str,
+    cap: usize,
+) -> Result<Checked<EntityDraft, EntityReferences>, Vec<ImportError>> {
+    Ok(map_entities(table, lang)?.check_rows_and_references(
+        EntityDraft::parse_or_references,
+        EntityReferences::of,
+        lang,
+        cap,
+    ))
 }
 
 /// The export row of a unit, in [`Kind::Entities`] column order (sectors joined with `、`; the parent

@@ -5,6 +5,7 @@ use crate::columns::Kind;
 use crate::error::ImportError;
 use crate::read::Table;
 use crate::sheet::{resolve_columns, text, Cells, Checked, Located, Sheet};
+use dangjian_domain::instructor::InstructorReferences;
 use dangjian_domain::instructor::{AssignmentInput, InstructorInput};
 use dangjian_domain::Message;
 use dangjian_domain::{FieldError, InstructorDraft};
@@ -76,9 +77,19 @@ pub fn validate_instructors(table: &Table, lang: &str) -> Result<Sheet<Instructo
 }
 
 /// The import's first step for instructors: the rows that pass every check that needs no database, and the
-/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
-pub fn check_instructors(table: &Table, lang: &str, cap: usize) -> Result<Checked<InstructorDraft>, Vec<ImportError>> {
-    Ok(map_instructors(table, lang)?.check_rows(InstructorDraft::parse, lang, cap))
+/// first `cap` errors of the others (with the count of all) and what
+/// those rows still name, for the database to check in the same pass; `Err` only when the header row cannot be used.
+pub fn check_instructors(
+    table: &Table,
+    lang: &str,
+    cap: usize,
+) -> Result<Checked<InstructorDraft, InstructorReferences>, Vec<ImportError>> {
+    Ok(map_instructors(table, lang)?.check_rows_and_references(
+        InstructorDraft::parse_or_references,
+        InstructorReferences::of,
+        lang,
+        cap,
+    ))
 }
 
 /// The export rows of an instructor, in [`Kind::Instructors`] column order: one per assignment (by unit

@@ -5,6 +5,7 @@ use crate::error::ImportError;
 use crate::read::Table;
 use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
 use dangjian_domain::org::OrganizationInput;
+use dangjian_domain::org::OrganizationReferences;
 use dangjian_domain::OrganizationDraft;
 use std::collections::HashMap;
 
@@ -50,13 +51,19 @@ pub fn validate_organizations(table: &Table, lang: &str) -> Result<Sheet<Organiz
 }
 
 /// The import's first step for organizations: the rows that pass every check that needs no database, and the
-/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
+/// first `cap` errors of the others (with the count of all) and what
+/// those rows still name, for the database to check in the same pass; `Err` only when the header row cannot be used.
 pub fn check_organizations(
     table: &Table,
     lang: &str,
     cap: usize,
-) -> Result<Checked<OrganizationDraft>, Vec<ImportError>> {
-    Ok(map_organizations(table, lang)?.check_rows(OrganizationDraft::parse, lang, cap))
+) -> Result<Checked<OrganizationDraft, OrganizationReferences>, Vec<ImportError>> {
+    Ok(map_organizations(table, lang)?.check_rows_and_references(
+        OrganizationDraft::parse_or_references,
+        OrganizationReferences::of,
+        lang,
+        cap,
+    ))
 }
 
 /// The export row of an organization, in [`Kind::Organizations`] column order (units by code, joined

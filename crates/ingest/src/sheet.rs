@@ -84,29 +84,51 @@ impl<T> Sheet<T> {
     /// Parses every row: the rows that parsed cleanly, and of the errors of the others the first `cap`
     /// by row and column (and the count of all), in memory bounded by `cap` however many rows fail.
     pub fn check_rows<U>(self, parse: impl Fn(&T) -> Result<U, FieldErrors>, lang: &str, cap: usize) -> Checked<U> {
+        let checked = self.check_rows_and_references(|v| parse(v).map_err(|e| (e, Box::new(()))), |_| (), lang, cap);
+        Checked { unparsed: Vec::new(), ..checked }
+    }
+
+    /// [`Self::check_rows`], keeping also what the first `cap` rows that failed still name (`parse`'s
+    /// references on failure, `references` of a value that parsed but whose row had problems), so that
+    /// the store can check those against the database in the same pass.
+    pub fn check_rows_and_references<U, R>(
+        self,
+        parse: impl Fn(&T) -> Result<U, (FieldErrors, Box<R>)>,
+        references: impl Fn(&U) -> R,
+        lang: &str,
+        cap: usize,
+    ) -> Checked<U, R> {
         let mut errors = Firsts::new(cap);
         let mut ok = Vec::new();
+        let mut unparsed = Vec::new();
         for row in &self.rows {
             let before = errors.total();
             for (line, e) in &row.problems {
                 push_error(&mut errors, self.error_at(*line, e, lang));
             }
-            match parse(&row.value) {
-                Ok(value) if errors.total() == before => ok.push(Located {
-                    line: row.line,
-                    value,
-                    assignment_lines: row.assignment_lines.clone(),
-                    problems: Vec::new(),
-                }),
-                Ok(_) => {}
-                Err(errs) => {
+            let refs = match parse(&row.value) {
+                Ok(value) if errors.total() == before => {
+                    ok.push(Located {
+                        line: row.line,
+                        value,
+                        assignment_lines: row.assignment_lines.clone(),
+                        problems: Vec::new(),
+                    });
+                    continue;
+                }
+                Ok(value) => references(&value),
+                Err((errs, refs)) => {
                     for e in &errs.0 {
                         push_error(&mut errors, self.error_for(row, e, lang));
                     }
+                    *refs
                 }
+            };
+            if unparsed.len() < cap {
+                unparsed.push((row.line, refs));
             }
         }
-        Checked { sheet: Sheet { file_name: self.file_name, columns: self.columns, rows: ok }, errors }
+        Checked { sheet: Sheet { file_name: self.file_name, columns: self.columns, rows: ok }, errors, unparsed }
     }
 
     /// [`Self::parse_rows`], all or nothing: the parsed sheet only if no row has an error.
@@ -127,9 +149,11 @@ impl<T> Sheet<T> {
 /// A file's rows after the checks that need no database: the rows that passed, and the first errors of
 /// the others (see [`Sheet::check_rows`]).
 #[derive(Debug, Clone)]
-pub struct Checked<T> {
+pub struct Checked<T, R = ()> {
     pub sheet: Sheet<T>,
     pub errors: ErrorList,
+    /// What the first rows that failed still name, by row (see [`Sheet::check_rows_and_references`]).
+    pub unparsed: Vec<(usize, R)>,
 }
 
 /// Import errors kept in bounded memory: the first by row and column, and the count of all.

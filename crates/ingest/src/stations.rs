@@ -4,6 +4,7 @@ use crate::columns::{Kind, EXPORT_LIST_SEPARATOR};
 use crate::error::ImportError;
 use crate::read::Table;
 use crate::sheet::{duplicate_error, resolve_columns, text, Cells, Checked, Located, Sheet};
+use dangjian_domain::services::stations::StationReferences;
 use dangjian_domain::services::stations::{StationDraft, StationInput};
 use std::collections::HashMap;
 
@@ -48,9 +49,19 @@ pub fn validate_stations(table: &Table, lang: &str) -> Result<Sheet<StationDraft
 }
 
 /// The import's first step for stations: the rows that pass every check that needs no database, and the
-/// first `cap` errors of the others (with the count of all); `Err` only when the header row cannot be used.
-pub fn check_stations(table: &Table, lang: &str, cap: usize) -> Result<Checked<StationDraft>, Vec<ImportError>> {
-    Ok(map_stations(table, lang)?.check_rows(StationDraft::parse, lang, cap))
+/// first `cap` errors of the others (with the count of all) and what
+/// those rows still name, for the database to check in the same pass; `Err` only when the header row cannot be used.
+pub fn check_stations(
+    table: &Table,
+    lang: &str,
+    cap: usize,
+) -> Result<Checked<StationDraft, StationReferences>, Vec<ImportError>> {
+    Ok(map_stations(table, lang)?.check_rows_and_references(
+        StationDraft::parse_or_references,
+        StationReferences::of,
+        lang,
+        cap,
+    ))
 }
 
 /// The export row of a station, in [`Kind::Stations`] column order (amenities by Chinese name, joined

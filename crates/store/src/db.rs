@@ -156,7 +156,16 @@ impl Store {
             DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             DbKind::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, regions, _guard: guard })
+        Ok(WriteTx { tx, regions, _guard: Some(guard) })
+    }
+
+    /// Begins a transaction that only reads (the checks of an input that did not parse), with the same
+    /// helpers as a write's but neither the process's write lock nor, on SQLite, the database's: a form's
+    /// errors do not wait behind an import.
+    pub(crate) async fn read_tx(&self) -> StoreResult<WriteTx> {
+        let regions = self.region_tree().await?;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, regions, _guard: None })
     }
 
     pub async fn close(&self) {
@@ -164,12 +173,13 @@ impl Store {
     }
 }
 
-/// A transaction holding the process's write lock until it is committed or dropped.
+/// A transaction holding the process's write lock until it is committed or dropped (or, begun by
+/// [`Store::read_tx`], one that only reads and holds no lock).
 pub(crate) struct WriteTx {
     pub tx: sqlx::Transaction<'static, sqlx::Any>,
     /// The region tree as the transaction began, for scope checks inside it.
     pub regions: std::sync::Arc<crate::region_tree::RegionTree>,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {

@@ -5,7 +5,7 @@ use crate::access::{AccessFilter, Rows};
 use crate::bulk::{insert_rows, Rows as BulkRows, Table, ENTITIES};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::import::{param_list, ImportKind, CHUNK_ROWS};
+use crate::import::{param_list, ImportBatch, ImportKind, CHUNK_ROWS};
 use crate::query::Where;
 use crate::regions::unknown_region;
 use crate::search::SearchMethod;
@@ -1173,7 +1173,7 @@ impl Store {
             Err(failed) => failed,
         };
         let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.read_tx().await?;
         let mut found = FieldErrors::default();
         check_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         let codes = [
@@ -1262,10 +1262,21 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        self.import_entity_batch(ImportBatch::parsed(rows), dry_run, access).await
+    }
+
+    /// [`Self::import_entities`], also checking what the rows that did not parse name, so that a file's
+    /// every problem is reported at once.
+    pub async fn import_entity_batch(
+        &self,
+        batch: ImportBatch<'_, EntityDraft, EntityReferences>,
+        dry_run: bool,
+        access: &AccessFilter,
+    ) -> StoreResult<ImportSummary> {
         let r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         let mut kind = EntityImport::new(self.kind(), r, &mut tx).await?;
-        self.run_import(&mut kind, tx, rows, dry_run, access).await
+        self.run_import(&mut kind, tx, batch, dry_run, access).await
     }
 
     /// Every unit inside `access`, in a stable order (chain tier, then code) for export.
@@ -1471,6 +1482,36 @@ impl ImportKind for EntityImport {
     type Draft = EntityDraft;
     type Current = Entity;
     const ROWS: Rows = Rows::Entities;
+    type References = EntityReferences;
+
+    fn references_key(&self, refs: &EntityReferences) -> Option<(String, &'static str)> {
+        match (&refs.uscc, &refs.site_code) {
+            (Some(u), _) => Some((format!("U:{}", u.as_str()), "uscc")),
+            (None, Some(c)) => Some((format!("S:{}", c.as_str()), "site_code")),
+            (None, None) => None,
+        }
+    }
+
+    async fn check_unparsed(
+        &mut self,
+        tx: &mut WriteTx,
+        refs: &EntityReferences,
+        self_id: Option<i64>,
+        failed: &HashSet<String>,
+    ) -> StoreResult<FieldErrors> {
+        let mut refs = refs.clone();
+        let parent_failed = match &refs.parent {
+            Some(UnitRef::Uscc(u)) => failed.contains(&format!("U:{}", u.as_str())),
+            Some(UnitRef::SiteCode(c)) => failed.contains(&format!("S:{}", c.as_str())),
+            _ => false,
+        };
+        if parent_failed {
+            refs.parent = None;
+        }
+        let mut errs = FieldErrors::default();
+        check_references(&mut self.r, tx, &refs, self_id, &mut errs).await?;
+        Ok(errs)
+    }
 
     fn tier(&self, d: &EntityDraft) -> u32 {
         u32::from(tier(d.kind))

@@ -11,7 +11,7 @@ use crate::db::WriteTx;
 use crate::error::{StoreError, StoreResult};
 use crate::{DbKind, ImportSummary, Outcome, Store};
 use dangjian_domain::Message;
-use dangjian_domain::{FieldError, Firsts, MAX_REPORTED_ERRORS};
+use dangjian_domain::{FieldError, FieldErrors, Firsts, MAX_REPORTED_ERRORS};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
@@ -90,6 +90,44 @@ pub(crate) trait ImportKind: Send {
     fn flush(&mut self, _tx: &mut WriteTx) -> impl Future<Output = StoreResult<()>> + Send {
         async { Ok(()) }
     }
+
+    /// What a row that did not parse still names, as far as it parsed (its code, region, parent, units…).
+    type References: Sync;
+
+    /// The key of the record a row that did not parse is about ([`ImportKind::key`]'s form) and the
+    /// field it comes from, if its code parsed.
+    fn references_key(&self, refs: &Self::References) -> Option<Key>;
+
+    /// Checks against the database the references of a row that did not parse, after every row that did
+    /// was applied: the same checks a parsed row gets, so that one pass reports every problem of a file.
+    /// `self_id` is the stored record the row's key found; a reference to a row of the file that failed
+    /// too (its key in `failed`) is left out, since that row's own errors say what is wrong with it.
+    fn check_unparsed(
+        &mut self,
+        tx: &mut WriteTx,
+        refs: &Self::References,
+        self_id: Option<i64>,
+        failed: &HashSet<String>,
+    ) -> impl Future<Output = StoreResult<FieldErrors>> + Send;
+}
+
+/// A row's key and the field it comes from.
+pub(crate) type Key = (String, &'static str);
+
+/// The rows of one file for the store: those that parsed (each with its row number), and what the rows
+/// that did not still name, so that both are checked against the database in the same pass.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportBatch<'a, D, R> {
+    pub parsed: &'a [(usize, D)],
+    /// At most [`MAX_REPORTED_ERRORS`] are checked (the first by row): beyond them no error is shown.
+    pub unparsed: &'a [(usize, R)],
+}
+
+impl<'a, D, R> ImportBatch<'a, D, R> {
+    /// Rows that all parsed.
+    pub fn parsed(parsed: &'a [(usize, D)]) -> Self {
+        Self { parsed, unparsed: &[] }
+    }
 }
 
 /// `?, ?, …` on SQLite (whose driver binds `$n` parameters in time quadratic in their number, see
@@ -113,16 +151,69 @@ fn duplicate_in_file(field: &str, code: &str, first: usize) -> FieldError {
     )
 }
 
+/// Adds the database's problems with the rows that did not parse ([`ImportKind::check_unparsed`]), the
+/// first [`MAX_REPORTED_ERRORS`] by row, checked inside the import's transaction after every parsed row.
+/// `applied` holds the keys of the rows that parsed; a row whose key also appears among them, or whose key
+/// finds a record outside `access`, gets the same error a parsed row would.
+async fn check_unparsed<K: ImportKind>(
+    kind: &mut K,
+    tx: &mut WriteTx,
+    unparsed: &[(usize, K::References)],
+    access: &AccessFilter,
+    applied: &HashMap<String, usize>,
+    errors: &mut Firsts<usize, (usize, FieldError)>,
+) -> StoreResult<()> {
+    let mut checked: Vec<&(usize, K::References)> = unparsed.iter().collect();
+    checked.sort_by_key(|(line, _)| *line);
+    checked.truncate(MAX_REPORTED_ERRORS);
+    if checked.is_empty() {
+        return Ok(());
+    }
+    let keyed: Vec<(usize, &K::References, Option<Key>)> =
+        checked.iter().map(|(line, refs)| (*line, refs, kind.references_key(refs))).collect();
+    let failed: HashSet<String> =
+        unparsed.iter().filter_map(|(_, refs)| kind.references_key(refs)).map(|(k, _)| k).collect();
+    let keys: Vec<&str> = keyed
+        .iter()
+        .filter_map(|(_, _, k)| k.as_ref())
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !applied.contains_key(*k))
+        .collect();
+    let current = kind.load(tx, &keys).await?;
+    let found: Vec<i64> = current.values().map(K::id_of).collect();
+    let visible = access.admitted_in(tx, K::ROWS, &found).await?;
+    for (line, refs, key) in keyed {
+        if let Some((key, field)) = &key {
+            if let Some(&first) = applied.get(key).filter(|first| **first < line) {
+                errors.push(line, (line, duplicate_in_file(field, K::shown(key), first)));
+                continue;
+            }
+        }
+        let stored = key.as_ref().and_then(|(k, _)| current.get(k)).map(K::id_of);
+        if let (Some(id), Some((_, field))) = (stored, &key) {
+            if !visible.contains(&id) {
+                errors.push(line, (line, not_yours(field)));
+                continue;
+            }
+        }
+        for e in kind.check_unparsed(tx, refs, stored, &failed).await?.0 {
+            errors.push(line, (line, e));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Imports `rows` (each with its row number) of one kind whole or not at all; see the module doc.
     pub(crate) async fn run_import<K: ImportKind>(
         &self,
         kind: &mut K,
         mut tx: WriteTx,
-        rows: &[(usize, K::Draft)],
+        batch: ImportBatch<'_, K::Draft, K::References>,
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        let rows = batch.parsed;
         let mut order: Vec<(u32, &(usize, K::Draft))> = rows.iter().map(|r| (kind.tier(&r.1), r)).collect();
         order.sort_by_key(|(tier, (line, _))| (*tier, *line));
         let mut summary = ImportSummary::default();
@@ -202,6 +293,7 @@ impl Store {
             phases[4] += t.elapsed();
             start = end;
         }
+        check_unparsed(kind, &mut tx, batch.unparsed, access, &seen, &mut errors).await?;
         tracing::debug!(
             rows = rows.len(),
             load_ms = phases[0].as_millis(),

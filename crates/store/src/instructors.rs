@@ -6,7 +6,7 @@ use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::import::{param_list, ImportKind};
+use crate::import::{param_list, ImportBatch, ImportKind};
 use crate::organizations::stale_or_missing;
 use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::Where;
@@ -19,7 +19,7 @@ use dangjian_security::field_cipher::Keyring;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Assignment {
@@ -403,7 +403,7 @@ impl Store {
         };
         let keys = self.keyring()?;
         let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.read_tx().await?;
         let mut found = FieldErrors::default();
         check_instructor_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(mobile) = &refs.mobile {
@@ -466,12 +466,22 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        self.import_instructor_batch(ImportBatch::parsed(rows), dry_run, access).await
+    }
+
+    /// [`Self::import_instructors`], also checking what the rows that did not parse name.
+    pub async fn import_instructor_batch(
+        &self,
+        batch: ImportBatch<'_, InstructorDraft, InstructorReferences>,
+        dry_run: bool,
+        access: &AccessFilter,
+    ) -> StoreResult<ImportSummary> {
         let keys = self.keyring()?;
         let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = InstructorImport { keys, r, db: self.kind() };
-        self.run_import(&mut kind, tx, rows, dry_run, access).await
+        self.run_import(&mut kind, tx, batch, dry_run, access).await
     }
 
     /// Every instructor for export, in a stable order (by mobile number), each with the mobile number as
@@ -515,6 +525,23 @@ struct InstructorImport<'k> {
 }
 
 impl ImportKind for InstructorImport<'_> {
+    type References = InstructorReferences;
+
+    fn references_key(&self, refs: &InstructorReferences) -> Option<(String, &'static str)> {
+        refs.mobile.as_ref().map(|m| (self.keys.blind_index(m.as_str()), "mobile"))
+    }
+
+    async fn check_unparsed(
+        &mut self,
+        tx: &mut WriteTx,
+        refs: &InstructorReferences,
+        self_id: Option<i64>,
+        _failed: &HashSet<String>,
+    ) -> StoreResult<FieldErrors> {
+        let mut errs = FieldErrors::default();
+        check_instructor_references(&mut self.r, tx, refs, self_id, &mut errs).await?;
+        Ok(errs)
+    }
     type Draft = InstructorDraft;
     type Current = Instructor;
     const ROWS: Rows = Rows::Instructors;

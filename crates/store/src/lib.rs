@@ -28,7 +28,7 @@ pub mod testing;
 pub use access::AccessFilter;
 pub use db::{DbKind, Store};
 pub use error::{StoreError, StoreResult};
-pub use import::RowErrors;
+pub use import::{ImportBatch, RowErrors};
 pub use personal::Disclosure;
 
 use serde::Serialize;

@@ -4,7 +4,7 @@ use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::import::{param_list, ImportKind};
+use crate::import::{param_list, ImportBatch, ImportKind};
 use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
@@ -14,7 +14,7 @@ use dangjian_domain::{EntityKind, FieldError, FieldErrors, OrgKind, Organization
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A unit an organization is attached to, as shown beside it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -433,6 +433,27 @@ struct OrgImport {
 }
 
 impl ImportKind for OrgImport {
+    type References = OrganizationReferences;
+
+    fn references_key(&self, refs: &OrganizationReferences) -> Option<(String, &'static str)> {
+        refs.code.as_ref().map(|c| (c.as_str().to_owned(), "code"))
+    }
+
+    async fn check_unparsed(
+        &mut self,
+        tx: &mut WriteTx,
+        refs: &OrganizationReferences,
+        self_id: Option<i64>,
+        failed: &HashSet<String>,
+    ) -> StoreResult<FieldErrors> {
+        let mut refs = refs.clone();
+        if matches!(&refs.parent, Some(OrgRef::Code(c)) if failed.contains(c.as_str())) {
+            refs.parent = None;
+        }
+        let mut errs = FieldErrors::default();
+        check_org_references(&mut self.r, tx, &refs, self_id, &mut errs).await?;
+        Ok(errs)
+    }
     type Draft = OrganizationDraft;
     type Current = Organization;
     const ROWS: Rows = Rows::Organizations;
@@ -625,7 +646,7 @@ impl Store {
             Err(failed) => failed,
         };
         let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.read_tx().await?;
         let mut found = FieldErrors::default();
         check_org_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(code) = &refs.code {
@@ -705,11 +726,22 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        self.import_organization_batch(ImportBatch::parsed(rows), dry_run, access).await
+    }
+
+    /// [`Self::import_organizations`], also checking what the rows that did not parse name.
+    pub async fn import_organization_batch(
+        &self,
+        batch: ImportBatch<'_, OrganizationDraft, OrganizationReferences>,
+        dry_run: bool,
+        access: &AccessFilter,
+    ) -> StoreResult<ImportSummary> {
+        let rows = batch.parsed;
         let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = OrgImport { r, db: self.kind(), depth: parent_depths(rows) };
-        self.run_import(&mut kind, tx, rows, dry_run, access).await
+        self.run_import(&mut kind, tx, batch, dry_run, access).await
     }
 
     /// Every organization inside `access`, in a stable order (by code) for export.

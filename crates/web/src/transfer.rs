@@ -12,8 +12,8 @@ use dangjian_ingest::{
     instructor_rows, organization_row, push_error, read_table, station_row, write_csv, write_xlsx_typed, Checked,
     ErrorList, ImportError, IngestError, Kind, Sheet,
 };
-use dangjian_store::{AccessFilter, Disclosure, ImportSummary, Store, StoreError};
-use std::collections::HashMap;
+use dangjian_store::{AccessFilter, Disclosure, ImportBatch, ImportSummary, Store, StoreError};
+use std::collections::{HashMap, HashSet};
 
 /// Why an import did not happen. Nothing was written in any case.
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +102,15 @@ fn settle<T>(
         Ok(_) => Err(ImportFailure::Rows(RowFailures::from_list(errors))),
         Err(StoreError::ImportRows(rows)) => {
             let by_line: HashMap<usize, usize> = sheet.rows.iter().enumerate().map(|(i, r)| (r.line, i)).collect();
+            // A field that failed to parse was not checked against the database; should the store still
+            // say something of it (a code's own error reaches the row), the parse's error stands alone.
+            let said: HashSet<(usize, String)> =
+                errors.iter().filter_map(|e| Some((e.line, e.field.clone()?))).collect();
             errors.count_more(rows.total.saturating_sub(rows.errors.len()));
             for (line, fe) in &rows.errors {
+                if said.contains(&(*line, fe.field.clone())) {
+                    continue;
+                }
                 let located = match by_line.get(line) {
                     Some(&i) => sheet.error_for(&sheet.rows[i], fe, lang),
                     None => sheet.error_at(*line, fe, lang),
@@ -134,28 +141,34 @@ pub async fn import_file(
     let cap = MAX_REPORTED_ERRORS;
     match kind {
         Kind::Entities => {
-            let Checked { sheet, errors } = check_entities(&table, lang, cap).map_err(RowFailures::header)?;
+            let Checked { sheet, errors, unparsed } = check_entities(&table, lang, cap).map_err(RowFailures::header)?;
             drop(table);
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_entities(&rows, dry_run || !errors.is_empty(), access).await;
+            let batch = ImportBatch { parsed: &rows, unparsed: &unparsed };
+            let result = store.import_entity_batch(batch, dry_run || !errors.is_empty(), access).await;
             settle(&sheet, errors, result, lang)
         }
         Kind::Organizations => {
-            let Checked { sheet, errors } = check_organizations(&table, lang, cap).map_err(RowFailures::header)?;
+            let Checked { sheet, errors, unparsed } =
+                check_organizations(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_organizations(&rows, dry_run || !errors.is_empty(), access).await;
+            let batch = ImportBatch { parsed: &rows, unparsed: &unparsed };
+            let result = store.import_organization_batch(batch, dry_run || !errors.is_empty(), access).await;
             settle(&sheet, errors, result, lang)
         }
         Kind::Instructors => {
-            let Checked { sheet, errors } = check_instructors(&table, lang, cap).map_err(RowFailures::header)?;
+            let Checked { sheet, errors, unparsed } =
+                check_instructors(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_instructors(&rows, dry_run || !errors.is_empty(), access).await;
+            let batch = ImportBatch { parsed: &rows, unparsed: &unparsed };
+            let result = store.import_instructor_batch(batch, dry_run || !errors.is_empty(), access).await;
             settle(&sheet, errors, result, lang)
         }
         Kind::Stations => {
-            let Checked { sheet, errors } = check_stations(&table, lang, cap).map_err(RowFailures::header)?;
+            let Checked { sheet, errors, unparsed } = check_stations(&table, lang, cap).map_err(RowFailures::header)?;
             let rows: Vec<_> = sheet.rows.iter().map(|r| (r.line, r.value.clone())).collect();
-            let result = store.import_stations(&rows, dry_run || !errors.is_empty(), access).await;
+            let batch = ImportBatch { parsed: &rows, unparsed: &unparsed };
+            let result = store.import_station_batch(batch, dry_run || !errors.is_empty(), access).await;
             settle(&sheet, errors, result, lang)
         }
     }

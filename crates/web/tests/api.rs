@@ -386,7 +386,8 @@ async fn import_gbk_csv_reports_every_bad_row_and_round_trips() {
              {PARTNER},,好运车队,partner,网约车,{PLATFORM},310115,10,1\n\
              ,ZJ-002,断桥网点,site,快递,91110000802100433B,330106,5,0\n\
              ,ZJ-003,,site,快递,{FRANCHISEE},330106,5,9\n\
-             ,ZJ-004,白堤网点,shop,快递,{FRANCHISEE},330199,5,0\n"
+             ,ZJ-004,白堤网点,shop,快递,{FRANCHISEE},330199,5,0\n\
+             ,ZJ-005,,site,快递,ZJ-004,330106,5,0\n"
         );
         let (s, e) = app.upload("/api/v1/imports/entities?file_name=bad.csv", bad.into_bytes()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
@@ -396,11 +397,17 @@ async fn import_gbk_csv_reports_every_bad_row_and_round_trips() {
             .iter()
             .map(|d| format!("{}:{}", d["row"], d["column"].as_str().unwrap()))
             .collect();
-        // Every error at once: the rows' own (4, 5) and the one only the database finds (3, an unknown parent).
-        assert_eq!(located, vec!["3:F(parent_uscc)", "4:C(name)", "4:I(party_members)", "5:D(kind)"], "{e}");
+        // Every error at once: the rows' own (4, 5, 6) and those only the database finds — an unknown
+        // parent (3), and the unknown region of a row that also has an error of its own (5). Row 6's
+        // parent is row 5, which failed: row 5's errors say what is wrong, not a second "unknown parent".
+        assert_eq!(
+            located,
+            vec!["3:F(parent_uscc)", "4:C(name)", "4:I(party_members)", "5:D(kind)", "5:G(region_code)", "6:C(name)"],
+            "{e}"
+        );
         let message = e["error"]["message"].as_str().unwrap();
         assert!(
-            ["the file has 4 errors; nothing was imported", "文件有4处错误，未导入任何数据"].contains(&message),
+            ["the file has 6 errors; nothing was imported", "文件有6处错误，未导入任何数据"].contains(&message),
             "{e}"
         );
         // Errors only the database finds.

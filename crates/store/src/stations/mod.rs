@@ -8,7 +8,7 @@ use crate::access::{AccessFilter, Rows};
 use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
-use crate::import::{param_list, ImportKind};
+use crate::import::{param_list, ImportBatch, ImportKind};
 use crate::organizations::stale_or_missing;
 use crate::query::Where;
 use crate::{now_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
@@ -22,7 +22,7 @@ use dangjian_domain::{FieldError, FieldErrors, SearchTerm};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A station as stored.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -334,7 +334,7 @@ impl Store {
             Err(failed) => failed,
         };
         let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.read_tx().await?;
         let mut found = FieldErrors::default();
         check_station_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
         if let Some(code) = &refs.code {
@@ -398,11 +398,21 @@ impl Store {
         dry_run: bool,
         access: &AccessFilter,
     ) -> StoreResult<ImportSummary> {
+        self.import_station_batch(ImportBatch::parsed(rows), dry_run, access).await
+    }
+
+    /// [`Self::import_stations`], also checking what the rows that did not parse name.
+    pub async fn import_station_batch(
+        &self,
+        batch: ImportBatch<'_, StationDraft, StationReferences>,
+        dry_run: bool,
+        access: &AccessFilter,
+    ) -> StoreResult<ImportSummary> {
         let mut r = Resolver::new(self, access).await?;
         let mut tx = self.write_tx().await?;
         r.load_all_regions(&mut tx).await?;
         let mut kind = StationImport { r, db: self.kind() };
-        self.run_import(&mut kind, tx, rows, dry_run, access).await
+        self.run_import(&mut kind, tx, batch, dry_run, access).await
     }
 
     /// Every station inside `access`, by code (the export's stable order).
@@ -459,6 +469,23 @@ struct StationImport {
 }
 
 impl ImportKind for StationImport {
+    type References = StationReferences;
+
+    fn references_key(&self, refs: &StationReferences) -> Option<(String, &'static str)> {
+        refs.code.as_ref().map(|c| (c.clone(), "code"))
+    }
+
+    async fn check_unparsed(
+        &mut self,
+        tx: &mut WriteTx,
+        refs: &StationReferences,
+        self_id: Option<i64>,
+        _failed: &HashSet<String>,
+    ) -> StoreResult<FieldErrors> {
+        let mut errs = FieldErrors::default();
+        check_station_references(&mut self.r, tx, refs, self_id, &mut errs).await?;
+        Ok(errs)
+    }
     type Draft = StationDraft;
     type Current = Station;
     const ROWS: Rows = Rows::Stations;

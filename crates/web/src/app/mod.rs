@@ -14,6 +14,7 @@ pub mod cases;
 pub mod entities;
 pub mod instructors;
 pub mod jobs;
+pub mod members;
 pub mod organizations;
 pub mod permission;
 pub mod personal;

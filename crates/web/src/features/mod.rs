@@ -7,12 +7,13 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Units, organizations, instructors, stations and cases are registered so; the other resources are
+//! Units, organizations, instructors, stations, cases and the members' rules are registered so; the other resources are
 //! still in the central tables of `api/mod.rs` and `pages/mod.rs`, and move here one by one.
 
 pub mod cases;
 pub mod entities;
 pub mod instructors;
+pub mod members;
 pub mod organizations;
 pub mod stations;
 

@@ -50,6 +50,7 @@ mod import;
 pub(crate) mod instructors;
 mod lists;
 mod login;
+pub(crate) mod members;
 pub(crate) mod organizations;
 mod regions;
 pub mod render;

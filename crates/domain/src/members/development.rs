@@ -7,7 +7,7 @@
 //! on the application day applies.
 
 use crate::{FieldError, FieldErrors, Message};
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// The numbers of the development rules from one day on (defaults: the 2014 Detailed Rules).
@@ -584,15 +584,6 @@ pub fn check(r: &DevelopmentRecord, rules: &DevelopmentRuleSet, today: NaiveDate
     out
 }
 
-/// `d`'s age in whole years on `on`.
-pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
-    let mut years = on.year() - birth.year();
-    if (on.month(), on.day()) < (birth.month(), birth.day()) {
-        years -= 1;
-    }
-    years
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,7 +655,6 @@ mod tests {
         let mut r = good();
         r.birth_date = d("2004-01-11");
         assert_eq!(violations(&r), [("development.min_age", vec![d("2004-01-11"), d("2022-01-10")])]);
-        assert_eq!(age_on(d("2004-01-11"), d("2022-01-10")), 17);
     }
 
     /// DOMAIN.md "Member development": the branch talks with an applicant within 1 month (Rules art. 7).

@@ -25,11 +25,6 @@ fn categories() -> Vec<&'static str> {
     DuesCategory::ALL.iter().map(|c| c.as_str()).collect()
 }
 
-/// The form field an error of the calculation belongs to.
-fn dues_field(field: &str) -> String {
-    field.to_owned()
-}
-
 /// The calculator: the form, and with a `category` in the query, the result or the problems.
 pub(super) async fn dues_calculator(cx: Ctx, ctx: PageCtx, RawQuery(raw): RawQuery) -> Result<Response, Failed> {
     let rules = members::begin(&cx).await.map_err(ctx.app_err())?;
@@ -44,7 +39,7 @@ pub(super) async fn dues_calculator(cx: Ctx, ctx: PageCtx, RawQuery(raw): RawQue
         match rules.dues(&p) {
             Ok(o) => result = Some(DuesAnswer::new(&o, ctx.lang)),
             Err(errs) => {
-                problems = Problems::from_errors(&errs, &ctx, dues_field);
+                problems = Problems::from_errors(&errs, &ctx, str::to_owned);
                 status = StatusCode::BAD_REQUEST;
             }
         }

@@ -116,6 +116,9 @@ fn query_variants(route: &str) -> &'static [&'static str] {
         "/stations/near" => &["?district=荔湾区"],
         "/api/v1/stations/nearest" => &["?lat=23.12&lng=113.24"],
         "/open311/v2/requests.json" => &["?service_request_id={tracking}"],
+        "/dues/calculator" | "/api/v1/dues/calculate" => {
+            &["?category=wage&monthly_income=4700", "?category=gig&previous_quarter=4000,6000,8000"]
+        }
         _ => &[""],
     }
 }

@@ -212,6 +212,17 @@ async fn the_development_checker_names_rules_and_dates() {
         assert_eq!(first["dates"], json!(["2022-03-01", "2023-01-15"]));
         assert!(first["message"].as_str().unwrap().contains("earliest 2023-03-01"), "{first}");
 
+        // A publicity of four working days (Monday to Thursday); a period without its end is a 422.
+        let mut short = good_record();
+        short["target_publicity"] = json!({"from": "2023-05-15", "to": "2023-05-18"});
+        let (s, v) = app.check(&short).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["violations"][0]["rule"], "development.publicity_five_working_days", "{v}");
+        assert_eq!(v["violations"][0]["dates"], json!(["2023-05-15", "2023-05-18"]), "{v}");
+        short["target_publicity"] = json!({"from": "2023-05-15"});
+        let (s, v) = app.check(&short).await;
+        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("target_publicity.to")));
+
         let (_, zh) = app.check_raw(&bad.to_string(), "zh-CN").await;
         assert!(zh["violations"][0]["message"].as_str().unwrap().contains("培养教育"), "{zh}");
         app.db.cleanup().await;

@@ -6,6 +6,7 @@
 //! a message and the dates involved. The numbers are [`DevelopmentRules`], dated: the version in force
 //! on the application day applies.
 
+use crate::services::workdays::WorkCalendar;
 use crate::{FieldError, FieldErrors, Message};
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub struct DevelopmentRules {
     /// An extended probation is extended by this many months at least and at most (6–12; Rules art. 32).
     pub extension_min_months: u32,
     pub extension_max_months: u32,
+    /// Least working days of a publicity period (公示), both ends included (5; Rules arts. 20, 31).
+    pub publicity_working_days: u32,
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -57,6 +60,7 @@ impl Default for DevelopmentRules {
             probation_months: 12,
             extension_min_months: 6,
             extension_max_months: 12,
+            publicity_working_days: 5,
         }
     }
 }
@@ -105,6 +109,21 @@ pub struct Vote {
     pub votes_for: u32,
 }
 
+/// A publicity period (公示), both days included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// A publicity period as sent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodInput {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 /// A development record as the checker reads it: the steps' dates, all optional but the first two.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DevelopmentRecord {
@@ -134,6 +153,10 @@ pub struct DevelopmentRecord {
     pub full_on: Option<NaiveDate>,
     /// Probation extended by this many months (0 or none: not extended).
     pub extension_months: Option<u32>,
+    /// The development target's publicity, before admission.
+    pub target_publicity: Option<Period>,
+    /// The probationary member's publicity, before becoming a full member.
+    pub conversion_publicity: Option<Period>,
 }
 
 /// A development record as sent: dates as text (`2024-03-01`, `2024/3/1`, `2024年3月1日`).
@@ -158,6 +181,10 @@ pub struct DevelopmentInput {
     pub approval_extended: bool,
     pub full_on: Option<String>,
     pub extension_months: Option<u32>,
+    /// The development target's publicity (公示) before admission; checked when given.
+    pub target_publicity: Option<PeriodInput>,
+    /// The publicity before becoming a full member; checked when given.
+    pub conversion_publicity: Option<PeriodInput>,
 }
 
 fn optional_date(s: &Option<String>, field: &str, errs: &mut FieldErrors) -> Option<NaiveDate> {
@@ -173,6 +200,22 @@ fn required_date(s: &Option<String>, field: &str, errs: &mut FieldErrors) -> Opt
         return None;
     }
     optional_date(s, field, errs)
+}
+
+fn period(p: &Option<PeriodInput>, field: &str, errs: &mut FieldErrors) -> Option<Period> {
+    let p = p.as_ref()?;
+    let from = required_date(&p.from, &format!("{field}.from"), errs);
+    let to = required_date(&p.to, &format!("{field}.to"), errs);
+    let (from, to) = (from?, to?);
+    if to < from {
+        errs.push(FieldError::new(
+            &format!("{field}.to"),
+            "before_start",
+            Message::new("problem.date_before_start.e_before_start").arg("e", to).arg("s", from),
+        ));
+        return None;
+    }
+    Some(Period { from, to })
 }
 
 impl DevelopmentInput {
@@ -195,6 +238,8 @@ impl DevelopmentInput {
         let admitted_on = optional_date(&self.admitted_on, "admitted_on", &mut errs);
         let approved_on = optional_date(&self.approved_on, "approved_on", &mut errs);
         let full_on = optional_date(&self.full_on, "full_on", &mut errs);
+        let target_publicity = period(&self.target_publicity, "target_publicity", &mut errs);
+        let conversion_publicity = period(&self.conversion_publicity, "conversion_publicity", &mut errs);
         if let Some(v) = self.vote {
             if v.present > v.eligible {
                 errs.push(FieldError::new(
@@ -224,6 +269,8 @@ impl DevelopmentInput {
                 approval_extended: self.approval_extended,
                 full_on,
                 extension_months: self.extension_months,
+                target_publicity,
+                conversion_publicity,
             }),
             _ => Err(errs),
         }
@@ -257,12 +304,14 @@ pub fn step_name(field: &str) -> Message {
         "admitted_on" => Message::new("development.step.admitted_on"),
         "approved_on" => Message::new("development.step.approved_on"),
         "full_on" => Message::new("development.step.full_on"),
+        "target_publicity" => Message::new("development.step.target_publicity"),
+        "conversion_publicity" => Message::new("development.step.conversion_publicity"),
         other => Message::verbatim(other),
     }
 }
 
 /// The rule ids [`check`] may report, in the order it checks them.
-pub const RULES: [&str; 16] = [
+pub const RULES: [&str; 17] = [
     "development.not_in_future",
     "development.date_order",
     "development.min_age",
@@ -279,11 +328,17 @@ pub const RULES: [&str; 16] = [
     "development.probation_one_year",
     "development.extension_6_to_12_months",
     "development.step_missing",
+    "development.publicity_five_working_days",
 ];
 
 /// Every rule `r` breaks, judged on `today` (a date after it is refused; a deadline that has passed
-/// with its step still missing is a violation too).
-pub fn check(r: &DevelopmentRecord, rules: &DevelopmentRuleSet, today: NaiveDate) -> Vec<Violation> {
+/// with its step still missing is a violation too); working days are counted in `calendar`.
+pub fn check(
+    r: &DevelopmentRecord,
+    rules: &DevelopmentRuleSet,
+    calendar: &WorkCalendar,
+    today: NaiveDate,
+) -> Vec<Violation> {
     let rules = rules.at(r.applied_on);
     let mut out = Vec::new();
     let mut v =
@@ -304,6 +359,10 @@ pub fn check(r: &DevelopmentRecord, rules: &DevelopmentRuleSet, today: NaiveDate
     .into_iter()
     .filter_map(|(n, d)| d.map(|d| (n, d)))
     .chain(r.assessments.iter().map(|d| ("assessments", *d)))
+    .chain(r.target_publicity.iter().flat_map(|p| [("target_publicity", p.from), ("target_publicity", p.to)]))
+    .chain(
+        r.conversion_publicity.iter().flat_map(|p| [("conversion_publicity", p.from), ("conversion_publicity", p.to)]),
+    )
     .collect();
     for (field, d) in &named {
         if *d > today {
@@ -567,6 +626,54 @@ pub fn check(r: &DevelopmentRecord, rules: &DevelopmentRuleSet, today: NaiveDate
             r.admitted_on.into_iter().collect(),
         );
     }
+    // Publicity of at least 5 working days, after the step it follows and ended before the one it
+    // prepares (Rules arts. 20, 31): the development target's before admission, the probationary
+    // member's before conversion.
+    for (name, period, after, before) in [
+        ("target_publicity", r.target_publicity, ("target_on", r.target_on), ("admitted_on", r.admitted_on)),
+        ("conversion_publicity", r.conversion_publicity, ("admitted_on", r.admitted_on), ("full_on", r.full_on)),
+    ] {
+        let Some(p) = period else { continue };
+        let days = calendar.working_days_between(p.from.pred_opt().unwrap_or(p.from), p.to);
+        if days < rules.publicity_working_days {
+            v(
+                "development.publicity_five_working_days",
+                Message::new("development.violation.publicity")
+                    .arg_msg("step", step_name(name))
+                    .arg("from", p.from)
+                    .arg("to", p.to)
+                    .arg("days", days)
+                    .arg("min", rules.publicity_working_days),
+                vec![p.from, p.to],
+            );
+        }
+        if let (prev, Some(pd)) = after {
+            if p.from < pd {
+                v(
+                    "development.date_order",
+                    Message::new("development.violation.date_order")
+                        .arg_msg("step", step_name(name))
+                        .arg("d", p.from)
+                        .arg_msg("prev", step_name(prev))
+                        .arg("pd", pd),
+                    vec![pd, p.from],
+                );
+            }
+        }
+        if let (next, Some(nd)) = before {
+            if nd <= p.to {
+                v(
+                    "development.date_order",
+                    Message::new("development.violation.publicity_not_ended")
+                        .arg_msg("step", step_name(next))
+                        .arg("d", nd)
+                        .arg_msg("publicity", step_name(name))
+                        .arg("to", p.to),
+                    vec![p.to, nd],
+                );
+            }
+        }
+    }
     if let (Some(admitted), Some(full)) = (r.admitted_on, r.full_on) {
         let ends = plus_months(admitted, rules.probation_months + extension);
         if full < ends {
@@ -616,15 +723,24 @@ mod tests {
             approval_extended: false,
             full_on: Some(d("2024-06-01")),
             extension_months: None,
+            // Monday 15 to Friday 19 May 2023; Monday 13 to Friday 17 May 2024.
+            target_publicity: Some(Period { from: d("2023-05-15"), to: d("2023-05-19") }),
+            conversion_publicity: Some(Period { from: d("2024-05-13"), to: d("2024-05-17") }),
         }
     }
 
     fn rules_of(r: &DevelopmentRecord) -> Vec<&'static str> {
-        check(r, &DevelopmentRuleSet::default(), today()).into_iter().map(|v| v.rule).collect()
+        check(r, &DevelopmentRuleSet::default(), &WorkCalendar::default(), today())
+            .into_iter()
+            .map(|v| v.rule)
+            .collect()
     }
 
     fn violations(r: &DevelopmentRecord) -> Vec<(&'static str, Vec<NaiveDate>)> {
-        check(r, &DevelopmentRuleSet::default(), today()).into_iter().map(|v| (v.rule, v.dates)).collect()
+        check(r, &DevelopmentRuleSet::default(), &WorkCalendar::default(), today())
+            .into_iter()
+            .map(|v| (v.rule, v.dates))
+            .collect()
     }
 
     /// Runs a table of (case, change, rules broken) on [`good`].
@@ -865,6 +981,52 @@ mod tests {
         ]);
     }
 
+    /// DOMAIN.md "Member development": publicity periods of ≥5 working days (Rules arts. 20, 31),
+    /// weekends and the calendar's holidays not counted, each ended before the step it prepares.
+    #[test]
+    fn publicity_five_working_days() {
+        fn p(from: &str, to: &str) -> Option<Period> {
+            Some(Period { from: d(from), to: d(to) })
+        }
+        table(&[
+            ("Monday to Friday", |_| {}, &[]),
+            ("Wednesday to Tuesday, over a weekend", |r| r.target_publicity = p("2023-05-10", "2023-05-16"), &[]),
+            (
+                "Monday to Thursday",
+                |r| r.target_publicity = p("2023-05-15", "2023-05-18"),
+                &["development.publicity_five_working_days"],
+            ),
+            (
+                "Wednesday to Monday",
+                |r| r.conversion_publicity = p("2024-05-08", "2024-05-13"),
+                &["development.publicity_five_working_days"],
+            ),
+            (
+                "not given: not checked",
+                |r| {
+                    r.target_publicity = None;
+                    r.conversion_publicity = None;
+                },
+                &[],
+            ),
+            (
+                "ends on the day of admission",
+                |r| r.target_publicity = p("2023-05-26", "2023-06-01"),
+                &["development.date_order"],
+            ),
+            (
+                "begins before the target",
+                |r| r.target_publicity = p("2023-02-27", "2023-03-03"),
+                &["development.date_order"],
+            ),
+        ]);
+        // A public holiday in the week leaves four working days.
+        let calendar = WorkCalendar { holidays: [d("2023-05-17")].into_iter().collect(), ..WorkCalendar::default() };
+        let found: Vec<&str> =
+            check(&good(), &DevelopmentRuleSet::default(), &calendar, today()).into_iter().map(|v| v.rule).collect();
+        assert_eq!(found, ["development.publicity_five_working_days"]);
+    }
+
     /// Each step after the one it follows, none recorded without its predecessors, none in the future.
     #[test]
     fn order_and_today() {
@@ -889,7 +1051,7 @@ mod tests {
         r.review_done_on = None;
         r.vote = Some(Vote { present: 1, eligible: 10, votes_for: 1 });
         r.extension_months = Some(3);
-        for v in check(&r, &DevelopmentRuleSet::default(), today()) {
+        for v in check(&r, &DevelopmentRuleSet::default(), &WorkCalendar::default(), today()) {
             assert!(RULES.contains(&v.rule), "{}", v.rule);
         }
     }
@@ -908,6 +1070,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(fields(bad), ["birth_date", "assessments[1]", "vote.present", "vote.for"]);
+        let publicity = DevelopmentInput {
+            birth_date: Some("2000-01-01".into()),
+            applied_on: Some("2020-01-01".into()),
+            target_publicity: Some(PeriodInput { from: Some("2021-05-10".into()), to: None }),
+            conversion_publicity: Some(PeriodInput { from: Some("2022-05-10".into()), to: Some("2022-05-09".into()) }),
+            ..Default::default()
+        };
+        assert_eq!(fields(publicity), ["target_publicity.to", "conversion_publicity.to"]);
         let ok = DevelopmentInput {
             birth_date: Some("2000年2月3日".into()),
             applied_on: Some("2020/1/1".into()),

@@ -31,10 +31,12 @@ impl Money {
         self.0
     }
 
-    /// Parses `4700`, `4700.5` or `4700.50`: digits, and at most two after a point. Signs, exponents,
-    /// grouping commas and a third decimal are refused, each with its own message naming `field`.
+    /// Parses `4700`, `4700.5` or `4700.50` (full-width digits and point folded to ASCII): digits, and
+    /// at most two after a point. Signs, exponents, grouping commas and a third decimal are refused,
+    /// each with its own message naming `field`.
     pub fn parse(input: &str, field: &str) -> Result<Money, FieldError> {
-        let s = input.trim();
+        let folded = crate::text::fold_code(input, field)?;
+        let s = folded.as_str();
         let shown = crate::text::shown(s);
         let invalid =
             || FieldError::new(field, "invalid_amount", Message::new("problem.invalid_amount").arg("s", &shown));
@@ -124,6 +126,7 @@ mod tests {
             ("0.2", "0.20"),
             ("007.10", "7.10"),
             ("100000000", "100000000.00"),
+            ("４７００．５", "4700.50"),
         ] {
             assert_eq!(code(input), want, "{input}");
         }

@@ -1,12 +1,14 @@
 //! Members' rules as a service: the dues calculator and the development checker. Both are pure
-//! calculations over what the caller sends (nothing is read from or written to the store, nothing
-//! personal is kept), so the command is only the permission — the rules are reference material, read
-//! by every signed-in role (`Action::ReadReference`) — and the rules in force on China's today.
+//! calculations over what the caller sends (nothing is written to the store, nothing personal is
+//! kept), so the command is only the permission — the rules are reference material, read by every
+//! signed-in role (`Action::ReadReference`) — the rules in force on China's today, and the holiday
+//! calendar publicity periods are counted in.
 
 use super::{permission, AppResult, Ctx};
 use dangjian_domain::access::Action;
 use dangjian_domain::members::development::{check, DevelopmentRecord, DevelopmentRuleSet, Violation};
 use dangjian_domain::members::dues::{DuesInput, DuesOutcome, DuesParams, DuesRules};
+use dangjian_domain::services::workdays::WorkCalendar;
 use dangjian_domain::FieldErrors;
 
 /// The members' rules, once the permission is decided.
@@ -15,12 +17,17 @@ pub struct MemberRules {
     pub today: chrono::NaiveDate,
     pub dues: DuesRules,
     pub development: DevelopmentRuleSet,
+    /// The working-day calendar publicity periods are counted in: the one the case rules keep
+    /// (public holidays and make-up working days).
+    pub calendar: WorkCalendar,
 }
 
 /// Decides the permission (401 for nobody; 403, audited, for an account with no role).
 pub async fn begin(cx: &Ctx) -> AppResult<MemberRules> {
     permission::require(&cx.state, &cx.actor, Action::ReadReference, "member_rules.use").await?;
+    let calendar = cx.state.store.case_settings().await?.calendar;
     Ok(MemberRules {
+        calendar,
         today: crate::views::stations::china_time(&cx.state).date(),
         dues: DuesRules::default(),
         development: DevelopmentRuleSet::default(),
@@ -36,6 +43,6 @@ impl MemberRules {
 
     /// Every development rule the record breaks.
     pub fn check(&self, r: &DevelopmentRecord) -> Vec<Violation> {
-        check(r, &self.development, self.today)
+        check(r, &self.development, &self.calendar, self.today)
     }
 }

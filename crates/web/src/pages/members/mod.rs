@@ -14,7 +14,7 @@ use crate::views::members::{DuesAnswer, DuesQuery, ViolationView};
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
-use dangjian_domain::members::development::{DevelopmentInput, Introducer, Vote};
+use dangjian_domain::members::development::{DevelopmentInput, Introducer, PeriodInput, Vote};
 use dangjian_domain::members::dues::DuesCategory;
 use dangjian_domain::{FieldError, FieldErrors, Message};
 use minijinja::context;
@@ -53,15 +53,19 @@ pub(super) async fn dues_calculator(cx: Ctx, ctx: PageCtx, RawQuery(raw): RawQue
 }
 
 /// The date fields of the development form, in the order of the steps.
-const DATE_FIELDS: [&str; 9] = [
+const DATE_FIELDS: [&str; 13] = [
     "birth_date",
     "applied_on",
     "talked_on",
     "activist_on",
     "target_on",
     "review_done_on",
+    "target_publicity_from",
+    "target_publicity_to",
     "admitted_on",
     "approved_on",
+    "conversion_publicity_from",
+    "conversion_publicity_to",
     "full_on",
 ];
 
@@ -138,6 +142,10 @@ impl DevelopmentForm {
                     .collect()
             })
             .unwrap_or_default();
+        let period = |name: &str| {
+            let (from, to) = (date(&format!("{name}_from")), date(&format!("{name}_to")));
+            (from.is_some() || to.is_some()).then_some(PeriodInput { from, to })
+        };
         let input = DevelopmentInput {
             birth_date: date("birth_date"),
             applied_on: date("applied_on"),
@@ -154,18 +162,17 @@ impl DevelopmentForm {
             approval_extended: self.get("approval_extended").is_some(),
             full_on: date("full_on"),
             extension_months,
+            target_publicity: period("target_publicity"),
+            conversion_publicity: period("conversion_publicity"),
         };
         errs.into_result().map(|()| input)
     }
 }
 
 /// The form field an error of the record belongs to (`vote.present` → `vote_present`,
-/// `assessments[1]` → `assessments`).
+/// `target_publicity.to` → `target_publicity_to`, `assessments[1]` → `assessments`).
 fn development_field(field: &str) -> String {
-    match field.split('[').next().unwrap_or(field) {
-        f if f.starts_with("vote.") => f.replacen("vote.", "vote_", 1),
-        f => f.to_owned(),
-    }
+    field.split('[').next().unwrap_or(field).replace('.', "_")
 }
 
 fn render_development(

@@ -7,9 +7,12 @@ use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::accounts::Holder;
 use dangjian_store::audit::{AuditEntry, VerifyError};
 use dangjian_store::Store;
+use dangjian_web::app::{AppError, Ctx};
 use dangjian_web::auth::accounts::{create_with_one_off_password, generate_one_off_password, hash_blocking};
 use dangjian_web::auth::config::SecurityConfig;
 use dangjian_web::auth::grants::{may_add, Recipient};
+use dangjian_web::auth::Actor;
+use dangjian_web::AppState;
 
 /// A scope written on the command line:
 /// `nation`, `region:110105`, `chain:<platform USCC>`, `sector:courier@33`, `org:<organization code>`.
@@ -70,6 +73,22 @@ pub async fn parse_scope(store: &Store, spec: &str, lang: Lang) -> anyhow::Resul
 /// The operator of a command, as the audit log names them.
 pub(crate) fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))
+}
+
+/// The command line's operator acting on `store`: the context the web's commands run in, so that a
+/// command-line change is decided, written and audited as the API's is (as `cli:<user>`).
+pub(crate) fn operator(store: &Store) -> Ctx {
+    Ctx::new(&AppState::for_command_line(store.clone()), &Actor::operator(cli_actor()))
+}
+
+/// A command's refusal or failure as the command line reports it.
+pub(crate) fn app_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Store(e) => anyhow::Error::new(e),
+        AppError::Invalid(errs) => anyhow::Error::new(dangjian_store::StoreError::Invalid(errs)),
+        AppError::NotFound => anyhow::Error::new(dangjian_store::StoreError::NotFound),
+        e @ (AppError::Unauthenticated | AppError::Forbidden) => anyhow::anyhow!("{e:?}"),
+    }
 }
 
 /// Writes one audit record for a command-line action.

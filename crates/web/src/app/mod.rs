@@ -14,9 +14,12 @@ pub mod cases;
 pub mod entities;
 pub mod instructors;
 pub mod jobs;
+pub mod open311_clients;
 pub mod organizations;
 pub mod permission;
 pub mod personal;
+pub mod regions;
+pub mod sectors;
 pub mod stations;
 pub mod write;
 

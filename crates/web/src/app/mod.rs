@@ -21,6 +21,7 @@ pub mod personal;
 pub mod regions;
 pub mod sectors;
 pub mod stations;
+pub mod transfer;
 pub mod write;
 
 pub use permission::{Object, Target};
@@ -67,6 +68,9 @@ pub enum AppError {
     Invalid(FieldErrors),
     /// The store refused or failed (a reference the actor may not make, a stale version, a conflict).
     Store(StoreError),
+    /// A spreadsheet was refused whole: unreadable, or rows with errors (each located in the file).
+    /// Never [`ImportFailure::Store`](crate::transfer::ImportFailure::Store): that is [`AppError::Store`].
+    Import(crate::transfer::ImportFailure),
 }
 
 impl From<StoreError> for AppError {

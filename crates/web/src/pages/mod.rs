@@ -280,6 +280,11 @@ impl crate::app::AppError {
             AppError::NotFound => ctx.not_found(),
             AppError::Invalid(errs) => ctx.store_err()(StoreError::Invalid(errs)),
             AppError::Store(e) => ctx.store_err()(e),
+            AppError::Import(crate::transfer::ImportFailure::Store(e)) => ctx.store_err()(e),
+            AppError::Import(crate::transfer::ImportFailure::Unreadable(e)) => {
+                ctx.bad_request(e.localized(ctx.lang.code()))
+            }
+            AppError::Import(e) => ctx.bad_request(e.to_string()),
         }
     }
 }

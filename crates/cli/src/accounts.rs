@@ -88,7 +88,7 @@ pub(crate) fn app_error(e: AppError) -> anyhow::Error {
         AppError::Invalid(errs) => anyhow::Error::new(dangjian_store::StoreError::Invalid(errs)),
         AppError::NotFound => anyhow::Error::new(dangjian_store::StoreError::NotFound),
         AppError::Import(e) => anyhow::Error::new(e),
-        e @ (AppError::Unauthenticated | AppError::Forbidden) => anyhow::anyhow!("{e:?}"),
+        e @ (AppError::Unauthenticated | AppError::Forbidden | AppError::Internal) => anyhow::anyhow!("{e:?}"),
     }
 }
 

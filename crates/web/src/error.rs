@@ -297,6 +297,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid(errs) => ApiError::fields(&errs),
             AppError::Store(e) => ApiError::from(e),
             AppError::Import(e) => import_error(e),
+            AppError::Internal => ApiError::internal(),
         }
     }
 }

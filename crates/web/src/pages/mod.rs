@@ -285,6 +285,7 @@ impl crate::app::AppError {
                 ctx.bad_request(e.localized(ctx.lang.code()))
             }
             AppError::Import(e) => ctx.bad_request(e.to_string()),
+            AppError::Internal => Failed(ctx.clone(), PageError::Internal),
         }
     }
 }

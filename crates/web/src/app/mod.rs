@@ -19,6 +19,7 @@ pub mod grants;
 pub mod instructors;
 pub mod jobs;
 pub mod open311_clients;
+pub mod operator;
 pub mod organizations;
 pub mod permission;
 pub mod personal;

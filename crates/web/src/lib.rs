@@ -35,13 +35,19 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 5] {
+pub fn features() -> [features::Feature; 11] {
     [
+        features::regions::feature(),
+        features::sectors::feature(),
         features::entities::feature(),
         features::organizations::feature(),
         features::instructors::feature(),
         features::stations::feature(),
+        features::transfer::feature(),
         features::cases::feature(),
+        features::open311_clients::feature(),
+        features::account::feature(),
+        features::admin::feature(),
     ]
 }
 

@@ -224,7 +224,7 @@ fn every_registered_route_is_in_the_route_table_once() {
         for path in doc.paths.paths.keys() {
             assert!(all.iter().any(|(_, p)| p == path), "{}: {path}", f.name);
         }
-        assert!(!f.nav.is_empty() && !f.actions.is_empty(), "{}", f.name);
+        assert!(!(f.page_routes)().is_empty() || !doc.paths.paths.is_empty(), "{} serves nothing", f.name);
     }
 }
 

@@ -23,6 +23,14 @@ use dangjian_store::StoreError;
 use minijinja::context;
 use serde::Serialize;
 
+page_routes! {
+    "/account" => get(show),
+    "/account/password" => get(password_form).post(change_password),
+    "/account/totp" => get(totp_form).post(totp_enable),
+    "/account/totp/disable" => post(totp_disable),
+    "/account/sessions/end" => post(end_session),
+}
+
 /// A session as the account page lists it.
 #[derive(Debug, Serialize)]
 pub struct SessionView {

@@ -13,6 +13,10 @@ use dangjian_store::ImportSummary;
 use minijinja::context;
 use serde::Serialize;
 
+page_routes! {
+    "/import" => get(form).post(upload),
+}
+
 const KINDS: [&str; 4] = ["entities", "organizations", "instructors", "stations"];
 
 /// One located error, with its one-line form for copying.

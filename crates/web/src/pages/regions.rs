@@ -16,6 +16,11 @@ use minijinja::context;
 use serde::Serialize;
 use std::collections::HashMap;
 
+page_routes! {
+    "/regions" => get(index),
+    "/regions/{code}" => get(show),
+}
+
 #[derive(Serialize)]
 struct Child {
     #[serde(flatten)]

@@ -11,6 +11,28 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
+page_routes! {
+    "/admin/users" => get(users::list).post(users::create),
+    "/admin/users/{id}" => get(users::show),
+    "/admin/users/{id}/disable" => post(users::disable),
+    "/admin/users/{id}/enable" => post(users::enable),
+    "/admin/users/{id}/reset-password" => post(users::reset_password),
+    "/admin/users/{id}/end-sessions" => post(users::end_sessions),
+    "/admin/users/{id}/unlock" => post(users::unlock),
+    "/admin/users/{id}/grants" => post(grants::add_to_user),
+    "/admin/tokens" => get(tokens::list).post(tokens::create),
+    "/admin/tokens/{id}" => get(tokens::show),
+    "/admin/tokens/{id}/revoke" => post(tokens::revoke),
+    "/admin/tokens/{id}/grants" => post(grants::add_to_token),
+    "/admin/grants/{id}/remove" => post(grants::remove),
+    "/admin/settings" => get(settings::form).post(settings::save),
+    "/admin/case-settings" => get(case_settings::form).post(case_settings::save),
+    "/admin/case-routing" => post(case_settings::save_routing),
+    "/admin/audit" => get(audit::search),
+    "/admin/audit/export" => get(audit::export),
+    "/admin/audit/verify" => post(audit::verify),
+}
+
 use crate::i18n::Lang;
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::accounts::StoredGrant;

@@ -12,6 +12,7 @@ pub mod entity;
 pub mod error;
 pub mod firsts;
 pub mod instructor;
+pub mod members;
 pub mod org;
 pub mod region;
 pub mod search;

@@ -563,6 +563,13 @@ const RULES: &[Rule] = &[
     rule("GET", "/api/v1/stations/nearest", PUBLIC, PUBLIC, |_, o| {
         req(format!("/api/v1/stations/nearest?lat={}&lng={}", o.pick("22.5", "39.9"), o.pick("113.9", "116.4")))
     }),
+    // Members' rules: the dues calculator and the development checker, for every signed-in role.
+    rule("GET", "/api/v1/dues/calculate", API_SIGNED_IN, API_SIGNED_IN, |_, _| {
+        req("/api/v1/dues/calculate?category=wage&monthly_income=4700")
+    }),
+    rule("POST", "/api/v1/development/check", API_SIGNED_IN, API_SIGNED_IN, |_, _| {
+        req("/api/v1/development/check").json(json!({"birth_date": "2000-01-01", "applied_on": "2024-01-01"}))
+    }),
     // Needs and rights cases: workers file and follow them with no account.
     rule("POST", "/api/v1/cases", PUBLIC, PUBLIC, |_, o| {
         req("/api/v1/cases")
@@ -743,6 +750,14 @@ const RULES: &[Rule] = &[
     rule("POST", "/stations/{id}/edit", PAGE_WRITE_IN, PAGE_OUT, |w, o| Req {
         body: form(station_form(&station_update(o))),
         ..req(format!("/stations/{}/edit", w.station(o)))
+    }),
+    // Members' rules pages.
+    rule("GET", "/dues/calculator", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| {
+        req("/dues/calculator?category=gig&previous_quarter=3000,4000,5000")
+    }),
+    rule("GET", "/development/check", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/development/check")),
+    rule("POST", "/development/check", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| {
+        req("/development/check").form(&[("birth_date", "2000-01-01"), ("applied_on", "2024-01-01")])
     }),
     // Import.
     rule("GET", "/import", PAGE_IMPORT_IN, PAGE_IMPORT_IN, |_, _| req("/import")),

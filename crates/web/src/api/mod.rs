@@ -6,6 +6,8 @@ mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;
+pub mod development;
+pub mod dues;
 pub mod entities;
 mod health;
 pub mod instructors;

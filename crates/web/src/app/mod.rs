@@ -18,6 +18,7 @@ pub mod entities;
 pub mod grants;
 pub mod instructors;
 pub mod jobs;
+pub mod members;
 pub mod open311_clients;
 pub mod operator;
 pub mod organizations;

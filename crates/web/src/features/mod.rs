@@ -7,7 +7,7 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Regions, sectors, units, organizations, instructors, stations, imports and exports, cases, Open311
+//! Regions, sectors, units, organizations, instructors, stations, imports and exports, cases, the members' rules, Open311
 //! clients, the account and the administrators' pages are registered so. What is left in the central
 //! tables of `api/mod.rs` and `pages/mod.rs` is cross-cutting (health, the OpenAPI document, static
 //! assets, the language switch, the home page, signing in and out, Open311's GeoReport router) or not
@@ -18,6 +18,7 @@ pub mod admin;
 pub mod cases;
 pub mod entities;
 pub mod instructors;
+pub mod members;
 pub mod open311_clients;
 pub mod organizations;
 pub mod regions;

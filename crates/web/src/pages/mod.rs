@@ -50,6 +50,7 @@ pub(crate) mod import;
 pub(crate) mod instructors;
 mod lists;
 mod login;
+pub(crate) mod members;
 pub(crate) mod organizations;
 pub(crate) mod regions;
 pub mod render;

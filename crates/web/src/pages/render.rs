@@ -38,6 +38,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("stations/show.html", include_str!("../../templates/stations/show.html")),
     ("stations/form.html", include_str!("../../templates/stations/form.html")),
     ("stations/near.html", include_str!("../../templates/stations/near.html")),
+    ("members/dues.html", include_str!("../../templates/members/dues.html")),
+    ("members/development.html", include_str!("../../templates/members/development.html")),
     ("import.html", include_str!("../../templates/import.html")),
     ("auth/login.html", include_str!("../../templates/auth/login.html")),
     ("auth/totp.html", include_str!("../../templates/auth/totp.html")),

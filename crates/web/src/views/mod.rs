@@ -4,4 +4,5 @@
 
 pub mod case_stats;
 pub mod coverage;
+pub mod members;
 pub mod stations;

@@ -1,15 +1,19 @@
 //! Accounts from the command line: `user add`, `user grant`, `audit verify`, `audit purge`; and the
-//! demo's one-off logins. Every change is written to the audit log with the operator as `cli:<user>`.
+//! demo's one-off logins. Every change goes through the web's commands (`dangjian_web::app`) with the
+//! operator as the actor, so it is decided and audited as `cli:<user>` the way the pages' are.
 
 use crate::args::Lang;
 use anyhow::{bail, Context};
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::accounts::Holder;
-use dangjian_store::audit::{AuditEntry, VerifyError};
+use dangjian_store::audit::VerifyError;
 use dangjian_store::Store;
-use dangjian_web::auth::accounts::{create_with_one_off_password, generate_one_off_password, hash_blocking};
-use dangjian_web::auth::config::SecurityConfig;
+use dangjian_web::app::{admin, grants, operator};
+use dangjian_web::app::{AppError, Ctx};
+use dangjian_web::auth::accounts::{generate_one_off_password, hash_blocking};
 use dangjian_web::auth::grants::{may_add, Recipient};
+use dangjian_web::auth::Actor;
+use dangjian_web::AppState;
 
 /// A scope written on the command line:
 /// `nation`, `region:110105`, `chain:<platform USCC>`, `sector:courier@33`, `org:<organization code>`.
@@ -72,34 +76,21 @@ pub(crate) fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))
 }
 
-/// Writes one audit record for a command-line action.
-pub async fn audit(
-    store: &Store,
-    action: &str,
-    object: Option<(&str, String)>,
-    outcome: &str,
-    detail: Option<String>,
-) -> anyhow::Result<()> {
-    let (object_type, object_id) = match object {
-        Some((t, id)) => (Some(t.to_owned()), Some(id)),
-        None => (None, None),
-    };
-    store
-        .append_audit(&AuditEntry {
-            actor: cli_actor(),
-            action: action.into(),
-            object_type,
-            object_id,
-            outcome: outcome.into(),
-            detail,
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
+/// The command line's operator acting on `store`: the context the web's commands run in, so that a
+/// command-line change is decided, written and audited as the API's is (as `cli:<user>`).
+pub(crate) fn operator(store: &Store) -> Ctx {
+    Ctx::new(&AppState::for_command_line(store.clone()), &Actor::operator(cli_actor()))
 }
 
-async fn security_config(store: &Store) -> anyhow::Result<SecurityConfig> {
-    Ok(SecurityConfig::from_settings(&store.settings().await?))
+/// A command's refusal or failure as the command line reports it.
+pub(crate) fn app_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Store(e) => anyhow::Error::new(e),
+        AppError::Invalid(errs) => anyhow::Error::new(dangjian_store::StoreError::Invalid(errs)),
+        AppError::NotFound => anyhow::Error::new(dangjian_store::StoreError::NotFound),
+        AppError::Import(e) => anyhow::Error::new(e),
+        e @ (AppError::Unauthenticated | AppError::Forbidden | AppError::Internal) => anyhow::anyhow!("{e:?}"),
+    }
 }
 
 /// Creates an account with a one-off password (changed at first login) and the given grants, all or
@@ -127,12 +118,12 @@ pub async fn add_user(
             .map_err(|e| anyhow::anyhow!("{spec}: {}", lang.say(&e.message)))?;
         parsed.push(g);
     }
-    let config = security_config(store).await?;
-    let (user, password) = create_with_one_off_password(store, &config, username, name).await?;
-    audit(store, "user.create", Some(("user", user.id.to_string())), "ok", None).await?;
+    let cx = operator(store);
+    let pending = admin::begin_create_user(&cx).await.map_err(app_error)?;
+    let (user, password) = pending.save(username, name).await.map_err(app_error)?;
     for g in &parsed {
-        let stored = store.add_grant(Holder::User(user.id), g, None).await?;
-        audit(store, "grant.add", Some(("grant", stored.id.to_string())), "ok", Some(format!("{g:?}"))).await?;
+        let pending = grants::begin_add(&cx, Holder::User(user.id)).await.map_err(app_error)?;
+        pending.save_resolved(g).await.map_err(app_error)?;
     }
     Ok(password)
 }
@@ -146,8 +137,9 @@ pub async fn grant(store: &Store, username: &str, role: Role, spec: &str, lang: 
     let existing: Vec<Grant> = store.grants_of(Holder::User(user.id)).await?.into_iter().map(|g| g.grant).collect();
     may_add(Recipient::User { is_self: false }, &existing, &new)
         .map_err(|e| anyhow::anyhow!("{spec}: {}", lang.say(&e.message)))?;
-    let g = store.add_grant(Holder::User(user.id), &new, None).await?;
-    audit(store, "grant.add", Some(("grant", g.id.to_string())), "ok", Some(format!("{new:?}"))).await
+    let cx = operator(store);
+    let pending = grants::begin_add(&cx, Holder::User(user.id)).await.map_err(app_error)?;
+    pending.save_resolved(&new).await.map_err(app_error)
 }
 
 /// `audit verify`: a line saying the chain holds, or an error naming the first broken record.
@@ -170,11 +162,7 @@ pub async fn verify(store: &Store) -> anyhow::Result<String> {
 /// `audit purge`: deletes the records older than the retention period, returning the cut-off and how
 /// many went. The purge itself is recorded.
 pub async fn purge(store: &Store) -> anyhow::Result<(String, u64)> {
-    let days = security_config(store).await?.audit_retention_days;
-    let before = dangjian_web::auth::session::time_text(chrono::Utc::now() - chrono::Duration::days(days));
-    let n = store.purge_audit(&before).await?;
-    audit(store, "audit.purge", None, "ok", Some(format!("before={before} records={n}"))).await?;
-    Ok((before, n))
+    operator::purge_audit(&operator(store)).await.map_err(app_error)
 }
 
 /// A demo account: username, display name, and its grants as (role, scope written as on the command line).

@@ -4,11 +4,11 @@ use crate::args::{DemoArgs, ExportArgs, FormatArg, ImportArgs, Lang, ServeArgs};
 use anyhow::{bail, Context};
 use dangjian_domain::RegionLevel;
 use dangjian_ingest::{IngestError, MAX_FILE_BYTES};
-use dangjian_store::access::AccessFilter;
 use dangjian_store::personal::Disclosure;
 use dangjian_store::regions::RegionFilter;
 use dangjian_store::{ImportSummary, Paging, Store, StoreError};
-use dangjian_web::transfer::{export_file, import_file, ExportFormat, ImportFailure};
+use dangjian_web::app::{transfer, AppError};
+use dangjian_web::transfer::{ExportFormat, ImportFailure};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -228,36 +228,27 @@ pub async fn import(args: &ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     }
     let bytes = std::fs::read(&args.file).with_context(|| format!("{} {file}", lang.t("cli.cannot_read", &[])))?;
     let store = open_migrated(&args.db.db, lang).await?;
-    let everything = AccessFilter::unrestricted();
-    let outcome = import_file(&store, args.kind.kind(), &file, &bytes, args.dry_run, lang.code(), &everything).await;
-    if !args.dry_run {
-        let (outcome_text, detail) = match &outcome {
-            Ok(s) => {
-                ("ok", format!("file={file} created={} updated={} unchanged={}", s.created, s.updated, s.unchanged))
-            }
-            Err(_) => ("failed", format!("file={file}")),
-        };
-        let action = format!("import.{}", args.kind.kind().as_str());
-        crate::accounts::audit(&store, &action, None, outcome_text, Some(detail)).await?;
-    }
+    let cx = crate::accounts::operator(&store);
+    let pending = transfer::begin_import(&cx, args.kind.kind()).await.map_err(crate::accounts::app_error)?;
+    let outcome = pending.run(&file, &bytes, args.dry_run, lang.code()).await;
     store.close().await;
     match outcome {
         Ok(summary) => {
             println!("{}", summary_line(&summary, args.dry_run, &file, lang));
             Ok(ExitCode::SUCCESS)
         }
-        Err(ImportFailure::Rows(errs)) => {
+        Err(AppError::Import(ImportFailure::Rows(errs))) => {
             let (n, listed) = (errs.total, errs.errors.len());
             let key = if errs.is_truncated() { "cli.import_rejected_listed" } else { "cli.import_rejected" };
             let closing = lang.t(key, &[("file", file.clone()), ("n", n.to_string()), ("listed", listed.to_string())]);
             print_errors(errs.errors.iter().map(ToString::to_string).chain([closing]));
             Ok(ExitCode::from(EXIT_REJECTED))
         }
-        Err(ImportFailure::Unreadable(e)) => {
+        Err(AppError::Import(ImportFailure::Unreadable(e))) => {
             print_errors([e.localized(lang.code())]);
             Ok(ExitCode::from(EXIT_REJECTED))
         }
-        Err(ImportFailure::Store(e)) => Err(anyhow::Error::new(e).context(lang.t("cli.import_failed", &[]))),
+        Err(e) => Err(crate::accounts::app_error(e).context(lang.t("cli.import_failed", &[]))),
     }
 }
 
@@ -288,14 +279,12 @@ pub async fn export(args: &ExportArgs, lang: Lang) -> anyhow::Result<()> {
     let store = open_migrated(&args.db.db, lang).await?;
     let format = format_for(args);
     let disclosure = if args.full_personal_data { Disclosure::Full } else { Disclosure::Masked };
-    let bytes = export_file(&store, args.kind.kind(), format, disclosure, &AccessFilter::unrestricted())
-        .await
-        .map_err(|e| match e {
-            ImportFailure::Store(e) => anyhow::Error::new(e).context(lang.t("cli.export_failed", &[])),
-            e => anyhow::anyhow!("{}: {e}", lang.t("cli.export_failed", &[])),
-        })?;
-    let detail = format!("output={} personal={:?} bytes={}", args.output.display(), disclosure, bytes.len());
-    crate::accounts::audit(&store, &format!("export.{}", args.kind.kind().as_str()), None, "ok", Some(detail)).await?;
+    let cx = crate::accounts::operator(&store);
+    let pending = transfer::begin_export(&cx, args.kind.kind()).await.map_err(crate::accounts::app_error)?;
+    let bytes = pending.run(format, disclosure).await.map_err(|e| match e {
+        AppError::Store(e) => anyhow::Error::new(e).context(lang.t("cli.export_failed", &[])),
+        e => anyhow::anyhow!("{}: {}", lang.t("cli.export_failed", &[]), crate::accounts::app_error(e)),
+    })?;
     store.close().await;
     if args.output.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();

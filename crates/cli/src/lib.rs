@@ -67,16 +67,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Rotate { db }) => {
             let keys = keys::required(lang)?;
             let store = commands::open_migrated(&db.db, lang).await?;
-            let n = store.rotate_field_keys(&keys).await.context(lang.t("cli.key_rotation_failed", &[]))?;
+            let cx = accounts::operator(&store);
+            let n = dangjian_web::app::operator::rotate_keys(&cx, &keys)
+                .await
+                .map_err(accounts::app_error)
+                .context(lang.t("cli.key_rotation_failed", &[]))?;
             let left = store.count_values_needing_rotation(&keys).await?;
-            accounts::audit(
-                &store,
-                "keys.rotate",
-                None,
-                "ok",
-                Some(format!("re-encrypted={n} key={}", keys.active_key_id())),
-            )
-            .await?;
             let args = [("n", n.to_string()), ("key", keys.active_key_id().to_string()), ("left", left.to_string())];
             println!("{}", lang.t("cli.keys_rotated", &args));
         }

@@ -5,7 +5,6 @@ use crate::args::{Lang, RulesCommand};
 use crate::commands::open_migrated;
 use anyhow::{bail, Context};
 use dangjian_domain::coverage::rules::RuleSet;
-use dangjian_store::coverage::RULES_SETTING;
 
 pub async fn run(cmd: &RulesCommand, lang: Lang) -> anyhow::Result<()> {
     match cmd {
@@ -21,16 +20,8 @@ pub async fn run(cmd: &RulesCommand, lang: Lang) -> anyhow::Result<()> {
                 Err(e) => bail!("{}: {}", file.display(), e.message_in(lang.code())),
             };
             let store = open_migrated(&db.db, lang).await?;
-            let json = serde_json::to_string(&rules)?;
-            store.set_setting(RULES_SETTING, &json, None).await?;
-            crate::accounts::audit(
-                &store,
-                "settings.coverage_rules",
-                None,
-                "ok",
-                Some(format!("versions={}", rules.versions.len())),
-            )
-            .await?;
+            let cx = crate::accounts::operator(&store);
+            dangjian_web::app::operator::set_coverage_rules(&cx, &rules).await.map_err(crate::accounts::app_error)?;
             println!("{}", lang.t("cli.rules_updated", &[("n", rules.versions.len().to_string())]));
         }
     }

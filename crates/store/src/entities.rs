@@ -6,6 +6,7 @@ use crate::bulk::{insert_rows, Rows as BulkRows, Table, ENTITIES};
 use crate::db::WriteTx;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::import::{param_list, ImportBatch, ImportKind, CHUNK_ROWS};
+use crate::input::RegistryInput;
 use crate::query::Where;
 use crate::regions::unknown_region;
 use crate::search::SearchMethod;
@@ -1168,27 +1169,7 @@ impl Store {
         self_id: Option<i64>,
         access: &AccessFilter,
     ) -> StoreResult<EntityDraft> {
-        let (mut errs, refs) = match EntityDraft::parse_or_references(input) {
-            Ok(draft) => return Ok(draft),
-            Err(failed) => failed,
-        };
-        let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.read_tx().await?;
-        let mut found = FieldErrors::default();
-        check_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
-        let codes = [
-            ("uscc", refs.uscc.as_ref().map(|u| u.as_str())),
-            ("site_code", refs.site_code.as_ref().map(|c| c.as_str())),
-        ];
-        for (field, code) in codes {
-            let Some(code) = code else { continue };
-            if tx.held_by_another("entities", field, code.to_owned(), self_id).await? {
-                found.push(duplicate(field, code));
-            }
-        }
-        tx.rollback().await?;
-        errs.merge_new_fields(found);
-        Err(StoreError::Invalid(errs))
+        self.parse_input::<UnitInputs>(input, self_id, access).await
     }
 
     /// Updates a unit inside `access` if it is still at `version` (optimistic concurrency); the
@@ -1746,6 +1727,41 @@ impl ImportKind for EntityImport {
                 .bind(hi)
                 .execute(&mut *tx.tx)
                 .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Units' inputs, for [`Store::parse_input`].
+pub(crate) struct UnitInputs;
+
+impl RegistryInput for UnitInputs {
+    type Input = EntityInput;
+    type Draft = EntityDraft;
+    type References = EntityReferences;
+
+    fn parse(input: &EntityInput) -> Result<EntityDraft, (FieldErrors, Box<EntityReferences>)> {
+        EntityDraft::parse_or_references(input)
+    }
+
+    async fn check(
+        _: &Store,
+        r: &mut Resolver,
+        tx: &mut WriteTx,
+        refs: &EntityReferences,
+        self_id: Option<i64>,
+        found: &mut FieldErrors,
+    ) -> StoreResult<()> {
+        check_references(r, tx, refs, self_id, found).await?;
+        let codes = [
+            ("uscc", refs.uscc.as_ref().map(|u| u.as_str())),
+            ("site_code", refs.site_code.as_ref().map(|c| c.as_str())),
+        ];
+        for (field, code) in codes {
+            let Some(code) = code else { continue };
+            if tx.held_by_another("entities", field, code.to_owned(), self_id).await? {
+                found.push(duplicate(field, code));
+            }
         }
         Ok(())
     }

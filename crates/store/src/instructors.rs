@@ -7,6 +7,7 @@ use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::import::{param_list, ImportBatch, ImportKind};
+use crate::input::RegistryInput;
 use crate::organizations::stale_or_missing;
 use crate::personal::{masked_mobile, open, seal, Disclosure, INSTRUCTOR_MOBILE};
 use crate::query::Where;
@@ -397,23 +398,7 @@ impl Store {
         self_id: Option<i64>,
         access: &AccessFilter,
     ) -> StoreResult<InstructorDraft> {
-        let (mut errs, refs) = match InstructorDraft::parse_or_references(input) {
-            Ok(draft) => return Ok(draft),
-            Err(failed) => failed,
-        };
-        let keys = self.keyring()?;
-        let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.read_tx().await?;
-        let mut found = FieldErrors::default();
-        check_instructor_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
-        if let Some(mobile) = &refs.mobile {
-            if tx.held_by_another("instructors", "mobile_idx", keys.blind_index(mobile.as_str()), self_id).await? {
-                found.push(mobile_taken());
-            }
-        }
-        tx.rollback().await?;
-        errs.merge_new_fields(found);
-        Err(StoreError::Invalid(errs))
+        self.parse_input::<InstructorInputs>(input, self_id, access).await
     }
 
     /// Updates an instructor inside `access` if still at `version`; they must stay inside.
@@ -612,5 +597,36 @@ impl ImportKind for InstructorImport<'_> {
         }
         update_instructor(self.keys, &mut self.r, tx, i.id, d, None).await?;
         Ok((i.id, Outcome::Updated))
+    }
+}
+
+/// Instructors' inputs, for [`Store::parse_input`].
+pub(crate) struct InstructorInputs;
+
+impl RegistryInput for InstructorInputs {
+    type Input = InstructorInput;
+    type Draft = InstructorDraft;
+    type References = InstructorReferences;
+
+    fn parse(input: &InstructorInput) -> Result<InstructorDraft, (FieldErrors, Box<InstructorReferences>)> {
+        InstructorDraft::parse_or_references(input)
+    }
+
+    async fn check(
+        store: &Store,
+        r: &mut Resolver,
+        tx: &mut WriteTx,
+        refs: &InstructorReferences,
+        self_id: Option<i64>,
+        found: &mut FieldErrors,
+    ) -> StoreResult<()> {
+        let keys = store.keyring()?;
+        check_instructor_references(r, tx, refs, self_id, found).await?;
+        if let Some(mobile) = &refs.mobile {
+            if tx.held_by_another("instructors", "mobile_idx", keys.blind_index(mobile.as_str()), self_id).await? {
+                found.push(mobile_taken());
+            }
+        }
+        Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod db;
 pub mod entities;
 mod error;
 mod import;
+mod input;
 pub mod instructors;
 pub mod open311;
 pub mod organizations;

@@ -5,6 +5,7 @@ use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::import::{param_list, ImportBatch, ImportKind};
+use crate::input::RegistryInput;
 use crate::query::Where;
 use crate::{date_text, now_text, parse_date_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
 use chrono::NaiveDate;
@@ -641,22 +642,7 @@ impl Store {
         self_id: Option<i64>,
         access: &AccessFilter,
     ) -> StoreResult<OrganizationDraft> {
-        let (mut errs, refs) = match OrganizationDraft::parse_or_references(input) {
-            Ok(draft) => return Ok(draft),
-            Err(failed) => failed,
-        };
-        let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.read_tx().await?;
-        let mut found = FieldErrors::default();
-        check_org_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
-        if let Some(code) = &refs.code {
-            if tx.held_by_another("organizations", "code", code.as_str().to_owned(), self_id).await? {
-                found.push(duplicate_code(code.as_str()));
-            }
-        }
-        tx.rollback().await?;
-        errs.merge_new_fields(found);
-        Err(StoreError::Invalid(errs))
+        self.parse_input::<OrganizationInputs>(input, self_id, access).await
     }
 
     /// Updates an organization inside `access` if it is still at `version`; it must stay inside.
@@ -754,5 +740,35 @@ impl Store {
         let mut items = rows.iter().map(org_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.fill_units(&mut items).await?;
         Ok(items)
+    }
+}
+
+/// Organizations' inputs, for [`Store::parse_input`].
+pub(crate) struct OrganizationInputs;
+
+impl RegistryInput for OrganizationInputs {
+    type Input = OrganizationInput;
+    type Draft = OrganizationDraft;
+    type References = OrganizationReferences;
+
+    fn parse(input: &OrganizationInput) -> Result<OrganizationDraft, (FieldErrors, Box<OrganizationReferences>)> {
+        OrganizationDraft::parse_or_references(input)
+    }
+
+    async fn check(
+        _: &Store,
+        r: &mut Resolver,
+        tx: &mut WriteTx,
+        refs: &OrganizationReferences,
+        self_id: Option<i64>,
+        found: &mut FieldErrors,
+    ) -> StoreResult<()> {
+        check_org_references(r, tx, refs, self_id, found).await?;
+        if let Some(code) = &refs.code {
+            if tx.held_by_another("organizations", "code", code.as_str().to_owned(), self_id).await? {
+                found.push(duplicate_code(code.as_str()));
+            }
+        }
+        Ok(())
     }
 }

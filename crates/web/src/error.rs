@@ -296,7 +296,19 @@ impl From<AppError> for ApiError {
             AppError::NotFound => ApiError::not_found(),
             AppError::Invalid(errs) => ApiError::fields(&errs),
             AppError::Store(e) => ApiError::from(e),
+            AppError::Import(e) => import_error(e),
+            AppError::Internal => ApiError::internal(),
         }
+    }
+}
+
+/// A refused spreadsheet in the API's shape: 422, every located row error in the details.
+pub fn import_error(e: crate::transfer::ImportFailure) -> ApiError {
+    use crate::transfer::ImportFailure;
+    match e {
+        ImportFailure::Unreadable(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file", e.message()),
+        ImportFailure::Rows(errs) => ApiError::import_rows(&errs),
+        ImportFailure::Store(e) => ApiError::from(e),
     }
 }
 

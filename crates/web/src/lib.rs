@@ -35,14 +35,20 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 6] {
+pub fn features() -> [features::Feature; 12] {
     [
+        features::regions::feature(),
+        features::sectors::feature(),
         features::entities::feature(),
         features::organizations::feature(),
         features::instructors::feature(),
         features::stations::feature(),
+        features::transfer::feature(),
         features::cases::feature(),
         features::members::feature(),
+        features::open311_clients::feature(),
+        features::account::feature(),
+        features::admin::feature(),
     ]
 }
 
@@ -74,6 +80,17 @@ impl AppState {
     pub fn with_clock(store: Store, keys: Keyring, clock: SharedClock) -> Self {
         let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(keys));
         let store = store.with_keys(keys.clone());
+        Self::assemble(store, keys, clock)
+    }
+
+    /// The state a command-line command runs its commands in: `store` keeps the keys it was opened
+    /// with, or none (then the store refuses to read or write personal data, as it did before).
+    pub fn for_command_line(store: Store) -> Self {
+        let keys = store.keys().cloned().unwrap_or_else(|| Arc::new(Keyring::generate()));
+        Self::assemble(store, keys, Arc::new(SystemClock))
+    }
+
+    fn assemble(store: Store, keys: Arc<Keyring>, clock: SharedClock) -> Self {
         let rate_limits = Arc::new(rate_limit::RateLimiter::new(Default::default()));
         let today_clock = clock.clone();
         let coverage = dangjian_store::coverage::Coverage::new(store.clone())

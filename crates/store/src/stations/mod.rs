@@ -9,6 +9,7 @@ use crate::db::WriteTx;
 use crate::entities::Resolver;
 use crate::error::{is_unique_violation, StoreError, StoreResult};
 use crate::import::{param_list, ImportBatch, ImportKind};
+use crate::input::RegistryInput;
 use crate::organizations::stale_or_missing;
 use crate::query::Where;
 use crate::{now_text, DbKind, ImportSummary, Outcome, Page, Paging, Store};
@@ -329,22 +330,7 @@ impl Store {
         self_id: Option<i64>,
         access: &AccessFilter,
     ) -> StoreResult<StationDraft> {
-        let (mut errs, refs) = match StationDraft::parse_or_references(input) {
-            Ok(draft) => return Ok(draft),
-            Err(failed) => failed,
-        };
-        let mut r = Resolver::new(self, access).await?;
-        let mut tx = self.read_tx().await?;
-        let mut found = FieldErrors::default();
-        check_station_references(&mut r, &mut tx, &refs, self_id, &mut found).await?;
-        if let Some(code) = &refs.code {
-            if tx.held_by_another("stations", "code", code.clone(), self_id).await? {
-                found.push(code_taken());
-            }
-        }
-        tx.rollback().await?;
-        errs.merge_new_fields(found);
-        Err(StoreError::Invalid(errs))
+        self.parse_input::<StationInputs>(input, self_id, access).await
     }
 
     /// Replaces a station inside `access` if still at `version`; it must stay inside.
@@ -530,5 +516,35 @@ impl ImportKind for StationImport {
         }
         update_station(&mut self.r, tx, s.id, d, None).await?;
         Ok((s.id, Outcome::Updated))
+    }
+}
+
+/// Stations' inputs, for [`Store::parse_input`].
+pub(crate) struct StationInputs;
+
+impl RegistryInput for StationInputs {
+    type Input = StationInput;
+    type Draft = StationDraft;
+    type References = StationReferences;
+
+    fn parse(input: &StationInput) -> Result<StationDraft, (FieldErrors, Box<StationReferences>)> {
+        StationDraft::parse_or_references(input)
+    }
+
+    async fn check(
+        _: &Store,
+        r: &mut Resolver,
+        tx: &mut WriteTx,
+        refs: &StationReferences,
+        self_id: Option<i64>,
+        found: &mut FieldErrors,
+    ) -> StoreResult<()> {
+        check_station_references(r, tx, refs, self_id, found).await?;
+        if let Some(code) = &refs.code {
+            if tx.held_by_another("stations", "code", code.clone(), self_id).await? {
+                found.push(code_taken());
+            }
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Case reference data: the categories (public: the worker's form needs them), the departments that
 //! handle cases and the routing table (read by anyone signed in, changed by the system administrator).
 
-use crate::app::permission::{self, Object};
+use crate::app::permission;
 use crate::app::{case_settings, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
@@ -76,7 +76,7 @@ async fn create_department(
     actor: Actor,
     input: JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "department.create").await?;
+    let pending = case_settings::begin_create_department(&Ctx::new(&s, &actor)).await?;
     let input = input.parse()?;
     let mut errs = dangjian_domain::FieldErrors::default();
     let mut field = |name: &str, v: &Option<String>| {
@@ -89,9 +89,7 @@ async fn create_department(
     let (code, name) = (field("code", &input.code), field("name", &input.name));
     let (kind, region) = (field("kind", &input.kind), field("region_code", &input.region_code));
     errs.into_result()?;
-    let result = s.store.create_department(&code, &name, &kind, &region).await;
-    permission::audit_write(&s, &actor, "department.create", Some(Object::new("department", &code)), &result).await;
-    Ok((StatusCode::CREATED, Json(result.map_err(ApiError::from)?)))
+    Ok((StatusCode::CREATED, Json(pending.save(&code, &name, &kind, &region).await?)))
 }
 
 /// The routing table in force (the built-in defaults until one is stored).

@@ -6,7 +6,7 @@
 //! ([`dangjian_store::cases::stats`]: by where cases happened; chain and organization scopes see none).
 //! A bad filter is a 400 naming its parameter.
 
-use crate::app::permission;
+use crate::app::{transfer, Ctx};
 use crate::auth::Actor;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::ApiQuery;
@@ -124,6 +124,7 @@ async fn export_case_stats(
     actor: Actor,
     ApiQuery(q): ApiQuery<CaseStatsParams>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let export = transfer::begin_report(&Ctx::new(&s, &actor), "export.case_stats").await?;
     let stats = statistics(&s, &actor, &q, Action::Export, "export.case_stats").await?;
     let show = |v: &Option<String>| blank(v).unwrap_or_else(|| "全部".into());
     let filter = [
@@ -136,7 +137,7 @@ async fn export_case_stats(
     ];
     let bytes = workbook(&stats, &filter).map_err(|e| ApiError::bad_request("format", e.message()))?;
     let detail = filter.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-    permission::audit(&s, &actor, "export.case_stats", None, "ok", Some(detail)).await;
+    export.finish(detail).await;
     let date = crate::coverage::today(&s);
     let disposition = format!("attachment; filename=\"case-stats-{date}.xlsx\"");
     let ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

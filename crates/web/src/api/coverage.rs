@@ -2,7 +2,7 @@
 //! sector × tier × platform chain on any date, over the reader's scope only.
 
 use super::{ListMeta, ListResponse};
-use crate::app::permission::{self};
+use crate::app::{transfer, Ctx};
 use crate::auth::Actor;
 use crate::coverage::{bad_param, CoverageParams, GapParams, TrendParams};
 use crate::error::{ApiError, ErrorEnvelope};
@@ -15,7 +15,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use dangjian_domain::access::Action;
 use dangjian_store::Paging;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -78,7 +77,7 @@ async fn export_gaps(
     ApiQuery(g): ApiQuery<GapParams>,
     ApiQuery(f): ApiQuery<GapExportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    permission::require(&s, &actor, Action::Export, "export.gaps").await?;
+    let export = transfer::begin_report(&Ctx::new(&s, &actor), "export.gaps").await?;
     let p = prepare(&s, &actor, &q, "export.gaps").await?;
     let xlsx = match f.format.as_deref().map(str::trim) {
         None | Some("") | Some("xlsx") => true,
@@ -88,7 +87,7 @@ async fn export_gaps(
     let (rule, order) = gap_options(&g)?;
     let (bytes, rows) = gap_file(&s, &actor, &p, rule, order, xlsx).await?;
     let detail = format!("rows={rows} date={} region={}", p.date, p.filter.region.as_deref().unwrap_or("all"));
-    permission::audit(&s, &actor, "export.gaps", None, "ok", Some(detail)).await;
+    export.finish(detail).await;
     let (ct, ext) = if xlsx {
         ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
     } else {

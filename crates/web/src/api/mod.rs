@@ -11,13 +11,13 @@ pub mod dues;
 pub mod entities;
 mod health;
 pub mod instructors;
-mod open311_clients;
+pub(crate) mod open311_clients;
 pub mod organizations;
 mod personal;
-mod regions;
-mod sectors;
+pub(crate) mod regions;
+pub(crate) mod sectors;
 pub mod stations;
-mod transfer;
+pub(crate) mod transfer;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -41,14 +41,10 @@ struct ApiDoc;
 pub fn router() -> OpenApiRouter<AppState> {
     let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
-        .merge(regions::router())
-        .merge(sectors::router())
         .merge(personal::router())
-        .merge(transfer::router())
         .merge(coverage::router())
         .merge(case_setup::router())
         .merge(case_stats::router())
-        .merge(open311_clients::router())
         .merge(crate::open311::router());
     crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }

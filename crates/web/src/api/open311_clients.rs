@@ -1,17 +1,14 @@
 //! `/api/v1/open311-clients`: the Open311 clients and their keys, managed by the system administrator
 //! (reference data: every change audited). A key is shown once, at creation; the database keeps its
-//! SM3 hash only, like API tokens.
+//! SM3 hash only, like API tokens. The handlers map HTTP to the commands of
+//! [`crate::app::open311_clients`].
 
-use crate::app::permission::{self, Object};
-use crate::auth::Actor;
+use crate::app::{open311_clients, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use dangjian_domain::access::Action;
-use dangjian_security::token::NewApiToken;
 use dangjian_store::open311::Open311Client;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,9 +34,8 @@ pub struct NewOpen311Client {
 /// The Open311 clients (the system administrator), revoked ones included; never a key.
 #[utoipa::path(get, path = "/api/v1/open311-clients", tag = "open311",
     responses((status = 200, body = Vec<Open311Client>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-async fn list_clients(State(s): State<AppState>, actor: Actor) -> Result<Json<Vec<Open311Client>>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "open311_client.list").await?;
-    Ok(Json(s.store.open311_clients().await.map_err(ApiError::from)?))
+async fn list_clients(cx: Ctx) -> Result<Json<Vec<Open311Client>>, ApiError> {
+    Ok(Json(open311_clients::list(&cx).await?))
 }
 
 /// Register an Open311 client (the system administrator; audited). Answers its key, once.
@@ -47,19 +43,13 @@ async fn list_clients(State(s): State<AppState>, actor: Actor) -> Result<Json<Ve
     responses((status = 201, body = NewOpen311Client), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 async fn create_client(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     input: JsonBody<Open311ClientInput>,
 ) -> Result<(StatusCode, Json<NewOpen311Client>), ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "open311_client.create").await?;
+    let pending = open311_clients::begin_create(&cx).await?;
     let input = input.parse()?;
-    let key = NewApiToken::generate();
-    let name = input.name.as_deref().unwrap_or_default();
-    let result = s.store.create_open311_client(name, key.hash(), input.extended_statuses, &actor.name()).await;
-    let object = result.as_ref().ok().map(|c| Object::new("open311_client", c.id));
-    permission::audit_write(&s, &actor, "open311_client.create", object, &result).await;
-    let client = result.map_err(ApiError::from)?;
-    Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key: key.secret().to_owned() })))
+    let (client, api_key) = pending.save(input.name.as_deref().unwrap_or_default(), input.extended_statuses).await?;
+    Ok((StatusCode::CREATED, Json(NewOpen311Client { client, api_key })))
 }
 
 /// Revoke an Open311 client (the system administrator; audited): its key opens nothing from now on;
@@ -67,16 +57,8 @@ async fn create_client(
 #[utoipa::path(post, path = "/api/v1/open311-clients/{id}/revoke", tag = "open311", params(("id" = i64, Path)),
     responses((status = 200, body = Open311Client), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
-async fn revoke_client(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Open311Client>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "open311_client.revoke").await?;
-    let result = s.store.revoke_open311_client(id).await;
-    permission::audit_write(&s, &actor, "open311_client.revoke", Some(Object::new("open311_client", id)), &result)
-        .await;
-    Ok(Json(result.map_err(ApiError::from)?))
+async fn revoke_client(cx: Ctx, ApiPath(id): ApiPath<i64>) -> Result<Json<Open311Client>, ApiError> {
+    Ok(Json(open311_clients::revoke(&cx, id).await?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

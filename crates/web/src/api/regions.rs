@@ -1,17 +1,15 @@
 //! `/api/v1/regions`: administrative regions (reference data; administrators may add, rename, delete).
+//! The handlers map HTTP to the commands of [`crate::app::regions`].
 
 use super::ListResponse;
-use crate::app::permission::{self, Object};
-use crate::auth::Actor;
+use crate::app::{regions, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::i18n::Message;
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use dangjian_domain::access::Action;
 use dangjian_domain::RegionLevel;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::Paging;
@@ -50,12 +48,8 @@ pub struct RegionRename {
 /// List regions: children of a region, a subtree, a level, or a text search.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "regions", params(RegionQuery),
     responses((status = 200, body = ListResponse<Region>), (status = 400, body = ErrorEnvelope)))]
-async fn list_regions(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiQuery(q): ApiQuery<RegionQuery>,
-) -> Result<Json<ListResponse<Region>>, ApiError> {
-    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
+async fn list_regions(cx: Ctx, ApiQuery(q): ApiQuery<RegionQuery>) -> Result<Json<ListResponse<Region>>, ApiError> {
+    let reading = regions::begin_read(&cx).await?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(
             RegionLevel::parse(l)
@@ -69,79 +63,52 @@ async fn list_regions(
         level,
         q: super::search_term(q.q.as_deref())?,
     };
-    let page = s.store.list_regions(&filter, Paging::new(q.page, q.per_page)).await?;
-    Ok(Json(page.into()))
+    Ok(Json(reading.list(&filter, Paging::new(q.page, q.per_page)).await?.into()))
 }
 
 /// Add a region (e.g. a new township) under an existing parent (system administrators).
 #[utoipa::path(post, path = "/api/v1/regions", tag = "regions", request_body = NewRegion,
     responses((status = 201, body = Region), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_region(
-    State(s): State<AppState>,
-    actor: Actor,
-    r: JsonBody<NewRegion>,
-) -> Result<impl IntoResponse, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "region.create").await?;
+async fn create_region(cx: Ctx, r: JsonBody<NewRegion>) -> Result<impl IntoResponse, ApiError> {
+    let pending = regions::begin_create(&cx).await?;
     let r = r.parse()?;
-    let result = s.store.create_region(&r.code, &r.name, r.parent_code.as_deref()).await;
-    permission::audit_write(&s, &actor, "region.create", Some(Object::new("region", &r.code)), &result).await;
-    let region = result.map_err(ApiError::from)?;
+    let region = pending.save(&r.code, &r.name, r.parent_code.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(region)))
 }
 
 /// One region.
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Region), (status = 404, body = ErrorEnvelope)))]
-async fn get_region(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(code): ApiPath<String>,
-) -> Result<Json<Region>, ApiError> {
-    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
-    Ok(Json(s.store.region(&code).await.map_err(ApiError::from)?))
+async fn get_region(cx: Ctx, ApiPath(code): ApiPath<String>) -> Result<Json<Region>, ApiError> {
+    Ok(Json(regions::begin_read(&cx).await?.one(&code).await?))
 }
 
 /// Rename a region (system administrators).
 #[utoipa::path(put, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)), request_body = RegionRename,
     responses((status = 200, body = Region), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn rename_region(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(code): ApiPath<String>,
     r: JsonBody<RegionRename>,
 ) -> Result<Json<Region>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "region.update").await?;
+    let pending = regions::begin_rename(&cx, &code).await?;
     let r = r.parse()?;
-    let result = s.store.rename_region(&code, &r.name, r.version).await;
-    permission::audit_write(&s, &actor, "region.update", Some(Object::new("region", &code)), &result).await;
-    Ok(Json(result.map_err(ApiError::from)?))
+    Ok(Json(pending.save(&r.name, r.version).await?))
 }
 
 /// Delete a region nothing refers to (system administrators).
 #[utoipa::path(delete, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-async fn delete_region(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(code): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "region.delete").await?;
-    let result = s.store.delete_region(&code).await;
-    permission::audit_write(&s, &actor, "region.delete", Some(Object::new("region", &code)), &result).await;
-    result.map_err(ApiError::from)?;
+async fn delete_region(cx: Ctx, ApiPath(code): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    regions::delete(&cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The region and its ancestors, from the province down.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/lineage", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Vec<Region>), (status = 404, body = ErrorEnvelope)))]
-async fn region_lineage(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<Region>>, ApiError> {
-    permission::require(&s, &actor, Action::ReadReference, "region.read").await?;
-    Ok(Json(s.store.region_lineage(&code).await.map_err(ApiError::from)?))
+async fn region_lineage(cx: Ctx, ApiPath(code): ApiPath<String>) -> Result<Json<Vec<Region>>, ApiError> {
+    Ok(Json(regions::begin_read(&cx).await?.lineage(&code).await?))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

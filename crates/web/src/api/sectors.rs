@@ -1,15 +1,13 @@
-//! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds.
+//! `/api/v1/sectors`: the seven built-in sectors and any an administrator adds. The handlers map HTTP to
+//! the commands of [`crate::app::sectors`].
 
-use crate::app::permission::{self, Object};
-use crate::auth::Actor;
+use crate::app::{sectors, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, JsonBody};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use dangjian_domain::access::Action;
 use dangjian_store::sectors::{Sector, SectorInput};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,9 +22,8 @@ pub struct SectorUpdate {
 
 /// Every sector, in the policy's order.
 #[utoipa::path(get, path = "/api/v1/sectors", tag = "sectors", responses((status = 200, body = super::ListResponse<Sector>)))]
-async fn list_sectors(State(s): State<AppState>, actor: Actor) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
-    permission::require(&s, &actor, Action::ReadReference, "sector.read").await?;
-    let items = s.store.list_sectors().await.map_err(ApiError::from)?;
+async fn list_sectors(cx: Ctx) -> Result<Json<super::ListResponse<Sector>>, ApiError> {
+    let items = sectors::list(&cx).await?;
     let total = items.len() as i64;
     Ok(Json(super::ListResponse { items, meta: super::ListMeta { total, page: 1, per_page: total.max(1) } }))
 }
@@ -34,60 +31,38 @@ async fn list_sectors(State(s): State<AppState>, actor: Actor) -> Result<Json<su
 /// Add a sector (system administrators).
 #[utoipa::path(post, path = "/api/v1/sectors", tag = "sectors", request_body = SectorInput,
     responses((status = 201, body = Sector), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_sector(
-    State(s): State<AppState>,
-    actor: Actor,
-    input: JsonBody<SectorInput>,
-) -> Result<impl IntoResponse, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "sector.create").await?;
+async fn create_sector(cx: Ctx, input: JsonBody<SectorInput>) -> Result<impl IntoResponse, ApiError> {
+    let pending = sectors::begin_create(&cx).await?;
     let input = input.parse()?;
-    let result = s.store.create_sector(&input).await;
-    let code = input.code.clone().unwrap_or_default();
-    permission::audit_write(&s, &actor, "sector.create", Some(Object::new("sector", code)), &result).await;
-    let sector = result.map_err(ApiError::from)?;
+    let sector = pending.save(&input, 0).await?;
     Ok((StatusCode::CREATED, Json(sector)))
 }
 
 /// One sector.
 #[utoipa::path(get, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)),
     responses((status = 200, body = Sector), (status = 404, body = ErrorEnvelope)))]
-async fn get_sector(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(code): ApiPath<String>,
-) -> Result<Json<Sector>, ApiError> {
-    permission::require(&s, &actor, Action::ReadReference, "sector.read").await?;
-    Ok(Json(s.store.sector(&code).await.map_err(ApiError::from)?))
+async fn get_sector(cx: Ctx, ApiPath(code): ApiPath<String>) -> Result<Json<Sector>, ApiError> {
+    Ok(Json(sectors::read(&cx, &code).await?))
 }
 
 /// Rename a sector or change its stage (system administrators).
 #[utoipa::path(put, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)), request_body = SectorUpdate,
     responses((status = 200, body = Sector), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_sector(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(code): ApiPath<String>,
     u: JsonBody<SectorUpdate>,
 ) -> Result<Json<Sector>, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "sector.update").await?;
+    let pending = sectors::begin_update(&cx, &code).await?;
     let u = u.parse()?;
-    let result = s.store.update_sector(&code, &u.fields, u.version).await;
-    permission::audit_write(&s, &actor, "sector.update", Some(Object::new("sector", &code)), &result).await;
-    Ok(Json(result.map_err(ApiError::from)?))
+    Ok(Json(pending.save(&u.fields, u.version).await?))
 }
 
 /// Delete an added sector no unit uses (system administrators).
 #[utoipa::path(delete, path = "/api/v1/sectors/{code}", tag = "sectors", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-async fn delete_sector(
-    State(s): State<AppState>,
-    actor: Actor,
-    ApiPath(code): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    permission::require(&s, &actor, Action::ManageReference, "sector.delete").await?;
-    let result = s.store.delete_sector(&code).await;
-    permission::audit_write(&s, &actor, "sector.delete", Some(Object::new("sector", &code)), &result).await;
-    result.map_err(ApiError::from)?;
+async fn delete_sector(cx: Ctx, ApiPath(code): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    sectors::delete(&cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,21 +1,19 @@
-//! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: spreadsheets in and out.
+//! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: spreadsheets in and out, through the
+//! commands of [`crate::app::transfer`].
 
-use crate::app::permission;
-use crate::auth::Actor;
+use crate::app::{transfer, Ctx};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiPath, ApiQuery, QueryLater};
 use crate::i18n::Lang;
 use crate::i18n::Message;
-use crate::transfer::{disclosure_for, export_file, import_file, ExportFormat, ImportFailure};
+use crate::transfer::ExportFormat;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use dangjian_domain::access::Action;
 use dangjian_ingest::Kind;
-use dangjian_store::{Disclosure, ImportSummary};
+use dangjian_store::ImportSummary;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,35 +52,22 @@ pub(crate) fn parse_kind(kind: &str) -> Result<Kind, ApiError> {
     })
 }
 
-pub(crate) fn import_error(e: ImportFailure) -> ApiError {
-    match e {
-        ImportFailure::Unreadable(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file", e.message()),
-        ImportFailure::Rows(errs) => ApiError::import_rows(&errs),
-        ImportFailure::Store(e) => ApiError::from(e),
-    }
-}
-
 /// Import a CSV (UTF-8 or GBK) or XLSX file, sent as the raw request body: whole or not at all,
 /// upserting by USCC / site code / organization code / mobile / station code. Every bad row is reported.
 #[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations, instructors or stations"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ImportResult), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn import(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     lang: Lang,
     ApiPath(kind): ApiPath<String>,
     q: QueryLater<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResult>, ApiError> {
-    let kind = parse_kind(&kind)?;
-    let audit_action = format!("import.{}", kind.as_str());
-    let access = permission::require(&s, &actor, Action::Import, &audit_action).await?;
+    let pending = transfer::begin_import(&cx, parse_kind(&kind)?).await?;
     let q = q.parse()?;
     let name = q.file_name.as_deref().filter(|n| !n.is_empty()).unwrap_or("upload");
-    let result = import_file(&s.store, kind, name, &body, q.dry_run, lang.code(), &access).await;
-    permission::audit_import(&s, &actor, kind.as_str(), q.dry_run, &result).await;
-    let ImportSummary { created, updated, unchanged } = result.map_err(import_error)?;
+    let ImportSummary { created, updated, unchanged } = pending.run(name, &body, q.dry_run, lang.code()).await?;
     Ok(Json(ImportResult { dry_run: q.dry_run, created, updated, unchanged }))
 }
 
@@ -92,25 +77,19 @@ async fn import(
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer", params(("kind" = String, Path, description = "entities, organizations, instructors or stations"), ExportQuery),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn export(
-    State(s): State<AppState>,
-    actor: Actor,
+    cx: Ctx,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let kind = parse_kind(&kind)?;
-    let audit_action = format!("export.{}", kind.as_str());
-    let access = permission::require(&s, &actor, Action::Export, &audit_action).await?;
+    let pending = transfer::begin_export(&cx, kind).await?;
     let format = match q.format.as_deref() {
         None | Some("") => ExportFormat::Xlsx,
         Some(f) => ExportFormat::parse(f)
             .ok_or_else(|| ApiError::bad_request("format", Message::new("api.format_csv_xlsx")))?,
     };
-    let disclosure = if actor.is_authenticated() { disclosure_for(&actor.grants) } else { Disclosure::Masked };
-    let result = export_file(&s.store, kind, format, disclosure, &access).await;
-    let detail = format!("format={} disclosure={disclosure:?}", format.extension());
-    let outcome = if result.is_ok() { "ok" } else { "failed" };
-    permission::audit(&s, &actor, &audit_action, None, outcome, Some(detail)).await;
-    let bytes = result.map_err(import_error)?;
+    let disclosure = pending.allowed_disclosure();
+    let bytes = pending.run(format, disclosure).await?;
     let disposition = format!("attachment; filename=\"{}.{}\"", kind.as_str(), format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes))
 }

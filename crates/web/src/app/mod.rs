@@ -9,16 +9,26 @@
 //! error (`ApiError::from_app`), the pages to their error page (`PageCtx::app_err`), each in the
 //! request's language.
 
+pub mod accounts;
+pub mod admin;
+pub mod audit_log;
 pub mod case_settings;
 pub mod cases;
 pub mod entities;
+pub mod grants;
 pub mod instructors;
 pub mod jobs;
 pub mod members;
+pub mod open311_clients;
+pub mod operator;
 pub mod organizations;
 pub mod permission;
 pub mod personal;
+pub mod regions;
+pub mod sectors;
+pub mod sign_in;
 pub mod stations;
+pub mod transfer;
 pub mod write;
 
 pub use permission::{Object, Target};
@@ -65,6 +75,11 @@ pub enum AppError {
     Invalid(FieldErrors),
     /// The store refused or failed (a reference the actor may not make, a stale version, a conflict).
     Store(StoreError),
+    /// A spreadsheet was refused whole: unreadable, or rows with errors (each located in the file).
+    /// Never [`ImportFailure::Store`](crate::transfer::ImportFailure::Store): that is [`AppError::Store`].
+    Import(crate::transfer::ImportFailure),
+    /// The server failed in a way the caller cannot mend (logged where it happened): 500.
+    Internal,
 }
 
 impl From<StoreError> for AppError {

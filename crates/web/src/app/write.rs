@@ -4,7 +4,7 @@
 //! under the same name. Each resource's file adds its own steps (`save`, `close`, …) to
 //! [`Pending`] of its record type.
 
-use super::permission::{self, Target};
+use super::permission::{self, Object, Target};
 use super::{AppResult, Ctx};
 use dangjian_domain::access::Action;
 use dangjian_store::{AccessFilter, StoreResult};
@@ -60,4 +60,32 @@ pub(super) async fn authorize_read<R: Record>(cx: &Ctx, id: i64) -> AppResult<()
     let audit_action = format!("{}.read", R::NAME);
     permission::authorize(&cx.state, &cx.actor, Action::Read, R::target(id), &audit_action).await?;
     Ok(())
+}
+
+/// A change on no particular registry record — reference data, Open311 clients, accounts, settings —
+/// the actor may make: the permission decided under its audit action (a refusal audited), the outcome
+/// audited under the same name by [`Change::finish`].
+#[must_use]
+pub struct Change {
+    pub(super) cx: Ctx,
+    audit_action: &'static str,
+}
+
+impl Change {
+    /// May the actor do `action` (audited as `audit_action`)?
+    pub(super) async fn begin(cx: &Ctx, action: Action, audit_action: &'static str) -> AppResult<Self> {
+        permission::require(&cx.state, &cx.actor, action, audit_action).await?;
+        Ok(Self { cx: cx.clone(), audit_action })
+    }
+
+    /// Audits the change's outcome, about `object` (for a new record: the one written, if it was).
+    pub(super) async fn finish<T>(
+        self,
+        object: impl FnOnce(&StoreResult<T>) -> Option<Object>,
+        result: StoreResult<T>,
+    ) -> AppResult<T> {
+        let object = object(&result);
+        permission::audit_write(&self.cx.state, &self.cx.actor, self.audit_action, object, &result).await;
+        Ok(result?)
+    }
 }

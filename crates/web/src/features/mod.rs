@@ -7,15 +7,24 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Units, organizations, instructors, stations, cases and the members' rules are registered so; the other resources are
-//! still in the central tables of `api/mod.rs` and `pages/mod.rs`, and move here one by one.
+//! Regions, sectors, units, organizations, instructors, stations, imports and exports, cases, the members' rules, Open311
+//! clients, the account and the administrators' pages are registered so. What is left in the central
+//! tables of `api/mod.rs` and `pages/mod.rs` is cross-cutting (health, the OpenAPI document, static
+//! assets, the language switch, the home page, signing in and out, Open311's GeoReport router) or not
+//! moved yet (coverage, case statistics, case setup and personal-data reveals).
 
+pub mod account;
+pub mod admin;
 pub mod cases;
 pub mod entities;
 pub mod instructors;
 pub mod members;
+pub mod open311_clients;
 pub mod organizations;
+pub mod regions;
+pub mod sectors;
 pub mod stations;
+pub mod transfer;
 
 use crate::auth::Actor;
 use crate::AppState;
@@ -45,10 +54,14 @@ pub struct Feature {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NavGroup {
-    /// With the registry's links (units, organizations, instructors, stations), before the import.
+    /// After the overview (home, coverage): the region tree.
+    Overview,
+    /// The registry's links (units, organizations, instructors, stations) and the import.
     Registry,
     /// After the registry's links and the statistics (the case inbox).
     Work,
+    /// Last: the administrators' pages.
+    Admin,
 }
 
 /// A link in the navigation of every page.

@@ -1,42 +1,34 @@
 //! `/account`: the signed-in user's own account — change the password, turn the second factor on or
-//! off (off only where it is not required), see their sessions and end any of them.
+//! off (off only where it is not required), see their sessions and end any of them — through the
+//! commands of [`crate::app::accounts`].
 
 use super::form::{FormBody, FormData, Problems};
 use super::lists::PageQuery;
 use super::{Failed, PageCtx, PageError};
-use crate::auth::accounts::{self, AccountError, PasswordChange};
+use crate::app::accounts::{self as own, Enrolment};
+use crate::app::{AppError, Ctx};
+use crate::auth::accounts::PasswordChange;
 use crate::auth::config::SecurityConfig;
-use crate::auth::login::{must_use_second_factor, parse_time, password_change_required, verify_password_blocking};
+use crate::auth::login::{must_use_second_factor, parse_time, password_change_required};
 use crate::auth::session::{self, secure_cookies};
-use crate::auth::{totp, Actor};
+use crate::auth::totp;
 use crate::AppState;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use dangjian_domain::access::Grant;
 use dangjian_security::password::MIN_LENGTH_FLOOR;
-use dangjian_security::totp::verify_once;
 use dangjian_store::accounts::{Holder, Session, User};
 use dangjian_store::StoreError;
 use minijinja::context;
 use serde::Serialize;
 
-/// The signed-in user of the request (the password page admits one who must change it).
-async fn current_user(s: &AppState, ctx: &PageCtx, actor: &Actor, allow_password_change: bool) -> Result<User, Failed> {
-    let id = if allow_password_change {
-        actor.session_user_id()
-    } else {
-        actor.is_authenticated().then(|| actor.user_id()).flatten()
-    };
-    let Some(id) = id.filter(|_| actor.session.is_some()) else {
-        return Err(Failed(ctx.clone(), PageError::Forbidden));
-    };
-    s.store.user(id).await.map_err(ctx.store_err())
-}
-
-async fn grants_of(s: &AppState, ctx: &PageCtx, user_id: i64) -> Result<Vec<Grant>, Failed> {
-    Ok(s.store.grants_of(Holder::User(user_id)).await.map_err(ctx.store_err())?.into_iter().map(|g| g.grant).collect())
+page_routes! {
+    "/account" => get(show),
+    "/account/password" => get(password_form).post(change_password),
+    "/account/totp" => get(totp_form).post(totp_enable),
+    "/account/totp/disable" => post(totp_disable),
+    "/account/sessions/end" => post(end_session),
 }
 
 /// A session as the account page lists it.
@@ -76,14 +68,15 @@ pub async fn live_sessions(s: &AppState, user_id: i64, current: Option<&str>) ->
         .collect())
 }
 
-pub async fn show(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, false).await?;
+pub async fn show(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    let user = own::me(&cx, false).await.map_err(ctx.app_err())?;
+    let (s, actor) = (&cx.state, &cx.actor);
     let stored = s.store.grants_of(Holder::User(user.id)).await.map_err(ctx.store_err())?;
     let plain: Vec<Grant> = stored.iter().map(|g| g.grant.clone()).collect();
     let totp_required = must_use_second_factor(&plain, &s.security_config().await);
     let grants = super::admin::grant_views(&s.store, &stored, ctx.lang).await.map_err(ctx.store_err())?;
     let current = actor.session.as_ref().map(|x| x.id_hash.as_str());
-    let sessions = live_sessions(&s, user.id, current).await.map_err(ctx.store_err())?;
+    let sessions = live_sessions(s, user.id, current).await.map_err(ctx.store_err())?;
     Ok(ctx.render("account/show.html", context! { user, grants, sessions, totp_required, done => q.get("done") }))
 }
 
@@ -119,59 +112,36 @@ fn render_password(
     )
 }
 
-pub async fn password_form(State(s): State<AppState>, ctx: PageCtx, actor: Actor) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, true).await?;
+pub async fn password_form(cx: Ctx, ctx: PageCtx) -> Result<Response, Failed> {
+    let user = own::me(&cx, true).await.map_err(ctx.app_err())?;
+    let s = &cx.state;
     let config = s.security_config().await;
     Ok(render_password(&ctx, &config, &user, StatusCode::OK, Problems::default(), s.clock.now()))
 }
 
-pub async fn change_password(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    headers: HeaderMap,
-    data: FormData,
-) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, true).await?;
-    let config = s.security_config().await;
+pub async fn change_password(cx: Ctx, ctx: PageCtx, headers: HeaderMap, data: FormData) -> Result<Response, Failed> {
+    let user = own::me(&cx, true).await.map_err(ctx.app_err())?;
     let (current, new, confirm) = (
         data.raw("current_password").unwrap_or_default(),
         data.raw("new_password").unwrap_or_default(),
         data.raw("confirm_password").unwrap_or_default(),
     );
     let change = PasswordChange { current: &current, new: &new, confirm: &confirm };
-    match accounts::change_own_password(&s.store, &config, &user, &change).await {
-        Ok(()) => {}
-        Err(AccountError::Store(StoreError::Invalid(errs))) => {
-            let mut e = actor.audit("password.change", Some("user"), Some(user.id.to_string()), "failed");
-            e.detail = Some(errs.0.iter().map(|x| x.code.as_str()).collect::<Vec<_>>().join(","));
-            s.store.append_audit(&e).await.map_err(ctx.store_err())?;
-            let problems = Problems::from_errors(&errs, &ctx, str::to_owned);
-            return Ok(render_password(
-                &ctx,
-                &config,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                problems,
-                s.clock.now(),
-            ));
-        }
-        Err(AccountError::Store(e)) => return Err(ctx.store_err()(e)),
-        Err(AccountError::Hash(e)) => {
-            tracing::error!(error = %e, "password hashing failed");
-            return Err(Failed(ctx.clone(), PageError::Internal));
-        }
-    }
-    s.store
-        .append_audit(&actor.audit("password.change", Some("user"), Some(user.id.to_string()), "ok"))
-        .await
-        .map_err(ctx.store_err())?;
+    let s = &cx.state;
     // Every session of the user ended with the change; this browser gets a fresh one.
-    let new = session::start(&s.store, &config, user.id, true, actor.client_ip.as_deref(), s.clock.now())
-        .await
-        .map_err(ctx.store_err())?;
+    let fresh = match own::change_password(&cx, &user, &change).await {
+        Ok(fresh) => fresh,
+        Err(AppError::Invalid(errs)) => {
+            let config = s.security_config().await;
+            let problems = Problems::from_errors(&errs, &ctx, str::to_owned);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(render_password(&ctx, &config, &user, status, problems, s.clock.now()));
+        }
+        Err(e) => return Err(e.page(&ctx)),
+    };
+    let config = s.security_config().await;
     let mut r = Redirect::to("/account?done=password_changed").into_response();
-    session::set_cookie(&mut r, &new.cookie(secure_cookies(&headers, &config)));
+    session::set_cookie(&mut r, &fresh.cookie(secure_cookies(&headers, &config)));
     Ok(r)
 }
 
@@ -190,92 +160,46 @@ async fn render_enrol(
     Ok(ctx.render_status(status, "auth/totp.html", context! { enrolment, problem, action => "/account/totp" }))
 }
 
-pub async fn totp_form(State(s): State<AppState>, ctx: PageCtx, actor: Actor) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, false).await?;
+pub async fn totp_form(cx: Ctx, ctx: PageCtx) -> Result<Response, Failed> {
+    let user = own::me(&cx, false).await.map_err(ctx.app_err())?;
     if user.totp_enabled {
         return Ok(Redirect::to("/account").into_response());
     }
-    render_enrol(&s, &ctx, &user, StatusCode::OK, None).await
+    render_enrol(&cx.state, &ctx, &user, StatusCode::OK, None).await
 }
 
 /// Confirms an enrolment with a first code.
-pub async fn totp_enable(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    data: FormData,
-) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, false).await?;
-    if user.totp_enabled {
-        return Ok(Redirect::to("/account").into_response());
+pub async fn totp_enable(cx: Ctx, ctx: PageCtx, data: FormData) -> Result<Response, Failed> {
+    let user = own::me(&cx, false).await.map_err(ctx.app_err())?;
+    match own::enable_second_factor(&cx, &user, &data.text("code")).await.map_err(ctx.app_err())? {
+        Enrolment::Enabled => Ok(Redirect::to("/account?done=totp_enabled").into_response()),
+        Enrolment::AlreadyOn => Ok(Redirect::to("/account").into_response()),
+        Enrolment::NotStarted => render_enrol(&cx.state, &ctx, &user, StatusCode::OK, None).await,
+        Enrolment::WrongCode => {
+            let problem = Some(ctx.t("login.bad_code"));
+            render_enrol(&cx.state, &ctx, &user, StatusCode::UNPROCESSABLE_ENTITY, problem).await
+        }
     }
-    let Some(secret) = totp::open(&s.keys, &user).map_err(ctx.store_err())? else {
-        return render_enrol(&s, &ctx, &user, StatusCode::OK, None).await;
-    };
-    let unix = u64::try_from(s.clock.now().timestamp()).unwrap_or(0);
-    let Ok(step) = verify_once(&secret, &data.text("code"), unix, None) else {
-        return render_enrol(&s, &ctx, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(ctx.t("login.bad_code"))).await;
-    };
-    s.store.set_totp(user.id, user.totp_secret.as_deref(), true).await.map_err(ctx.store_err())?;
-    s.store.use_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX)).await.map_err(ctx.store_err())?;
-    s.store
-        .append_audit(&actor.audit("totp.enable", Some("user"), Some(user.id.to_string()), "ok"))
-        .await
-        .map_err(ctx.store_err())?;
-    Ok(Redirect::to("/account?done=totp_enabled").into_response())
 }
 
 /// Turns the second factor off (with the current password), unless the user's roles or the
 /// configuration require it.
-pub async fn totp_disable(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, false).await?;
-    let config = s.security_config().await;
-    if must_use_second_factor(&grants_of(&s, &ctx, user.id).await?, &config) {
-        return Err(Failed(ctx.clone(), PageError::Forbidden));
-    }
+pub async fn totp_disable(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let user = own::me(&cx, false).await.map_err(ctx.app_err())?;
+    let pending = own::begin_disable_second_factor(&cx, &user).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
-    if !verify_password_blocking(Some(user.password_hash.clone()), data.raw("current_password").unwrap_or_default())
-        .await
-    {
-        s.store
-            .append_audit(&actor.audit("totp.disable", Some("user"), Some(user.id.to_string()), "failed"))
-            .await
-            .map_err(ctx.store_err())?;
+    if !pending.run(&data.raw("current_password").unwrap_or_default()).await.map_err(ctx.app_err())? {
         return Ok(Redirect::to("/account?done=wrong_password").into_response());
     }
-    s.store.set_totp(user.id, None, false).await.map_err(ctx.store_err())?;
-    s.store
-        .append_audit(&actor.audit("totp.disable", Some("user"), Some(user.id.to_string()), "ok"))
-        .await
-        .map_err(ctx.store_err())?;
     Ok(Redirect::to("/account?done=totp_disabled").into_response())
 }
 
 /// Ends one of the user's own sessions (the current one signs them out).
-pub async fn end_session(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    headers: HeaderMap,
-    data: FormData,
-) -> Result<Response, Failed> {
-    let user = current_user(&s, &ctx, &actor, false).await?;
-    let key = data.text("session");
-    let owned = s.store.session(&key).await.map_err(ctx.store_err())?.filter(|x| x.user_id == user.id);
-    let Some(target) = owned else { return Err(ctx.not_found()) };
-    s.store.revoke_session(&target.id_hash).await.map_err(ctx.store_err())?;
-    s.store
-        .append_audit(&actor.audit("session.end", Some("user"), Some(user.id.to_string()), "ok"))
-        .await
-        .map_err(ctx.store_err())?;
-    if actor.session.as_ref().is_some_and(|x| x.id_hash == target.id_hash) {
+pub async fn end_session(cx: Ctx, ctx: PageCtx, headers: HeaderMap, data: FormData) -> Result<Response, Failed> {
+    let user = own::me(&cx, false).await.map_err(ctx.app_err())?;
+    if own::end_session(&cx, &user, &data.text("session")).await.map_err(ctx.app_err())? {
         let mut r = Redirect::to("/login").into_response();
-        let secure = secure_cookies(&headers, &s.security_config().await);
+        let secure = secure_cookies(&headers, &cx.state.security_config().await);
         session::set_cookie(&mut r, &session::clear_session_cookie(secure));
         return Ok(r);
     }

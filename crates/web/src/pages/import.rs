@@ -4,18 +4,18 @@
 
 use super::form::FormBody;
 use super::{Failed, PageCtx};
-use crate::app::permission;
-use crate::auth::Actor;
-use crate::transfer::{import_file, ImportFailure};
-use crate::AppState;
-use axum::extract::State;
+use crate::app::{transfer, AppError, Ctx};
+use crate::transfer::ImportFailure;
 use axum::http::StatusCode;
 use axum::response::Response;
-use dangjian_domain::access::Action;
 use dangjian_ingest::{ImportError, Kind};
 use dangjian_store::ImportSummary;
 use minijinja::context;
 use serde::Serialize;
+
+page_routes! {
+    "/import" => get(form).post(upload),
+}
 
 const KINDS: [&str; 4] = ["entities", "organizations", "instructors", "stations"];
 
@@ -58,20 +58,15 @@ fn render(ctx: &PageCtx, status: StatusCode, outcome: Outcome) -> Response {
     ctx.render_status(status, "import.html", context! { kinds => KINDS, outcome })
 }
 
-pub(super) async fn form(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
-    permission::require(&s, &actor, Action::Import, "import.form").await.map_err(|r| r.page(&ctx))?;
+pub async fn form(cx: Ctx, ctx: PageCtx) -> Result<Response, Failed> {
+    transfer::open_form(&cx).await.map_err(ctx.app_err())?;
     Ok(render(&ctx, StatusCode::OK, Outcome { kind: "entities".into(), ..Default::default() }))
 }
 
 /// Imports the uploaded file; every row must lie inside the importer's scopes.
-pub(super) async fn upload(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    body: FormBody,
-) -> Result<Response, Failed> {
+pub async fn upload(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
     // Permission before the body: the kind of import is in the body, so a refusal is `import.upload`.
-    let access = permission::require(&s, &actor, Action::Import, "import.upload").await.map_err(|r| r.page(&ctx))?;
+    let upload = transfer::begin_upload(&cx).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
     let kind_text = data.get("kind").unwrap_or_default();
     let mut outcome = Outcome { kind: kind_text.clone(), dry_run: data.get("dry_run").is_some(), ..Default::default() };
@@ -85,22 +80,20 @@ pub(super) async fn upload(
     };
     let name = file.file_name.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or("upload");
     outcome.file_name = Some(name.to_owned());
-    let result = import_file(&s.store, kind, name, &file.bytes, outcome.dry_run, ctx.lang.code(), &access).await;
-    permission::audit_import(&s, &actor, kind.as_str(), outcome.dry_run, &result).await;
-    match result {
+    match upload.of(kind).run(name, &file.bytes, outcome.dry_run, ctx.lang.code()).await {
         Ok(sum) => {
             outcome.summary = Some(sum);
             Ok(render(&ctx, StatusCode::OK, outcome))
         }
-        Err(ImportFailure::Unreadable(e)) => {
+        Err(AppError::Import(ImportFailure::Unreadable(e))) => {
             outcome.problem = Some(e.localized(ctx.lang.code()));
             Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
         }
-        Err(ImportFailure::Rows(errs)) => {
+        Err(AppError::Import(ImportFailure::Rows(errs))) => {
             outcome.errors = errs.errors.iter().map(ErrorRow::from).collect();
             outcome.total_errors = errs.total;
             Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, outcome))
         }
-        Err(ImportFailure::Store(e)) => Err(ctx.store_err()(e)),
+        Err(e) => Err(e.page(&ctx)),
     }
 }

@@ -4,8 +4,8 @@
 
 use super::form::{anonymous_csrf, with_cookie, FormData};
 use super::{safe_next, Failed, PageCtx};
+use crate::app::sign_in::{self as login, PasswordStep, SecondFactorStep};
 use crate::auth::gate::{Standing, SECOND_FACTOR_PAGE};
-use crate::auth::login::{self, PasswordStep, SecondFactorStep};
 use crate::auth::session::{self, secure_cookies, NewSession};
 use crate::auth::{totp, Actor, Principal};
 use crate::AppState;
@@ -69,7 +69,7 @@ async fn hand_over(
     let to = if to == "/" {
         let grants: Vec<Grant> =
             s.store.grants_of(Holder::User(new.user_id)).await?.into_iter().map(|g| g.grant).collect();
-        login::landing(&grants)
+        crate::auth::login::landing(&grants)
     } else {
         to
     };
@@ -88,7 +88,7 @@ pub async fn submit(
     let username = data.text("username");
     let password = data.raw("password").unwrap_or_default();
     let next = next_of(data.get("next"));
-    let step = login::password_step(&s, &actor, &username, &password).await.map_err(ctx.store_err())?;
+    let step = login::password_step(&s, &actor, &username, &password).await.map_err(ctx.app_err())?;
     let r = match step {
         PasswordStep::Refused => {
             let problem = Some(ctx.t("login.refused"));
@@ -154,7 +154,7 @@ pub async fn totp_submit(
         return Ok(Redirect::to(&with_next("/login", &next)).into_response());
     }
     let code = data.text("code");
-    match login::second_factor_step(&s, &actor, &code).await.map_err(ctx.store_err())? {
+    match login::second_factor_step(&s, &actor, &code).await.map_err(ctx.app_err())? {
         SecondFactorStep::SignedIn(new) => hand_over(&s, &headers, &actor, &new, &next).await.map_err(ctx.store_err()),
         SecondFactorStep::Invalid => {
             render_totp(&s, &ctx, &actor, StatusCode::UNAUTHORIZED, &next, Some(ctx.t("login.bad_code"))).await
@@ -182,7 +182,7 @@ pub async fn logout(
     headers: HeaderMap,
     _data: FormData,
 ) -> Result<Response, Failed> {
-    login::logout(&s, &actor).await.map_err(ctx.store_err())?;
+    login::logout(&s, &actor).await.map_err(ctx.app_err())?;
     let mut r = Redirect::to("/login").into_response();
     session::set_cookie(&mut r, &session::clear_session_cookie(secure_cookies(&headers, &s.security_config().await)));
     Ok(r)

@@ -36,8 +36,8 @@ macro_rules! page_routes {
     };
 }
 
-mod account;
-mod admin;
+pub(crate) mod account;
+pub(crate) mod admin;
 mod assets;
 mod case_stats;
 pub(crate) mod cases;
@@ -46,13 +46,13 @@ mod coverage;
 pub(crate) mod entities;
 mod form;
 mod home;
-mod import;
+pub(crate) mod import;
 pub(crate) mod instructors;
 mod lists;
 mod login;
 pub(crate) mod members;
 pub(crate) mod organizations;
-mod regions;
+pub(crate) mod regions;
 pub mod render;
 pub(crate) mod stations;
 mod viewer;
@@ -74,40 +74,13 @@ page_routes! {
     "/lang/{code}" => get(switch_language),
     "/static/app.css" => get(assets::app_css),
     "/static/finder.js" => get(assets::finder_js),
-    "/regions" => get(regions::index),
-    "/regions/{code}" => get(regions::show),
     "/coverage" => get(coverage::index),
     "/coverage/platforms/{id}" => get(coverage::platform),
     "/coverage/gaps" => get(coverage::gaps),
     "/cases/stats" => get(case_stats::show),
-    "/import" => get(import::form).post(import::upload),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),
     "/logout" => post(login::logout),
-    "/account" => get(account::show),
-    "/account/password" => get(account::password_form).post(account::change_password),
-    "/account/totp" => get(account::totp_form).post(account::totp_enable),
-    "/account/totp/disable" => post(account::totp_disable),
-    "/account/sessions/end" => post(account::end_session),
-    "/admin/users" => get(admin::users::list).post(admin::users::create),
-    "/admin/users/{id}" => get(admin::users::show),
-    "/admin/users/{id}/disable" => post(admin::users::disable),
-    "/admin/users/{id}/enable" => post(admin::users::enable),
-    "/admin/users/{id}/reset-password" => post(admin::users::reset_password),
-    "/admin/users/{id}/end-sessions" => post(admin::users::end_sessions),
-    "/admin/users/{id}/unlock" => post(admin::users::unlock),
-    "/admin/users/{id}/grants" => post(admin::grants::add_to_user),
-    "/admin/tokens" => get(admin::tokens::list).post(admin::tokens::create),
-    "/admin/tokens/{id}" => get(admin::tokens::show),
-    "/admin/tokens/{id}/revoke" => post(admin::tokens::revoke),
-    "/admin/tokens/{id}/grants" => post(admin::grants::add_to_token),
-    "/admin/grants/{id}/remove" => post(admin::grants::remove),
-    "/admin/settings" => get(admin::settings::form).post(admin::settings::save),
-    "/admin/case-settings" => get(admin::case_settings::form).post(admin::case_settings::save),
-    "/admin/case-routing" => post(admin::case_settings::save_routing),
-    "/admin/audit" => get(admin::audit::search),
-    "/admin/audit/export" => get(admin::audit::export),
-    "/admin/audit/verify" => post(admin::audit::verify),
 }
 
 /// Every page route as (method, path template): those of this table, then each feature's.
@@ -281,6 +254,12 @@ impl crate::app::AppError {
             AppError::NotFound => ctx.not_found(),
             AppError::Invalid(errs) => ctx.store_err()(StoreError::Invalid(errs)),
             AppError::Store(e) => ctx.store_err()(e),
+            AppError::Import(crate::transfer::ImportFailure::Store(e)) => ctx.store_err()(e),
+            AppError::Import(crate::transfer::ImportFailure::Unreadable(e)) => {
+                ctx.bad_request(e.localized(ctx.lang.code()))
+            }
+            AppError::Import(e) => ctx.bad_request(e.to_string()),
+            AppError::Internal => Failed(ctx.clone(), PageError::Internal),
         }
     }
 }

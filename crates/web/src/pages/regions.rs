@@ -4,18 +4,22 @@
 
 use super::lists::{entity_filter, entity_kinds, sectors, PageQuery, Pager};
 use super::{Failed, PageCtx};
-use crate::app::permission;
+use crate::app::{regions, Ctx};
 use crate::auth::Actor;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use dangjian_domain::access::Action;
 use dangjian_store::coverage::ReadIfReady;
 use dangjian_store::regions::{Region, RegionFilter};
 use dangjian_store::{Paging, StoreError};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::HashMap;
+
+page_routes! {
+    "/regions" => get(index),
+    "/regions/{code}" => get(show),
+}
 
 #[derive(Serialize)]
 struct Child {
@@ -27,16 +31,11 @@ struct Child {
     units: u64,
 }
 
-pub(super) async fn index(
-    state: State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    q: PageQuery,
-) -> Result<Response, Failed> {
+pub async fn index(state: State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
     tree(state, actor, ctx, q, None).await
 }
 
-pub(super) async fn show(
+pub async fn show(
     state: State<AppState>,
     actor: Actor,
     ctx: PageCtx,
@@ -55,16 +54,16 @@ async fn tree(
     q: PageQuery,
     code: Option<String>,
 ) -> Result<Response, Failed> {
-    permission::require(&s, &actor, Action::ReadReference, "region.read").await.map_err(|r| r.page(&ctx))?;
-    let access = permission::filter(&actor, Action::Read);
+    let reading = regions::begin_read(&Ctx::new(&s, &actor)).await.map_err(ctx.app_err())?;
+    let access = reading.registry_access();
     let err = ctx.store_err();
     let lineage = match &code {
-        Some(c) => s.store.region_lineage(c).await.map_err(&err)?,
+        Some(c) => reading.lineage(c).await.map_err(ctx.app_err())?,
         None => Vec::new(),
     };
     let filter = RegionFilter { parent: Some(code.clone().unwrap_or_default()), ..Default::default() };
     let regions =
-        s.store.list_regions(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(&err)?;
+        reading.list(&filter, Paging::new(Some(1), Some(Paging::MAX_PER_PAGE))).await.map_err(ctx.app_err())?;
     let codes: Vec<String> = regions.items.iter().map(|r| r.code.clone()).collect();
     let child_counts = s.store.region_child_counts(&codes).await.map_err(&err)?;
     // Units per sub-region from the coverage index: one pass over the region's units in memory, not a

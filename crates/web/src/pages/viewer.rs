@@ -1,5 +1,5 @@
 //! Who is looking at a page, as the page header needs it: their name (linking to the account page),
-//! the sign-out button, and the administration links their grants open.
+//! the sign-out button, and the links their grants open (the features' from [`crate::features::nav`]).
 
 use crate::auth::csrf::expected_token;
 use crate::auth::Actor;
@@ -13,16 +13,8 @@ pub struct Viewer {
     pub name: String,
     /// Signed in completely (not owing a second factor or a new password): the full header shows.
     pub full: bool,
-    /// May read the registry: the registry's links show.
+    /// May read the registry: the overview's links show.
     pub registry: bool,
-    pub users: bool,
-    pub grants: bool,
-    pub tokens: bool,
-    pub audit: bool,
-    /// Handles cases (writes somewhere): the inbox link shows.
-    pub cases: bool,
-    /// Manages reference data: the case settings link shows.
-    pub case_settings: bool,
     /// Has a scope that sees case statistics: the statistics link shows.
     pub case_stats: bool,
     /// The registered features' links this viewer may use ([`crate::features::nav`]).
@@ -37,13 +29,7 @@ impl Viewer {
             name: actor.name(),
             full: actor.is_authenticated(),
             registry: actor.may(Action::Read),
-            users: actor.may(Action::ManageAccounts) || actor.may(Action::ManageGrants),
-            grants: actor.may(Action::ManageGrants),
-            tokens: actor.may(Action::ManageTokens) || actor.may(Action::ManageGrants),
-            audit: actor.may(Action::ReadAudit),
-            cases: actor.may(Action::Write),
             nav: crate::features::nav(actor),
-            case_settings: actor.may(Action::ManageReference),
             case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })
     }

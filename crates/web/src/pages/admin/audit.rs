@@ -1,29 +1,25 @@
 //! `/admin/audit`: the audit log for the audit administrator — search by actor, action, object,
 //! outcome and date range; export what was found as CSV or XLSX (cells that would run as formulas
 //! are escaped by the writers); verify the SM3 hash chain. No one can change a record from here or
-//! anywhere else. Searching, exporting and verifying are themselves audited.
+//! anywhere else. Searching, exporting and verifying are themselves audited (the commands of
+//! [`crate::app::audit_log`]).
 
-use super::{audit, require};
-use crate::auth::Actor;
+use crate::app::audit_log::{self, Verified};
+use crate::app::Ctx;
 use crate::pages::form::FormBody;
 use crate::pages::lists::{PageQuery, Pager};
 use crate::pages::{Failed, PageCtx, PageError};
-use crate::AppState;
-use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use dangjian_domain::access::Action;
 use dangjian_ingest::{write_csv, write_xlsx};
-use dangjian_store::audit::{AuditFilter, AuditRecord, VerifyError};
+use dangjian_store::audit::{AuditFilter, AuditRecord};
 use dangjian_store::Paging;
 use minijinja::context;
 use serde::Serialize;
 
 /// Rows per page of the log.
 pub const PER_PAGE: i64 = 50;
-/// Most rows one export holds; narrow the search for more.
-pub const MAX_EXPORT_ROWS: usize = 100_000;
 
 /// The search, as understood from the query; `problem` names a date that is not understood.
 pub fn filter_of(q: &PageQuery) -> Result<AuditFilter, &'static str> {
@@ -47,19 +43,6 @@ pub fn filter_of(q: &PageQuery) -> Result<AuditFilter, &'static str> {
     })
 }
 
-fn describe(f: &AuditFilter) -> String {
-    let parts = [
-        ("actor", &f.actor),
-        ("action", &f.action),
-        ("object_type", &f.object_type),
-        ("object_id", &f.object_id),
-        ("outcome", &f.outcome),
-        ("from", &f.from),
-        ("to", &f.to),
-    ];
-    parts.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(" ")
-}
-
 /// The result of a chain verification, for the page.
 #[derive(Debug, Serialize)]
 pub struct Verification {
@@ -73,9 +56,8 @@ pub struct Verification {
 }
 
 async fn render(
-    s: &AppState,
     ctx: &PageCtx,
-    actor: &Actor,
+    searching: audit_log::Searching,
     q: &PageQuery,
     verification: Option<Verification>,
 ) -> Result<Response, Failed> {
@@ -86,20 +68,16 @@ async fn render(
             return Err(ctx.bad_request(message));
         }
     };
-    let page =
-        s.store.search_audit(&filter, Paging::new(q.id("page"), Some(PER_PAGE))).await.map_err(ctx.store_err())?;
-    if verification.is_none() {
-        audit(s, actor, "audit.search", ("audit_log", "search".to_owned()), "ok", Some(describe(&filter))).await;
-    }
+    let page = searching.run(&filter, Paging::new(q.id("page"), Some(PER_PAGE))).await.map_err(ctx.app_err())?;
     Ok(ctx.render(
         "admin/audit.html",
         context! { records => page.items, pager => Pager::of(&page), query => q.0, verification, outcomes => ["ok", "denied", "failed"] },
     ))
 }
 
-pub async fn search(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.search").await?;
-    render(&s, &ctx, &actor, &q, None).await
+pub async fn search(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    let searching = audit_log::begin_search(&cx).await.map_err(ctx.app_err())?;
+    render(&ctx, searching, &q, None).await
 }
 
 const COLUMNS: [&str; 14] = [
@@ -141,29 +119,14 @@ pub fn row(r: &AuditRecord) -> Vec<String> {
     ]
 }
 
-/// `/admin/audit/export?format=csv|xlsx&…`: every record the search finds (up to [`MAX_EXPORT_ROWS`]).
-pub async fn export(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.export").await?;
+/// `/admin/audit/export?format=csv|xlsx&…`: every record the search finds (up to
+/// [`MAX_EXPORT_ROWS`](crate::app::audit_log::MAX_EXPORT_ROWS)).
+pub async fn export(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    let pending = audit_log::begin_export(&cx).await.map_err(ctx.app_err())?;
     let filter = filter_of(&q).map_err(|_| ctx.bad_request(ctx.t("audit.bad_date_plain")))?;
     let xlsx = q.get("format").as_deref() == Some("xlsx");
-    let mut rows = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = s
-            .store
-            .search_audit(&filter, Paging::new(Some(page), Some(Paging::MAX_PER_PAGE)))
-            .await
-            .map_err(ctx.store_err())?;
-        let done = p.items.len() < usize::try_from(p.per_page).unwrap_or(0) || p.items.is_empty();
-        rows.extend(p.items.iter().map(row));
-        if done || rows.len() >= MAX_EXPORT_ROWS {
-            break;
-        }
-        page += 1;
-    }
-    rows.truncate(MAX_EXPORT_ROWS);
-    let detail = format!("format={} rows={} {}", if xlsx { "xlsx" } else { "csv" }, rows.len(), describe(&filter));
-    audit(&s, &actor, "audit.export", ("audit_log", "export".to_owned()), "ok", Some(detail)).await;
+    let rows = pending.run(&filter, if xlsx { "xlsx" } else { "csv" }, row).await.map_err(ctx.app_err())?;
+    let s = &cx.state;
     let stamp = s.clock.now().format("%Y%m%d-%H%M%S");
     let (bytes, content_type, ext) = if xlsx {
         let bytes = write_xlsx("audit", &COLUMNS, &rows).map_err(|e| {
@@ -186,17 +149,12 @@ pub async fn export(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: Pa
 }
 
 /// Verifies the whole chain and shows the outcome above the search.
-pub async fn verify(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    q: PageQuery,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ReadAudit], "audit.verify").await?;
+pub async fn verify(cx: Ctx, ctx: PageCtx, q: PageQuery, body: FormBody) -> Result<Response, Failed> {
+    let pending = audit_log::begin_verify(&cx).await.map_err(ctx.app_err())?;
     body.read().await?;
-    let v = match s.store.verify_audit().await {
-        Ok(sum) => Verification {
+    let (found, searching) = pending.run().await.map_err(ctx.app_err())?;
+    let v = match found {
+        Verified::Holds(sum) => Verification {
             ok: true,
             records: sum.records,
             first_id: sum.first_id,
@@ -205,28 +163,23 @@ pub async fn verify(
             broken_id: None,
             reason: None,
         },
-        Err(VerifyError::Broken(b)) => Verification {
+        Verified::Broken { id, reason } => Verification {
             ok: false,
             records: 0,
             first_id: None,
             last_id: None,
             head: String::new(),
-            broken_id: Some(b.id),
-            reason: Some(b.reason.to_string()),
+            broken_id: Some(id),
+            reason: Some(reason),
         },
-        Err(VerifyError::Store(e)) => return Err(ctx.store_err()(e)),
     };
-    let (outcome, detail) = match v.broken_id {
-        None => ("ok", format!("records={} head={}", v.records, v.head)),
-        Some(id) => ("failed", format!("broken_at={id}")),
-    };
-    audit(&s, &actor, "audit.verify", ("audit_log", "chain".to_owned()), outcome, Some(detail)).await;
-    render(&s, &ctx, &actor, &q, Some(v)).await
+    render(&ctx, searching, &q, Some(v)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::audit_log::describe;
 
     fn q(pairs: &[(&str, &str)]) -> PageQuery {
         PageQuery(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())

@@ -4,17 +4,13 @@
 //! (category × sector × region level → department kind). Each problem is shown at its cell; nothing is
 //! saved unless everything is right. Every change is audited.
 
-use super::require;
 use crate::app::{case_settings, Ctx};
-use crate::auth::Actor;
 use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use dangjian_domain::access::Action;
 use dangjian_domain::services::case_settings::CaseSettings;
 use dangjian_domain::services::cases::Category;
 use dangjian_domain::services::routing::{RoutingRule, DEPARTMENT_KINDS};
@@ -223,8 +219,9 @@ async fn current(s: &AppState, ctx: &PageCtx) -> Result<(SettingsForm, Vec<[Stri
     Ok((SettingsForm::of(&settings), routing_rows(&rules)))
 }
 
-pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageReference], "case_settings.read").await?;
+pub async fn form(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    case_settings::read(&cx).await.map_err(ctx.app_err())?;
+    let s = cx.state.clone();
     let (form, rules) = current(&s, &ctx).await?;
     let done =
         q.get("done").filter(|d| d == "settings" || d == "routing").map(|d| ctx.t(&format!("case_settings.saved_{d}")));

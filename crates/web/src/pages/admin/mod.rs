@@ -1,6 +1,8 @@
 //! `/admin/…`: the three administrators' pages, each behind its role (403 otherwise) — accounts and
 //! API tokens for the system administrator, grants, unlocking and security settings for the security
-//! administrator, the audit log for the audit administrator. Every action is written to the audit log.
+//! administrator, the audit log for the audit administrator. Every action is a command of the
+//! application layer (`app::admin`, `app::grants`, `app::audit_log`, `app::case_settings`), which
+//! decides the permission and writes the audit log.
 
 pub mod audit;
 pub mod case_settings;
@@ -9,40 +11,33 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
-use super::{Failed, PageCtx};
-use crate::app::permission;
-use crate::auth::Actor;
+page_routes! {
+    "/admin/users" => get(users::list).post(users::create),
+    "/admin/users/{id}" => get(users::show),
+    "/admin/users/{id}/disable" => post(users::disable),
+    "/admin/users/{id}/enable" => post(users::enable),
+    "/admin/users/{id}/reset-password" => post(users::reset_password),
+    "/admin/users/{id}/end-sessions" => post(users::end_sessions),
+    "/admin/users/{id}/unlock" => post(users::unlock),
+    "/admin/users/{id}/grants" => post(grants::add_to_user),
+    "/admin/tokens" => get(tokens::list).post(tokens::create),
+    "/admin/tokens/{id}" => get(tokens::show),
+    "/admin/tokens/{id}/revoke" => post(tokens::revoke),
+    "/admin/tokens/{id}/grants" => post(grants::add_to_token),
+    "/admin/grants/{id}/remove" => post(grants::remove),
+    "/admin/settings" => get(settings::form).post(settings::save),
+    "/admin/case-settings" => get(case_settings::form).post(case_settings::save),
+    "/admin/case-routing" => post(case_settings::save_routing),
+    "/admin/audit" => get(audit::search),
+    "/admin/audit/export" => get(audit::export),
+    "/admin/audit/verify" => post(audit::verify),
+}
+
 use crate::i18n::Lang;
-use crate::AppState;
-use dangjian_domain::access::{Action, Grant, Role, Scope};
+use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::accounts::StoredGrant;
 use dangjian_store::{Store, StoreResult};
 use serde::Serialize;
-
-/// 403 unless a grant of the actor allows one of `any_of` — the one permission path
-/// ([`permission::require_any`]), which audits the refusal as `audit_action`.
-pub async fn require(
-    s: &AppState,
-    ctx: &PageCtx,
-    actor: &Actor,
-    any_of: &[Action],
-    audit_action: &str,
-) -> Result<(), Failed> {
-    permission::require_any(s, actor, any_of, audit_action).await.map_err(|e| e.page(ctx))
-}
-
-/// Writes one audit record about an administrator's action. A failure to append is logged, not
-/// shown: the action it records has already happened.
-pub async fn audit(
-    s: &AppState,
-    actor: &Actor,
-    action: &str,
-    object: (&'static str, String),
-    outcome: &str,
-    detail: Option<String>,
-) {
-    permission::audit(s, actor, action, Some(permission::Object::new(object.0, object.1)), outcome, detail).await;
-}
 
 /// A grant as pages show it.
 #[derive(Debug, Clone, Serialize)]

@@ -2,14 +2,11 @@
 //! timeouts, the password switches for MLPS-assessed deployments, the second factor for everyone,
 //! audit retention, `Secure` cookies. Values outside their bounds are refused field by field.
 
-use super::{audit, require};
+use crate::app::{admin, Ctx};
 use crate::auth::config::{SecurityConfig, SETTING_KEYS};
-use crate::auth::Actor;
 use crate::pages::form::{FormBody, FormData, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx};
-use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
@@ -108,16 +105,16 @@ fn render(
     ctx.render_status(status, "admin/settings.html", context! { rows, problems, done })
 }
 
-pub async fn form(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageGrants], "settings.read").await?;
-    let c = s.security_config().await;
+pub async fn form(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    admin::require(&cx, &[Action::ManageGrants], "settings.read").await.map_err(ctx.app_err())?;
+    let c = cx.state.security_config().await;
     Ok(render(&ctx, StatusCode::OK, &current_values(&c), Problems::default(), q.get("done").is_some()))
 }
 
-pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageGrants], "settings.update").await?;
+pub async fn save(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = admin::begin_security_settings(&cx).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
-    let before = current_values(&s.security_config().await);
+    let before = current_values(&cx.state.security_config().await);
     let values = match validate(&data) {
         Ok(v) => v,
         Err(errs) => {
@@ -135,17 +132,7 @@ pub async fn save(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: F
             return Ok(render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &shown, problems, false));
         }
     };
-    let mut changed = Vec::new();
-    for (key, value) in &values {
-        if before.get(key) != Some(value) {
-            s.store.set_setting(key, value, actor.user_id()).await.map_err(ctx.store_err())?;
-            changed.push(format!("{key}={value}"));
-        }
-    }
-    s.reload_security_config().await;
-    if !changed.is_empty() {
-        audit(&s, &actor, "settings.update", ("settings", "security".to_owned()), "ok", Some(changed.join(" "))).await;
-    }
+    pending.save(&values, &before).await.map_err(ctx.app_err())?;
     Ok(Redirect::to("/admin/settings?done=saved").into_response())
 }
 

@@ -1,19 +1,19 @@
 //! `/admin/tokens`: API tokens for machine clients (a platform HQ system pushing its chain). The
 //! system administrator creates them — the secret is shown once and only its SM3 hash is stored —
-//! and revokes them; the security administrator grants them scopes on the token's page.
+//! and revokes them (the commands of [`crate::app::admin`]); the security administrator grants them
+//! scopes on the token's page.
 
+use super::grant_views;
 use super::grants::{GrantForm, GrantFormView};
-use super::{audit, grant_views, require};
+use crate::app::{admin, AppError, Ctx};
 use crate::auth::Actor;
 use crate::pages::form::{FormBody, Problems};
 use crate::pages::lists::PageQuery;
 use crate::pages::{Failed, PageCtx, PageId};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
-use dangjian_security::token::NewApiToken;
 use dangjian_store::accounts::Holder;
 use dangjian_store::StoreError;
 use minijinja::context;
@@ -36,32 +36,27 @@ async fn render_list(
     ))
 }
 
-pub async fn list(State(s): State<AppState>, ctx: PageCtx, actor: Actor) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, VIEW, "token.list").await?;
-    render_list(&s, &ctx, &actor, StatusCode::OK, Problems::default(), "").await
+pub async fn list(cx: Ctx, ctx: PageCtx) -> Result<Response, Failed> {
+    admin::require(&cx, VIEW, "token.list").await.map_err(ctx.app_err())?;
+    render_list(&cx.state, &ctx, &cx.actor, StatusCode::OK, Problems::default(), "").await
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageTokens], "token.create").await?;
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = admin::begin_create_token(&cx).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
     let name = data.text("token_name");
-    let fresh = NewApiToken::generate();
-    match s.store.create_token(&name, fresh.hash(), actor.user_id()).await {
-        Ok(token) => {
-            let detail = Some(format!("name={} prefix={}", token.name, fresh.display_prefix()));
-            audit(&s, &actor, "token.create", ("token", token.id.to_string()), "ok", detail).await;
-            Ok(ctx.render("admin/token_once.html", context! { token, secret => fresh.secret() }))
-        }
-        Err(StoreError::Invalid(errs)) => {
+    match pending.save(&name).await {
+        Ok((token, secret)) => Ok(ctx.render("admin/token_once.html", context! { token, secret })),
+        Err(AppError::Store(StoreError::Invalid(errs))) => {
             let problems =
                 Problems::from_errors(
                     &errs,
                     &ctx,
                     |f| if f == "name" { "token_name".to_owned() } else { f.to_owned() },
                 );
-            render_list(&s, &ctx, &actor, StatusCode::UNPROCESSABLE_ENTITY, problems, &name).await
+            render_list(&cx.state, &ctx, &cx.actor, StatusCode::UNPROCESSABLE_ENTITY, problems, &name).await
         }
-        Err(e) => Err(ctx.store_err()(e)),
+        Err(e) => Err(e.page(&ctx)),
     }
 }
 
@@ -93,28 +88,15 @@ pub async fn render_show(
     ))
 }
 
-pub async fn show(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    q: PageQuery,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, VIEW, "token.read").await?;
-    let form = GrantFormView::new(&s, &ctx, GrantForm::default(), Problems::default()).await?;
-    render_show(&s, &ctx, &actor, id, StatusCode::OK, form, q.get("done")).await
+pub async fn show(cx: Ctx, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+    admin::require(&cx, VIEW, "token.read").await.map_err(ctx.app_err())?;
+    let form = GrantFormView::new(&cx.state, &ctx, GrantForm::default(), Problems::default()).await?;
+    render_show(&cx.state, &ctx, &cx.actor, id, StatusCode::OK, form, q.get("done")).await
 }
 
-pub async fn revoke(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageTokens], "token.revoke").await?;
+pub async fn revoke(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    let pending = admin::begin_revoke_token(&cx, id).await.map_err(ctx.app_err())?;
     body.read().await?;
-    let token = s.store.revoke_token(id).await.map_err(ctx.store_err())?;
-    audit(&s, &actor, "token.revoke", ("token", id.to_string()), "ok", Some(format!("name={}", token.name))).await;
+    pending.run().await.map_err(ctx.app_err())?;
     Ok(Redirect::to(&format!("/admin/tokens/{id}?done=revoked")).into_response())
 }

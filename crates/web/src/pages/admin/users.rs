@@ -1,10 +1,12 @@
 //! `/admin/users`: accounts. The system administrator creates them (with a one-off password shown
 //! once), disables and enables them (which ends their sessions at once), resets passwords and ends
-//! sessions; the security administrator sees them to grant roles and unlocks locked ones.
+//! sessions; the security administrator sees them to grant roles and unlocks locked ones. The
+//! changes are the commands of [`crate::app::admin`].
 
+use super::grant_views;
 use super::grants::{GrantForm, GrantFormView};
-use super::{audit, grant_views, require};
-use crate::auth::accounts::{self, AccountError};
+use crate::app::admin::{self, UserVerb};
+use crate::app::{AppError, Ctx};
 use crate::auth::login::is_locked;
 use crate::auth::Actor;
 use crate::pages::account::live_sessions;
@@ -12,7 +14,6 @@ use crate::pages::form::{FormBody, Problems};
 use crate::pages::lists::{PageQuery, Pager};
 use crate::pages::{Failed, PageCtx, PageError, PageId};
 use crate::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use dangjian_domain::access::Action;
@@ -77,9 +78,9 @@ async fn render_list(
     ))
 }
 
-pub async fn list(State(s): State<AppState>, ctx: PageCtx, actor: Actor, q: PageQuery) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, VIEW, "user.list").await?;
-    render_list(&s, &ctx, &actor, &q, StatusCode::OK, Problems::default(), Default::default()).await
+pub async fn list(cx: Ctx, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
+    admin::require(&cx, VIEW, "user.list").await.map_err(ctx.app_err())?;
+    render_list(&cx.state, &ctx, &cx.actor, &q, StatusCode::OK, Problems::default(), Default::default()).await
 }
 
 /// Shows a one-off password once (after creating an account or resetting its password).
@@ -87,27 +88,19 @@ fn show_password(ctx: &PageCtx, user: &User, password: &str, reset: bool) -> Res
     ctx.render("admin/password_once.html", context! { user, password, reset })
 }
 
-pub async fn create(State(s): State<AppState>, ctx: PageCtx, actor: Actor, body: FormBody) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.create").await?;
+pub async fn create(cx: Ctx, ctx: PageCtx, body: FormBody) -> Result<Response, Failed> {
+    let pending = admin::begin_create_user(&cx).await.map_err(ctx.app_err())?;
     let data = body.read().await?;
     let (username, display_name) = (data.text("username"), data.text("display_name"));
-    let config = s.security_config().await;
-    match accounts::create_with_one_off_password(&s.store, &config, &username, &display_name).await {
-        Ok((user, password)) => {
-            audit(&s, &actor, "user.create", ("user", user.id.to_string()), "ok", Some(user.username.clone())).await;
-            Ok(show_password(&ctx, &user, &password, false))
-        }
-        Err(AccountError::Store(StoreError::Invalid(errs))) => {
+    match pending.save(&username, &display_name).await {
+        Ok((user, password)) => Ok(show_password(&ctx, &user, &password, false)),
+        Err(AppError::Invalid(errs) | AppError::Store(StoreError::Invalid(errs))) => {
             let problems = Problems::from_errors(&errs, &ctx, str::to_owned);
-            let q = PageQuery::default();
-            render_list(&s, &ctx, &actor, &q, StatusCode::UNPROCESSABLE_ENTITY, problems, (username, display_name))
-                .await
+            let (s, q) = (&cx.state, PageQuery::default());
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_list(s, &ctx, &cx.actor, &q, status, problems, (username, display_name)).await
         }
-        Err(AccountError::Store(e)) => Err(ctx.store_err()(e)),
-        Err(AccountError::Hash(e)) => {
-            tracing::error!(error = %e, "password hashing failed");
-            Err(Failed(ctx.clone(), PageError::Internal))
-        }
+        Err(e) => Err(e.page(&ctx)),
     }
 }
 
@@ -144,16 +137,10 @@ pub async fn render_show(
     ))
 }
 
-pub async fn show(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    q: PageQuery,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, VIEW, "user.read").await?;
-    let form = GrantFormView::new(&s, &ctx, GrantForm::default(), Problems::default()).await?;
-    render_show(&s, &ctx, &actor, id, StatusCode::OK, form, q.get("done")).await
+pub async fn show(cx: Ctx, ctx: PageCtx, PageId(id): PageId, q: PageQuery) -> Result<Response, Failed> {
+    admin::require(&cx, VIEW, "user.read").await.map_err(ctx.app_err())?;
+    let form = GrantFormView::new(&cx.state, &ctx, GrantForm::default(), Problems::default()).await?;
+    render_show(&cx.state, &ctx, &cx.actor, id, StatusCode::OK, form, q.get("done")).await
 }
 
 /// What an administrator may not do to their own account from here (they use `/account`).
@@ -169,88 +156,49 @@ fn back(id: i64, done: &str) -> Response {
     Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response()
 }
 
-pub async fn disable(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
+/// Reads the form (its CSRF token) of a change already permitted, and makes it.
+async fn change(
+    cx: Ctx,
+    ctx: &PageCtx,
+    id: i64,
+    verb: UserVerb,
     body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.disable").await?;
+) -> Result<Option<(User, String)>, Failed> {
+    let pending = admin::begin_user_change(&cx, id, verb).await.map_err(ctx.app_err())?;
     body.read().await?;
-    not_on_self(&ctx, &actor, id)?;
-    s.store.set_user_disabled(id, true).await.map_err(ctx.store_err())?;
-    audit(&s, &actor, "user.disable", ("user", id.to_string()), "ok", None).await;
+    if matches!(verb, UserVerb::Disable | UserVerb::ResetPassword) {
+        not_on_self(ctx, &cx.actor, id)?;
+    }
+    pending.run().await.map_err(ctx.app_err())
+}
+
+pub async fn disable(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    change(cx, &ctx, id, UserVerb::Disable, body).await?;
     Ok(back(id, "disabled"))
 }
 
-pub async fn enable(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.enable").await?;
-    body.read().await?;
-    s.store.set_user_disabled(id, false).await.map_err(ctx.store_err())?;
-    audit(&s, &actor, "user.enable", ("user", id.to_string()), "ok", None).await;
+pub async fn enable(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    change(cx, &ctx, id, UserVerb::Enable, body).await?;
     Ok(back(id, "enabled"))
 }
 
-pub async fn reset_password(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.reset_password").await?;
-    body.read().await?;
-    not_on_self(&ctx, &actor, id)?;
-    let user = s.store.user(id).await.map_err(ctx.store_err())?;
-    let config = s.security_config().await;
-    let password = match accounts::reset_with_one_off_password(&s.store, &config, id).await {
-        Ok(p) => p,
-        Err(AccountError::Store(e)) => return Err(ctx.store_err()(e)),
-        Err(AccountError::Hash(e)) => {
-            tracing::error!(error = %e, "password hashing failed");
-            return Err(Failed(ctx.clone(), PageError::Internal));
-        }
-    };
-    audit(&s, &actor, "user.reset_password", ("user", id.to_string()), "ok", None).await;
-    Ok(show_password(&ctx, &user, &password, true))
+pub async fn reset_password(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    match change(cx, &ctx, id, UserVerb::ResetPassword, body).await? {
+        Some((user, password)) => Ok(show_password(&ctx, &user, &password, true)),
+        None => Err(Failed(ctx.clone(), PageError::Internal)),
+    }
 }
 
-pub async fn end_sessions(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageAccounts], "user.end_sessions").await?;
-    body.read().await?;
-    s.store.user(id).await.map_err(ctx.store_err())?;
-    let n = s.store.revoke_user_sessions(id).await.map_err(ctx.store_err())?;
-    audit(&s, &actor, "user.end_sessions", ("user", id.to_string()), "ok", Some(format!("sessions={n}"))).await;
-    if actor.user_id() == Some(id) {
+pub async fn end_sessions(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    let own = cx.actor.user_id() == Some(id);
+    change(cx, &ctx, id, UserVerb::EndSessions, body).await?;
+    if own {
         return Ok(Redirect::to("/login").into_response());
     }
     Ok(back(id, "sessions_ended"))
 }
 
-pub async fn unlock(
-    State(s): State<AppState>,
-    ctx: PageCtx,
-    actor: Actor,
-    PageId(id): PageId,
-    body: FormBody,
-) -> Result<Response, Failed> {
-    require(&s, &ctx, &actor, &[Action::ManageGrants], "user.unlock").await?;
-    body.read().await?;
-    s.store.user(id).await.map_err(ctx.store_err())?;
-    s.store.clear_login_failures(id).await.map_err(ctx.store_err())?;
-    audit(&s, &actor, "user.unlock", ("user", id.to_string()), "ok", None).await;
+pub async fn unlock(cx: Ctx, ctx: PageCtx, PageId(id): PageId, body: FormBody) -> Result<Response, Failed> {
+    change(cx, &ctx, id, UserVerb::Unlock, body).await?;
     Ok(back(id, "unlocked"))
 }

@@ -35,8 +35,9 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 12] {
+pub fn features() -> [features::Feature; 13] {
     [
+        features::coverage::feature(),
         features::regions::feature(),
         features::sectors::feature(),
         features::entities::feature(),

@@ -42,7 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(personal::router())
-        .merge(coverage::router())
         .merge(case_setup::router())
         .merge(case_stats::router())
         .merge(crate::open311::router());

@@ -16,6 +16,7 @@
 pub mod account;
 pub mod admin;
 pub mod cases;
+pub mod coverage;
 pub mod entities;
 pub mod instructors;
 pub mod members;
@@ -54,7 +55,7 @@ pub struct Feature {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NavGroup {
-    /// After the overview (home, coverage): the region tree.
+    /// After the home page: coverage, then the region tree.
     Overview,
     /// The registry's links (units, organizations, instructors, stations) and the import.
     Registry,

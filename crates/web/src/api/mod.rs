@@ -43,7 +43,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(personal::router())
         .merge(case_setup::router())
-        .merge(case_stats::router())
         .merge(crate::open311::router());
     crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }

@@ -15,6 +15,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod case_stats;
 pub mod cases;
 pub mod coverage;
 pub mod entities;
@@ -57,9 +58,10 @@ pub struct Feature {
 pub enum NavGroup {
     /// After the home page: coverage, then the region tree.
     Overview,
-    /// The registry's links (units, organizations, instructors, stations) and the import.
+    /// The registry's links (units, organizations, instructors, stations), the import and the case
+    /// statistics.
     Registry,
-    /// After the registry's links and the statistics (the case inbox).
+    /// After the registry's links and the statistics: the case inbox, the members' rules.
     Work,
     /// Last: the administrators' pages.
     Admin,

@@ -39,7 +39,7 @@ macro_rules! page_routes {
 pub(crate) mod account;
 pub(crate) mod admin;
 mod assets;
-mod case_stats;
+pub(crate) mod case_stats;
 pub(crate) mod cases;
 mod charts;
 pub(crate) mod coverage;
@@ -74,7 +74,6 @@ page_routes! {
     "/lang/{code}" => get(switch_language),
     "/static/app.css" => get(assets::app_css),
     "/static/finder.js" => get(assets::finder_js),
-    "/cases/stats" => get(case_stats::show),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),
     "/logout" => post(login::logout),

@@ -35,7 +35,7 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 14] {
+pub fn features() -> [features::Feature; 15] {
     [
         features::coverage::feature(),
         features::regions::feature(),
@@ -46,6 +46,7 @@ pub fn features() -> [features::Feature; 14] {
         features::stations::feature(),
         features::transfer::feature(),
         features::case_stats::feature(),
+        features::case_setup::feature(),
         features::cases::feature(),
         features::members::feature(),
         features::open311_clients::feature(),

@@ -2,7 +2,7 @@
 //! Conventions are in `docs/api.md`.
 
 pub mod case_notifications;
-mod case_setup;
+pub(crate) mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;
@@ -42,7 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(personal::router())
-        .merge(case_setup::router())
         .merge(crate::open311::router());
     crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }

@@ -15,6 +15,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;

@@ -7,11 +7,12 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Regions, sectors, units, organizations, instructors, stations, imports and exports, cases, the members' rules, Open311
-//! clients, the account and the administrators' pages are registered so. What is left in the central
-//! tables of `api/mod.rs` and `pages/mod.rs` is cross-cutting (health, the OpenAPI document, static
-//! assets, the language switch, the home page, signing in and out, Open311's GeoReport router) or not
-//! moved yet (coverage, case statistics, case setup and personal-data reveals).
+//! Coverage, regions, sectors, units, organizations, instructors, personal-data reveals, stations,
+//! imports and exports, case statistics, case setup, cases, the members' rules, Open311 clients, the
+//! account and the administrators' pages are registered so. The central tables of `api/mod.rs` and
+//! `pages/mod.rs` keep only what is cross-cutting: health, the OpenAPI document, static assets, the
+//! language switch, the home page (and its link in the navigation), signing in and out, Open311's
+//! GeoReport router.
 
 pub mod account;
 pub mod admin;
@@ -24,6 +25,7 @@ pub mod instructors;
 pub mod members;
 pub mod open311_clients;
 pub mod organizations;
+pub mod personal;
 pub mod regions;
 pub mod sectors;
 pub mod stations;

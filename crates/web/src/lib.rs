@@ -35,15 +35,19 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Every registered feature (see [`features`]): the API and page routers, the route table, the
 /// authorization matrix and the navigation are generated from this list.
-pub fn features() -> [features::Feature; 12] {
+pub fn features() -> [features::Feature; 16] {
     [
+        features::coverage::feature(),
         features::regions::feature(),
         features::sectors::feature(),
         features::entities::feature(),
         features::organizations::feature(),
         features::instructors::feature(),
+        features::personal::feature(),
         features::stations::feature(),
         features::transfer::feature(),
+        features::case_stats::feature(),
+        features::case_setup::feature(),
         features::cases::feature(),
         features::members::feature(),
         features::open311_clients::feature(),

@@ -2,7 +2,7 @@
 //! Conventions are in `docs/api.md`.
 
 pub mod case_notifications;
-mod case_setup;
+pub(crate) mod case_setup;
 pub mod case_stats;
 pub mod cases;
 pub mod coverage;
@@ -13,7 +13,7 @@ mod health;
 pub mod instructors;
 pub(crate) mod open311_clients;
 pub mod organizations;
-mod personal;
+pub(crate) mod personal;
 pub(crate) mod regions;
 pub(crate) mod sectors;
 pub mod stations;
@@ -36,16 +36,10 @@ use utoipa_axum::router::OpenApiRouter;
 )]
 struct ApiDoc;
 
-/// The whole API with its OpenAPI document: the resources listed here, then every registered
-/// feature's ([`crate::features`]).
+/// The whole API with its OpenAPI document: the cross-cutting routes listed here (health, Open311's
+/// GeoReport router), then every registered feature's ([`crate::features`]).
 pub fn router() -> OpenApiRouter<AppState> {
-    let listed = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(health::router())
-        .merge(personal::router())
-        .merge(coverage::router())
-        .merge(case_setup::router())
-        .merge(case_stats::router())
-        .merge(crate::open311::router());
+    let listed = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).merge(crate::open311::router());
     crate::features().iter().fold(listed, |r, f| r.merge((f.api)()))
 }
 

@@ -7,20 +7,25 @@
 //! table the app serves from ([`crate::route_table`]) and the authorization matrix test walks, and the
 //! navigation of every page (`templates/base.html`, from [`nav`]).
 //!
-//! Regions, sectors, units, organizations, instructors, stations, imports and exports, cases, the members' rules, Open311
-//! clients, the account and the administrators' pages are registered so. What is left in the central
-//! tables of `api/mod.rs` and `pages/mod.rs` is cross-cutting (health, the OpenAPI document, static
-//! assets, the language switch, the home page, signing in and out, Open311's GeoReport router) or not
-//! moved yet (coverage, case statistics, case setup and personal-data reveals).
+//! Coverage, regions, sectors, units, organizations, instructors, personal-data reveals, stations,
+//! imports and exports, case statistics, case setup, cases, the members' rules, Open311 clients, the
+//! account and the administrators' pages are registered so. The central tables of `api/mod.rs` and
+//! `pages/mod.rs` keep only what is cross-cutting: health, the OpenAPI document, static assets, the
+//! language switch, the home page (and its link in the navigation), signing in and out, Open311's
+//! GeoReport router.
 
 pub mod account;
 pub mod admin;
+pub mod case_setup;
+pub mod case_stats;
 pub mod cases;
+pub mod coverage;
 pub mod entities;
 pub mod instructors;
 pub mod members;
 pub mod open311_clients;
 pub mod organizations;
+pub mod personal;
 pub mod regions;
 pub mod sectors;
 pub mod stations;
@@ -54,11 +59,12 @@ pub struct Feature {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NavGroup {
-    /// After the overview (home, coverage): the region tree.
+    /// After the home page: coverage, then the region tree.
     Overview,
-    /// The registry's links (units, organizations, instructors, stations) and the import.
+    /// The registry's links (units, organizations, instructors, stations), the import and the case
+    /// statistics.
     Registry,
-    /// After the registry's links and the statistics (the case inbox).
+    /// After the registry's links and the statistics: the case inbox, the members' rules.
     Work,
     /// Last: the administrators' pages.
     Admin,

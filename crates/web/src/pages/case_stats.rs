@@ -3,6 +3,10 @@
 //! workbook through the API's export. The figures come from the API's own function over the reader's
 //! scope; a filter it cannot read shows its message above the filters, with a 400.
 
+page_routes! {
+    "/cases/stats" => get(show),
+}
+
 use super::charts::{count_chart, pct, CountBar};
 use super::lists::{sectors, PageQuery};
 use super::{Failed, PageCtx, PageError};
@@ -153,12 +157,7 @@ struct CategoryOption {
     name: String,
 }
 
-pub(super) async fn show(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    q: PageQuery,
-) -> Result<Response, Failed> {
+async fn show(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
     let params = CaseStatsParams {
         from: q.get("from"),
         to: q.get("to"),

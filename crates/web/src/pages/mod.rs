@@ -39,10 +39,10 @@ macro_rules! page_routes {
 pub(crate) mod account;
 pub(crate) mod admin;
 mod assets;
-mod case_stats;
+pub(crate) mod case_stats;
 pub(crate) mod cases;
 mod charts;
-mod coverage;
+pub(crate) mod coverage;
 pub(crate) mod entities;
 mod form;
 mod home;
@@ -74,10 +74,6 @@ page_routes! {
     "/lang/{code}" => get(switch_language),
     "/static/app.css" => get(assets::app_css),
     "/static/finder.js" => get(assets::finder_js),
-    "/coverage" => get(coverage::index),
-    "/coverage/platforms/{id}" => get(coverage::platform),
-    "/coverage/gaps" => get(coverage::gaps),
-    "/cases/stats" => get(case_stats::show),
     "/login" => get(login::form).post(login::submit),
     "/login/totp" => get(login::totp_form).post(login::totp_submit),
     "/logout" => post(login::logout),

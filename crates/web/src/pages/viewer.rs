@@ -15,8 +15,6 @@ pub struct Viewer {
     pub full: bool,
     /// May read the registry: the overview's links show.
     pub registry: bool,
-    /// Has a scope that sees case statistics: the statistics link shows.
-    pub case_stats: bool,
     /// The registered features' links this viewer may use ([`crate::features::nav`]).
     pub nav: Vec<crate::features::NavLink>,
 }
@@ -30,7 +28,6 @@ impl Viewer {
             full: actor.is_authenticated(),
             registry: actor.may(Action::Read),
             nav: crate::features::nav(actor),
-            case_stats: actor.scopes_for(Action::Read).iter().any(dangjian_store::cases::stats::scope_sees_cases),
         })
     }
 }

@@ -7,7 +7,11 @@
 mod gaps;
 mod view;
 
-pub(super) use gaps::list as gaps;
+page_routes! {
+    "/coverage" => get(index),
+    "/coverage/platforms/{id}" => get(platform),
+    "/coverage/gaps" => get(gaps::list),
+}
 
 use super::lists::{sectors, PageQuery};
 use super::{Failed, PageCtx, PageError, PageId};
@@ -22,16 +26,11 @@ use dangjian_domain::access::Action;
 use dangjian_domain::EntityKind;
 use minijinja::context;
 
-pub(super) async fn index(
-    State(s): State<AppState>,
-    actor: Actor,
-    ctx: PageCtx,
-    q: PageQuery,
-) -> Result<Response, Failed> {
+async fn index(State(s): State<AppState>, actor: Actor, ctx: PageCtx, q: PageQuery) -> Result<Response, Failed> {
     show(&s, &actor, ctx, q, None).await
 }
 
-pub(super) async fn platform(
+async fn platform(
     State(s): State<AppState>,
     actor: Actor,
     ctx: PageCtx,

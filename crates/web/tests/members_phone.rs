@@ -2,7 +2,7 @@
 //! calculator and the development checker are filled in, submitted and answered, in Chinese and in
 //! English, without scrolling sideways.
 //!
-//! Needs `chromium` and `chromedriver` like `tests/browser.rs` (whose harness this repeats in brief);
+//! Needs `chromium` and `chromedriver` like `tests/browser.rs` (the phone harness is `tests/support/phone.rs`);
 //! without them the test fails unless `DANGJIAN_SKIP_BROWSER=1`. Screenshots go to
 //! `$DANGJIAN_SCREENSHOTS` (default: the temp folder).
 
@@ -12,76 +12,9 @@ mod support;
 
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::testing::sqlite;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
-/// chromedriver, stopped when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Ok(p) = std::env::var(env) {
-        return Some(PathBuf::from(p)).filter(|p| p.exists());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> =
-        std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]).collect();
-    candidates.iter().flat_map(|c| dirs.iter().map(move |d| d.join(c))).find(|p| p.exists())
-}
-
-async fn phone(driver_bin: &PathBuf, chromium: &PathBuf, profile: &std::path::Path) -> (Driver, Client) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver(child);
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/status")).await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let caps = serde_json::json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-                     "--window-size=390,844", format!("--user-data-dir={}", profile.display())],
-            "mobileEmulation": { "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 1.0, "touch": true } }
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else { unreachable!() };
-    let client = ClientBuilder::rustls().unwrap().capabilities(caps).connect(&url).await.expect("start Chromium");
-    (driver, client)
-}
-
-/// Sets a cookie for the whole site from the page (WebDriver's own cookie call wants a domain name).
-async fn set_cookie(c: &Client, name: &str, value: &str) {
-    let js = format!("document.cookie = '{name}={value}; path=/'");
-    c.execute(&js, vec![]).await.unwrap();
-}
-
-async fn fits(c: &Client, what: &str) {
-    let scroll = c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
-    if scroll.as_i64().unwrap() > 390 {
-        let js = "return [...document.querySelectorAll('body *')].filter(e => e.scrollWidth > 390 || e.getBoundingClientRect().right > 390)\
-                  .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.scrollWidth + '/' + Math.round(e.getBoundingClientRect().right)).join('; ')";
-        let wide = c.execute(js, vec![]).await.unwrap();
-        panic!("{what} scrolls sideways: {scroll}: {wide}");
-    }
-}
+use support::phone::{find_binary, fits, phone, set_cookie};
 
 async fn shot(c: &Client, shots: &std::path::Path, name: &str) {
     let file = shots.join(format!("dangjian-members-{name}.png"));

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod phone;
+
 use chrono::Utc;
 use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_security::token::{generate_session_id, hash_token, NewApiToken};

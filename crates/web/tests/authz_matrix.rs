@@ -660,7 +660,7 @@ const RULES: &[Rule] = &[
         req(format!("/api/v1/stations/{}?version=999", w.station(o)))
     }),
     // Pages: the way in, reference data.
-    rule("GET", "/", PAGE_SIGNED_IN, PAGE_SIGNED_IN, |_, _| req("/")),
+    rule("GET", "/", PUBLIC, PUBLIC, |_, _| req("/")),
     rule("GET", "/lang/{code}", PUBLIC, PUBLIC, |_, o| req(format!("/lang/{}?next=%2F", o.pick("en", "zh-CN")))),
     rule("GET", "/static/app.css", PUBLIC, PUBLIC, |_, _| req("/static/app.css")),
     rule("GET", "/static/finder.js", PUBLIC, PUBLIC, |_, _| req("/static/finder.js")),

@@ -237,7 +237,14 @@ async fn a_county_cadre_browses_filters_and_edits_on_a_phone() {
     let width = c.execute("return window.innerWidth", vec![]).await.unwrap();
     assert_eq!(width.as_i64(), Some(390), "the viewport is a phone's");
 
-    // Not signed in: the login page; sign in there.
+    // Not signed in: the workers' front door, with the cadres' sign-in one tap away.
+    assert_eq!(path_of(&c).await, "/");
+    let front = text_of(&c, "[data-testid=front-door]").await;
+    assert!(front.contains("找驿站") && front.contains("反映诉求") && front.contains("查询进度"), "{front}");
+    let wide = c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+    assert!(wide.as_i64().unwrap_or(i64::MAX) <= 390, "the front door fits the phone: {wide}");
+    screenshot(&c, "phone-front-door").await;
+    click(&c, "[data-testid=front-sign-in]").await;
     assert!(path_of(&c).await.starts_with("/login"), "{}", path_of(&c).await);
     sign_in(&c, "cadre").await;
     assert_eq!(path_of(&c).await, "/");

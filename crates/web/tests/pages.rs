@@ -930,3 +930,33 @@ async fn coverage_pages_explain_bad_queries() {
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_visitor_not_signed_in_lands_on_the_workers_front_door() {
+    for app in apps().await {
+        let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        for (lang, expect) in [
+            ("zh-CN", ["找驿站", "反映诉求", "查询进度"]),
+            ("en", ["Find a station", "Report a need", "Follow my case"]),
+        ] {
+            let r =
+                anonymous.get(format!("{}/", app.base)).header("cookie", format!("lang={lang}")).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{lang}: no detour to the login page");
+            let body = r.text().await.unwrap();
+            for text in expect {
+                assert!(body.contains(text), "{lang}: {text} missing");
+            }
+            for href in ["/stations/near", "/report", "/track", "/login"] {
+                assert!(body.contains(&format!("href=\"{href}\"")), "{lang}: no link to {href}");
+            }
+            // Nothing of the registry reaches a visitor.
+            assert!(!body.contains("data-testid=\"provinces\""), "{lang}");
+        }
+        // The login page leads back to the worker services; a signed-in cadre still gets the dashboard.
+        let login = anonymous.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(login.contains("data-testid=\"login-worker-services\""), "{login}");
+        let home = app.get("/", L::Zh).await;
+        assert!(!home.body.contains("data-testid=\"front-door\""), "{}", home.body);
+        app.db.cleanup().await;
+    }
+}

@@ -104,6 +104,11 @@ pub fn decide(path: &str, standing: Standing) -> Gate {
     if standing == Standing::SignedIn || is_public(path) {
         return Gate::Pass;
     }
+    // `/` is the workers' front door for a visitor; someone half-way through signing in is sent on to
+    // their next step as from any other page.
+    if path == "/" && standing == Standing::Anonymous {
+        return Gate::Pass;
+    }
     if path == "/api" || path.starts_with("/api/") {
         return Gate::Unauthorized;
     }
@@ -156,7 +161,9 @@ mod tests {
     fn anonymous_requests_go_to_the_login_page_or_get_401() {
         use Standing::*;
         assert_eq!(decide("/entities", Anonymous), Gate::Login);
-        assert_eq!(decide("/", Anonymous), Gate::Login);
+        assert_eq!(decide("/", Anonymous), Gate::Pass, "the workers' front door");
+        assert_eq!(decide("/", AwaitingSecondFactor), Gate::SecondFactor);
+        assert_eq!(decide("/", MustChangePassword), Gate::ChangePassword);
         assert_eq!(decide("/api/v1/entities", Anonymous), Gate::Unauthorized);
         for open in ["/login", "/login/totp", "/static/app.css", "/lang/en", "/healthz", "/logout", "/stations/near"] {
             assert_eq!(decide(open, Anonymous), Gate::Pass, "{open}");

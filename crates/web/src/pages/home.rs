@@ -1,4 +1,5 @@
-//! `/`: the way in — search, the registry's counts and today's coverage in the viewer's scope, and the
+//! `/`: the way in. For a visitor not signed in, the workers' front door (find a station, report a need or
+//! a problem, follow a case; the cadres' sign-in one tap away). For a cadre: search, the registry's counts and today's coverage in the viewer's scope, and the
 //! provinces of the region tree. The counts come from the coverage index (one pass in memory), not
 //! from a `COUNT(*)` per figure over the registry.
 
@@ -23,6 +24,10 @@ struct KindCount {
 /// The counts are of the records the viewer may read (none for the administrators). While the coverage
 /// index is first built the page still answers, without the counts.
 pub async fn show(State(s): State<AppState>, actor: Actor, ctx: PageCtx) -> Result<Response, Failed> {
+    // A visitor who is not signed in is a worker as often as not: the worker services, sign-in a tap away.
+    if !actor.is_authenticated() {
+        return Ok(ctx.render("front.html", context! {}));
+    }
     let err = ctx.store_err();
     let today = crate::coverage::today(&s);
     let counts = match s.coverage.read_if_ready().await.map_err(&err)? {

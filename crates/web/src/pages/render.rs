@@ -15,6 +15,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("home.html", include_str!("../../templates/home.html")),
+    ("front.html", include_str!("../../templates/front.html")),
     ("regions.html", include_str!("../../templates/regions.html")),
     ("coverage/dashboard.html", include_str!("../../templates/coverage/dashboard.html")),
     ("coverage/figures.html", include_str!("../../templates/coverage/figures.html")),

@@ -172,6 +172,8 @@ async fn overdue_cases_escalate_one_level_up_once() {
             ("escalate", "system", "2026-11-30T17:00:00Z")
         );
         assert!(last.public);
+        // What happened is said by the action, in the reader's language; no English note for everyone.
+        assert_eq!((last.note.as_deref(), last.department_id), (None, Some(c.department_id)));
         // Overdue again at the city, but there is no human resources department above: it stays.
         assert!(s.escalate_overdue(&cal(), t("2026-12-10T00:00:00Z")).await.unwrap().is_empty());
         // An acknowledged case escalates on its resolution deadline, not before.

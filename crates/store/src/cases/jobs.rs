@@ -62,8 +62,9 @@ impl Store {
             if n == 0 {
                 continue;
             }
-            let note = format!("{} overdue; escalated to {}", column.trim_end_matches("_due"), up.name);
-            event(&mut tx, id, &at, SYSTEM, "escalate", Some(&note), true, Some(up.id)).await?;
+            // No note: the event's action is said in each reader's language, and the department it went
+            // to is the event's own (a note in one language was shown to every worker and cadre).
+            event(&mut tx, id, &at, SYSTEM, "escalate", None, true, Some(up.id)).await?;
             notify(&mut tx, up.id, id, NotificationKind::EscalatedIn, &at).await?;
             notify(&mut tx, from, id, NotificationKind::EscalatedOut, &at).await?;
             tx.commit().await?;

@@ -317,6 +317,22 @@ pub fn forbidden() -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", Message::new("api.not_allowed"))
 }
 
+/// A path that exists asked with a method it does not take — a form's address opened as a page: the
+/// error page saying so with the way back, Open311's or the API's error, instead of an empty 405.
+pub async fn method_not_allowed(uri: axum::http::Uri, ctx: crate::pages::PageCtx) -> Response {
+    let path = uri.path();
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    if path.starts_with(crate::open311::PREFIX) {
+        let message = ctx.lang.say(&Message::new("api.method_not_allowed"));
+        crate::open311::error_response(status, &message)
+    } else if path.starts_with("/api/") {
+        ApiError::new(status, "method_not_allowed", Message::new("api.method_not_allowed")).into_response()
+    } else {
+        let message = ctx.t("error.method_not_allowed");
+        ctx.render_status(status, "error.html", minijinja::context! { status => 405, message })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pages::router())
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(routes, route_table::guard))
         .layer(axum::middleware::from_fn(auth::gate::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::layer))

@@ -960,3 +960,20 @@ async fn a_visitor_not_signed_in_lands_on_the_workers_front_door() {
         app.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_form_address_opened_as_a_page_says_so() {
+    for app in apps().await {
+        // The case-routing form posts to /admin/case-routing; opened as a page it was an empty 405.
+        let r = app.get("/admin/case-routing", L::Zh).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(r.body.contains("这个地址用于提交表单") && r.body.contains("href=\"/\""), "{}", r.body);
+        let r = app.get("/admin/case-routing", L::En).await;
+        assert!(r.body.contains("This address receives a form"), "{}", r.body);
+        // The API answers its own JSON error.
+        let r = app.get("/api/v1/imports/entities", L::En).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(r.body.contains("\"code\":\"method_not_allowed\""), "{}", r.body);
+        app.db.cleanup().await;
+    }
+}

@@ -17,6 +17,7 @@ use pages_seed::{seed, serve, MOBILE, MOBILE_MASKED};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::phone::browser_binaries;
 
 /// chromedriver, stopped when the test ends however it ends.
 struct Driver {
@@ -29,22 +30,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Ok(p) = std::env::var(env) {
-        return Some(PathBuf::from(p)).filter(|p| p.exists());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for c in candidates {
-        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
-            let p = dir.join(c);
-            if p.exists() {
-                return Some(p);
-            }
-        }
-    }
-    None
 }
 
 async fn start_driver(binary: &PathBuf) -> Driver {
@@ -149,21 +134,6 @@ async fn path_of(c: &Client) -> String {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_owned(),
     }
-}
-
-/// chromedriver and chromium, or `None` when `DANGJIAN_SKIP_BROWSER=1`; a missing binary fails the test.
-fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
-    if std::env::var("DANGJIAN_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("DANGJIAN_SKIP_BROWSER=1: browser test skipped");
-        return None;
-    }
-    let Some(chromedriver) = find_binary("CHROMEDRIVER", &["chromedriver"]) else {
-        panic!("chromedriver not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
-    };
-    let Some(chromium) = find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
-        panic!("chromium not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
-    };
-    Some((chromedriver, chromium))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

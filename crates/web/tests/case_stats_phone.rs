@@ -18,17 +18,11 @@ use dangjian_store::testing::sqlite;
 use dangjian_store::AccessFilter;
 use fantoccini::Locator;
 use std::path::PathBuf;
-use support::phone::{find_binary, phone, set_cookie};
+use support::phone::{browser_binaries, phone, set_cookie};
 
 #[tokio::test]
 async fn the_statistics_page_fits_a_phone() {
-    let (Some(driver_bin), Some(chromium)) = (
-        find_binary("CHROMEDRIVER", &["chromedriver"]),
-        find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]),
-    ) else {
-        assert!(std::env::var_os("DANGJIAN_SKIP_BROWSER").is_some(), "chromium and chromedriver are needed");
-        return;
-    };
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
     let db = sqlite().await;
     let s = &db.store;
     s.create_department("SW-44", "广东省委社会工作部", "social_work", "44").await.unwrap();

@@ -14,7 +14,7 @@ use dangjian_domain::access::{Grant, Role, Scope};
 use dangjian_store::testing::sqlite;
 use fantoccini::{Client, Locator};
 use std::path::PathBuf;
-use support::phone::{find_binary, fits, phone, set_cookie};
+use support::phone::{browser_binaries, fits, phone, set_cookie};
 
 async fn shot(c: &Client, shots: &std::path::Path, name: &str) {
     let file = shots.join(format!("dangjian-members-{name}.png"));
@@ -30,13 +30,7 @@ async fn fill(c: &Client, name: &str, value: &str) {
 
 #[tokio::test]
 async fn the_members_pages_work_on_a_phone() {
-    let (Some(driver_bin), Some(chromium)) = (
-        find_binary("CHROMEDRIVER", &["chromedriver"]),
-        find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]),
-    ) else {
-        assert!(std::env::var_os("DANGJIAN_SKIP_BROWSER").is_some(), "chromium and chromedriver are needed");
-        return;
-    };
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
     let db = sqlite().await;
     let grants = [Grant { role: Role::BranchSecretary, scope: Scope::Organization { org_id: 1 } }];
     let user = support::sign_in_as(&db.store, "secretary-phone", &grants).await;

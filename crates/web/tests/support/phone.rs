@@ -1,4 +1,5 @@
-//! Chromium at a phone's width (390 px) for the phone suites: chromedriver started and stopped with the
+//! Chromium for the browser suites (finding it, or skipping with `DANGJIAN_SKIP_BROWSER=1`) and at a
+//! phone's width (390 px) for the phone suites: chromedriver started and stopped with the
 //! test, the browser in mobile emulation, and the checks those suites share.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +27,21 @@ pub fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     let dirs: Vec<PathBuf> =
         std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]).collect();
     candidates.iter().flat_map(|c| dirs.iter().map(move |d| d.join(c))).find(|p| p.exists())
+}
+
+/// chromedriver and chromium, or `None` when `DANGJIAN_SKIP_BROWSER=1`; a missing binary fails the test.
+pub fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
+    if std::env::var("DANGJIAN_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("DANGJIAN_SKIP_BROWSER=1: browser test skipped");
+        return None;
+    }
+    let Some(chromedriver) = find_binary("CHROMEDRIVER", &["chromedriver"]) else {
+        panic!("chromedriver not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
+    };
+    let Some(chromium) = find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
+        panic!("chromium not found: apt-get install chromium chromium-driver, or set DANGJIAN_SKIP_BROWSER=1");
+    };
+    Some((chromedriver, chromium))
 }
 
 /// chromedriver on a free port and a Chromium client emulating a 390 × 844 phone.
